@@ -1,0 +1,158 @@
+package io.portcullis.cli;
+
+import io.portcullis.Portcullis;
+import io.portcullis.config.GatewayConfig;
+import io.portcullis.proxy.AccessLog;
+import io.portcullis.tls.DevCertificates;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code portcullis run}: serve the Gateways and VirtualServices found in manifest directories. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = {"Serve Istio Gateway, VirtualService, ServiceEntry and Secret manifests from directories, "
+        + "reloading on every change.",
+        "With no --config, serves the bundled quickstart (examples/quickstart) on 127.0.0.1:8080 and :8443 with a "
+        + "development certificate for localhost made at first start."})
+final class RunCommand implements Callable<Integer> {
+  static final String DEV_SECRET = "portcullis-dev-localhost";
+
+  @Option(names = "--config", paramLabel = "DIR",
+      description = "Directory of manifests (*.yaml, *.yml, *.json, several documents per file); repeatable. Objects "
+          + "without a namespace are in 'default'. Default: the bundled examples/quickstart.")
+  List<Path> configDirs = new ArrayList<>();
+
+  @Option(names = "--namespace", paramLabel = "NS", defaultValue = "istio-system",
+      description = "The gateway workload's namespace: credentialName Secrets are looked up here, as Istio does. "
+          + "Default: ${DEFAULT-VALUE}.")
+  String namespace;
+
+  @Option(names = "--port-offset", paramLabel = "N", defaultValue = "0",
+      description = "Bind Gateway port P at P+N (443 -> 10443 with 10000), for unprivileged runs. Default: "
+          + "${DEFAULT-VALUE}.")
+  int portOffset;
+
+  @Option(names = "--bind", paramLabel = "ADDR",
+      description = "Address every Gateway port binds. Default: 0.0.0.0 (127.0.0.1 for the quickstart).")
+  String bind;
+
+  @Option(names = "--admin", paramLabel = "ADDR:PORT", defaultValue = "127.0.0.1:15000",
+      description = "Admin server (/ready, /admin/ping, /config_dump). Port 0 picks a free port. Default: "
+          + "${DEFAULT-VALUE}.")
+  String admin;
+
+  @Option(names = "--access-log", paramLabel = "FILE|-",
+      description = "Write one JSON line per request (Envoy's field names) to FILE, or to standard output with '-'. "
+          + "Default: off.")
+  String accessLog;
+
+  @Option(names = "--dev-credential", paramLabel = "NAME",
+      description = "Serve a development certificate for localhost (signed by a development CA made at first start "
+          + "and kept under $XDG_STATE_HOME/portcullis/dev) as Secret NAME in --namespace, unless a Secret of that "
+          + "name exists. The quickstart uses " + DEV_SECRET + ".")
+  String devCredential;
+
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+      description = "Event loops; 0 for one per processor. Default: ${DEFAULT-VALUE}.")
+  int threads;
+
+  @Override
+  public Integer call() throws Exception {
+    boolean quickstart = configDirs.isEmpty();
+    if (quickstart) {
+      configDirs.add(home().resolve("examples/quickstart"));
+      if (devCredential == null) {
+        devCredential = DEV_SECRET;
+      }
+      if (bind == null) {
+        bind = "127.0.0.1";
+      }
+    }
+    if (bind == null) {
+      bind = "0.0.0.0";
+    }
+    Optional<Portcullis.DevSecret> dev = Optional.empty();
+    DevCertificates.DevCredential devFiles = null;
+    if (devCredential != null) {
+      devFiles = DevCertificates.ensure(stateHome().resolve("portcullis/dev"));
+      String key = devCredential.contains("/") ? devCredential : namespace + "/" + devCredential;
+      dev = Optional.of(new Portcullis.DevSecret(new GatewayConfig.SecretData(key, devFiles.certificateChain()
+          .toString(), Map.of("tls.crt", Files.readAllBytes(devFiles.certificateChain()), "tls.key",
+          Files.readAllBytes(devFiles.privateKey())))));
+    }
+    Portcullis p = Portcullis.start(new Portcullis.Options(configDirs, namespace, portOffset, bind,
+        address(admin), accessLog(), dev, threads));
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      p.close();
+      stopped.countDown();
+    }, "portcullis-shutdown"));
+    if (quickstart && devFiles != null) {
+      InetSocketAddress https = p.boundAddresses().get(8443);
+      int port = https == null ? 8443 + portOffset : https.getPort();
+      System.err.printf("%nPortcullis quickstart is serving. Try:%n  curl --cacert %s https://localhost:%d/%n"
+          + "  curl http://localhost:%d/%n%n", devFiles.caCertificate(), port, 8080 + portOffset);
+    }
+    stopped.await();
+    return 0;
+  }
+
+  private AccessLog accessLog() throws IOException {
+    if (accessLog == null) {
+      return AccessLog.disabled();
+    }
+    if (accessLog.equals("-")) {
+      return new AccessLog(System.out);
+    }
+    Path file = Path.of(accessLog).toAbsolutePath();
+    if (file.getParent() != null) {
+      Files.createDirectories(file.getParent());
+    }
+    OutputStream out = new FileOutputStream(file.toFile(), true);
+    return new AccessLog(out);
+  }
+
+  static InetSocketAddress address(String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    if (colon < 0) {
+      throw new IllegalArgumentException("--admin: " + hostPort + " (expected: ADDR:PORT, e.g. 127.0.0.1:15000)");
+    }
+    String host = hostPort.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    try {
+      int port = Integer.parseInt(hostPort.substring(colon + 1));
+      if (port < 0 || port > 65535) {
+        throw new NumberFormatException();
+      }
+      return new InetSocketAddress(host.isEmpty() ? "0.0.0.0" : host, port);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--admin: " + hostPort + " (expected: ADDR:PORT with PORT 0..65535)");
+    }
+  }
+
+  private static Path home() {
+    String home = System.getProperty("portcullis.home");
+    return home == null ? Path.of("").toAbsolutePath() : Path.of(home);
+  }
+
+  private static Path stateHome() {
+    String xdg = System.getenv("XDG_STATE_HOME");
+    if (xdg != null && !xdg.isBlank()) {
+      return Path.of(xdg);
+    }
+    return Path.of(System.getProperty("user.home"), ".local", "state");
+  }
+}

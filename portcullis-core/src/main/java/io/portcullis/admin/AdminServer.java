@@ -1,0 +1,119 @@
+package io.portcullis.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The admin server (Envoy's and linkerd's admin port): {@code /ready}, {@code /admin/ping}, {@code /config_dump}.
+ * Plain HTTP, meant for loopback ({@code --admin}, default {@code 127.0.0.1:15000}).
+ */
+public final class AdminServer implements AutoCloseable {
+
+  /** What the admin server shows; implementations must not block (called on an event loop). */
+  public interface Model {
+    /** Whether every listener is bound and the first configuration applied. */
+    boolean ready();
+
+    /** The configuration as JSON: listeners, routes, credentials (never key material), problems. */
+    String configDumpJson();
+  }
+
+  private final Channel channel;
+
+  /**
+   * Binds the admin server.
+   *
+   * @throws IllegalStateException when the address cannot be bound
+   */
+  public AdminServer(InetSocketAddress address, EventLoopGroup group, Class<? extends ServerChannel> channelType,
+      Model model) {
+    requireNonNull(model, "model");
+    try {
+      this.channel = new ServerBootstrap().group(group).channel(channelType)
+          .childHandler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+              ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(65_536), new Handler(model));
+            }
+          })
+          .bind(address).syncUninterruptibly().channel();
+    } catch (Exception e) {
+      throw new IllegalStateException("--admin: cannot bind " + address + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Returns the bound address (useful with port 0). */
+  public InetSocketAddress address() {
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  @Override
+  public void close() {
+    channel.close().syncUninterruptibly();
+  }
+
+  private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private final Model model;
+
+    Handler(Model model) {
+      this.model = model;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+      String path = req.uri();
+      int q = path.indexOf('?');
+      if (q >= 0) {
+        path = path.substring(0, q);
+      }
+      FullHttpResponse resp = switch (path) {
+        case "/ready" -> model.ready() ? text(HttpResponseStatus.OK, "LIVE\n")
+            : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "PRE_INITIALIZING\n");
+        case "/admin/ping" -> text(HttpResponseStatus.OK, "pong\n");
+        case "/config_dump" -> json(model.configDumpJson());
+        default -> text(HttpResponseStatus.NOT_FOUND, "not found; try /ready, /admin/ping, /config_dump\n");
+      };
+      boolean keepAlive = HttpUtil.isKeepAlive(req);
+      HttpUtil.setKeepAlive(resp, keepAlive);
+      var f = ctx.writeAndFlush(resp);
+      if (!keepAlive) {
+        f.addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+
+    private static FullHttpResponse text(HttpResponseStatus status, String body) {
+      return response(status, body, "text/plain; charset=utf-8");
+    }
+
+    private static FullHttpResponse json(String body) {
+      return response(HttpResponseStatus.OK, body, "application/json");
+    }
+
+    private static FullHttpResponse response(HttpResponseStatus status, String body, String type) {
+      byte[] b = body.getBytes(StandardCharsets.UTF_8);
+      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(b));
+      r.headers().set(HttpHeaderNames.CONTENT_TYPE, type).setInt(HttpHeaderNames.CONTENT_LENGTH, b.length);
+      return r;
+    }
+  }
+}

@@ -1,0 +1,142 @@
+package io.portcullis.admin;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.portcullis.config.GatewayConfig;
+import io.portcullis.config.ListenerConfig;
+import io.portcullis.config.Problem;
+import io.portcullis.config.ServerConfig;
+import io.portcullis.routing.HostTable;
+import io.portcullis.routing.HttpRoute;
+import io.portcullis.routing.RouteAction;
+import io.portcullis.routing.RouteMatch;
+import io.portcullis.routing.VirtualHost;
+import io.portcullis.tls.Credential;
+import io.portcullis.tls.TlsContexts;
+import io.portcullis.tls.TlsContexts.ServerTls;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Renders {@code /config_dump}: listeners with their servers and credentials (subject, SANs, serial, notAfter, days
+ * until expiration — never key material), virtual hosts and routes, and the problems found in the configuration.
+ */
+public final class ConfigDump {
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private ConfigDump() {}
+
+  /** Returns the dump as indented JSON. */
+  public static String render(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls,
+      Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock) {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("generation", config.generation());
+    root.put("tls_provider", tlsProvider);
+    ArrayNode listeners = root.putArray("listeners");
+    for (ListenerConfig l : config.listeners().values()) {
+      ObjectNode ln = listeners.addObject();
+      ln.put("port", l.port());
+      ln.put("bind_port", l.bindPort());
+      InetSocketAddress a = bound.get(l.port());
+      ln.put("address", a == null ? "(not bound)" : a.getAddress().getHostAddress() + ":" + a.getPort());
+      ln.put("protocol", l.tls() ? "HTTPS" : "HTTP");
+      ArrayNode servers = ln.putArray("servers");
+      HostTable<ServerTls> sni = tls.getOrDefault(l.port(), HostTable.empty());
+      for (ServerConfig s : l.servers()) {
+        ObjectNode sn = servers.addObject();
+        sn.put("name", s.routeName());
+        sn.put("gateway", s.gateway());
+        ArrayNode hosts = sn.putArray("hosts");
+        s.hosts().forEach(h -> hosts.add(h.namespace().equals("*") ? h.host() : h.namespace() + "/" + h.host()));
+        if (s.httpsRedirect()) {
+          sn.put("https_redirect", true);
+        }
+        if (s.tls().isPresent()) {
+          ServerConfig.TlsSettings t = s.tls().get();
+          ObjectNode tn = sn.putObject("tls");
+          tn.put("mode", t.mode());
+          tn.put("credential_name", t.credentialName());
+          ArrayNode protocols = tn.putArray("protocols");
+          TlsContexts.protocols(t).forEach(protocols::add);
+          ArrayNode ciphers = tn.putArray("cipher_suites");
+          t.cipherSuites().forEach(ciphers::add);
+          Optional<ServerTls> st = sni.entries().values().stream().filter(x -> x.server() == s).findFirst();
+          st.flatMap(ServerTls::credential).ifPresent(c -> credential(tn.putObject("certificate"), c, clock));
+          st.filter(x -> !x.error().isEmpty()).ifPresent(x -> tn.put("error", x.error()));
+          tn.put("serving", st.isPresent() && st.get().context().isPresent());
+        }
+      }
+      ArrayNode vhosts = ln.putArray("virtual_hosts");
+      for (Map.Entry<String, VirtualHost> e : l.routes().entries().entrySet()) {
+        ObjectNode vn = vhosts.addObject();
+        vn.put("name", e.getValue().name());
+        vn.put("domain", e.getKey());
+        ArrayNode routes = vn.putArray("routes");
+        for (HttpRoute r : e.getValue().routes()) {
+          ObjectNode rn = routes.addObject();
+          rn.put("name", r.name());
+          ArrayNode match = rn.putArray("match");
+          r.matches().stream().map(RouteMatch::describe).forEach(match::add);
+          action(rn, r.action());
+        }
+      }
+    }
+    ArrayNode problems = root.putArray("problems");
+    for (Problem p : config.problems()) {
+      ObjectNode pn = problems.addObject();
+      pn.put("severity", p.severity().name());
+      pn.put("subject", p.subject());
+      pn.put("source", p.source());
+      pn.put("field", p.field());
+      pn.put("message", p.message());
+    }
+    try {
+      return JSON.writeValueAsString(root) + "\n";
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void credential(ObjectNode n, Credential c, Clock clock) {
+    n.put("subject", c.leaf().getSubjectX500Principal().getName());
+    n.put("issuer", c.leaf().getIssuerX500Principal().getName());
+    ArrayNode sans = n.putArray("subject_alt_names");
+    c.subjectAltNames().forEach(sans::add);
+    n.put("serial_number", c.serialHex());
+    n.put("not_after", c.notAfter().toString());
+    n.put("days_until_expiration", Duration.between(clock.instant(), c.notAfter()).toDays());
+    n.put("chain_length", c.chain().size());
+  }
+
+  private static void action(ObjectNode rn, RouteAction a) {
+    if (a instanceof RouteAction.Forward f) {
+      ArrayNode dests = rn.putArray("route");
+      for (RouteAction.WeightedCluster wc : f.destinations()) {
+        ObjectNode d = dests.addObject();
+        d.put("cluster", wc.cluster().name());
+        d.put("weight", wc.weight());
+        ArrayNode eps = d.putArray("endpoints");
+        wc.cluster().endpoints().forEach(ep -> eps.add(ep.toString()));
+      }
+      f.rewriteUri().ifPresent(u -> rn.put("rewrite_uri", u));
+      f.rewriteAuthority().ifPresent(u -> rn.put("rewrite_authority", u));
+      if (!f.timeout().isZero()) {
+        rn.put("timeout_ms", f.timeout().toMillis());
+      }
+      rn.put("retry_attempts", f.retries().attempts());
+    } else if (a instanceof RouteAction.Redirect r) {
+      ObjectNode rd = rn.putObject("redirect");
+      rd.put("code", r.code());
+      r.uri().ifPresent(u -> rd.put("uri", u));
+      r.authority().ifPresent(u -> rd.put("authority", u));
+      r.scheme().ifPresent(u -> rd.put("scheme", u));
+    } else if (a instanceof RouteAction.DirectResponse d) {
+      rn.putObject("direct_response").put("status", d.status()).put("body_bytes", d.body().length);
+    }
+  }
+}

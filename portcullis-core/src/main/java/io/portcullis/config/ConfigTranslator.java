@@ -1,0 +1,829 @@
+package io.portcullis.config;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.fabric8.istio.api.api.networking.v1alpha3.Destination;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPBodyBytes;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPBodyString;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPMatchRequest;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirectPort;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRouteDestination;
+import io.fabric8.istio.api.api.networking.v1alpha3.Headers;
+import io.fabric8.istio.api.api.networking.v1alpha3.HeadersHeaderOperations;
+import io.fabric8.istio.api.api.networking.v1alpha3.Port;
+import io.fabric8.istio.api.api.networking.v1alpha3.Server;
+import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettings;
+import io.fabric8.istio.api.api.networking.v1alpha3.ServicePort;
+import io.fabric8.istio.api.api.networking.v1alpha3.StringMatch;
+import io.fabric8.istio.api.api.networking.v1alpha3.StringMatchExact;
+import io.fabric8.istio.api.api.networking.v1alpha3.StringMatchPrefix;
+import io.fabric8.istio.api.api.networking.v1alpha3.StringMatchRegex;
+import io.fabric8.istio.api.api.networking.v1alpha3.WorkloadEntry;
+import io.fabric8.istio.api.networking.v1.Gateway;
+import io.fabric8.istio.api.networking.v1.ServiceEntry;
+import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.portcullis.config.Problem.Severity;
+import io.portcullis.routing.Cluster;
+import io.portcullis.routing.Endpoint;
+import io.portcullis.routing.HeaderOps;
+import io.portcullis.routing.HostTable;
+import io.portcullis.routing.HttpRoute;
+import io.portcullis.routing.RouteAction;
+import io.portcullis.routing.RouteMatch;
+import io.portcullis.routing.StringMatcher;
+import io.portcullis.routing.VirtualHost;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Turns a {@link Snapshot} into a {@link GatewayConfig}: Istio {@code Gateway}, {@code VirtualService},
+ * {@code ServiceEntry} and v1 {@code Secret} objects, read through fabric8's Istio and Kubernetes models.
+ *
+ * <p>A resource or server that fails validation is reported as an ERROR {@link Problem} naming the resource, the
+ * field path and what was expected, and is left out; the rest still translates. Fields Portcullis does not act on
+ * are reported as WARNINGs; kinds it does not know as INFO. Pure: no I/O, safe on any thread.
+ */
+public final class ConfigTranslator {
+  private static final String ISTIO_GROUP = "networking.istio.io";
+  private static final Set<String> ISTIO_VERSIONS = Set.of("v1alpha3", "v1beta1", "v1");
+  private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(h|m|s|ms|us|µs|ns)");
+  private static final String CLUSTER_DOMAIN = "svc.cluster.local";
+
+  private static final FieldCheck GATEWAY_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**", "status.**",
+      "spec.selector.**", "spec.servers[].port.number", "spec.servers[].port.name", "spec.servers[].port.protocol",
+      "spec.servers[].hosts[]", "spec.servers[].name", "spec.servers[].tls.mode", "spec.servers[].tls.credentialName",
+      "spec.servers[].tls.httpsRedirect", "spec.servers[].tls.minProtocolVersion",
+      "spec.servers[].tls.maxProtocolVersion", "spec.servers[].tls.cipherSuites[]");
+  private static final FieldCheck VIRTUAL_SERVICE_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**",
+      "status.**", "spec.hosts[]", "spec.gateways[]", "spec.exportTo[]", "spec.http[].name",
+      "spec.http[].match[].name", "spec.http[].match[].uri.*", "spec.http[].match[].authority.*",
+      "spec.http[].match[].method.*", "spec.http[].match[].headers.*.*", "spec.http[].match[].port",
+      "spec.http[].match[].ignoreUriCase", "spec.http[].route[].destination.host",
+      "spec.http[].route[].destination.port.number", "spec.http[].route[].weight", "spec.http[].redirect.uri",
+      "spec.http[].redirect.authority", "spec.http[].redirect.scheme", "spec.http[].redirect.port",
+      "spec.http[].redirect.redirectCode", "spec.http[].directResponse.status",
+      "spec.http[].directResponse.body.string", "spec.http[].directResponse.body.bytes", "spec.http[].rewrite.uri",
+      "spec.http[].rewrite.authority", "spec.http[].timeout", "spec.http[].retries.attempts",
+      "spec.http[].retries.perTryTimeout", "spec.http[].retries.retryOn", "spec.http[].headers.request.set.*",
+      "spec.http[].headers.request.add.*", "spec.http[].headers.request.remove[]",
+      "spec.http[].headers.response.set.*", "spec.http[].headers.response.add.*",
+      "spec.http[].headers.response.remove[]");
+  private static final FieldCheck SERVICE_ENTRY_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**",
+      "status.**", "spec.hosts[]", "spec.ports[].number", "spec.ports[].name", "spec.ports[].protocol",
+      "spec.ports[].targetPort", "spec.resolution", "spec.location", "spec.exportTo[]", "spec.endpoints[].address",
+      "spec.endpoints[].ports.*", "spec.endpoints[].labels.**");
+  private static final FieldCheck SECRET_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**", "type",
+      "immutable", "data.*", "stringData.*");
+
+  private final ObjectMapper mapper = JsonMapper.builder()
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS)
+      .build();
+  private final String gatewayNamespace;
+  private final int portOffset;
+
+  /**
+   * Creates a translator.
+   *
+   * @param gatewayNamespace the gateway workload's namespace ({@code --namespace}): where {@code credentialName}
+   *     Secrets are looked up, as Istio does
+   * @param portOffset added to every Gateway port number to get the port to bind ({@code --port-offset})
+   */
+  public ConfigTranslator(String gatewayNamespace, int portOffset) {
+    this.gatewayNamespace = requireNonNull(gatewayNamespace, "gatewayNamespace");
+    this.portOffset = portOffset;
+  }
+
+  /** Translates {@code snapshot}; never throws for bad input, which becomes {@link Problem}s instead. */
+  public GatewayConfig translate(Snapshot snapshot) {
+    Context cx = new Context(snapshot);
+    for (Resource r : snapshot.resources()) {
+      switch (kindOf(r, cx)) {
+        case "Gateway" -> cx.gateways.add(r);
+        case "VirtualService" -> cx.virtualServices.add(r);
+        case "ServiceEntry" -> cx.serviceEntries.add(r);
+        case "Secret" -> secret(r, cx);
+        default -> { }
+      }
+    }
+    for (Resource r : cx.serviceEntries) {
+      serviceEntry(r, cx);
+    }
+    List<ServerConfig> servers = new ArrayList<>();
+    for (Resource r : cx.gateways) {
+      gateway(r, cx, servers);
+    }
+    Map<String, List<BoundVs>> vsByGateway = new LinkedHashMap<>();
+    for (Resource r : cx.virtualServices) {
+      virtualService(r, cx, vsByGateway);
+    }
+    SortedListeners listeners = listeners(servers, vsByGateway, cx);
+    return new GatewayConfig(listeners.map, cx.secrets, cx.problems, snapshot.generation());
+  }
+
+  // ---- kinds ----
+
+  private String kindOf(Resource r, Context cx) {
+    String group = r.group();
+    String version = r.apiVersion().substring(r.apiVersion().indexOf('/') + 1);
+    if (group.equals(ISTIO_GROUP) && Set.of("Gateway", "VirtualService", "ServiceEntry").contains(r.kind())) {
+      if (!ISTIO_VERSIONS.contains(version)) {
+        cx.problem(Severity.ERROR, r, "apiVersion", r.apiVersion() + " (expected: networking.istio.io/v1, v1beta1 or "
+            + "v1alpha3)");
+        return "";
+      }
+      return r.kind();
+    }
+    if (group.isEmpty() && version.equals("v1") && r.kind().equals("Secret")) {
+      return "Secret";
+    }
+    cx.problem(Severity.INFO, r, "", "kind " + r.apiVersion() + " " + r.kind() + " is not used by the gateway; "
+        + "ignored");
+    return "";
+  }
+
+  private void secret(Resource r, Context cx) {
+    unsupported(r, SECRET_FIELDS, cx);
+    Secret s = convert(r, Secret.class, cx);
+    if (s == null) {
+      return;
+    }
+    Map<String, byte[]> data = new TreeMap<>();
+    if (s.getData() != null) {
+      for (Map.Entry<String, String> e : s.getData().entrySet()) {
+        try {
+          data.put(e.getKey(), Base64.getMimeDecoder().decode(e.getValue() == null ? "" : e.getValue().trim()));
+        } catch (IllegalArgumentException ex) {
+          cx.problem(Severity.ERROR, r, "data." + e.getKey(), "not valid base64 (expected: base64 of the value; use "
+              + "stringData for plain text)");
+        }
+      }
+    }
+    if (s.getStringData() != null) {
+      s.getStringData().forEach((k, v) -> data.put(k, (v == null ? "" : v).getBytes(StandardCharsets.UTF_8)));
+    }
+    cx.secrets.put(r.key(), new GatewayConfig.SecretData(r.key(), r.source().toString(), data));
+  }
+
+  private record ServiceInfo(String host, String namespace, List<ServicePort> ports, String resolution,
+      List<WorkloadEntry> endpoints) {}
+
+  private void serviceEntry(Resource r, Context cx) {
+    unsupported(r, SERVICE_ENTRY_FIELDS, cx);
+    ServiceEntry se = convert(r, ServiceEntry.class, cx);
+    if (se == null || se.getSpec() == null) {
+      if (se != null) {
+        cx.problem(Severity.ERROR, r, "spec", "missing (expected: hosts, ports, resolution)");
+      }
+      return;
+    }
+    var spec = se.getSpec();
+    if (spec.getHosts() == null || spec.getHosts().isEmpty()) {
+      cx.problem(Severity.ERROR, r, "spec.hosts", "empty (expected: at least one host)");
+      return;
+    }
+    List<ServicePort> ports = spec.getPorts() == null ? List.of() : spec.getPorts();
+    for (int i = 0; i < ports.size(); i++) {
+      Long n = ports.get(i).getNumber();
+      if (n == null || n < 1 || n > 65535) {
+        cx.problem(Severity.ERROR, r, "spec.ports[" + i + "].number", n + " (expected: 1..65535)");
+        return;
+      }
+    }
+    String resolution = spec.getResolution() == null ? rawText(r, "spec", "resolution") : spec.getResolution().name();
+    if (resolution.isEmpty()) {
+      resolution = "NONE";
+    }
+    if (!resolution.equals("STATIC") && !resolution.equals("DNS")) {
+      cx.problem(Severity.ERROR, r, "spec.resolution", resolution + " (expected: STATIC or DNS; the gateway needs "
+          + "addresses to connect to)");
+      return;
+    }
+    List<WorkloadEntry> endpoints = spec.getEndpoints() == null ? List.of() : spec.getEndpoints();
+    if (resolution.equals("STATIC") && endpoints.isEmpty()) {
+      cx.problem(Severity.ERROR, r, "spec.endpoints", "empty (expected: at least one endpoint with an IP address for "
+          + "resolution STATIC)");
+      return;
+    }
+    for (int i = 0; i < endpoints.size(); i++) {
+      String addr = endpoints.get(i).getAddress();
+      if (addr == null || addr.isBlank()) {
+        cx.problem(Severity.ERROR, r, "spec.endpoints[" + i + "].address", "missing (expected: an IP address or, with "
+            + "resolution DNS, a host name)");
+        return;
+      }
+    }
+    for (String host : spec.getHosts()) {
+      ServiceInfo info = new ServiceInfo(host, r.namespace(), ports, resolution, endpoints);
+      cx.services.putIfAbsent(lower(host), info);
+      if (!host.contains(".")) {
+        cx.services.putIfAbsent(lower(host + "." + r.namespace() + "." + CLUSTER_DOMAIN), info);
+      }
+    }
+  }
+
+  private void gateway(Resource r, Context cx, List<ServerConfig> out) {
+    unsupported(r, GATEWAY_FIELDS, cx);
+    Gateway gw = convert(r, Gateway.class, cx);
+    if (gw == null) {
+      return;
+    }
+    if (gw.getSpec() == null || gw.getSpec().getServers() == null || gw.getSpec().getServers().isEmpty()) {
+      cx.problem(Severity.ERROR, r, "spec.servers", "empty (expected: at least one server)");
+      return;
+    }
+    List<Server> servers = gw.getSpec().getServers();
+    for (int i = 0; i < servers.size(); i++) {
+      String at = "spec.servers[" + i + "]";
+      Server s = servers.get(i);
+      Port port = s.getPort();
+      if (port == null || port.getNumber() == null) {
+        cx.problem(Severity.ERROR, r, at + ".port.number", "missing (expected: 1..65535)");
+        continue;
+      }
+      long number = port.getNumber();
+      if (number < 1 || number > 65535 || number + portOffset > 65535 || number + portOffset < 1) {
+        cx.problem(Severity.ERROR, r, at + ".port.number", number + (portOffset == 0 ? "" : " (+" + portOffset
+            + " --port-offset)") + " (expected: 1..65535)");
+        continue;
+      }
+      String protocol = port.getProtocol() == null ? "" : port.getProtocol().toUpperCase(Locale.ROOT);
+      if (!Set.of("HTTP", "HTTPS", "HTTP2").contains(protocol)) {
+        cx.problem(Severity.ERROR, r, at + ".port.protocol", (protocol.isEmpty() ? "missing" : port.getProtocol())
+            + " (expected: HTTP, HTTPS or HTTP2; TLS and TCP come with PASSTHROUGH)");
+        continue;
+      }
+      List<String> hosts = s.getHosts() == null ? List.of() : s.getHosts();
+      if (hosts.isEmpty()) {
+        cx.problem(Severity.ERROR, r, at + ".hosts", "empty (expected: at least one host, e.g. \"*\" or "
+            + "\"httpbin.example.com\")");
+        continue;
+      }
+      List<ServerConfig.ServerHost> serverHosts = new ArrayList<>();
+      boolean badHost = false;
+      for (int h = 0; h < hosts.size(); h++) {
+        String host = hosts.get(h) == null ? "" : hosts.get(h).trim();
+        String ns = "*";
+        int slash = host.indexOf('/');
+        if (slash >= 0) {
+          ns = host.substring(0, slash);
+          ns = ns.equals(".") ? r.namespace() : ns;
+          host = host.substring(slash + 1);
+        }
+        if (!validHost(host)) {
+          cx.problem(Severity.ERROR, r, at + ".hosts[" + h + "]", "\"" + hosts.get(h) + "\" (expected: a DNS name, "
+              + "\"*.\" followed by a DNS name, or \"*\", optionally prefixed by \"namespace/\")");
+          badHost = true;
+          break;
+        }
+        serverHosts.add(new ServerConfig.ServerHost(ns, host.toLowerCase(Locale.ROOT)));
+      }
+      if (badHost) {
+        continue;
+      }
+      ServerTLSSettings tls = s.getTls();
+      Optional<ServerConfig.TlsSettings> tlsSettings = Optional.empty();
+      boolean redirect = tls != null && Boolean.TRUE.equals(tls.getHttpsRedirect());
+      if (protocol.equals("HTTPS")) {
+        String mode = tls == null ? "" : tls.getMode() != null ? tls.getMode().name() : rawText(r, at, "tls", "mode");
+        if (tls == null) {
+          cx.problem(Severity.ERROR, r, at + ".tls", "missing (expected: mode SIMPLE with a credentialName for an "
+              + "HTTPS server)");
+          continue;
+        }
+        if (mode.isEmpty()) {
+          mode = "PASSTHROUGH"; // Istio's default mode
+        }
+        if (!mode.equals("SIMPLE")) {
+          cx.problem(Severity.ERROR, r, at + ".tls.mode", mode + " (expected: SIMPLE; MUTUAL, OPTIONAL_MUTUAL and "
+              + "PASSTHROUGH are not supported yet)");
+          continue;
+        }
+        String cred = tls.getCredentialName() == null ? "" : tls.getCredentialName().trim();
+        if (cred.isEmpty()) {
+          cx.problem(Severity.ERROR, r, at + ".tls.credentialName", "missing (expected: the name of a Secret in "
+              + "namespace " + gatewayNamespace + " holding cert/key or tls.crt/tls.key)");
+          continue;
+        }
+        Optional<String> min = protocolVersion(r, at + ".tls.minProtocolVersion", tls.getMinProtocolVersion() == null
+            ? rawText(r, at, "tls", "minProtocolVersion") : tls.getMinProtocolVersion().name(), "TLSv1.2", cx);
+        Optional<String> max = protocolVersion(r, at + ".tls.maxProtocolVersion", tls.getMaxProtocolVersion() == null
+            ? rawText(r, at, "tls", "maxProtocolVersion") : tls.getMaxProtocolVersion().name(), "TLSv1.3", cx);
+        if (min.isEmpty() || max.isEmpty()) {
+          continue;
+        }
+        if (min.get().compareTo(max.get()) > 0) {
+          cx.problem(Severity.ERROR, r, at + ".tls.minProtocolVersion", min.get() + " is above maxProtocolVersion "
+              + max.get() + " (expected: min <= max)");
+          continue;
+        }
+        String credKey = credentialKey(cred);
+        tlsSettings = Optional.of(new ServerConfig.TlsSettings(mode, credKey, min.get(), max.get(),
+            tls.getCipherSuites() == null ? List.of() : tls.getCipherSuites()));
+      } else if (tls != null && !redirect && tls.getMode() != null) {
+        cx.problem(Severity.WARNING, r, at + ".tls", "ignored on a " + protocol + " server (expected: only "
+            + "httpsRedirect on plain HTTP servers)");
+      }
+      String portName = port.getName() == null ? protocol.toLowerCase(Locale.ROOT) : port.getName();
+      out.add(new ServerConfig(r.key(), i, portName, (int) number, protocol, serverHosts, tlsSettings, redirect));
+    }
+  }
+
+  private String credentialKey(String credentialName) {
+    String c = credentialName.startsWith("kubernetes://") ? credentialName.substring("kubernetes://".length())
+        : credentialName;
+    return c.contains("/") ? c : gatewayNamespace + "/" + c;
+  }
+
+  private static Optional<String> protocolVersion(Resource r, String field, String value, String dflt, Context cx) {
+    return switch (value) {
+      case "", "TLS_AUTO" -> Optional.of(dflt);
+      case "TLSV1_0" -> Optional.of("TLSv1");
+      case "TLSV1_1" -> Optional.of("TLSv1.1");
+      case "TLSV1_2" -> Optional.of("TLSv1.2");
+      case "TLSV1_3" -> Optional.of("TLSv1.3");
+      default -> {
+        cx.problem(Severity.ERROR, r, field, value + " (expected: TLS_AUTO, TLSV1_0, TLSV1_1, TLSV1_2 or TLSV1_3)");
+        yield Optional.empty();
+      }
+    };
+  }
+
+  private record BoundVs(Resource resource, List<String> hosts, List<HttpRoute> routes) {}
+
+  private void virtualService(Resource r, Context cx, Map<String, List<BoundVs>> byGateway) {
+    unsupported(r, VIRTUAL_SERVICE_FIELDS, cx);
+    VirtualService vs = convert(r, VirtualService.class, cx);
+    if (vs == null) {
+      return;
+    }
+    var spec = vs.getSpec();
+    if (spec == null || spec.getHosts() == null || spec.getHosts().isEmpty()) {
+      cx.problem(Severity.ERROR, r, "spec.hosts", "empty (expected: at least one host)");
+      return;
+    }
+    List<String> hosts = new ArrayList<>();
+    for (int i = 0; i < spec.getHosts().size(); i++) {
+      String h = spec.getHosts().get(i) == null ? "" : spec.getHosts().get(i).trim().toLowerCase(Locale.ROOT);
+      if (!validHost(h)) {
+        cx.problem(Severity.ERROR, r, "spec.hosts[" + i + "]", "\"" + spec.getHosts().get(i) + "\" (expected: a DNS "
+            + "name, \"*.\" followed by a DNS name, or \"*\")");
+        return;
+      }
+      hosts.add(h);
+    }
+    List<String> gateways = spec.getGateways() == null ? List.of() : spec.getGateways();
+    if (gateways.isEmpty() || gateways.stream().allMatch("mesh"::equals)) {
+      cx.problem(Severity.INFO, r, "spec.gateways", "empty or only \"mesh\": applies to sidecars, not to this "
+          + "gateway (expected: e.g. [mygateway] to route gateway traffic)");
+      return;
+    }
+    List<HttpRoute> routes = new ArrayList<>();
+    var http = spec.getHttp() == null ? List.<io.fabric8.istio.api.api.networking.v1alpha3.HTTPRoute>of()
+        : spec.getHttp();
+    for (int i = 0; i < http.size(); i++) {
+      HttpRoute route = httpRoute(r, "spec.http[" + i + "]", http.get(i), i, cx);
+      if (route == null) {
+        return; // Istio rejects the whole VirtualService on a bad route
+      }
+      routes.add(route);
+    }
+    for (String g : gateways) {
+      if (g.equals("mesh")) {
+        continue;
+      }
+      String key = g.contains("/") ? g : r.namespace() + "/" + g;
+      byGateway.computeIfAbsent(key, k -> new ArrayList<>()).add(new BoundVs(r, hosts, routes));
+    }
+  }
+
+  private HttpRoute httpRoute(Resource r, String at, io.fabric8.istio.api.api.networking.v1alpha3.HTTPRoute h, int index,
+      Context cx) {
+    List<RouteMatch> matches = new ArrayList<>();
+    List<HTTPMatchRequest> ms = h.getMatch() == null ? List.of() : h.getMatch();
+    for (int m = 0; m < ms.size(); m++) {
+      RouteMatch match = routeMatch(r, at + ".match[" + m + "]", ms.get(m), cx);
+      if (match == null) {
+        return null;
+      }
+      matches.add(match);
+    }
+    int actions = (h.getRoute() != null && !h.getRoute().isEmpty() ? 1 : 0) + (h.getRedirect() != null ? 1 : 0)
+        + (h.getDirectResponse() != null ? 1 : 0);
+    if (actions != 1) {
+      cx.problem(Severity.ERROR, r, at, (actions == 0 ? "no action" : "more than one action")
+          + " (expected: exactly one of route, redirect, directResponse)");
+      return null;
+    }
+    RouteAction action;
+    if (h.getRedirect() != null) {
+      var rd = h.getRedirect();
+      int code = rd.getRedirectCode() == null ? 301 : rd.getRedirectCode().intValue();
+      if (!Set.of(301, 302, 303, 307, 308).contains(code)) {
+        cx.problem(Severity.ERROR, r, at + ".redirect.redirectCode", code + " (expected: 301, 302, 303, 307 or 308)");
+        return null;
+      }
+      int port = rd.getRedirectPort() instanceof HTTPRedirectPort p && p.getPort() != null ? p.getPort().intValue() : 0;
+      action = new RouteAction.Redirect(opt(rd.getUri()), opt(rd.getAuthority()), opt(rd.getScheme()), port, code);
+    } else if (h.getDirectResponse() != null) {
+      var d = h.getDirectResponse();
+      long status = d.getStatus() == null ? 0 : d.getStatus();
+      if (status < 200 || status > 599) {
+        cx.problem(Severity.ERROR, r, at + ".directResponse.status", (d.getStatus() == null ? "missing" : status)
+            + " (expected: 200..599)");
+        return null;
+      }
+      byte[] body = new byte[0];
+      if (d.getBody() != null && d.getBody().getSpecifier() instanceof HTTPBodyString s && s.getString() != null) {
+        body = s.getString().getBytes(StandardCharsets.UTF_8);
+      } else if (d.getBody() != null && d.getBody().getSpecifier() instanceof HTTPBodyBytes b && b.getBytes() != null) {
+        try {
+          body = Base64.getDecoder().decode(b.getBytes());
+        } catch (IllegalArgumentException e) {
+          cx.problem(Severity.ERROR, r, at + ".directResponse.body.bytes", "not valid base64 (expected: base64)");
+          return null;
+        }
+      }
+      action = new RouteAction.DirectResponse((int) status, body);
+    } else {
+      List<RouteAction.WeightedCluster> dests = new ArrayList<>();
+      List<HTTPRouteDestination> rs = h.getRoute();
+      for (int d = 0; d < rs.size(); d++) {
+        RouteAction.WeightedCluster wc = destination(r, at + ".route[" + d + "]", rs.get(d), rs.size(), cx);
+        if (wc == null) {
+          return null;
+        }
+        dests.add(wc);
+      }
+      Duration timeout = duration(r, at + ".timeout", h.getTimeout(), cx);
+      if (timeout == null) {
+        return null;
+      }
+      RouteAction.RetryPolicy retries = RouteAction.RetryPolicy.DEFAULT;
+      if (h.getRetries() != null) {
+        var rt = h.getRetries();
+        int attempts = rt.getAttempts() == null ? 0 : rt.getAttempts();
+        if (attempts < 0) {
+          cx.problem(Severity.ERROR, r, at + ".retries.attempts", attempts + " (expected: >= 0)");
+          return null;
+        }
+        Duration perTry = duration(r, at + ".retries.perTryTimeout", rt.getPerTryTimeout(), cx);
+        if (perTry == null) {
+          return null;
+        }
+        Set<String> on = new LinkedHashSet<>();
+        String retryOn = rt.getRetryOn() == null || rt.getRetryOn().isBlank()
+            ? "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes" : rt.getRetryOn();
+        for (String cond : retryOn.split(",")) {
+          String c = cond.trim();
+          if (c.isEmpty()) {
+            continue;
+          }
+          if (!RouteAction.RetryPolicy.KNOWN.contains(c) && !c.matches("\\d{3}")) {
+            cx.problem(Severity.WARNING, r, at + ".retries.retryOn", "\"" + c + "\" is not acted on (Portcullis "
+                + "retries on " + String.join(", ", new java.util.TreeSet<>(RouteAction.RetryPolicy.KNOWN))
+                + " and status codes)");
+          }
+          on.add(c);
+        }
+        retries = new RouteAction.RetryPolicy(attempts, perTry, on);
+      }
+      Optional<String> rewriteUri = h.getRewrite() == null ? Optional.empty() : opt(h.getRewrite().getUri());
+      Optional<String> rewriteAuthority = h.getRewrite() == null ? Optional.empty()
+          : opt(h.getRewrite().getAuthority());
+      action = new RouteAction.Forward(dests, rewriteUri, rewriteAuthority, timeout, retries);
+    }
+    if (h.getRewrite() != null && !(action instanceof RouteAction.Forward)) {
+      cx.problem(Severity.WARNING, r, at + ".rewrite", "ignored without route (expected: rewrite goes with route)");
+    }
+    Headers headers = h.getHeaders();
+    HeaderOps request = headerOps(headers == null ? null : headers.getRequest());
+    HeaderOps response = headerOps(headers == null ? null : headers.getResponse());
+    String name = h.getName() != null && !h.getName().isBlank() ? h.getName() : r.key() + "." + index;
+    return new HttpRoute(name, matches, action, request, response);
+  }
+
+  private static HeaderOps headerOps(HeadersHeaderOperations ops) {
+    if (ops == null) {
+      return HeaderOps.NONE;
+    }
+    return new HeaderOps(ops.getSet() == null ? Map.of() : ops.getSet(), ops.getAdd() == null ? Map.of()
+        : ops.getAdd(), ops.getRemove() == null ? List.of() : ops.getRemove());
+  }
+
+  private RouteAction.WeightedCluster destination(Resource r, String at, HTTPRouteDestination rd, int count,
+      Context cx) {
+    Destination d = rd.getDestination();
+    if (d == null || d.getHost() == null || d.getHost().isBlank()) {
+      cx.problem(Severity.ERROR, r, at + ".destination.host", "missing (expected: a service host, e.g. httpbin)");
+      return null;
+    }
+    int weight = rd.getWeight() == null ? (count == 1 ? 100 : 0) : rd.getWeight();
+    if (weight < 0 || weight > 100) {
+      cx.problem(Severity.ERROR, r, at + ".weight", weight + " (expected: 0..100)");
+      return null;
+    }
+    String host = d.getHost().trim().toLowerCase(Locale.ROOT);
+    Long portNumber = d.getPort() == null ? null : d.getPort().getNumber();
+    if (portNumber != null && (portNumber < 1 || portNumber > 65535)) {
+      cx.problem(Severity.ERROR, r, at + ".destination.port.number", portNumber + " (expected: 1..65535)");
+      return null;
+    }
+    ServiceInfo svc = lookupService(host, r.namespace(), cx);
+    if (svc == null) {
+      String fqdn = host.contains(".") ? host : host + "." + r.namespace() + "." + CLUSTER_DOMAIN;
+      int p = portNumber == null ? 80 : portNumber.intValue();
+      cx.problem(Severity.WARNING, r, at + ".destination.host", host + ": no ServiceEntry has this host (expected: a "
+          + "ServiceEntry with hosts [" + fqdn + "] or [" + host + "]); requests answer 503 NC");
+      return new RouteAction.WeightedCluster(new Cluster(Cluster.outboundName(fqdn, p), fqdn, p, List.of()), weight);
+    }
+    ServicePort sp;
+    if (portNumber == null) {
+      if (svc.ports().size() != 1) {
+        cx.problem(Severity.ERROR, r, at + ".destination.port.number", "missing (expected: one of the ports of "
+            + "ServiceEntry host " + svc.host() + ")");
+        return null;
+      }
+      sp = svc.ports().get(0);
+    } else {
+      sp = svc.ports().stream().filter(p -> p.getNumber() != null && p.getNumber().equals(portNumber)).findFirst()
+          .orElse(null);
+      if (sp == null && !svc.ports().isEmpty()) {
+        cx.problem(Severity.ERROR, r, at + ".destination.port.number", portNumber + " (expected: one of "
+            + svc.ports().stream().map(p -> String.valueOf(p.getNumber())).toList() + ", the ports of ServiceEntry "
+            + "host " + svc.host() + ")");
+        return null;
+      }
+    }
+    int port = sp != null ? sp.getNumber().intValue() : portNumber.intValue();
+    int targetPort = sp != null && sp.getTargetPort() != null && sp.getTargetPort() > 0 ? sp.getTargetPort().intValue()
+        : port;
+    List<Endpoint> endpoints = new ArrayList<>();
+    if (svc.endpoints().isEmpty()) {
+      endpoints.add(new Endpoint(svc.host(), targetPort)); // DNS resolution of the host itself
+    }
+    for (WorkloadEntry we : svc.endpoints()) {
+      int epPort = targetPort;
+      if (sp != null && sp.getName() != null && we.getPorts() != null && we.getPorts().get(sp.getName()) != null) {
+        epPort = we.getPorts().get(sp.getName()).intValue();
+      }
+      endpoints.add(new Endpoint(we.getAddress().trim(), epPort));
+    }
+    String clusterHost = svc.host().contains(".") ? svc.host()
+        : svc.host() + "." + svc.namespace() + "." + CLUSTER_DOMAIN;
+    return new RouteAction.WeightedCluster(new Cluster(Cluster.outboundName(clusterHost, port), clusterHost, port,
+        endpoints), weight);
+  }
+
+  private static ServiceInfo lookupService(String host, String namespace, Context cx) {
+    if (!host.contains(".")) {
+      ServiceInfo s = cx.services.get(host + "." + namespace + "." + CLUSTER_DOMAIN);
+      if (s != null) {
+        return s;
+      }
+    }
+    return cx.services.get(host);
+  }
+
+  private RouteMatch routeMatch(Resource r, String at, HTTPMatchRequest m, Context cx) {
+    boolean ignoreCase = Boolean.TRUE.equals(m.getIgnoreUriCase());
+    try {
+      Optional<StringMatcher> uri = stringMatch(r, at + ".uri", m.getUri(), ignoreCase, cx);
+      Optional<StringMatcher> authority = stringMatch(r, at + ".authority", m.getAuthority(), true, cx);
+      Optional<StringMatcher> method = stringMatch(r, at + ".method", m.getMethod(), false, cx);
+      if (uri == null || authority == null || method == null) {
+        return null;
+      }
+      Map<String, StringMatcher> headers = new LinkedHashMap<>();
+      if (m.getHeaders() != null) {
+        for (Map.Entry<String, StringMatch> e : m.getHeaders().entrySet()) {
+          Optional<StringMatcher> hm = stringMatch(r, at + ".headers." + e.getKey(), e.getValue(), false, cx);
+          if (hm == null) {
+            return null;
+          }
+          if (hm.isEmpty()) {
+            cx.problem(Severity.ERROR, r, at + ".headers." + e.getKey(), "empty (expected: exact, prefix or regex)");
+            return null;
+          }
+          headers.put(e.getKey().toLowerCase(Locale.ROOT), hm.get());
+        }
+      }
+      int port = m.getPort() == null ? 0 : m.getPort().intValue();
+      if (port < 0 || port > 65535) {
+        cx.problem(Severity.ERROR, r, at + ".port", port + " (expected: 1..65535)");
+        return null;
+      }
+      return new RouteMatch(uri, authority, method, headers, port);
+    } catch (PatternSyntaxException e) {
+      cx.problem(Severity.ERROR, r, at, "bad regex: " + e.getDescription() + " in \"" + e.getPattern()
+          + "\" (expected: an RE2 regular expression)");
+      return null;
+    }
+  }
+
+  /** Returns empty for no match, null after reporting an error. */
+  private static Optional<StringMatcher> stringMatch(Resource r, String at, StringMatch sm, boolean ignoreCase,
+      Context cx) {
+    if (sm == null) {
+      return Optional.empty();
+    }
+    Object t = sm.getMatchType();
+    if (t instanceof StringMatchExact e && e.getExact() != null) {
+      return Optional.of(new StringMatcher.Exact(e.getExact(), ignoreCase));
+    }
+    if (t instanceof StringMatchPrefix p && p.getPrefix() != null) {
+      return Optional.of(new StringMatcher.Prefix(p.getPrefix(), ignoreCase));
+    }
+    if (t instanceof StringMatchRegex x && x.getRegex() != null) {
+      return Optional.of(StringMatcher.regex(x.getRegex(), ignoreCase));
+    }
+    cx.problem(Severity.ERROR, r, at, "no exact, prefix or regex (expected: one of them)");
+    return null;
+  }
+
+  // ---- listeners ----
+
+  private record SortedListeners(TreeMap<Integer, ListenerConfig> map) {}
+
+  private SortedListeners listeners(List<ServerConfig> servers, Map<String, List<BoundVs>> vsByGateway, Context cx) {
+    Map<Integer, List<ServerConfig>> byPort = new TreeMap<>();
+    for (ServerConfig s : servers) {
+      List<ServerConfig> onPort = byPort.computeIfAbsent(s.port(), p -> new ArrayList<>());
+      if (!onPort.isEmpty() && onPort.get(0).tls().isPresent() != s.tls().isPresent()) {
+        cx.problems.add(new Problem(Severity.ERROR, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
+            + "].port.protocol", s.protocol() + " on port " + s.port() + " conflicts with " + onPort.get(0).protocol()
+            + " server " + onPort.get(0).routeName() + " (expected: all servers on one port plain HTTP, or all HTTPS)"));
+        continue;
+      }
+      onPort.add(s);
+    }
+    Set<String> gatewaysSeen = new HashSet<>();
+    servers.forEach(s -> gatewaysSeen.add(s.gateway()));
+    for (Map.Entry<String, List<BoundVs>> e : vsByGateway.entrySet()) {
+      if (!gatewaysSeen.contains(e.getKey())) {
+        for (BoundVs b : e.getValue()) {
+          cx.problem(Severity.WARNING, b.resource(), "spec.gateways", "Gateway " + e.getKey() + " does not exist or "
+              + "has no valid server; routes not served on it");
+        }
+      }
+    }
+    TreeMap<Integer, ListenerConfig> out = new TreeMap<>();
+    for (Map.Entry<Integer, List<ServerConfig>> e : byPort.entrySet()) {
+      int port = e.getKey();
+      HostTable.Builder<ServerConfig> serversByHost = HostTable.builder();
+      Map<String, List<HttpRoute>> routesByDomain = new LinkedHashMap<>();
+      for (ServerConfig s : e.getValue()) {
+        for (ServerConfig.ServerHost sh : s.hosts()) {
+          if (!serversByHost.put(sh.host(), s)) {
+            ServerConfig first = serversByHost.get(sh.host()).orElseThrow();
+            if (first != s) {
+              cx.problems.add(new Problem(Severity.WARNING, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
+                  + "].hosts", sh.host() + " on port " + port + " is already served by " + first.routeName()
+                  + "; that server wins"));
+            }
+          }
+        }
+        for (BoundVs vs : vsByGateway.getOrDefault(s.gateway(), List.of())) {
+          for (String vsHost : vs.hosts()) {
+            for (ServerConfig.ServerHost sh : s.hosts()) {
+              if (!sh.namespace().equals("*") && !sh.namespace().equals(vs.resource().namespace())) {
+                continue;
+              }
+              String domain = HostTable.covers(sh.host(), vsHost) ? vsHost
+                  : HostTable.covers(vsHost, sh.host()) ? sh.host() : null;
+              if (domain != null) {
+                List<HttpRoute> list = routesByDomain.computeIfAbsent(domain, d -> new ArrayList<>());
+                for (HttpRoute route : vs.routes()) {
+                  if (!list.contains(route)) {
+                    list.add(route);
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      HostTable.Builder<VirtualHost> routes = HostTable.builder();
+      routesByDomain.forEach((domain, list) -> routes.put(domain, new VirtualHost(domain + ":" + port, list)));
+      boolean tls = e.getValue().get(0).tls().isPresent();
+      out.put(port, new ListenerConfig(port, port + portOffset, tls, e.getValue(), serversByHost.build(),
+          routes.build()));
+    }
+    return new SortedListeners(out);
+  }
+
+  // ---- helpers ----
+
+  private <T> T convert(Resource r, Class<T> type, Context cx) {
+    try {
+      return mapper.treeToValue(r.body(), type);
+    } catch (JsonMappingException e) {
+      StringBuilder path = new StringBuilder();
+      for (JsonMappingException.Reference ref : e.getPath()) {
+        if (ref.getFieldName() != null) {
+          path.append(path.isEmpty() ? "" : ".").append(ref.getFieldName());
+        } else if (ref.getIndex() >= 0) {
+          path.append('[').append(ref.getIndex()).append(']');
+        }
+      }
+      cx.problem(Severity.ERROR, r, path.toString(), e.getOriginalMessage().split("\n")[0]
+          + " (expected: a valid " + r.kind() + ")");
+      return null;
+    } catch (Exception e) {
+      cx.problem(Severity.ERROR, r, "", e.getMessage() + " (expected: a valid " + r.kind() + ")");
+      return null;
+    }
+  }
+
+  private static void unsupported(Resource r, FieldCheck check, Context cx) {
+    for (String field : check.unsupported(r.body())) {
+      cx.problem(Severity.WARNING, r, field, "not supported by Portcullis yet; ignored");
+    }
+  }
+
+  private static String rawText(Resource r, String... path) {
+    JsonNode n = r.body();
+    for (String p : path) {
+      for (String part : p.split("\\.")) {
+        int bracket = part.indexOf('[');
+        if (bracket >= 0) {
+          n = n.path(part.substring(0, bracket)).path(Integer.parseInt(part.substring(bracket + 1,
+              part.length() - 1)));
+        } else {
+          n = n.path(part);
+        }
+      }
+    }
+    return n.isValueNode() ? n.asText().trim() : "";
+  }
+
+  private static Duration duration(Resource r, String field, String value, Context cx) {
+    if (value == null || value.isBlank()) {
+      return Duration.ZERO;
+    }
+    var m = DURATION.matcher(value.trim());
+    if (!m.matches()) {
+      cx.problem(Severity.ERROR, r, field, value + " (expected: a duration such as 500ms, 1.5s or 2m)");
+      return null;
+    }
+    double n = Double.parseDouble(m.group(1));
+    double nanos = switch (m.group(2)) {
+      case "h" -> n * 3_600e9;
+      case "m" -> n * 60e9;
+      case "s" -> n * 1e9;
+      case "ms" -> n * 1e6;
+      case "us", "µs" -> n * 1e3;
+      default -> n;
+    };
+    return Duration.ofNanos((long) nanos);
+  }
+
+  private static boolean validHost(String h) {
+    return h.equals("*") || h.matches("(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*"
+        + "[A-Za-z0-9])?)*");
+  }
+
+  private static Optional<String> opt(String s) {
+    return s == null || s.isEmpty() ? Optional.empty() : Optional.of(s);
+  }
+
+  private static String lower(String s) {
+    return s.toLowerCase(Locale.ROOT);
+  }
+
+  private static final class Context {
+    final List<Problem> problems = new ArrayList<>();
+    final List<Resource> gateways = new ArrayList<>();
+    final List<Resource> virtualServices = new ArrayList<>();
+    final List<Resource> serviceEntries = new ArrayList<>();
+    final Map<String, ServiceInfo> services = new LinkedHashMap<>();
+    final Map<String, GatewayConfig.SecretData> secrets = new LinkedHashMap<>();
+
+    Context(Snapshot snapshot) {
+      problems.addAll(snapshot.problems());
+    }
+
+    void problem(Severity severity, Resource r, String field, String message) {
+      problems.add(Problem.of(severity, r, field, message));
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package io.portcullis.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Finds fields Portcullis does not act on, so that none is ignored silently.
+ *
+ * <p>Patterns are dotted paths; {@code []} follows a list field, {@code *} stands for any one key (a map such as
+ * {@code headers.*}) and a trailing {@code **} allows any subtree.
+ */
+final class FieldCheck {
+  private final List<String[]> patterns = new ArrayList<>();
+
+  FieldCheck(String... patterns) {
+    for (String p : patterns) {
+      this.patterns.add(p.split("\\."));
+    }
+  }
+
+  /** Returns the real paths ({@code spec.http[0].mirror}) of fields no pattern allows. */
+  List<String> unsupported(JsonNode root) {
+    List<String> out = new ArrayList<>();
+    visit(root, new ArrayList<>(), "", out);
+    return out;
+  }
+
+  private void visit(JsonNode node, List<String> norm, String real, List<String> out) {
+    if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        List<String> n = new ArrayList<>(norm);
+        n.set(n.size() - 1, n.get(n.size() - 1) + "[]");
+        visitChildren(node.get(i), n, real + "[" + i + "]", out);
+      }
+      return;
+    }
+    visitChildren(node, norm, real, out);
+  }
+
+  private void visitChildren(JsonNode node, List<String> norm, String real, List<String> out) {
+    if (!node.isObject() || subtreeAllowed(norm)) {
+      return;
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      List<String> n = new ArrayList<>(norm);
+      n.add(e.getKey());
+      String r = real.isEmpty() ? e.getKey() : real + "." + e.getKey();
+      if (!allowed(n, e.getValue().isArray())) {
+        out.add(r);
+      } else {
+        visit(e.getValue(), n, r, out);
+      }
+    }
+  }
+
+  private boolean subtreeAllowed(List<String> segs) {
+    for (String[] p : patterns) {
+      if (p.length == segs.size() + 1 && p[p.length - 1].equals("**") && prefixMatches(p, segs, segs.size())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean allowed(List<String> segs, boolean isArray) {
+    for (String[] p : patterns) {
+      int n = segs.size();
+      if (p.length < n) {
+        if (p.length > 0 && p[p.length - 1].equals("**") && prefixMatches(p, segs, p.length - 1)) {
+          return true;
+        }
+        continue;
+      }
+      boolean ok = true;
+      for (int i = 0; i < n && ok; i++) {
+        String want = p[i];
+        String have = segs.get(i);
+        if (i == n - 1 && isArray && want.endsWith("[]")) {
+          want = want.substring(0, want.length() - 2);
+        }
+        ok = want.equals("*") || want.equals("**") || want.equals(have)
+            || (want.startsWith("*") && want.endsWith("[]") && have.endsWith("[]"));
+      }
+      if (ok) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean prefixMatches(String[] p, List<String> segs, int count) {
+    for (int i = 0; i < count; i++) {
+      if (!p[i].equals("*") && !p[i].equals(segs.get(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

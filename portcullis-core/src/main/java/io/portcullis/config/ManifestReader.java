@@ -1,0 +1,110 @@
+package io.portcullis.config;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Reads Kubernetes manifests ({@code *.yaml}, {@code *.yml}, {@code *.json}, several documents per file,
+ * {@code kind: List} expanded) the way {@code kubectl apply -f} does.
+ *
+ * <p>Stateless and thread-safe. Performs blocking file I/O: never call it on an event loop.
+ */
+public final class ManifestReader {
+
+  /** The namespace of objects whose manifest names none, as kubectl does. */
+  public static final String DEFAULT_NAMESPACE = "default";
+
+  private final ObjectMapper yaml = YAMLMapper.builder().build();
+  private final ObjectMapper json = JsonMapper.builder().build();
+
+  /** Returns whether {@code file}'s name ends in {@code .yaml}, {@code .yml} or {@code .json}. */
+  public static boolean isManifest(Path file) {
+    String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    return !name.startsWith(".") && (name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json"));
+  }
+
+  /**
+   * Parses every object in {@code file}.
+   *
+   * @throws ManifestException naming the file, the document number and what was expected, when any document does not
+   *     parse or lacks {@code apiVersion}, {@code kind} or {@code metadata.name}; no object of the file is returned then
+   * @throws IOException when the file cannot be read
+   */
+  public List<Resource> read(Path file) throws IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    boolean isJson = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json");
+    ObjectMapper mapper = isJson ? json : yaml;
+    List<Resource> out = new ArrayList<>();
+    int doc = 0;
+    try (JsonParser parser = mapper.createParser(bytes);
+        MappingIterator<JsonNode> it = mapper.readValues(parser, JsonNode.class)) {
+      while (it.hasNextValue()) {
+        doc++;
+        JsonNode node = it.nextValue();
+        if (node == null || node.isNull() || node.isMissingNode() || (node.isObject() && node.isEmpty())) {
+          continue; // an empty document between two '---'
+        }
+        addObject(file, doc, node, out);
+      }
+    } catch (JsonProcessingException e) {
+      throw new ManifestException(file + ": document " + Math.max(doc, 1) + ": " + e.getOriginalMessage()
+          + location(e) + " (expected: a YAML or JSON Kubernetes object)");
+    } catch (RuntimeException e) {
+      if (e.getCause() instanceof JsonProcessingException jpe) {
+        throw new ManifestException(file + ": document " + (doc + 1) + ": " + jpe.getOriginalMessage() + location(jpe)
+            + " (expected: a YAML or JSON Kubernetes object)");
+      }
+      throw e;
+    }
+    return out;
+  }
+
+  private static String location(JsonProcessingException e) {
+    return e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
+        + e.getLocation().getColumnNr();
+  }
+
+  private void addObject(Path file, int doc, JsonNode node, List<Resource> out) {
+    String where = file + ": document " + doc;
+    if (!node.isObject()) {
+      throw new ManifestException(where + ": " + node.getNodeType().name().toLowerCase(Locale.ROOT)
+          + " (expected: an object with apiVersion, kind and metadata)");
+    }
+    String kind = text(node, "kind");
+    if (kind.equals("List") && node.path("items").isArray()) {
+      for (JsonNode item : node.path("items")) {
+        addObject(file, doc, item, out);
+      }
+      return;
+    }
+    String apiVersion = text(node, "apiVersion");
+    if (apiVersion.isEmpty()) {
+      throw new ManifestException(where + ": apiVersion: missing (expected: e.g. networking.istio.io/v1)");
+    }
+    if (kind.isEmpty()) {
+      throw new ManifestException(where + ": kind: missing (expected: e.g. Gateway)");
+    }
+    String name = text(node.path("metadata"), "name");
+    if (name.isEmpty()) {
+      throw new ManifestException(where + ": " + kind + ": metadata.name: missing (expected: a DNS-1123 name)");
+    }
+    String namespace = text(node.path("metadata"), "namespace");
+    out.add(new Resource(apiVersion, kind, namespace.isEmpty() ? DEFAULT_NAMESPACE : namespace, name, file, node));
+  }
+
+  private static String text(JsonNode node, String field) {
+    JsonNode v = node.get(field);
+    return v == null || !v.isValueNode() ? "" : v.asText().trim();
+  }
+}

@@ -1,0 +1,163 @@
+package io.portcullis.proxy;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.portcullis.config.ListenerConfig;
+import io.portcullis.routing.HostTable;
+import io.portcullis.tls.TlsContexts.ServerTls;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Netty data plane: one server socket per Gateway port (epoll where available), connections served on one event
+ * loop per core.
+ *
+ * <p>{@link #apply} swaps what each port serves without touching open connections: new ports are bound, removed ports
+ * stop accepting (their open connections finish on the state they had), kept ports get the new state for their next
+ * handshake and request. Call {@link #apply} from one thread at a time, never from an event loop (it waits for binds).
+ */
+public final class DataPlane implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DataPlane.class);
+
+  private final String bindAddress;
+  private final AccessLog accessLog;
+  private final EventLoopGroup group;
+  private final Class<? extends ServerChannel> serverChannelType;
+  private final Upstreams upstreams;
+  private final Map<Integer, Listener> listeners = new ConcurrentHashMap<>();
+  private final DnsAddressResolverGroup resolver;
+
+  /**
+   * Starts the event loops (none bound yet).
+   *
+   * @param bindAddress the address every Gateway port binds ({@code --bind}), e.g. {@code 0.0.0.0}
+   * @param threads event loops; 0 for one per available processor
+   */
+  public DataPlane(String bindAddress, AccessLog accessLog, int threads) {
+    this.bindAddress = requireNonNull(bindAddress, "bindAddress");
+    this.accessLog = requireNonNull(accessLog, "accessLog");
+    boolean epoll = Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    this.group = new MultiThreadIoEventLoopGroup(n, io);
+    this.serverChannelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    Class<? extends SocketChannel> socketType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    Class<? extends DatagramChannel> datagramType = epoll ? EpollDatagramChannel.class : NioDatagramChannel.class;
+    this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder().datagramChannelType(datagramType)
+        .socketChannelType(socketType));
+    this.upstreams = new Upstreams(socketType, resolver);
+    log.info("data plane: {} event loops, {} transport", n, epoll ? "epoll" : "NIO");
+  }
+
+  /**
+   * Serves {@code config}: binds, rebinds and unbinds ports so that exactly its listeners are served.
+   *
+   * @param config by Gateway port
+   * @param tls per TLS port, host to server credential
+   * @param generation the configuration generation, for logs
+   * @return one message per port that could not be bound (the rest still serve)
+   */
+  public List<String> apply(Map<Integer, ListenerConfig> config, Map<Integer, HostTable<ServerTls>> tls,
+      long generation) {
+    List<String> errors = new ArrayList<>();
+    Map<Integer, Listener> old = new HashMap<>(listeners);
+    for (ListenerConfig lc : config.values()) {
+      ListenerState state = new ListenerState(lc, tls.getOrDefault(lc.port(), HostTable.empty()), generation);
+      Listener existing = old.remove(lc.port());
+      if (existing != null && existing.state().config().bindPort() == lc.bindPort()
+          && existing.state().config().tls() == lc.tls() && existing.serverChannel() != null) {
+        existing.update(state);
+        continue;
+      }
+      if (existing != null) {
+        unbind(existing);
+      }
+      Listener l = new Listener(lc.port(), state);
+      try {
+        Channel ch = new ServerBootstrap().group(group).channel(serverChannelType)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(new GatewayChannelInitializer(l, upstreams, accessLog))
+            .bind(new InetSocketAddress(bindAddress, lc.bindPort())).syncUninterruptibly().channel();
+        l.bound(ch);
+        listeners.put(lc.port(), l);
+        log.info("listener {}: {} on {} ({} servers)", lc.port(), lc.tls() ? "HTTPS" : "HTTP", ch.localAddress(),
+            lc.servers().size());
+      } catch (Exception e) {
+        String msg = "listener " + lc.port() + ": cannot bind " + bindAddress + ":" + lc.bindPort() + ": " + e;
+        errors.add(msg);
+        log.error(msg);
+      }
+    }
+    for (Listener gone : old.values()) {
+      unbind(gone);
+    }
+    return errors;
+  }
+
+  private void unbind(Listener l) {
+    listeners.remove(l.port());
+    if (l.serverChannel() != null) {
+      l.serverChannel().close().syncUninterruptibly();
+      log.info("listener {}: closed (open connections finish)", l.port());
+    }
+  }
+
+  /** Returns the local address each Gateway port is bound to. */
+  public Map<Integer, InetSocketAddress> boundAddresses() {
+    Map<Integer, InetSocketAddress> out = new HashMap<>();
+    listeners.forEach((port, l) -> {
+      if (l.serverChannel() != null) {
+        out.put(port, (InetSocketAddress) l.serverChannel().localAddress());
+      }
+    });
+    return out;
+  }
+
+  /** Returns the event loops, for servers (the admin server) that share them. */
+  public EventLoopGroup group() {
+    return group;
+  }
+
+  /** Returns the server channel type in use (epoll or NIO). */
+  public Class<? extends ServerChannel> serverChannelType() {
+    return serverChannelType;
+  }
+
+  @Override
+  public void close() {
+    for (Listener l : List.copyOf(listeners.values())) {
+      unbind(l);
+    }
+    resolver.close();
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+}

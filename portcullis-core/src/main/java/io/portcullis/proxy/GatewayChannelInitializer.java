@@ -1,0 +1,136 @@
+package io.portcullis.proxy;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.AsyncMapping;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.portcullis.tls.TlsContexts.ServerTls;
+import java.util.Locale;
+import java.util.Optional;
+import javax.net.ssl.SSLHandshakeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Assembles a downstream connection's pipeline: for a TLS port SNI (picks the server's credential) then ALPN ({@code h2}
+ * or {@code http/1.1}); for a plain port HTTP/1.1 directly; then one {@link ProxyHandler} per connection (HTTP/1.1) or
+ * per stream (HTTP/2).
+ */
+final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
+  private static final Logger log = LoggerFactory.getLogger(GatewayChannelInitializer.class);
+  static final AttributeKey<String> SNI = AttributeKey.valueOf("portcullis.sni");
+  static final int MAX_INITIAL_LINE = 8192;
+  static final int MAX_HEADER_SIZE = 65_536;
+  static final int MAX_CHUNK = 65_536;
+
+  private final Listener listener;
+  private final Upstreams upstreams;
+  private final AccessLog accessLog;
+
+  GatewayChannelInitializer(Listener listener, Upstreams upstreams, AccessLog accessLog) {
+    this.listener = listener;
+    this.upstreams = upstreams;
+    this.accessLog = accessLog;
+  }
+
+  @Override
+  protected void initChannel(Channel ch) {
+    ChannelPipeline p = ch.pipeline();
+    p.addLast(new FlushConsolidationHandler(256, true));
+    if (listener.state().config().tls()) {
+      p.addLast(new SniHandler(new SniMapping(listener)) {
+        @Override
+        protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext sslContext)
+            throws Exception {
+          ctx.channel().attr(SNI).set(hostname);
+          super.replaceHandler(ctx, hostname, sslContext);
+        }
+      });
+      p.addLast(new Alpn());
+    } else {
+      ch.config().setAutoRead(false);
+      http1(p, ch);
+    }
+  }
+
+  private void http1(ChannelPipeline p, Channel ch) {
+    p.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_SIZE, MAX_CHUNK));
+    p.addLast(new HttpServerExpectContinueHandler());
+    p.addLast(new ProxyHandler(listener, upstreams, accessLog, "HTTP/1.1", ch.attr(SNI).get(), ch));
+  }
+
+  /** Chooses the server by SNI: exact host, then {@code *.} wildcard, then {@code *}; none fails the handshake. */
+  private static final class SniMapping implements AsyncMapping<String, SslContext> {
+    private final Listener listener;
+
+    SniMapping(Listener listener) {
+      this.listener = listener;
+    }
+
+    @Override
+    public Future<SslContext> map(String host, Promise<SslContext> promise) {
+      String h = host == null ? null : host.toLowerCase(Locale.ROOT);
+      Optional<ServerTls> server = listener.state().tls().find(h);
+      if (server.isPresent() && server.get().context().isPresent()) {
+        return promise.setSuccess(server.get().context().get());
+      }
+      return promise.setFailure(new SSLHandshakeException(server.isEmpty()
+          ? "no server on port " + listener.port() + " covers SNI " + (host == null ? "(none)" : host)
+          : "server " + server.get().server().routeName() + " has no usable credential: " + server.get().error()));
+    }
+  }
+
+  private final class Alpn extends ApplicationProtocolNegotiationHandler {
+    Alpn() {
+      super(ApplicationProtocolNames.HTTP_1_1);
+    }
+
+    @Override
+    protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+      Channel ch = ctx.channel();
+      if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+        String sni = ch.attr(SNI).get();
+        ctx.pipeline().addLast(Http2FrameCodecBuilder.forServer().validateHeaders(true).build());
+        ctx.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+          @Override
+          protected void initChannel(Http2StreamChannel stream) {
+            stream.config().setAutoRead(false);
+            stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, true));
+            stream.pipeline().addLast(new ProxyHandler(listener, upstreams, accessLog, "HTTP/2", sni, ch));
+          }
+        }));
+        return;
+      }
+      ch.config().setAutoRead(false);
+      http1(ctx.pipeline(), ch);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      // An SNI no server covers, or a server without a usable credential, arrives here from the SniHandler.
+      log.debug("tls {}: {}", ctx.channel(), cause.getCause() != null ? cause.getCause().toString() : cause.toString());
+      ctx.close();
+    }
+
+    @Override
+    protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+      log.debug("tls {}: handshake failed: {}", ctx.channel(), cause.toString());
+      ctx.close();
+    }
+  }
+}

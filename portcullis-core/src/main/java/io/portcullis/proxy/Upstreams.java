@@ -1,0 +1,148 @@
+package io.portcullis.proxy;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.resolver.AddressResolverGroup;
+import io.netty.util.AttributeKey;
+import io.portcullis.routing.Cluster;
+import io.portcullis.routing.Endpoint;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Upstream HTTP/1.1 keep-alive connections, pooled per (event loop, endpoint) so that a request and its upstream
+ * connection share one event loop and no pool is touched by two threads.
+ */
+final class Upstreams {
+  static final AttributeKey<UpstreamListener> LISTENER = AttributeKey.valueOf("portcullis.upstream.listener");
+  static final int CONNECT_TIMEOUT_MS = 10_000;
+  static final int MAX_IDLE_PER_ENDPOINT = 64;
+
+  private final Map<EventLoop, Pool> pools = new ConcurrentHashMap<>();
+  private final Class<? extends Channel> channelType;
+  private final AddressResolverGroup<? extends SocketAddress> resolver;
+
+  Upstreams(Class<? extends Channel> channelType, AddressResolverGroup<? extends SocketAddress> resolver) {
+    this.channelType = channelType;
+    this.resolver = resolver;
+  }
+
+  /** Returns the pool of {@code loop}; call only on that loop. */
+  Pool pool(EventLoop loop) {
+    return pools.computeIfAbsent(loop, Pool::new);
+  }
+
+  /** What the upstream connection's handler reports to; set while a request uses the connection. */
+  interface UpstreamListener {
+    /** An {@code HttpObject} from upstream; the listener owns (releases) it. */
+    void upstreamRead(Object msg);
+
+    /** The upstream connection closed. */
+    void upstreamClosed();
+
+    /** The upstream connection failed. */
+    void upstreamException(Throwable cause);
+  }
+
+  /** One event loop's connections. Not thread-safe: used only on its loop. */
+  final class Pool {
+    private final Bootstrap bootstrap;
+    private final Map<Endpoint, ArrayDeque<Channel>> idle = new HashMap<>();
+    private final Map<String, Integer> roundRobin = new HashMap<>();
+
+    Pool(EventLoop loop) {
+      this.bootstrap = new Bootstrap().group(loop).channel(channelType).resolver(resolver)
+          .option(ChannelOption.AUTO_READ, false)
+          .option(ChannelOption.TCP_NODELAY, true)
+          .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MS)
+          .handler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+              ch.pipeline().addLast(new HttpClientCodec(4096, 65_536, 8192, true));
+              ch.pipeline().addLast(new UpstreamHandler());
+            }
+          });
+    }
+
+    /** Picks the next endpoint of {@code cluster}, round-robin. */
+    Endpoint next(Cluster cluster) {
+      int n = cluster.endpoints().size();
+      int i = roundRobin.merge(cluster.name(), 1, (a, b) -> (a + b) % n);
+      return cluster.endpoints().get(i % n);
+    }
+
+    /** Returns an idle connection to {@code endpoint}, or starts a new one. */
+    ChannelFuture acquire(Endpoint endpoint) {
+      ArrayDeque<Channel> q = idle.get(endpoint);
+      while (q != null && !q.isEmpty()) {
+        Channel ch = q.pollLast();
+        if (ch.isActive()) {
+          return ch.newSucceededFuture();
+        }
+      }
+      SocketAddress addr = isIpLiteral(endpoint.host())
+          ? new InetSocketAddress(endpoint.host(), endpoint.port())
+          : InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port());
+      return bootstrap.connect(addr);
+    }
+
+    /** Returns a connection whose exchange completed cleanly to the idle set. */
+    void release(Endpoint endpoint, Channel ch) {
+      ch.attr(LISTENER).set(null);
+      if (!ch.isActive()) {
+        return;
+      }
+      ArrayDeque<Channel> q = idle.computeIfAbsent(endpoint, e -> new ArrayDeque<>());
+      if (q.size() >= MAX_IDLE_PER_ENDPOINT) {
+        ch.close();
+        return;
+      }
+      q.addLast(ch);
+      ch.closeFuture().addListener(f -> q.remove(ch));
+    }
+  }
+
+  static boolean isIpLiteral(String host) {
+    return host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
+  }
+
+  /** Passes upstream events to the exchange currently using the connection. */
+  private static final class UpstreamHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+      UpstreamListener l = ctx.channel().attr(LISTENER).get();
+      if (l == null) {
+        io.netty.util.ReferenceCountUtil.release(msg);
+        ctx.close(); // unsolicited data on an idle connection: it cannot be reused
+        return;
+      }
+      l.upstreamRead(msg);
+    }
+
+    @Override
+    public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) {
+      UpstreamListener l = ctx.channel().attr(LISTENER).getAndSet(null);
+      if (l != null) {
+        l.upstreamClosed();
+      }
+    }
+
+    @Override
+    public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+      UpstreamListener l = ctx.channel().attr(LISTENER).getAndSet(null);
+      ctx.close();
+      if (l != null) {
+        l.upstreamException(cause);
+      }
+    }
+  }
+}

@@ -1,0 +1,92 @@
+package io.portcullis.routing;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One Istio {@code HTTPMatchRequest}: every condition present must hold (conditions ANDed).
+ *
+ * @param uri matched against the request path without its query string, or empty
+ * @param authority matched against {@code :authority} / {@code Host}, or empty
+ * @param method matched against the request method, or empty
+ * @param headers header name (lower case) to matcher; every one must match
+ * @param port the Gateway server port the request arrived on (before {@code --port-offset}), 0 for any
+ */
+public record RouteMatch(Optional<StringMatcher> uri, Optional<StringMatcher> authority,
+    Optional<StringMatcher> method, Map<String, StringMatcher> headers, int port) {
+
+  /** A match block with no conditions: matches every request. */
+  public static final RouteMatch ANY = new RouteMatch(Optional.empty(), Optional.empty(), Optional.empty(), Map.of(), 0);
+
+  /** Copies the header map. */
+  public RouteMatch {
+    headers = Map.copyOf(headers);
+  }
+
+  /** Returns whether {@code request} satisfies every condition. Called on an event loop; does not block. */
+  public boolean matches(RequestView request) {
+    if (port != 0 && port != request.port()) {
+      return false;
+    }
+    if (uri.isPresent() && !uri.get().matches(request.path())) {
+      return false;
+    }
+    if (authority.isPresent() && !authority.get().matches(request.authority())) {
+      return false;
+    }
+    if (method.isPresent() && !method.get().matches(request.method())) {
+      return false;
+    }
+    for (Map.Entry<String, StringMatcher> h : headers.entrySet()) {
+      if (!h.getValue().matches(request.header(h.getKey()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Returns a short description for {@code /config_dump}. */
+  public String describe() {
+    StringBuilder b = new StringBuilder();
+    uri.ifPresent(m -> b.append("uri ").append(m.describe()).append(' '));
+    authority.ifPresent(m -> b.append("authority ").append(m.describe()).append(' '));
+    method.ifPresent(m -> b.append("method ").append(m.describe()).append(' '));
+    headers.forEach((k, m) -> b.append("header ").append(k).append(' ').append(m.describe()).append(' '));
+    if (port != 0) {
+      b.append("port ").append(port);
+    }
+    return b.isEmpty() ? "any" : b.toString().trim();
+  }
+
+  /** The parts of a request that routing looks at. */
+  public interface RequestView {
+    /** The path without the query string, e.g. {@code /status/418}. */
+    String path();
+
+    /** {@code :authority} or {@code Host}, as sent (may include a port); "" when absent. */
+    String authority();
+
+    /** The method, e.g. {@code GET}. */
+    String method();
+
+    /** The first value of header {@code lowerCaseName}, or null when absent. */
+    String header(String lowerCaseName);
+
+    /** The Gateway server port the request arrived on, before {@code --port-offset}. */
+    int port();
+  }
+
+  /** Returns whether any of {@code matches} matches (blocks ORed); an empty list matches everything. */
+  public static boolean any(List<RouteMatch> matches, RequestView request) {
+    if (matches.isEmpty()) {
+      return true;
+    }
+    for (RouteMatch m : matches) {
+      if (m.matches(request)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
