@@ -12,7 +12,13 @@ public final class Main {
 
   /** Runs the command line and exits with its status. */
   public static void main(String[] args) {
-    int code = new CommandLine(new Main()).execute(args);
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      // Bad input gets one clear line, not a stack trace.
+      cmd.getErr().println("portcullis: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+      return 1;
+    });
+    int code = cli.execute(args);
     if (code != 0 || args.length == 0 || !args[0].equals("run")) {
       System.exit(code);
     }
