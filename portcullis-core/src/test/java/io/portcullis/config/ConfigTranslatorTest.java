@@ -1,0 +1,193 @@
+package io.portcullis.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.portcullis.routing.RouteAction;
+import io.portcullis.routing.VirtualHost;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ConfigTranslatorTest {
+  static final String GATEWAY = """
+      apiVersion: networking.istio.io/v1alpha3
+      kind: Gateway
+      metadata: {name: mygateway}
+      spec:
+        selector: {istio: ingressgateway}
+        servers:
+        - port: {number: 443, name: https, protocol: HTTPS}
+          tls: {mode: SIMPLE, credentialName: httpbin-credential}
+          hosts: ["httpbin.example.com"]
+        - port: {number: 443, name: https-hello, protocol: HTTPS}
+          tls: {mode: SIMPLE, credentialName: helloworld-credential, minProtocolVersion: TLSV1_3}
+          hosts: ["helloworld-v1.example.com"]
+        - port: {number: 80, name: http, protocol: HTTP}
+          tls: {httpsRedirect: true}
+          hosts: ["*"]
+      """;
+  static final String VIRTUAL_SERVICE = """
+      apiVersion: networking.istio.io/v1beta1
+      kind: VirtualService
+      metadata: {name: httpbin}
+      spec:
+        hosts: ["httpbin.example.com"]
+        gateways: [mygateway]
+        http:
+        - match:
+          - uri: {prefix: /status}
+          - uri: {prefix: /delay}
+          route:
+          - destination: {host: httpbin, port: {number: 8000}}
+          timeout: 1.5s
+          retries: {attempts: 3, perTryTimeout: 500ms, retryOn: "5xx,connect-failure"}
+      """;
+  static final String SERVICE_ENTRY = """
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: {name: httpbin}
+      spec:
+        hosts: [httpbin.default.svc.cluster.local]
+        ports: [{number: 8000, name: http, protocol: HTTP, targetPort: 18000}]
+        resolution: STATIC
+        endpoints: [{address: 127.0.0.1}, {address: 127.0.0.2, ports: {http: 28000}}]
+      """;
+
+  @Test
+  void translatesTheSeedWalkthrough() {
+    GatewayConfig c = Manifests.translate(GATEWAY, VIRTUAL_SERVICE, SERVICE_ENTRY);
+    assertThat(c.problems()).isEmpty();
+    assertThat(c.listeners()).containsOnlyKeys(80, 443);
+    ListenerConfig https = c.listeners().get(443);
+    assertThat(https.tls()).isTrue();
+    assertThat(https.servers()).extracting(ServerConfig::routeName)
+        .containsExactly("https.443.https.mygateway.default", "https.443.https-hello.mygateway.default");
+    assertThat(https.serversByHost().find("httpbin.example.com").orElseThrow().tls().orElseThrow()
+        .credentialName()).isEqualTo("istio-system/httpbin-credential");
+    assertThat(https.serversByHost().find("helloworld-v1.example.com").orElseThrow().tls().orElseThrow()
+        .minProtocolVersion()).isEqualTo("TLSv1.3");
+    assertThat(https.serversByHost().find("other.example.com")).isEmpty();
+    VirtualHost vh = https.routes().find("httpbin.example.com").orElseThrow();
+    RouteAction.Forward f = (RouteAction.Forward) vh.routes().get(0).action();
+    assertThat(f.destinations().get(0).cluster().name())
+        .isEqualTo("outbound|8000||httpbin.default.svc.cluster.local");
+    assertThat(f.destinations().get(0).cluster().endpoints()).extracting(Object::toString)
+        .containsExactly("127.0.0.1:18000", "127.0.0.2:28000");
+    assertThat(f.timeout().toMillis()).isEqualTo(1500);
+    assertThat(f.retries().attempts()).isEqualTo(3);
+    assertThat(f.retries().perTryTimeout().toMillis()).isEqualTo(500);
+    assertThat(c.listeners().get(80).tls()).isFalse();
+    assertThat(c.listeners().get(80).serversByHost().find("anything").orElseThrow().httpsRedirect()).isTrue();
+    // The VirtualService binds to every server of its Gateway; on port 80 httpsRedirect answers before routing.
+    assertThat(c.listeners().get(80).routes().find("httpbin.example.com")).isPresent();
+  }
+
+  @Test
+  void portOffsetMovesOnlyTheBoundPort() {
+    GatewayConfig c = new ConfigTranslator("istio-system", 10000).translate(Manifests.snapshot(GATEWAY));
+    assertThat(c.listeners().get(443).bindPort()).isEqualTo(10443);
+    assertThat(c.listeners().get(443).port()).isEqualTo(443);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "port out of range|number: 443|number: 70000|ERROR|Gateway default/mygateway|spec.servers[0].port.number|70000 (expected: 1..65535)",
+      "unknown protocol|protocol: HTTPS}|protocol: MONGO}|ERROR|Gateway default/mygateway|spec.servers[0].port.protocol|MONGO (expected: HTTP, HTTPS or HTTP2",
+      "mutual not yet|mode: SIMPLE, credentialName: httpbin-credential|mode: MUTUAL, credentialName: httpbin-credential|ERROR|Gateway default/mygateway|spec.servers[0].tls.mode|MUTUAL (expected: SIMPLE",
+      "no credential|mode: SIMPLE, credentialName: httpbin-credential|mode: SIMPLE|ERROR|Gateway default/mygateway|spec.servers[0].tls.credentialName|missing",
+      "bad tls version|minProtocolVersion: TLSV1_3|minProtocolVersion: TLSV9|ERROR|Gateway default/mygateway|spec.servers[1].tls.minProtocolVersion|TLSV9 (expected: TLS_AUTO",
+      "bad host|hosts: [\"httpbin.example.com\"]|hosts: [\"bad host!\"]|ERROR|Gateway default/mygateway|spec.servers[0].hosts[0]|\"bad host!\"",
+      "unsupported field|selector: {istio: ingressgateway}|selector: {istio: ingressgateway}\\n  bogus: 1|WARNING|Gateway default/mygateway|spec.bogus|not supported",
+      "unsupported tls field|credentialName: httpbin-credential}|credentialName: httpbin-credential, subjectAltNames: [a]}|WARNING|Gateway default/mygateway|spec.servers[0].tls.subjectAltNames|not supported",
+  })
+  void reportsGatewayProblemsWithResourceFieldAndExpectation(String name, String from, String to, String severity,
+      String subject, String field, String message) {
+    GatewayConfig c = Manifests.translate(GATEWAY.replace(from, to.replace("\\n", "\n")));
+    assertThat(c.problems()).anySatisfy(p -> {
+      assertThat(p.severity().name()).isEqualTo(severity);
+      assertThat(p.subject()).isEqualTo(subject);
+      assertThat(p.field()).isEqualTo(field);
+      assertThat(p.message()).contains(message);
+      assertThat(p.toString()).contains(subject).contains(field);
+    });
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "bad timeout|timeout: 1.5s|timeout: soon|spec.http[0].timeout|soon (expected: a duration",
+      "bad regex|uri: {prefix: /delay}|uri: {regex: \"/de(lay\"}|spec.http[0].match[1]|bad regex",
+      "two actions|timeout: 1.5s|timeout: 1.5s\\n    redirect: {uri: /x}|spec.http[0]|more than one action",
+      "unknown port|number: 8000}}|number: 9000}}|spec.http[0].route[0].destination.port.number|9000 (expected: one of [8000]",
+      "bad weight|port: {number: 8000}}|port: {number: 8000}}\\n      weight: 300|spec.http[0].route[0].weight|300 (expected: 0..100)",
+      "type mismatch|attempts: 3|attempts: many|spec.http[0].retries.attempts|expected: a valid VirtualService",
+  })
+  void reportsVirtualServiceProblems(String name, String from, String to, String field, String message) {
+    GatewayConfig c = Manifests.translate(GATEWAY, VIRTUAL_SERVICE.replace(from, to.replace("\\n", "\n")),
+        SERVICE_ENTRY);
+    assertThat(c.problems()).anySatisfy(p -> {
+      assertThat(p.subject()).isEqualTo("VirtualService default/httpbin");
+      assertThat(p.field()).isEqualTo(field);
+      assertThat(p.message()).contains(message);
+    });
+    // A VirtualService that fails validation is left out whole; the Gateway still serves.
+    if (c.problems().stream().anyMatch(p -> p.severity() == Problem.Severity.ERROR)) {
+      assertThat(c.listeners().get(443).routes().find("httpbin.example.com")).isEmpty();
+    }
+    assertThat(c.listeners()).containsKey(443);
+  }
+
+  @Test
+  void unknownKindsAreOneInfoLineEachAndUnboundVirtualServicesAreSaid() {
+    GatewayConfig c = Manifests.translate(GATEWAY, """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: httpbin}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: mesh-only}
+        spec: {hosts: [httpbin]}
+        """);
+    assertThat(c.problems()).extracting(Problem::toString).anyMatch(s -> s.startsWith("Deployment default/httpbin")
+        && s.contains("not used by the gateway")).anyMatch(s -> s.contains("VirtualService default/mesh-only")
+        && s.contains("spec.gateways"));
+    assertThat(c.problems()).allMatch(p -> p.severity() == Problem.Severity.INFO);
+  }
+
+  @Test
+  void missingServiceEntryIsAWarningAndAnswers503() {
+    GatewayConfig c = Manifests.translate(GATEWAY, VIRTUAL_SERVICE);
+    assertThat(c.problems()).anySatisfy(p -> assertThat(p.toString())
+        .contains("spec.http[0].route[0].destination.host").contains("no ServiceEntry"));
+    RouteAction.Forward f = (RouteAction.Forward) c.listeners().get(443).routes().find("httpbin.example.com")
+        .orElseThrow().routes().get(0).action();
+    assertThat(f.destinations().get(0).cluster().endpoints()).isEmpty();
+  }
+
+  @Test
+  void secretsDecodeDataAndStringData() {
+    GatewayConfig c = Manifests.translate("""
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: s, namespace: istio-system}
+        data: {cert: aGVsbG8=}
+        stringData: {key: world}
+        """);
+    GatewayConfig.SecretData s = c.secrets().get("istio-system/s");
+    assertThat(new String(s.data().get("cert"))).isEqualTo("hello");
+    assertThat(new String(s.data().get("key"))).isEqualTo("world");
+    assertThat(s.toString()).doesNotContain("hello").doesNotContain("world");
+  }
+
+  @Test
+  void serverHostNamespaceLimitsWhichVirtualServicesBind() {
+    String gw = GATEWAY.replace("hosts: [\"httpbin.example.com\"]", "hosts: [\"other/httpbin.example.com\"]");
+    GatewayConfig c = Manifests.translate(gw, VIRTUAL_SERVICE, SERVICE_ENTRY);
+    assertThat(c.listeners().get(443).routes().find("httpbin.example.com")).isEmpty();
+    GatewayConfig same = Manifests.translate(GATEWAY.replace("hosts: [\"httpbin.example.com\"]",
+        "hosts: [\"./httpbin.example.com\"]"), VIRTUAL_SERVICE, SERVICE_ENTRY);
+    assertThat(same.listeners().get(443).routes().find("httpbin.example.com")).isPresent();
+    assertThat(List.of(same.problems())).isNotNull();
+  }
+}

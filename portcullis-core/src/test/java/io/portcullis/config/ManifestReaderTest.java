@@ -1,0 +1,68 @@
+package io.portcullis.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ManifestReaderTest {
+  @TempDir Path dir;
+
+  @Test
+  void readsEveryDocumentAndDefaultsTheNamespace() throws Exception {
+    Path f = dir.resolve("all.yaml");
+    Files.writeString(f, """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: a, namespace: istio-system}
+        ---
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: g}
+        spec: {}
+        """);
+    List<Resource> rs = new ManifestReader().read(f);
+    assertThat(rs).extracting(Resource::id).containsExactly("Secret istio-system/a", "Gateway default/g");
+    assertThat(rs.get(1).group()).isEqualTo("networking.istio.io");
+    assertThat(rs.get(0).group()).isEmpty();
+  }
+
+  @Test
+  void expandsListsAndReadsJson() throws Exception {
+    Path f = dir.resolve("list.json");
+    Files.writeString(f, """
+        {"apiVersion":"v1","kind":"List","items":[
+          {"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}},
+          {"apiVersion":"v1","kind":"Secret","metadata":{"name":"y","namespace":"n"}}]}
+        """);
+    assertThat(new ManifestReader().read(f)).extracting(Resource::key).containsExactly("default/x", "n/y");
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "'kind: Gateway\nmetadata: {name: g}\n'|apiVersion: missing",
+      "'apiVersion: v1\nmetadata: {name: g}\n'|kind: missing",
+      "'apiVersion: v1\nkind: Secret\nmetadata: {}\n'|metadata.name: missing",
+      "'apiVersion: v1\nkind: Secret\n  metadata: [\n'|document 1",
+      "'- just\n- a list\n'|expected: an object",
+  })
+  void rejectsMalformedDocumentsNamingFileAndField(String yaml, String expected) throws Exception {
+    Path f = dir.resolve("bad.yaml");
+    Files.writeString(f, yaml.replace("\\n", "\n"));
+    assertThatThrownBy(() -> new ManifestReader().read(f)).isInstanceOf(ManifestException.class)
+        .hasMessageContaining(f.toString()).hasMessageContaining(expected);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"a.yaml, true", "a.yml, true", "a.JSON, true", "a.txt, false", ".hidden.yaml, false"})
+  void picksManifestFilesByName(String name, boolean manifest) {
+    assertThat(ManifestReader.isManifest(Path.of(name))).isEqualTo(manifest);
+  }
+}
