@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -105,8 +106,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       }
       current = new Exchange(req);
       current.start();
-      if (msg instanceof HttpContent content && current != null) {
-        current.requestContent(content.retain());
+      if (msg instanceof FullHttpRequest full && current != null) {
+        // An HTTP/2 request that ended with its headers: pass its (empty) body on as content only, never the
+        // request object itself, which the upstream encoder would send as a second request.
+        current.requestContent(new DefaultLastHttpContent(full.content().retain(), full.trailingHeaders()));
       }
       ReferenceCountUtil.release(msg);
     } else if (msg instanceof HttpContent content) {

@@ -108,6 +108,7 @@ final class Upstreams {
       }
       q.addLast(ch);
       ch.closeFuture().addListener(f -> q.remove(ch));
+      ch.read(); // keep a read pending while idle, so that the upstream closing it is seen at once
     }
   }
 

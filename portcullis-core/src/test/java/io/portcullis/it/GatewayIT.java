@@ -151,9 +151,12 @@ class GatewayIT {
   }
 
   @AfterAll
-  static void stop() {
+  static void stop() throws IOException {
     if (gateway != null) {
       gateway.close();
+    }
+    if (accessLog != null && Files.exists(accessLog)) {
+      System.out.println("access log:\n" + Files.readString(accessLog)); // kept in the Failsafe report
     }
     if (httpbin != null) {
       httpbin.close();
