@@ -1,0 +1,99 @@
+package io.portcullis.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A plain HTTP/1.1 keep-alive backend on a free loopback port that records every request head it receives (with the
+ * connection it came on) and answers 200 with a small body. Only for bodiless requests.
+ */
+public final class RecordingBackend implements AutoCloseable {
+  /** One request as received: the connection number, the request line and the headers (names lower-cased). */
+  public record Received(int connection, String requestLine, Map<String, List<String>> headers) {}
+
+  private final ServerSocket server;
+  private final List<Received> received = new CopyOnWriteArrayList<>();
+  private final AtomicInteger connections = new AtomicInteger();
+  private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+
+  /** Starts it. */
+  public RecordingBackend() throws IOException {
+    server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread t = new Thread(this::accept, "recording-backend");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  /** Returns its port. */
+  public int port() {
+    return server.getLocalPort();
+  }
+
+  /** Returns every request received so far. */
+  public List<Received> received() {
+    return List.copyOf(received);
+  }
+
+  private void accept() {
+    while (!server.isClosed()) {
+      try {
+        Socket s = server.accept();
+        sockets.add(s);
+        int n = connections.incrementAndGet();
+        Thread t = new Thread(() -> serve(s, n), "recording-backend-" + n);
+        t.setDaemon(true);
+        t.start();
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private void serve(Socket s, int connection) {
+    try (s; BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(),
+        StandardCharsets.ISO_8859_1)); OutputStream out = s.getOutputStream()) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        if (line.isEmpty()) {
+          continue;
+        }
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        String h;
+        while ((h = in.readLine()) != null && !h.isEmpty()) {
+          int colon = h.indexOf(':');
+          headers.computeIfAbsent(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+              .add(h.substring(colon + 1).trim());
+        }
+        received.add(new Received(connection, line, headers));
+        byte[] body = ("request " + received.size() + "\n").getBytes(StandardCharsets.US_ASCII);
+        out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5"
+            + "\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(body);
+        out.flush();
+      }
+    } catch (IOException e) {
+      // the peer went away
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+    for (Socket s : sockets) {
+      s.close();
+    }
+  }
+}
