@@ -1,0 +1,2 @@
+/** The {@code portcullis} command line (picocli): {@code portcullis run}. */
+package io.portcullis.cli;

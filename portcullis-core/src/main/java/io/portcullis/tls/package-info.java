@@ -1,0 +1,6 @@
+/**
+ * TLS credentials, Istio SDS style: Secrets resolved per Gateway server, checked, and turned into BoringSSL (or JDK)
+ * contexts chosen by SNI. Start at {@link io.portcullis.tls.TlsContexts}. Key material never appears in logs,
+ * messages or {@code toString()}.
+ */
+package io.portcullis.tls;
