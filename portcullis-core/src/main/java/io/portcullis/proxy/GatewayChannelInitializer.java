@@ -1,11 +1,15 @@
 package io.portcullis.proxy;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -20,6 +24,7 @@ import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.portcullis.tls.TlsContexts.ServerTls;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import javax.net.ssl.SSLHandshakeException;
@@ -28,8 +33,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Assembles a downstream connection's pipeline: for a TLS port SNI (picks the server's credential) then ALPN ({@code h2}
- * or {@code http/1.1}); for a plain port HTTP/1.1 directly; then one {@link ProxyHandler} per connection (HTTP/1.1) or
- * per stream (HTTP/2).
+ * or {@code http/1.1}); for a plain port HTTP/1.1, or HTTP/2 with prior knowledge (h2c) told by the first bytes; then
+ * one {@link ProxyHandler} per connection (HTTP/1.1) or per stream (HTTP/2).
  */
 final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   private static final Logger log = LoggerFactory.getLogger(GatewayChannelInitializer.class);
@@ -64,7 +69,57 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
       p.addLast(new Alpn());
     } else {
       ch.config().setAutoRead(false);
-      http1(p, ch);
+      p.addLast(new CleartextDetector());
+    }
+  }
+
+  /** Adds the HTTP/2 frame codec and one {@link ProxyHandler} per stream; the connection itself reads freely. */
+  private void http2(ChannelPipeline p, Channel ch) {
+    ch.config().setAutoRead(true);
+    String sni = ch.attr(SNI).get();
+    p.addLast(Http2FrameCodecBuilder.forServer().validateHeaders(true).build());
+    p.addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+      @Override
+      protected void initChannel(Http2StreamChannel stream) {
+        stream.config().setAutoRead(false);
+        stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, true));
+        stream.pipeline().addLast(new ProxyHandler(listener, upstreams, accessLog, "HTTP/2", sni, ch));
+      }
+    }));
+  }
+
+  /**
+   * On a plain-text port, tells HTTP/2 with prior knowledge (h2c, RFC 9113 §3.3: the client starts with the
+   * connection preface) from HTTP/1.1 by the first bytes, then replaces itself with the right pipeline.
+   */
+  private final class CleartextDetector extends ByteToMessageDecoder {
+    private final ByteBuf preface = Http2CodecUtil.connectionPrefaceBuf();
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+      ctx.read();
+      super.channelActive(ctx);
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+      int n = Math.min(in.readableBytes(), preface.readableBytes());
+      if (!ByteBufUtil.equals(in, in.readerIndex(), preface, preface.readerIndex(), n)) {
+        http1(ctx.pipeline(), ctx.channel());
+        ctx.pipeline().remove(this);
+        return;
+      }
+      if (n == preface.readableBytes()) {
+        http2(ctx.pipeline(), ctx.channel());
+        ctx.pipeline().remove(this);
+        return;
+      }
+      ctx.read(); // a prefix of the preface so far: wait for more
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+      preface.release();
     }
   }
 
@@ -104,16 +159,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
     protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
       Channel ch = ctx.channel();
       if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
-        String sni = ch.attr(SNI).get();
-        ctx.pipeline().addLast(Http2FrameCodecBuilder.forServer().validateHeaders(true).build());
-        ctx.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-          @Override
-          protected void initChannel(Http2StreamChannel stream) {
-            stream.config().setAutoRead(false);
-            stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, true));
-            stream.pipeline().addLast(new ProxyHandler(listener, upstreams, accessLog, "HTTP/2", sni, ch));
-          }
-        }));
+        http2(ctx.pipeline(), ch);
         return;
       }
       ch.config().setAutoRead(false);

@@ -186,8 +186,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     Exchange(HttpRequest request) {
       this.request = request;
       this.keepAlive = HttpUtil.isKeepAlive(request);
-      this.expectsBody = request instanceof FullHttpRequest ? false : isH2()
-          || HttpUtil.getContentLength(request, 0L) > 0 || HttpUtil.isTransferEncodingChunked(request);
+      this.expectsBody = !(request instanceof FullHttpRequest) && !request.decoderResult().isFailure()
+          && (isH2() || contentLength(request) > 0 || HttpUtil.isTransferEncodingChunked(request));
       ReferenceCountUtil.retain(request); // released with the exchange when request is a FullHttpRequest
     }
 
@@ -662,6 +662,15 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
   private static void cancel(ScheduledFuture<?> f) {
     if (f != null) {
       f.cancel(false);
+    }
+  }
+
+  /** Returns the request's Content-Length, 0 when absent, -1 when malformed (the decoder then flags the request). */
+  private static long contentLength(HttpRequest request) {
+    try {
+      return HttpUtil.getContentLength(request, 0L);
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 
