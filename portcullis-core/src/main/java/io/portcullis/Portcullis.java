@@ -89,8 +89,11 @@ public final class Portcullis implements AutoCloseable {
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset());
     this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads());
     this.source = new DirectoryConfigSource(options.configDirs());
-    this.admin = new AdminServer(options.admin(), dataPlane.group(), dataPlane.serverChannelType(),
-        new AdminServer.Model() {
+    this.admin = adminServer();
+  }
+
+  private AdminServer adminServer() {
+    AdminServer.Model model = new AdminServer.Model() {
           @Override
           public boolean ready() {
             return ready;
@@ -102,7 +105,13 @@ public final class Portcullis implements AutoCloseable {
             return ConfigDump.render(a.config(), a.tls(), dataPlane.boundAddresses(), tlsContexts.provider().name(),
                 clock);
           }
-        });
+        };
+    try {
+      return new AdminServer(options.admin(), dataPlane.group(), dataPlane.serverChannelType(), model);
+    } catch (RuntimeException e) {
+      dataPlane.close(); // nothing else is running yet
+      throw e;
+    }
   }
 
   /**
