@@ -7,9 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.portcullis.Portcullis;
 import io.portcullis.proxy.AccessLog;
+import io.portcullis.testing.DevSecret;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
-import io.portcullis.tls.DevCertificates;
 import java.io.FileOutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import javax.net.ssl.SSLContext;
@@ -59,14 +58,7 @@ class LiveConfigIT {
   }
 
   private void secret(Path dir) throws Exception {
-    DevCertificates.DevCredential dev = DevCertificates.ensure(tmp.resolve("dev"));
-    Files.writeString(dir.resolve("secret.yaml"), """
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: localhost-credential, namespace: istio-system}
-        data: {tls.crt: %s, tls.key: %s}
-        """.formatted(Base64.getEncoder().encodeToString(Files.readAllBytes(dev.certificateChain())),
-        Base64.getEncoder().encodeToString(Files.readAllBytes(dev.privateKey()))));
+    DevSecret.write(tmp.resolve("dev"), dir.resolve("secret.yaml"));
   }
 
   private HttpClient client() throws Exception {

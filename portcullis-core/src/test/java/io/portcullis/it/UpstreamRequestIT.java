@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.portcullis.Portcullis;
 import io.portcullis.proxy.AccessLog;
+import io.portcullis.testing.DevSecret;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import io.portcullis.testing.RecordingBackend;
-import io.portcullis.tls.DevCertificates;
 import java.net.InetSocketAddress;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
@@ -39,17 +38,7 @@ class UpstreamRequestIT {
     backend = new RecordingBackend();
     port = Ports.free();
     tlsPort = Ports.free();
-    DevCertificates.DevCredential dev = DevCertificates.ensure(tmp.resolve("dev"));
-    ca = dev.caCertificate();
-    Files.writeString(tmp.resolve("secret.yaml"), """
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: localhost-credential, namespace: istio-system}
-        data:
-          tls.crt: %s
-          tls.key: %s
-        """.formatted(Base64.getEncoder().encodeToString(Files.readAllBytes(dev.certificateChain())),
-        Base64.getEncoder().encodeToString(Files.readAllBytes(dev.privateKey()))));
+    ca = DevSecret.write(tmp.resolve("dev"), tmp.resolve("secret.yaml"));
     Files.writeString(tmp.resolve("config.yaml"), """
         apiVersion: networking.istio.io/v1
         kind: Gateway
