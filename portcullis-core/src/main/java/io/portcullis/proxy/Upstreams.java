@@ -92,7 +92,15 @@ final class Upstreams {
       SocketAddress addr = isIpLiteral(endpoint.host())
           ? new InetSocketAddress(endpoint.host(), endpoint.port())
           : InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port());
-      return bootstrap.connect(addr);
+      ChannelFuture f = bootstrap.connect(addr);
+      // Once per connection: wherever it is when it closes, it leaves the idle set.
+      f.channel().closeFuture().addListener(c -> {
+        ArrayDeque<Channel> idleNow = idle.get(endpoint);
+        if (idleNow != null) {
+          idleNow.remove(f.channel());
+        }
+      });
+      return f;
     }
 
     /** Returns a connection whose exchange completed cleanly to the idle set. */
@@ -107,7 +115,6 @@ final class Upstreams {
         return;
       }
       q.addLast(ch);
-      ch.closeFuture().addListener(f -> q.remove(ch));
       ch.read(); // keep a read pending while idle, so that the upstream closing it is seen at once
     }
   }
