@@ -81,6 +81,7 @@ public final class Portcullis implements AutoCloseable {
   private final Set<String> reported = new HashSet<>();
   private volatile Applied applied = new Applied(GatewayConfig.empty(), Map.of());
   private volatile boolean ready;
+  private volatile long lastSnapshot;
 
   private record Applied(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls) {}
 
@@ -153,8 +154,14 @@ public final class Portcullis implements AutoCloseable {
     return applied.config().generation();
   }
 
+  /** Returns the generation of the newest snapshot read, applied or not (a snapshot with nothing valid is not). */
+  public long lastSnapshotGeneration() {
+    return lastSnapshot;
+  }
+
   private synchronized void apply(Snapshot snapshot) {
     long start = System.nanoTime();
+    lastSnapshot = snapshot.generation();
     GatewayConfig config = translator.translate(snapshot);
     if (options.devCredential().isPresent()) {
       GatewayConfig.SecretData dev = options.devCredential().get().secret();

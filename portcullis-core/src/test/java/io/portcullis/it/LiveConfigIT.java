@@ -104,6 +104,25 @@ class LiveConfigIT {
     }
   }
 
+  @Test
+  void withNothingValidTheLastGoodConfigKeepsServing() throws Exception {
+    Path config = Files.createDirectories(tmp.resolve("lastgood"));
+    secret(config);
+    int port = Ports.free();
+    Files.writeString(config.resolve("gw.yaml"), gateway(port, "good"));
+    try (Portcullis p = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1))) {
+      long generation = p.generation();
+      // Parses, but the only Gateway fails validation: nothing valid would remain.
+      Files.writeString(config.resolve("gw.yaml"), gateway(port, "bad").replace("number: " + port, "number: 70000"));
+      await().atMost(Duration.ofSeconds(2)).until(() -> p.lastSnapshotGeneration() > generation);
+      assertThat(p.generation()).as("the snapshot with nothing valid is not applied").isEqualTo(generation);
+      HttpResponse<String> r = client().send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/one"))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.body()).isEqualTo("good");
+    }
+  }
+
   private static JsonNode json(String s) {
     try {
       return new ObjectMapper().readTree(s);
