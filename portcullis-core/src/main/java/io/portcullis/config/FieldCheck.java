@@ -2,7 +2,6 @@ package io.portcullis.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -44,8 +43,7 @@ final class FieldCheck {
     if (!node.isObject() || subtreeAllowed(norm)) {
       return;
     }
-    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : node.properties()) {
       List<String> n = new ArrayList<>(norm);
       n.add(e.getKey());
       String r = real.isEmpty() ? e.getKey() : real + "." + e.getKey();

@@ -7,8 +7,8 @@ import java.util.List;
 
 /** Removes hop-by-hop headers (RFC 9110 §7.6.1), including those a {@code Connection} header names. */
 final class HopByHop {
-  private static final List<CharSequence> NAMES = List.of(HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE,
-      HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION,
+  private static final List<CharSequence> NAMES = List.of(HttpHeaderNames.CONNECTION, "keep-alive",
+      "proxy-connection", HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION,
       HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.UPGRADE, "http2-settings");
 
   private HopByHop() {}
