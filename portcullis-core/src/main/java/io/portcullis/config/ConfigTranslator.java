@@ -691,6 +691,7 @@ public final class ConfigTranslator {
       int port = e.getKey();
       HostTable.Builder<ServerConfig> serversByHost = HostTable.builder();
       Map<String, List<HttpRoute>> routesByDomain = new LinkedHashMap<>();
+      Map<String, Set<HttpRoute>> seenByDomain = new java.util.HashMap<>();
       for (ServerConfig s : e.getValue()) {
         for (ServerConfig.ServerHost sh : s.hosts()) {
           if (!serversByHost.put(sh.host(), s)) {
@@ -711,9 +712,13 @@ public final class ConfigTranslator {
               String domain = HostTable.covers(sh.host(), vsHost) ? vsHost
                   : HostTable.covers(vsHost, sh.host()) ? sh.host() : null;
               if (domain != null) {
+                // A route reached through two servers or hosts is added once, in order (by identity: equals is
+                // deep and slow for large configurations).
                 List<HttpRoute> list = routesByDomain.computeIfAbsent(domain, d -> new ArrayList<>());
+                Set<HttpRoute> seen = seenByDomain.computeIfAbsent(domain,
+                    d -> java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
                 for (HttpRoute route : vs.routes()) {
-                  if (!list.contains(route)) {
+                  if (seen.add(route)) {
                     list.add(route);
                   }
                 }
