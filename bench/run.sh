@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: Portcullis against nginx, HAProxy and Caddy, configured identically (one HTTPS port,
+# ECDSA P-256 certificate, TLS 1.2-1.3, ALPN h2 + http/1.1, keep-alive to the same local plaintext backend), with
+# the load generators on the same machine. Prints a Markdown table of medians with ratios to the best peer.
+#
+# Usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--only NAME[,NAME...]] [--out FILE]
+#   --quick      one short round (3 s per step) as a sanity check
+#   --rounds N   rounds of alternating contenders (default 3)
+#   --duration S seconds per load step (default 10)
+#   --only       contenders among: direct,nginx,haproxy,caddy,portcullis (default: all)
+#   --out FILE   also write the table to FILE
+# Needs root (or sudo) only to install missing Debian packages: nginx haproxy caddy nghttp2-client wrk openssl.
+# Every process it starts is stopped by PID on exit. Documented in docs/benchmarks.md.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+rounds=3; duration=10; only="direct,nginx,haproxy,caddy,portcullis"; out=""; quick=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; rounds=1; duration=3; shift ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+# ---- tools ----
+need=()
+for pair in nginx:nginx haproxy:haproxy caddy:caddy h2load:nghttp2-client wrk:wrk openssl:openssl curl:curl; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench: installing ${need[*]}" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+jar="$root/portcullis-cli/target/portcullis.jar"
+if [ ! -f "$jar" ]; then
+  echo "bench: building Portcullis" >&2
+  (cd "$root" && ./mvnw -B -q package -DskipTests)
+fi
+
+work="$(mktemp -d /tmp/portcullis-bench.XXXXXX)"
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do
+    [ -n "$p" ] || continue
+    for c in $(pgrep -P "$p" 2>/dev/null); do kill "$c" 2>/dev/null || true; done
+    kill "$p" 2>/dev/null || true
+  done
+  sleep 0.5
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { # port timeout_s
+  local i=0
+  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+    i=$((i+1)); [ $i -gt $(( $2 * 10 )) ] && { echo "bench: nothing listens on $1" >&2; return 1; }
+    sleep 0.1
+  done
+}
+# Process tree of PID (the PID and its children: nginx's and caddy's workers).
+tree() { echo "$1" $(pgrep -P "$1" 2>/dev/null || true); }
+# CPU ticks (utime+stime, 1/CLK_TCK s) of a process tree.
+cpu_ticks() { local t=0 p; for p in $(tree "$1"); do
+  [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
+# Resident memory of a process tree in kB: field VmRSS or VmHWM (peak).
+mem_kb() { local t=0 p v; for p in $(tree "$1"); do
+  v=$(awk -v f="$2:" '$1==f {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); t=$((t + ${v:-0})); done; echo $t; }
+hz=$(getconf CLK_TCK)
+
+# ---- certificate (ECDSA P-256, the same for everyone) ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=localhost" \
+  -addext "subjectAltName=DNS:localhost,DNS:bench.example.com" -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+cat "$work/cert.pem" "$work/key.pem" > "$work/haproxy.pem"
+
+# ---- backend: nginx, one worker, plaintext HTTP/1.1 keep-alive (and h2c for the direct baseline) ----
+backend=$(free_port); backend_h2=$(free_port)
+cat > "$work/backend.conf" <<EOF
+worker_processes 1;
+pid $work/backend.pid;
+error_log $work/backend.err warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  server { listen 127.0.0.1:$backend; location / { return 200 "hello from the backend\n"; } }
+  server { listen 127.0.0.1:$backend_h2 http2; location / { return 200 "hello from the backend\n"; } }
+}
+EOF
+nginx -c "$work/backend.conf" -g 'daemon off;' & pids+=($!)
+wait_port "$backend" 10
+
+# ---- contenders ----
+declare -A port pid
+start_nginx() {
+  port[nginx]=$(free_port)
+  cat > "$work/nginx.conf" <<EOF
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx.err warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  upstream backend { server 127.0.0.1:$backend; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port[nginx]} ssl http2;
+    ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:SSL:10m; ssl_session_tickets on;
+    keepalive_requests 10000000;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+EOF
+  nginx -c "$work/nginx.conf" -g 'daemon off;' & pid[nginx]=$!; pids+=(${pid[nginx]})
+  wait_port "${port[nginx]}" 10
+}
+start_haproxy() {
+  port[haproxy]=$(free_port)
+  cat > "$work/haproxy.cfg" <<EOF
+global
+  nbthread 2
+  maxconn 8000
+  ssl-default-bind-options ssl-min-ver TLSv1.2
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend fe
+  bind 127.0.0.1:${port[haproxy]} ssl crt $work/haproxy.pem alpn h2,http/1.1
+  default_backend be
+backend be
+  http-reuse always
+  server s1 127.0.0.1:$backend
+EOF
+  haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 & pid[haproxy]=$!; pids+=(${pid[haproxy]})
+  wait_port "${port[haproxy]}" 10
+}
+start_caddy() {
+  port[caddy]=$(free_port)
+  cat > "$work/Caddyfile" <<EOF
+{
+  admin off
+  auto_https off
+  skip_install_trust
+}
+https://localhost:${port[caddy]}, https://127.0.0.1:${port[caddy]} {
+  tls $work/cert.pem $work/key.pem
+  reverse_proxy 127.0.0.1:$backend
+}
+EOF
+  XDG_DATA_HOME="$work/caddy-data" XDG_CONFIG_HOME="$work/caddy-config" \
+    caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 & pid[caddy]=$!
+  pids+=(${pid[caddy]})
+  wait_port "${port[caddy]}" 15
+}
+start_portcullis() {
+  port[portcullis]=$(free_port)
+  local admin; admin=$(free_port)
+  mkdir -p "$work/pc"
+  cat > "$work/pc/bench.yaml" <<EOF
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  servers:
+  - port: {number: ${port[portcullis]}, name: https, protocol: HTTPS}
+    tls: {mode: SIMPLE, credentialName: bench-credential}
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: bench}
+spec:
+  hosts: ["*"]
+  gateways: [bench]
+  http:
+  - route:
+    - destination: {host: backend.default.svc.cluster.local, port: {number: 80}}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: backend}
+spec:
+  hosts: [backend.default.svc.cluster.local]
+  ports: [{number: 80, name: http, protocol: HTTP, targetPort: $backend}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: bench-credential, namespace: istio-system}
+data:
+  tls.crt: $(base64 -w0 "$work/cert.pem")
+  tls.key: $(base64 -w0 "$work/key.pem")
+EOF
+  "$root/bin/portcullis" run --config "$work/pc" --bind 127.0.0.1 --admin "127.0.0.1:$admin" \
+    >"$work/portcullis.log" 2>&1 & pid[portcullis]=$!; pids+=(${pid[portcullis]})
+  local i=0
+  until curl -sf "http://127.0.0.1:$admin/ready" >/dev/null 2>&1; do
+    i=$((i+1)); [ $i -gt 300 ] && { echo "bench: portcullis not ready" >&2; cat "$work/portcullis.log" >&2; return 1; }
+    sleep 0.1
+  done
+}
+
+# ---- load steps; each prints "key=value" lines ----
+results="$work/results.txt"
+step_h2() { # name url
+  local o; o=$(timeout $((duration + 30)) h2load -c32 -m10 -t1 -D "$duration" --warm-up-time 1 "$2" 2>&1 || true)
+  echo "$o" > "$work/last-h2load.txt"
+  local rps fail mean max
+  rps=$(echo "$o" | sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p')
+  fail=$(echo "$o" | sed -n 's/^requests: .* \([0-9]*\) failed, \([0-9]*\) errored.*/\1 \2/p' | awk '{print $1+$2}')
+  mean=$(echo "$o" | awk '/^time for request:/ {print $6}')
+  max=$(echo "$o" | awk '/^time for request:/ {print $5}')
+  echo "$1 h2_rps ${rps:-0}" >> "$results"
+  echo "$1 h2_fail ${fail:-0}" >> "$results"
+  echo "$1 h2_mean_ms $(to_ms "${mean:-0}")" >> "$results"
+  echo "$1 h2_max_ms $(to_ms "${max:-0}")" >> "$results"
+}
+step_h1() { # name url
+  local o; o=$(timeout $((duration + 30)) wrk -t2 -c64 -d"${duration}s" --latency "$2" 2>&1 || true)
+  echo "$o" > "$work/last-wrk.txt"
+  local rps p50 p99 err
+  rps=$(echo "$o" | awk '/^Requests\/sec:/ {print $2}')
+  p50=$(echo "$o" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$o" | awk '$1=="99%" {print $2}')
+  err=$(echo "$o" | awk '/Socket errors:/ {gsub(",",""); print $4+$6+$8+$10} /Non-2xx/ {print $NF}' | paste -sd+ | bc 2>/dev/null || echo 0)
+  echo "$1 h1_rps ${rps:-0}" >> "$results"
+  echo "$1 h1_p50_ms $(to_ms "${p50:-0}")" >> "$results"
+  echo "$1 h1_p99_ms $(to_ms "${p99:-0}")" >> "$results"
+  echo "$1 h1_errors ${err:-0}" >> "$results"
+}
+step_handshakes() { # name port pid
+  local mode
+  for mode in new reuse; do
+    local before after o n
+    before=$(cpu_ticks "$3")
+    o=$(timeout $((duration + 20)) openssl s_time -connect "127.0.0.1:$2" -"$mode" -time "$duration" 2>&1 || true)
+    after=$(cpu_ticks "$3")
+    n=$(echo "$o" | sed -n 's/^\([0-9]*\) connections in [0-9.]* real seconds.*/\1/p' | head -1)
+    if [ -n "$n" ] && [ "$n" -gt 0 ]; then
+      echo "$1 hs_${mode}_us $(( (after - before) * 1000000 / hz / n ))" >> "$results"
+      echo "$1 hs_${mode}_count $n" >> "$results"
+    fi
+  done
+}
+to_ms() { # "1.23ms" | "456us" | "1.2s" -> milliseconds
+  python3 -c 'import re,sys
+v=sys.argv[1]; m=re.match(r"([0-9.]+)(us|ms|s)?$", v)
+print(0 if not m else round(float(m.group(1)) * {"us":0.001,"ms":1,"s":1000,None:1}[m.group(2)], 3))' "$1"
+}
+
+contenders=(${only//,/ })
+for c in "${contenders[@]}"; do
+  [ "$c" = direct ] && continue
+  echo "bench: starting $c" >&2
+  "start_$c"
+done
+url() { if [ "$1" = direct ]; then echo "http://127.0.0.1:$2/"; else echo "https://localhost:${port[$1]}/"; fi; }
+
+# Warm-up: every contender (and the JIT) sees load before anything is measured.
+for c in "${contenders[@]}"; do
+  [ "$c" = direct ] && continue
+  echo "bench: warming up $c" >&2
+  w=$(( quick == 1 ? 2 : 8 ))
+  timeout 60 h2load -c32 -m10 -t1 -D "$w" "$(url "$c")" >/dev/null 2>&1 || true
+  timeout 60 wrk -t2 -c64 -d"${w}s" "$(url "$c")" >/dev/null 2>&1 || true
+  timeout 30 openssl s_time -connect "127.0.0.1:${port[$c]}" -new -time 2 >/dev/null 2>&1 || true
+done
+
+for r in $(seq 1 "$rounds"); do
+  for c in "${contenders[@]}"; do
+    echo "bench: round $r: $c" >&2
+    if [ "$c" = direct ]; then
+      step_h2 direct "http://127.0.0.1:$backend_h2/"
+      step_h1 direct "http://127.0.0.1:$backend/"
+      continue
+    fi
+    step_h2 "$c" "$(url "$c")"
+    step_h1 "$c" "$(url "$c")"
+    step_handshakes "$c" "${port[$c]}" "${pid[$c]}"
+    echo "$c rss_peak_mb $(( $(mem_kb "${pid[$c]}" VmHWM) / 1024 ))" >> "$results"
+  done
+done
+sleep 2
+for c in "${contenders[@]}"; do
+  [ "$c" = direct ] && continue
+  echo "$c rss_steady_mb $(( $(mem_kb "${pid[$c]}" VmRSS) / 1024 ))" >> "$results"
+done
+
+python3 "$here/table.py" "$results" "$rounds" "$duration" | tee ${out:+"$out"}
