@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -205,7 +206,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       view = new View(path, authority, request.method().name(), request.headers(), state.config().port());
       requestId = request.headers().get("x-request-id");
       if (requestId == null || requestId.isEmpty()) {
-        requestId = UUID.randomUUID().toString();
+        requestId = randomUuid();
       }
       if (!state.config().tls()) {
         Optional<ServerConfig> server = state.config().serversByHost().find(host);
@@ -255,7 +256,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     private HttpRequest upstreamRequest() {
-      HttpHeaders h = request.headers().copy();
+      HttpHeaders h = request.headers(); // ours alone: changed in place rather than copied
       HopByHop.strip(h);
       h.remove(HttpHeaderNames.EXPECT);
       String authority = forward.rewriteAuthority().orElse(view.authority());
@@ -399,7 +400,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         }
         status = code;
         responseStarted = true;
-        HttpHeaders h = resp.headers().copy();
+        HttpHeaders h = resp.headers(); // changed in place and sent on as the same object
         boolean chunked = HttpUtil.isTransferEncodingChunked(resp);
         HopByHop.strip(h);
         route.responseHeaders().applyTo(h);
@@ -417,7 +418,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         } else {
           h.remove(HttpHeaderNames.TRANSFER_ENCODING);
         }
-        HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, resp.status(), h);
+        resp.setProtocolVersion(HttpVersion.HTTP_1_1);
+        HttpResponse out = msg instanceof HttpContent ? new DefaultHttpResponse(HttpVersion.HTTP_1_1, resp.status(), h)
+            : resp;
         if (msg instanceof HttpContent c) {
           ctx.write(out);
           forwardResponseContent(c);
@@ -649,11 +652,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
     private AccessLog.Entry entry() {
       HttpHeaders h = request.headers();
+      String authority = view == null ? h.get(HttpHeaderNames.HOST) : view.authority();
       String upstreamCluster = cluster == null ? null : cluster.cluster().name();
       String upstreamHost = endpoint == null ? null : endpoint.toString();
       return new AccessLog.Entry(startTime, request.method().name(), request.uri(), protocol, status, flags,
           bytesReceived, bytesSent, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), upstreamServiceMs,
-          upstreamHost, upstreamCluster, h.get(HttpHeaderNames.HOST), h.get("x-forwarded-for"),
+          upstreamHost, upstreamCluster, authority, h.get("x-forwarded-for"),
           h.get(HttpHeaderNames.USER_AGENT), requestId, sni, address(connection.localAddress()),
           address(connection.remoteAddress()), route == null ? null : route.name());
     }
@@ -672,6 +676,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     } catch (NumberFormatException e) {
       return -1;
     }
+  }
+
+  /** Returns a random (version 4) UUID from the thread's fast generator: request ids need no SecureRandom. */
+  static String randomUuid() {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    long msb = (r.nextLong() & ~0xF000L) | 0x4000L;
+    long lsb = (r.nextLong() & ~(0xC000000000000000L)) | 0x8000000000000000L;
+    return new UUID(msb, lsb).toString();
   }
 
   static String hostOf(String authority) {

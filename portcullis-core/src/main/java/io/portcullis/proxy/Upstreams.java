@@ -25,7 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class Upstreams {
   static final AttributeKey<UpstreamListener> LISTENER = AttributeKey.valueOf("portcullis.upstream.listener");
   static final int CONNECT_TIMEOUT_MS = 10_000;
-  static final int MAX_IDLE_PER_ENDPOINT = 64;
+  static final int MAX_IDLE_PER_ENDPOINT = 1024;
 
   private final Map<EventLoop, Pool> pools = new ConcurrentHashMap<>();
   private final Class<? extends Channel> channelType;
