@@ -151,6 +151,7 @@ start_caddy() {
   admin off
   auto_https off
   skip_install_trust
+  default_sni localhost
 }
 https://localhost:${port[caddy]}, https://127.0.0.1:${port[caddy]} {
   tls $work/cert.pem $work/key.pem
