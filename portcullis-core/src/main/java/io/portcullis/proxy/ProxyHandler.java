@@ -127,6 +127,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (current != null && ctx.channel().isWritable()) {
+      current.downstreamWritable();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     if (current != null) {
       current.downstreamClosed();
@@ -171,6 +179,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private int replayBytes;
     private boolean requestComplete;
     private boolean responseStarted;
+    private boolean responseComplete;
+    private boolean awaitingWritability;
     private boolean done;
     private boolean upstreamReusable = true;
     private int attempts;
@@ -383,8 +393,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       if (msg instanceof HttpResponse resp) {
         int code = resp.status().code();
         if (code >= 100 && code < 200) {
-          ReferenceCountUtil.release(msg);
-          upstream.read();
+          ReferenceCountUtil.release(msg); // interim response: upstreamReadComplete reads on
           return;
         }
         cancel(perTryTimeout);
@@ -421,12 +430,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         resp.setProtocolVersion(HttpVersion.HTTP_1_1);
         HttpResponse out = msg instanceof HttpContent ? new DefaultHttpResponse(HttpVersion.HTTP_1_1, resp.status(), h)
             : resp;
+        ctx.write(out, ctx.voidPromise()); // flushed with the body, or on upstreamReadComplete
         if (msg instanceof HttpContent c) {
-          ctx.write(out);
           forwardResponseContent(c);
-        } else {
-          ReferenceCountUtil.release(msg);
-          ctx.writeAndFlush(out).addListener(readUpstreamOnSuccess());
         }
         return;
       }
@@ -437,23 +443,41 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
     }
 
-    private ChannelFutureListener readUpstreamOnSuccess() {
-      Channel up = upstream;
-      return f -> {
-        if (f.isSuccess() && !done && up != null && up == upstream) {
-          up.read();
-        }
-      };
+    /**
+     * Flushes what this upstream read produced, then reads the next chunk if the downstream can take it; otherwise
+     * {@link #downstreamWritable()} resumes. One flush per read batch, not per message (Netty's proxy pattern).
+     */
+    @Override
+    public void upstreamReadComplete() {
+      if (done || upstream == null || responseComplete) {
+        return;
+      }
+      if (responseStarted) {
+        ctx.flush();
+      }
+      if (ctx.channel().isWritable()) {
+        upstream.read();
+      } else {
+        awaitingWritability = true;
+      }
+    }
+
+    void downstreamWritable() {
+      if (awaitingWritability && !done && upstream != null && !responseComplete) {
+        awaitingWritability = false;
+        upstream.read();
+      }
     }
 
     private void forwardResponseContent(HttpContent c) {
       bytesSent += c.content().readableBytes();
       if (c instanceof LastHttpContent) {
+        responseComplete = true;
         Channel up = upstream;
         ctx.writeAndFlush(c).addListener((ChannelFutureListener) f -> finishForward(up, f.isSuccess()));
         return;
       }
-      ctx.writeAndFlush(c).addListener(readUpstreamOnSuccess());
+      ctx.write(c, ctx.voidPromise());
     }
 
     private void finishForward(Channel up, boolean written) {

@@ -46,6 +46,9 @@ final class Upstreams {
     /** An {@code HttpObject} from upstream; the listener owns (releases) it. */
     void upstreamRead(Object msg);
 
+    /** A read batch from upstream ended: flush what it produced and decide whether to read on. */
+    void upstreamReadComplete();
+
     /** The upstream connection closed. */
     void upstreamClosed();
 
@@ -134,6 +137,14 @@ final class Upstreams {
         return;
       }
       l.upstreamRead(msg);
+    }
+
+    @Override
+    public void channelReadComplete(io.netty.channel.ChannelHandlerContext ctx) {
+      UpstreamListener l = ctx.channel().attr(LISTENER).get();
+      if (l != null) {
+        l.upstreamReadComplete();
+      }
     }
 
     @Override
