@@ -1,12 +1,11 @@
 package io.portcullis.proxy;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -24,7 +23,6 @@ import org.slf4j.LoggerFactory;
 public final class AccessLog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AccessLog.class);
   static final int QUEUE = 65_536;
-  private static final JsonFactory JSON = new JsonFactory();
 
   private final OutputStream out;
   private final BlockingQueue<String> queue = new ArrayBlockingQueue<>(QUEUE);
@@ -86,44 +84,87 @@ public final class AccessLog implements AutoCloseable {
     }
   }
 
-  /** Returns the JSON line for {@code e}, without the newline. */
+  /** Returns the JSON line for {@code e}, without the newline. Strings are escaped per RFC 8259 §7. */
   public static String format(Entry e) {
-    StringWriter w = new StringWriter(512);
-    try (JsonGenerator g = JSON.createGenerator(w)) {
-      g.writeStartObject();
-      g.writeStringField("start_time", e.startTime().toString());
-      g.writeStringField("method", dash(e.method()));
-      g.writeStringField("path", dash(e.path()));
-      g.writeStringField("protocol", dash(e.protocol()));
-      g.writeNumberField("response_code", e.responseCode());
-      g.writeStringField("response_flags", dash(e.responseFlags()));
-      g.writeNumberField("bytes_received", e.bytesReceived());
-      g.writeNumberField("bytes_sent", e.bytesSent());
-      g.writeNumberField("duration", e.durationMs());
-      if (e.upstreamServiceTimeMs() >= 0) {
-        g.writeNumberField("upstream_service_time", e.upstreamServiceTimeMs());
-      } else {
-        g.writeStringField("upstream_service_time", "-");
-      }
-      g.writeStringField("upstream_host", dash(e.upstreamHost()));
-      g.writeStringField("upstream_cluster", dash(e.upstreamCluster()));
-      g.writeStringField("authority", dash(e.authority()));
-      g.writeStringField("x_forwarded_for", dash(e.xForwardedFor()));
-      g.writeStringField("user_agent", dash(e.userAgent()));
-      g.writeStringField("request_id", dash(e.requestId()));
-      g.writeStringField("requested_server_name", dash(e.requestedServerName()));
-      g.writeStringField("downstream_local_address", dash(e.downstreamLocalAddress()));
-      g.writeStringField("downstream_remote_address", dash(e.downstreamRemoteAddress()));
-      g.writeStringField("route_name", dash(e.routeName()));
-      g.writeEndObject();
-    } catch (IOException ex) {
-      throw new IllegalStateException(ex);
+    StringBuilder b = new StringBuilder(640);
+    b.append('{');
+    time(b, e.startTime()).append(',');
+    str(b, "method", e.method()).append(',');
+    str(b, "path", e.path()).append(',');
+    str(b, "protocol", e.protocol()).append(',');
+    num(b, "response_code", e.responseCode()).append(',');
+    str(b, "response_flags", e.responseFlags()).append(',');
+    num(b, "bytes_received", e.bytesReceived()).append(',');
+    num(b, "bytes_sent", e.bytesSent()).append(',');
+    num(b, "duration", e.durationMs()).append(',');
+    if (e.upstreamServiceTimeMs() >= 0) {
+      num(b, "upstream_service_time", e.upstreamServiceTimeMs()).append(',');
+    } else {
+      str(b, "upstream_service_time", "-").append(',');
     }
-    return w.toString();
+    str(b, "upstream_host", e.upstreamHost()).append(',');
+    str(b, "upstream_cluster", e.upstreamCluster()).append(',');
+    str(b, "authority", e.authority()).append(',');
+    str(b, "x_forwarded_for", e.xForwardedFor()).append(',');
+    str(b, "user_agent", e.userAgent()).append(',');
+    str(b, "request_id", e.requestId()).append(',');
+    str(b, "requested_server_name", e.requestedServerName()).append(',');
+    str(b, "downstream_local_address", e.downstreamLocalAddress()).append(',');
+    str(b, "downstream_remote_address", e.downstreamRemoteAddress()).append(',');
+    str(b, "route_name", e.routeName());
+    return b.append('}').toString();
   }
 
-  private static String dash(String s) {
-    return s == null || s.isEmpty() ? "-" : s;
+  /** Appends {@code "start_time":"2026-11-21T19:00:00.123Z"}: UTC, millisecond precision, as Envoy's default. */
+  private static StringBuilder time(StringBuilder b, Instant t) {
+    LocalDateTime d = LocalDateTime.ofEpochSecond(t.getEpochSecond(), t.getNano(), ZoneOffset.UTC);
+    b.append("\"start_time\":\"").append(d.getYear()).append('-');
+    pad(b, d.getMonthValue(), 2).append('-');
+    pad(b, d.getDayOfMonth(), 2).append('T');
+    pad(b, d.getHour(), 2).append(':');
+    pad(b, d.getMinute(), 2).append(':');
+    pad(b, d.getSecond(), 2).append('.');
+    return pad(b, d.getNano() / 1_000_000, 3).append("Z\"");
+  }
+
+  private static StringBuilder pad(StringBuilder b, int v, int width) {
+    for (int p = (width == 3 ? 100 : 10); p > 1 && v < p; p /= 10) {
+      b.append('0');
+    }
+    return b.append(v);
+  }
+
+  private static StringBuilder num(StringBuilder b, String name, long value) {
+    return b.append('"').append(name).append("\":").append(value);
+  }
+
+  /** Appends {@code "name":"value"}, with {@code "-"} for an absent value, as Envoy logs it. */
+  private static StringBuilder str(StringBuilder b, String name, String value) {
+    b.append('"').append(name).append("\":\"");
+    String v = value == null || value.isEmpty() ? "-" : value;
+    int plain = 0; // start of the run of characters that need no escaping
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (c >= 0x20 && c != '"' && c != '\\') {
+        continue;
+      }
+      b.append(v, plain, i);
+      plain = i + 1;
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        default -> b.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
+      }
+    }
+    if (plain == 0) {
+      b.append(v); // nothing escaped: one bulk copy
+    } else {
+      b.append(v, plain, v.length());
+    }
+    return b.append('"');
   }
 
   private void drain() {
