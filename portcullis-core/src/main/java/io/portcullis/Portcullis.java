@@ -163,6 +163,7 @@ public final class Portcullis implements AutoCloseable {
     long start = System.nanoTime();
     lastSnapshot = snapshot.generation();
     GatewayConfig config = translator.translate(snapshot);
+    long translated = System.nanoTime();
     if (options.devCredential().isPresent()) {
       GatewayConfig.SecretData dev = options.devCredential().get().secret();
       if (!config.secrets().containsKey(dev.key())) {
@@ -180,13 +181,16 @@ public final class Portcullis implements AutoCloseable {
       return;
     }
     Map<Integer, HostTable<ServerTls>> tls = tlsContexts.build(config.listeners(), config.secrets(), problems);
+    long tlsBuilt = System.nanoTime();
     config = new GatewayConfig(config.listeners(), config.secrets(), problems, config.generation());
     List<String> bindErrors = dataPlane.apply(config.listeners(), tls, config.generation());
     applied = new Applied(config, tls);
     report(problems);
     ready = bindErrors.isEmpty();
-    log.info("config generation {} applied in {} ms: {} listeners, {} resources, {} problems",
-        config.generation(), (System.nanoTime() - start) / 1_000_000, config.listeners().size(),
+    long end = System.nanoTime();
+    log.info("config generation {} applied in {} ms (translate {} ms, TLS {} ms, listeners {} ms): {} listeners, {} "
+        + "resources, {} problems", config.generation(), (end - start) / 1_000_000, (translated - start) / 1_000_000,
+        (tlsBuilt - translated) / 1_000_000, (end - tlsBuilt) / 1_000_000, config.listeners().size(),
         snapshot.resources().size(), problems.size());
   }
 

@@ -1,6 +1,7 @@
 package io.portcullis.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -19,6 +20,7 @@ import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AsyncMapping;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
@@ -58,12 +60,19 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
     ChannelPipeline p = ch.pipeline();
     p.addLast(new FlushConsolidationHandler(256, true));
     if (listener.state().config().tls()) {
-      p.addLast(new SniHandler(new SniMapping(listener)) {
+      SniMapping sni = new SniMapping(listener);
+      p.addLast(new SniHandler(sni) {
         @Override
         protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext sslContext)
             throws Exception {
           ctx.channel().attr(SNI).set(hostname);
           super.replaceHandler(ctx, hostname, sslContext);
+        }
+
+        @Override
+        protected SslHandler newSslHandler(SslContext context, ByteBufAllocator allocator) {
+          // The shared context's key manager serves the credential named by the engine's "peer host".
+          return context.newHandler(allocator, sni.chosen.alias(), -1);
         }
       });
       p.addLast(new Alpn());
@@ -129,9 +138,13 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
     p.addLast(new ProxyHandler(listener, upstreams, accessLog, "HTTP/1.1", ch.attr(SNI).get(), ch));
   }
 
-  /** Chooses the server by SNI: exact host, then {@code *.} wildcard, then {@code *}; none fails the handshake. */
+  /**
+   * Chooses the server by SNI: exact host, then {@code *.} wildcard, then {@code *}; none fails the handshake. One
+   * per connection: it remembers the choice for the SSL handler it makes.
+   */
   private static final class SniMapping implements AsyncMapping<String, SslContext> {
     private final Listener listener;
+    ServerTls chosen;
 
     SniMapping(Listener listener) {
       this.listener = listener;
@@ -142,7 +155,8 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
       String h = host == null ? null : host.toLowerCase(Locale.ROOT);
       Optional<ServerTls> server = listener.state().tls().find(h);
       if (server.isPresent() && server.get().context().isPresent()) {
-        return promise.setSuccess(server.get().context().get());
+        chosen = server.get();
+        return promise.setSuccess(chosen.context().get());
       }
       return promise.setFailure(new SSLHandshakeException(server.isEmpty()
           ? "no server on port " + listener.port() + " covers SNI " + (host == null ? "(none)" : host)
