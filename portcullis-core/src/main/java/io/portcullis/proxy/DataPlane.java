@@ -126,7 +126,7 @@ public final class DataPlane implements AutoCloseable {
   private void unbind(Listener l) {
     listeners.remove(l.port());
     if (l.serverChannel() != null) {
-      l.serverChannel().close().syncUninterruptibly();
+      l.serverChannel().close().awaitUninterruptibly(5, TimeUnit.SECONDS);
       log.info("listener {}: closed (open connections finish)", l.port());
     }
   }
@@ -158,6 +158,9 @@ public final class DataPlane implements AutoCloseable {
       unbind(l);
     }
     resolver.close();
-    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    // Bounded: a stop must never hang, even if an event loop died (as when the jar is replaced under a running JVM).
+    if (!group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS)) {
+      log.warn("data plane: event loops did not stop within 5 s; exiting anyway");
+    }
   }
 }
