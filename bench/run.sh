@@ -3,24 +3,27 @@
 # ECDSA P-256 certificate, TLS 1.2-1.3, ALPN h2 + http/1.1, keep-alive to the same local plaintext backend), with
 # the load generators on the same machine. Prints a Markdown table of medians with ratios to the best peer.
 #
-# Usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--only NAME[,NAME...]] [--out FILE]
+# Usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--only NAME[,NAME...]] [--scale N] [--out FILE]
 #   --quick      one short round (3 s per step) as a sanity check
 #   --rounds N   rounds of alternating contenders (default 3)
 #   --duration S seconds per load step (default 10)
 #   --only       contenders among: direct,nginx,haproxy,caddy,portcullis (default: all)
+#   --scale N    hosts (each with its own certificate) and routes of the Portcullis scale step (default 10000,
+#                --quick 1000; 0 skips it)
 #   --out FILE   also write the table to FILE
 # Needs root (or sudo) only to install missing Debian packages: nginx haproxy caddy nghttp2-client wrk openssl.
 # Every process it starts is stopped by PID on exit. Documented in docs/benchmarks.md.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-rounds=3; duration=10; only="direct,nginx,haproxy,caddy,portcullis"; out=""; quick=0
+rounds=3; duration=10; only="direct,nginx,haproxy,caddy,portcullis"; out=""; quick=0; scale=10000
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) quick=1; rounds=1; duration=3; shift ;;
+    --quick) quick=1; rounds=1; duration=3; scale=1000; shift ;;
     --rounds) rounds="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
+    --scale) scale="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
@@ -39,7 +42,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 jar="$root/portcullis-cli/target/portcullis.jar"
-if [ ! -f "$jar" ]; then
+if [ ! -f "$jar" ] || [ ! -f "$root/bench/jmh/target/benchmarks.jar" ]; then
   echo "bench: building Portcullis" >&2
   (cd "$root" && ./mvnw -B -q package -DskipTests)
 fi
@@ -300,4 +303,67 @@ for c in "${contenders[@]}"; do
   echo "$c rss_steady_mb $(( $(mem_kb "${pid[$c]}" VmRSS) / 1024 ))" >> "$results"
 done
 
+# ---- scale: Portcullis alone, N hosts with N certificates on one port, then a reload carrying N routes ----
+scale_results="$work/scale.txt"
+if [ "$scale" -gt 0 ] && [[ ",$only," == *,portcullis,* ]]; then
+  for c in "${contenders[@]}"; do [ "$c" = direct ] || { for k in $(pgrep -P "${pid[$c]}" 2>/dev/null); do kill "$k" 2>/dev/null || true; done; kill "${pid[$c]}" 2>/dev/null || true; }; done
+  sleep 1
+  sport=$(free_port); sadmin=$(free_port)
+  echo "bench: scale: writing $scale hosts and certificates" >&2
+  java -cp "$root/bench/jmh/target/benchmarks.jar" io.portcullis.bench.ScaleManifests "$work/scale" "$scale" "$sport" \
+    "$backend" 2>>"$work/scale-gen.log"
+  t0=$(date +%s%N)
+  "$root/bin/portcullis" run --config "$work/scale" --bind 127.0.0.1 --admin "127.0.0.1:$sadmin" \
+    >"$work/scale-portcullis.log" 2>&1 & spid=$!; pids+=($spid)
+  i=0
+  until curl -sf "http://127.0.0.1:$sadmin/ready" >/dev/null 2>&1; do
+    i=$((i+1)); [ $i -gt 3000 ] && { echo "bench: scale: not ready after 300 s" >&2; break; }
+    sleep 0.1
+  done
+  echo "startup_ms $(( ($(date +%s%N) - t0) / 1000000 ))" >> "$scale_results"
+  echo "rss_after_start_mb $(( $(mem_kb "$spid" VmRSS) / 1024 ))" >> "$scale_results"
+  # Handshakes with a random SNI each: the proxy's CPU per handshake (openssl's own start-up cost is the client's).
+  hs=$(( quick == 1 ? 100 : 300 ))
+  # Warm-up first: right after start the JIT and the collector are still busy, and their CPU would be counted.
+  for k in $(seq 1 "$hs"); do
+    echo | openssl s_client -connect "127.0.0.1:$sport" -servername "host-$(( (RANDOM * 32768 + RANDOM) % scale )).scale.test" >/dev/null 2>&1 || true
+  done
+  sleep 2
+  # Proxy CPU per handshake with openssl s_client (which costs the proxy more per connection than s_time: compare
+  # the two rows with each other, not with the table above): one fixed SNI, then a random one of the N hosts.
+  before=$(cpu_ticks "$spid")
+  for k in $(seq 1 "$hs"); do
+    echo | openssl s_client -connect "127.0.0.1:$sport" -servername "host-0.scale.test" >/dev/null 2>&1 || true
+  done
+  echo "handshake_fixed_sni_us $(( ($(cpu_ticks "$spid") - before) * 1000000 / hz / hs ))" >> "$scale_results"
+  before=$(cpu_ticks "$spid")
+  ok=0
+  for k in $(seq 1 "$hs"); do
+    h="host-$(( (RANDOM * 32768 + RANDOM) % scale )).scale.test"
+    echo | openssl s_client -connect "127.0.0.1:$sport" -servername "$h" 2>/dev/null | grep -q "CN = $h" && ok=$((ok+1))
+  done
+  echo "handshake_random_sni_us $(( ($(cpu_ticks "$spid") - before) * 1000000 / hz / hs ))" >> "$scale_results"
+  echo "handshake_random_sni_right_certificate $ok/$hs" >> "$scale_results"
+  # Reload carrying N routes for host-0 while wrk keeps sending requests to it.
+  applied_before=$(grep -c "applied in" "$work/scale-portcullis.log" || true)
+  wrk_s=$(( quick == 1 ? 6 : 15 ))
+  timeout $((wrk_s + 30)) wrk -t2 -c32 -d"${wrk_s}s" -H "Host: host-0.scale.test" "https://127.0.0.1:$sport/" \
+    > "$work/scale-wrk.txt" 2>&1 & wpid=$!; pids+=($wpid)
+  sleep 2
+  java -cp "$root/bench/jmh/target/benchmarks.jar" io.portcullis.bench.ScaleManifests "$work/scale" "$scale" "$sport" \
+    "$backend" --routes-only
+  wait "$wpid" || true
+  applied=$(grep "applied in" "$work/scale-portcullis.log" | sed -n "$((applied_before + 1))p" | sed -n 's/.*applied in \([0-9]*\) ms.*/\1/p')
+  echo "reload_${scale}_routes_apply_ms ${applied:-not applied}" >> "$scale_results"
+  echo "reload_requests $(awk '/requests in/ {print $1}' "$work/scale-wrk.txt")" >> "$scale_results"
+  echo "reload_failed_requests $(awk '/Socket errors:/ {gsub(",",""); s+=$4+$6+$8+$10} /Non-2xx/ {s+=$NF} END {print s+0}' "$work/scale-wrk.txt")" >> "$scale_results"
+  echo "rss_after_reload_mb $(( $(mem_kb "$spid" VmRSS) / 1024 ))" >> "$scale_results"
+  echo "peak_rss_mb $(( $(mem_kb "$spid" VmHWM) / 1024 ))" >> "$scale_results"
+fi
+
 python3 "$here/table.py" "$results" "$rounds" "$duration" | tee ${out:+"$out"}
+if [ -s "$scale_results" ]; then
+  { echo; echo "Scale step (Portcullis, $scale hosts with $scale certificates on one port; reload with $scale routes):"
+    echo; echo "| measure | value |"; echo "|---|---|"
+    awk '{print "| " $1 " | " $2 " |"}' "$scale_results"; } | tee ${out:+-a "$out"}
+fi

@@ -27,8 +27,10 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 /**
  * Writes the manifests of bench/run.sh's scale step: N hosts {@code host-<i>.scale.test} on one HTTPS port, each
  * with its own ECDSA P-256 key and certificate in its own Secret, one Gateway server per host, and one
- * VirtualService per host routing to the backend. With {@code --routes-only} it writes a single VirtualService for
- * {@code host-0.scale.test} with N prefix routes (the reload step).
+ * VirtualService per host routing to the backend, plus a {@code *} server (with host 0's certificate) for clients
+ * that send no SNI. With {@code --routes-only} it writes {@code zz-routes.yaml}: VirtualService {@code vs-0} for
+ * {@code host-0.scale.test} again, now with N prefix routes and a default route (the reload step; the later file
+ * wins).
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.portcullis.bench.ScaleManifests DIR N PORT BACKEND_PORT [--routes-only]}
  */
@@ -43,7 +45,7 @@ public final class ScaleManifests {
     int backend = Integer.parseInt(args[3]);
     Files.createDirectories(dir);
     if (args.length > 4 && args[4].equals("--routes-only")) {
-      routes(dir.resolve("routes.yaml"), n);
+      routes(dir.resolve("zz-routes.yaml"), n);
       return;
     }
     long start = System.nanoTime();
@@ -73,6 +75,9 @@ public final class ScaleManifests {
             + "spec:\n  hosts: [\"" + host + "\"]\n  gateways: [scale]\n  http:\n  - route:\n"
             + "    - destination: {host: backend.default.svc.cluster.local, port: {number: 80}}\n");
       }
+      // A catch-all server, so that load tools that send no SNI (wrk to an IP) reach host-0 by its Host header.
+      gw.write("  - port: {number: " + port + ", name: https-any, protocol: HTTPS}\n"
+          + "    tls: {mode: SIMPLE, credentialName: cred-0}\n    hosts: [\"*\"]\n");
       vs.write("---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: backend}\nspec:\n"
           + "  hosts: [backend.default.svc.cluster.local]\n  ports: [{number: 80, name: http, protocol: HTTP, "
           + "targetPort: " + backend + "}]\n  resolution: STATIC\n  endpoints: [{address: 127.0.0.1}]\n");
