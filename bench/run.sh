@@ -353,8 +353,13 @@ if [ "$scale" -gt 0 ] && [[ ",$only," == *,portcullis,* ]]; then
   java -cp "$root/bench/jmh/target/benchmarks.jar" io.portcullis.bench.ScaleManifests "$work/scale" "$scale" "$sport" \
     "$backend" --routes-only
   wait "$wpid" || true
+  i=0 # the reload may outlast the load: wait for it (at most 120 s)
+  until [ "$(grep -c "applied in" "$work/scale-portcullis.log" || true)" -gt "$applied_before" ] || [ $i -gt 1200 ]; do
+    i=$((i+1)); sleep 0.1
+  done
   applied=$(grep "applied in" "$work/scale-portcullis.log" | sed -n "$((applied_before + 1))p" | sed -n 's/.*applied in \([0-9]*\) ms.*/\1/p')
-  echo "reload_${scale}_routes_apply_ms ${applied:-not applied}" >> "$scale_results"
+  echo "reload_${scale}_routes_apply_ms ${applied:-not_applied_in_120_s}" >> "$scale_results"
+  grep "applied in" "$work/scale-portcullis.log" | sed -n "$((applied_before + 1))p" | sed 's/.*(\(translate[^)]*\)).*/reload_phases \1/; s/ /_/g; s/^reload_phases_/reload_phases /' >> "$scale_results"
   echo "reload_requests $(awk '/requests in/ {print $1}' "$work/scale-wrk.txt")" >> "$scale_results"
   echo "reload_failed_requests $(awk '/Socket errors:/ {gsub(",",""); s+=$4+$6+$8+$10} /Non-2xx/ {s+=$NF} END {print s+0}' "$work/scale-wrk.txt")" >> "$scale_results"
   echo "rss_after_reload_mb $(( $(mem_kb "$spid" VmRSS) / 1024 ))" >> "$scale_results"

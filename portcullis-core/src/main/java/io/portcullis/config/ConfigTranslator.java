@@ -370,6 +370,45 @@ public final class ConfigTranslator {
 
   private record BoundVs(Resource resource, List<String> hosts, List<HttpRoute> routes) {}
 
+  /**
+   * The VirtualServices bound to one Gateway, by host, so that binding N servers to N VirtualServices costs N
+   * look-ups rather than N × N comparisons. Candidates come back in binding order.
+   */
+  private static final class VsIndex {
+    private final List<BoundVs> bound;
+    private final Map<String, List<Integer>> byExactHost = new java.util.HashMap<>();
+    private final List<Integer> withWildcard = new ArrayList<>();
+
+    VsIndex(List<BoundVs> bound) {
+      this.bound = bound;
+      for (int i = 0; i < bound.size(); i++) {
+        boolean wildcard = false;
+        for (String h : bound.get(i).hosts()) {
+          if (h.startsWith("*")) {
+            wildcard = true;
+          } else {
+            byExactHost.computeIfAbsent(h, k -> new ArrayList<>()).add(i);
+          }
+        }
+        if (wildcard) {
+          withWildcard.add(i);
+        }
+      }
+    }
+
+    /** Returns the VirtualServices that may share a host with server host {@code serverHost}. */
+    List<BoundVs> candidates(String serverHost) {
+      if (serverHost.startsWith("*")) {
+        return bound; // a wildcard or "*" server may cover any VirtualService host
+      }
+      java.util.TreeSet<Integer> ordinals = new java.util.TreeSet<>(withWildcard);
+      ordinals.addAll(byExactHost.getOrDefault(serverHost, List.of()));
+      List<BoundVs> out = new ArrayList<>(ordinals.size());
+      ordinals.forEach(i -> out.add(bound.get(i)));
+      return out;
+    }
+  }
+
   private void virtualService(Resource r, Context cx, Map<String, List<BoundVs>> byGateway) {
     unsupported(r, VIRTUAL_SERVICE_FIELDS, cx);
     VirtualService vs = convert(r, VirtualService.class, cx);
@@ -692,6 +731,7 @@ public final class ConfigTranslator {
       HostTable.Builder<ServerConfig> serversByHost = HostTable.builder();
       Map<String, List<HttpRoute>> routesByDomain = new LinkedHashMap<>();
       Map<String, Set<HttpRoute>> seenByDomain = new java.util.HashMap<>();
+      Map<String, VsIndex> vsIndexes = new java.util.HashMap<>();
       for (ServerConfig s : e.getValue()) {
         for (ServerConfig.ServerHost sh : s.hosts()) {
           if (!serversByHost.put(sh.host(), s)) {
@@ -703,12 +743,14 @@ public final class ConfigTranslator {
             }
           }
         }
-        for (BoundVs vs : vsByGateway.getOrDefault(s.gateway(), List.of())) {
-          for (String vsHost : vs.hosts()) {
-            for (ServerConfig.ServerHost sh : s.hosts()) {
-              if (!sh.namespace().equals("*") && !sh.namespace().equals(vs.resource().namespace())) {
-                continue;
-              }
+        List<BoundVs> bound = vsByGateway.getOrDefault(s.gateway(), List.of());
+        VsIndex vsIndex = bound.isEmpty() ? null : vsIndexes.computeIfAbsent(s.gateway(), g -> new VsIndex(bound));
+        for (ServerConfig.ServerHost sh : s.hosts()) {
+          for (BoundVs vs : vsIndex == null ? List.<BoundVs>of() : vsIndex.candidates(sh.host())) {
+            if (!sh.namespace().equals("*") && !sh.namespace().equals(vs.resource().namespace())) {
+              continue;
+            }
+            for (String vsHost : vs.hosts()) {
               String domain = HostTable.covers(sh.host(), vsHost) ? vsHost
                   : HostTable.covers(vsHost, sh.host()) ? sh.host() : null;
               if (domain != null) {
