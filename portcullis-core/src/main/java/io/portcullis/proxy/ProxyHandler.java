@@ -332,8 +332,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       for (HttpContent c : body) {
         ch.write(c.retainedDuplicate());
       }
-      ch.flush();
-      ch.read();
+      ch.flush(); // upstream connections read freely (auto-read); see upstreamReadComplete for backpressure
       if (!requestComplete) {
         ctx.read();
       }
@@ -444,8 +443,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Flushes what this upstream read produced, then reads the next chunk if the downstream can take it; otherwise
-     * {@link #downstreamWritable()} resumes. One flush per read batch, not per message (Netty's proxy pattern).
+     * Flushes what this upstream read produced, once per read batch rather than per message (Netty's proxy
+     * pattern). Upstream connections read freely; only when the downstream cannot take more does reading stop,
+     * until {@link #downstreamWritable()}: no epoll change per read, no unbounded buffering.
      */
     @Override
     public void upstreamReadComplete() {
@@ -455,17 +455,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       if (responseStarted) {
         ctx.flush();
       }
-      if (ctx.channel().isWritable()) {
-        upstream.read();
-      } else {
+      if (!ctx.channel().isWritable()) {
         awaitingWritability = true;
+        upstream.config().setAutoRead(false);
       }
     }
 
     void downstreamWritable() {
-      if (awaitingWritability && !done && upstream != null && !responseComplete) {
+      if (awaitingWritability && !done && upstream != null) {
         awaitingWritability = false;
-        upstream.read();
+        upstream.config().setAutoRead(true);
       }
     }
 

@@ -64,7 +64,6 @@ final class Upstreams {
 
     Pool(EventLoop loop) {
       this.bootstrap = new Bootstrap().group(loop).channel(channelType).resolver(resolver)
-          .option(ChannelOption.AUTO_READ, false)
           .option(ChannelOption.TCP_NODELAY, true)
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MS)
           .handler(new ChannelInitializer<Channel>() {
@@ -118,7 +117,7 @@ final class Upstreams {
         return;
       }
       q.addLast(ch);
-      ch.read(); // keep a read pending while idle, so that the upstream closing it is seen at once
+      ch.config().setAutoRead(true); // reading while idle: the upstream closing it is seen at once
     }
   }
 
