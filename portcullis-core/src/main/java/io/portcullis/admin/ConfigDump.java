@@ -19,6 +19,7 @@ import io.portcullis.tls.TlsContexts.ServerTls;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -46,7 +47,9 @@ public final class ConfigDump {
       ln.put("address", a == null ? "(not bound)" : a.getAddress().getHostAddress() + ":" + a.getPort());
       ln.put("protocol", l.tls() ? "HTTPS" : "HTTP");
       ArrayNode servers = ln.putArray("servers");
-      HostTable<ServerTls> sni = tls.getOrDefault(l.port(), HostTable.empty());
+      // Each server's TLS once, by identity: a search per server would cost servers x hosts on an event loop.
+      Map<ServerConfig, ServerTls> tlsByServer = new IdentityHashMap<>();
+      tls.getOrDefault(l.port(), HostTable.empty()).entries().values().forEach(t -> tlsByServer.put(t.server(), t));
       for (ServerConfig s : l.servers()) {
         ObjectNode sn = servers.addObject();
         sn.put("name", s.routeName());
@@ -65,7 +68,7 @@ public final class ConfigDump {
           TlsContexts.protocols(t).forEach(protocols::add);
           ArrayNode ciphers = tn.putArray("cipher_suites");
           t.cipherSuites().forEach(ciphers::add);
-          Optional<ServerTls> st = sni.entries().values().stream().filter(x -> x.server() == s).findFirst();
+          Optional<ServerTls> st = Optional.ofNullable(tlsByServer.get(s));
           st.flatMap(ServerTls::credential).ifPresent(c -> credential(tn.putObject("certificate"), c, clock));
           st.filter(x -> !x.error().isEmpty()).ifPresent(x -> tn.put("error", x.error()));
           tn.put("serving", st.isPresent() && st.get().context().isPresent());
