@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.VirtualHost;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -188,6 +187,8 @@ class ConfigTranslatorTest {
     GatewayConfig same = Manifests.translate(GATEWAY.replace("hosts: [\"httpbin.example.com\"]",
         "hosts: [\"./httpbin.example.com\"]"), VIRTUAL_SERVICE, SERVICE_ENTRY);
     assertThat(same.listeners().get(443).routes().find("httpbin.example.com")).isPresent();
-    assertThat(List.of(same.problems())).isNotNull();
+    assertThat(same.problems()).isEmpty();
+    assertThat(same.listeners().get(443).serversByHost().find("httpbin.example.com").orElseThrow().hosts())
+        .containsExactly(new ServerConfig.ServerHost("default", "httpbin.example.com"));
   }
 }
