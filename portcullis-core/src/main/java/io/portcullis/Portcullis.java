@@ -48,11 +48,12 @@ public final class Portcullis implements AutoCloseable {
    * @param bindAddress the address Gateway ports bind ({@code --bind})
    * @param admin the admin server's address ({@code --admin}); port 0 picks a free one
    * @param accessLog where access-log lines go
-   * @param devCredential a development credential to serve as a Secret when no Secret of that name exists
+   * @param devCredential a development Secret ({@code tls.crt}, {@code tls.key}) served when no Secret of its
+   *     {@code namespace/name} exists
    * @param threads event loops; 0 for one per processor
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
-      InetSocketAddress admin, AccessLog accessLog, Optional<DevSecret> devCredential, int threads) {
+      InetSocketAddress admin, AccessLog accessLog, Optional<GatewayConfig.SecretData> devCredential, int threads) {
     /** Checks for nulls. */
     public Options {
       configDirs = List.copyOf(configDirs);
@@ -63,13 +64,6 @@ public final class Portcullis implements AutoCloseable {
       requireNonNull(devCredential, "devCredential");
     }
   }
-
-  /**
-   * A development credential injected as Secret {@code namespace/name}.
-   *
-   * @param secret the Secret's decoded content ({@code tls.crt}, {@code tls.key})
-   */
-  public record DevSecret(GatewayConfig.SecretData secret) {}
 
   private final Options options;
   private final DataPlane dataPlane;
@@ -165,7 +159,7 @@ public final class Portcullis implements AutoCloseable {
     GatewayConfig config = translator.translate(snapshot);
     long translated = System.nanoTime();
     if (options.devCredential().isPresent()) {
-      GatewayConfig.SecretData dev = options.devCredential().get().secret();
+      GatewayConfig.SecretData dev = options.devCredential().get();
       if (!config.secrets().containsKey(dev.key())) {
         Map<String, GatewayConfig.SecretData> secrets = new LinkedHashMap<>(config.secrets());
         secrets.put(dev.key(), dev);

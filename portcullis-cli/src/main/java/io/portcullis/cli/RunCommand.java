@@ -82,14 +82,14 @@ final class RunCommand implements Callable<Integer> {
     if (bind == null) {
       bind = "0.0.0.0";
     }
-    Optional<Portcullis.DevSecret> dev = Optional.empty();
+    Optional<GatewayConfig.SecretData> dev = Optional.empty();
     DevCertificates.DevCredential devFiles = null;
     if (devCredential != null) {
       devFiles = DevCertificates.ensure(stateHome().resolve("portcullis/dev"));
       String key = devCredential.contains("/") ? devCredential : namespace + "/" + devCredential;
-      dev = Optional.of(new Portcullis.DevSecret(new GatewayConfig.SecretData(key, devFiles.certificateChain()
+      dev = Optional.of(new GatewayConfig.SecretData(key, devFiles.certificateChain()
           .toString(), Map.of("tls.crt", Files.readAllBytes(devFiles.certificateChain()), "tls.key",
-          Files.readAllBytes(devFiles.privateKey())))));
+          Files.readAllBytes(devFiles.privateKey()))));
     }
     Portcullis p = Portcullis.start(new Portcullis.Options(configDirs, namespace, portOffset, bind,
         address(admin), accessLog(), dev, threads));

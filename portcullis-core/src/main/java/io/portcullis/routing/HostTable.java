@@ -2,6 +2,7 @@ package io.portcullis.routing;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -64,12 +65,12 @@ public final class HostTable<V> {
 
     /** Adds {@code host} (exact, {@code *.suffix} or {@code *}) unless already present; returns whether it was added. */
     public boolean put(String host, V value) {
-      return entries.putIfAbsent(StringMatcher.lower(host), value) == null;
+      return entries.putIfAbsent(host.toLowerCase(Locale.ROOT), value) == null;
     }
 
     /** Returns the value already put for exactly {@code host}, if any. */
     public Optional<V> get(String host) {
-      return Optional.ofNullable(entries.get(StringMatcher.lower(host)));
+      return Optional.ofNullable(entries.get(host.toLowerCase(Locale.ROOT)));
     }
 
     /** Builds the immutable table. */

@@ -2,7 +2,6 @@ package io.portcullis.routing;
 
 import static java.util.Objects.requireNonNull;
 
-import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -76,8 +75,4 @@ public sealed interface StringMatcher {
     return new Regex(Pattern.compile(regex, ignoreCase ? Pattern.CASE_INSENSITIVE : 0));
   }
 
-  /** Lower-cases ASCII letters, for host names. */
-  static String lower(String s) {
-    return s.toLowerCase(Locale.ROOT);
-  }
 }
