@@ -102,7 +102,7 @@ public final class Portcullis implements AutoCloseable {
           }
         };
     try {
-      return new AdminServer(options.admin(), dataPlane.group(), dataPlane.serverChannelType(), model);
+      return new AdminServer(options.admin(), model);
     } catch (RuntimeException e) {
       dataPlane.close(); // nothing else is running yet
       throw e;

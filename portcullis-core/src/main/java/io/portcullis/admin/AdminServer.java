@@ -9,7 +9,9 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.ServerChannel;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -22,6 +24,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The admin server (Envoy's and linkerd's admin port): {@code /ready}, {@code /admin/ping}, {@code /config_dump}.
@@ -38,6 +41,7 @@ public final class AdminServer implements AutoCloseable {
     String configDumpJson();
   }
 
+  private final EventLoopGroup group;
   private final Channel channel;
 
   /**
@@ -45,11 +49,12 @@ public final class AdminServer implements AutoCloseable {
    *
    * @throws IllegalStateException when the address cannot be bound
    */
-  public AdminServer(InetSocketAddress address, EventLoopGroup group, Class<? extends ServerChannel> channelType,
-      Model model) {
+  public AdminServer(InetSocketAddress address, Model model) {
     requireNonNull(model, "model");
+    // Its own thread: rendering /config_dump for 10,000 hosts takes a while and must not hold up a data-plane loop.
+    this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     try {
-      this.channel = new ServerBootstrap().group(group).channel(channelType)
+      this.channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
           .childHandler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
@@ -58,6 +63,7 @@ public final class AdminServer implements AutoCloseable {
           })
           .bind(address).syncUninterruptibly().channel();
     } catch (Exception e) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       throw new IllegalStateException("--admin: cannot bind " + address + ": " + e.getMessage(), e);
     }
   }
@@ -69,7 +75,8 @@ public final class AdminServer implements AutoCloseable {
 
   @Override
   public void close() {
-    channel.close().syncUninterruptibly();
+    channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
   }
 
   private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {

@@ -142,16 +142,6 @@ public final class DataPlane implements AutoCloseable {
     return out;
   }
 
-  /** Returns the event loops, for servers (the admin server) that share them. */
-  public EventLoopGroup group() {
-    return group;
-  }
-
-  /** Returns the server channel type in use (epoll or NIO). */
-  public Class<? extends ServerChannel> serverChannelType() {
-    return serverChannelType;
-  }
-
   @Override
   public void close() {
     for (Listener l : List.copyOf(listeners.values())) {
