@@ -12,6 +12,7 @@ import io.portcullis.config.Problem;
 import io.portcullis.config.Snapshot;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.DataPlane;
+import io.portcullis.proxy.Transport;
 import io.portcullis.routing.HostTable;
 import io.portcullis.tls.TlsContexts;
 import io.portcullis.tls.TlsContexts.ServerTls;
@@ -51,9 +52,11 @@ public final class Portcullis implements AutoCloseable {
    * @param devCredential a development Secret ({@code tls.crt}, {@code tls.key}) served when no Secret of its
    *     {@code namespace/name} exists
    * @param threads event loops; 0 for one per processor
+   * @param transport the socket transport ({@code --transport})
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
-      InetSocketAddress admin, AccessLog accessLog, Optional<GatewayConfig.SecretData> devCredential, int threads) {
+      InetSocketAddress admin, AccessLog accessLog, Optional<GatewayConfig.SecretData> devCredential, int threads,
+      Transport transport) {
     /** Checks for nulls. */
     public Options {
       configDirs = List.copyOf(configDirs);
@@ -62,6 +65,7 @@ public final class Portcullis implements AutoCloseable {
       requireNonNull(admin, "admin");
       requireNonNull(accessLog, "accessLog");
       requireNonNull(devCredential, "devCredential");
+      requireNonNull(transport, "transport");
     }
   }
 
@@ -82,7 +86,7 @@ public final class Portcullis implements AutoCloseable {
   private Portcullis(Options options) {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset());
-    this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads());
+    this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport());
     this.source = new DirectoryConfigSource(options.configDirs());
     this.admin = adminServer();
   }

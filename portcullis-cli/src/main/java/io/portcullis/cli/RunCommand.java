@@ -3,6 +3,7 @@ package io.portcullis.cli;
 import io.portcullis.Portcullis;
 import io.portcullis.config.GatewayConfig;
 import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.Transport;
 import io.portcullis.tls.DevCertificates;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -67,6 +68,11 @@ final class RunCommand implements Callable<Integer> {
       description = "Event loops; 0 for one per processor. Default: ${DEFAULT-VALUE}.")
   int threads;
 
+  @Option(names = "--transport", paramLabel = "KIND", defaultValue = "AUTO",
+      description = "Socket transport: AUTO (io_uring, else epoll, else NIO), IO_URING, EPOLL or NIO; an unavailable "
+          + "choice falls back in that order. Default: ${DEFAULT-VALUE}.")
+  Transport transport;
+
   @Override
   public Integer call() throws Exception {
     boolean quickstart = configDirs.isEmpty();
@@ -92,7 +98,7 @@ final class RunCommand implements Callable<Integer> {
           Files.readAllBytes(devFiles.privateKey()))));
     }
     Portcullis p = Portcullis.start(new Portcullis.Options(configDirs, namespace, portOffset, bind,
-        address(admin), accessLog(), dev, threads));
+        address(admin), accessLog(), dev, threads, transport));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       p.close();

@@ -9,12 +9,16 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringDatagramChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioDatagramChannel;
@@ -36,8 +40,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Netty data plane: one server socket per Gateway port (epoll where available), connections served on one event
- * loop per core.
+ * The Netty data plane: one server socket per Gateway port (io_uring or epoll where available, see {@link Transport}),
+ * connections served on one event loop per core.
  *
  * <p>{@link #apply} swaps what each port serves without touching open connections: new ports are bound, removed ports
  * stop accepting (their open connections finish on the state they had), kept ports get the new state for their next
@@ -59,21 +63,28 @@ public final class DataPlane implements AutoCloseable {
    *
    * @param bindAddress the address every Gateway port binds ({@code --bind}), e.g. {@code 0.0.0.0}
    * @param threads event loops; 0 for one per available processor
+   * @param transport the socket transport wanted; the first available one is used ({@link Transport#resolve})
    */
-  public DataPlane(String bindAddress, AccessLog accessLog, int threads) {
+  public DataPlane(String bindAddress, AccessLog accessLog, int threads, Transport transport) {
     this.bindAddress = requireNonNull(bindAddress, "bindAddress");
     this.accessLog = requireNonNull(accessLog, "accessLog");
-    boolean epoll = Epoll.isAvailable();
-    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    Transport t = transport.resolve();
+    boolean uring = t == Transport.IO_URING;
+    boolean epoll = t == Transport.EPOLL;
+    IoHandlerFactory io = uring ? IoUringIoHandler.newFactory()
+        : epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
     this.group = new MultiThreadIoEventLoopGroup(n, io);
-    this.serverChannelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-    Class<? extends SocketChannel> socketType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
-    Class<? extends DatagramChannel> datagramType = epoll ? EpollDatagramChannel.class : NioDatagramChannel.class;
+    this.serverChannelType = uring ? IoUringServerSocketChannel.class
+        : epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    Class<? extends SocketChannel> socketType = uring ? IoUringSocketChannel.class
+        : epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    Class<? extends DatagramChannel> datagramType = uring ? IoUringDatagramChannel.class
+        : epoll ? EpollDatagramChannel.class : NioDatagramChannel.class;
     this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder().datagramChannelType(datagramType)
         .socketChannelType(socketType));
     this.upstreams = new Upstreams(socketType, resolver);
-    log.info("data plane: {} event loops, {} transport", n, epoll ? "epoll" : "NIO");
+    log.info("data plane: {} event loops, {} transport (asked: {})", n, t, transport);
   }
 
   /**

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.portcullis.Portcullis;
 import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.Transport;
 import io.portcullis.testing.Httpbin;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
@@ -146,7 +147,7 @@ class GatewayIT {
     accessLog = tmp.resolve("access.log");
     gateway = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(accessLog.toFile())),
-        Optional.empty(), 2));
+        Optional.empty(), 2, Transport.AUTO));
     assertThat(gateway.ready()).isTrue();
   }
 

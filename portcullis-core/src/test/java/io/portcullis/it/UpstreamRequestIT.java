@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.portcullis.Portcullis;
 import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.Transport;
 import io.portcullis.testing.DevSecret;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
@@ -78,7 +79,8 @@ class UpstreamRequestIT {
           endpoints: [{address: 127.0.0.1}]
         """.formatted(port, backend.port(), tlsPort));
     gateway = Portcullis.start(new Portcullis.Options(List.of(tmp), "istio-system", 0, "127.0.0.1",
-        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1));
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1,
+        Transport.EPOLL)); // GatewayIT runs on AUTO (io_uring where the kernel allows it): both transports get tested
   }
 
   @AfterAll
