@@ -156,6 +156,9 @@ public final class ConfigTranslator {
     if (group.isEmpty() && version.equals("v1") && r.kind().equals("Secret")) {
       return "Secret";
     }
+    if (group.equals("cert-manager.io") && Set.of("Issuer", "ClusterIssuer", "Certificate").contains(r.kind())) {
+      return ""; // the certificate manager's (io.portcullis.certs.CertManagerTranslator)
+    }
     cx.problem(Severity.INFO, r, "", "kind " + r.apiVersion() + " " + r.kind() + " is not used by the gateway; "
         + "ignored");
     return "";

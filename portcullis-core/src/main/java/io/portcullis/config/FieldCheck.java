@@ -11,17 +11,18 @@ import java.util.Map;
  * <p>Patterns are dotted paths; {@code []} follows a list field, {@code *} stands for any one key (a map such as
  * {@code headers.*}) and a trailing {@code **} allows any subtree.
  */
-final class FieldCheck {
+public final class FieldCheck {
   private final List<String[]> patterns = new ArrayList<>();
 
-  FieldCheck(String... patterns) {
+  /** Allows the fields matching {@code patterns} (dotted paths, see the class comment). */
+  public FieldCheck(String... patterns) {
     for (String p : patterns) {
       this.patterns.add(p.split("\\."));
     }
   }
 
   /** Returns the real paths ({@code spec.http[0].mirror}) of fields no pattern allows. */
-  List<String> unsupported(JsonNode root) {
+  public List<String> unsupported(JsonNode root) {
     List<String> out = new ArrayList<>();
     visit(root, new ArrayList<>(), "", out);
     return out;

@@ -34,7 +34,8 @@ public record Problem(Severity severity, String subject, String source, String f
     requireNonNull(message, "message");
   }
 
-  static Problem of(Severity severity, Resource resource, String field, String message) {
+  /** Returns a problem about {@code resource}, naming it and its file. */
+  public static Problem of(Severity severity, Resource resource, String field, String message) {
     return new Problem(severity, resource.id(), resource.source().toString(), field, message);
   }
 

@@ -1,0 +1,540 @@
+package io.portcullis.certs;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.fabric8.certmanager.api.model.acme.v1.ACMEChallengeSolver;
+import io.fabric8.certmanager.api.model.acme.v1.ACMEExternalAccountBinding;
+import io.fabric8.certmanager.api.model.acme.v1.ACMEIssuer;
+import io.fabric8.certmanager.api.model.meta.v1.ObjectReference;
+import io.fabric8.certmanager.api.model.v1.Certificate;
+import io.fabric8.certmanager.api.model.v1.CertificatePrivateKey;
+import io.fabric8.certmanager.api.model.v1.CertificateSpec;
+import io.fabric8.certmanager.api.model.v1.IssuerSpec;
+import io.portcullis.certs.IssuerConfig.IssuerRef;
+import io.portcullis.config.FieldCheck;
+import io.portcullis.config.Problem;
+import io.portcullis.config.Problem.Severity;
+import io.portcullis.config.Resource;
+import io.portcullis.config.Snapshot;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns the {@code cert-manager.io/v1} resources of a {@link Snapshot} ({@code Issuer}, {@code ClusterIssuer},
+ * {@code Certificate}) and the secured hosts of its Istio {@code Gateway}s into a {@link CertManagerConfig}.
+ *
+ * <p>Secured hosts (cert-manager's gateway-shim, Vamp Lamia): a Gateway annotated
+ * {@code cert-manager.io/cluster-issuer: NAME} or {@code cert-manager.io/issuer: NAME} gets one Certificate per
+ * {@code credentialName} of its HTTPS servers whose Secret is not in the manifests: named after the Secret, in the
+ * gateway namespace, with the servers' hosts as {@code dnsNames}.
+ *
+ * <p>Pure: no I/O, safe on any thread. Bad input becomes ERROR {@link Problem}s naming the resource, the field and
+ * what was expected; the resource is left out.
+ */
+public final class CertManagerTranslator {
+  static final String GROUP = "cert-manager.io";
+  static final String CLUSTER_ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer";
+  static final String ISSUER_ANNOTATION = "cert-manager.io/issuer";
+  /** cert-manager's default {@code spec.duration}: 90 days. */
+  static final Duration DEFAULT_DURATION = Duration.ofDays(90);
+  private static final Pattern GO_DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|µs|ms|s|m|h)");
+  private static final Pattern DNS_NAME = Pattern.compile(
+      "(\\*\\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
+  private static final Set<String> USAGES = Set.of("signing", "digital signature", "content commitment",
+      "key encipherment", "key agreement", "data encipherment", "cert sign", "crl sign", "encipher only",
+      "decipher only", "any", "server auth", "client auth", "code signing", "email protection", "s/mime",
+      "ipsec end system", "ipsec tunnel", "ipsec user", "timestamping", "ocsp signing", "microsoft sgc",
+      "netscape sgc");
+  private static final FieldCheck ISSUER_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**", "status.**",
+      "spec.selfSigned", "spec.selfSigned.crlDistributionPoints[]", "spec.ca.secretName", "spec.acme.server",
+      "spec.acme.email", "spec.acme.privateKeySecretRef.name", "spec.acme.privateKeySecretRef.key",
+      "spec.acme.skipTLSVerify", "spec.acme.caBundle", "spec.acme.externalAccountBinding.keyID",
+      "spec.acme.externalAccountBinding.keySecretRef.name", "spec.acme.externalAccountBinding.keySecretRef.key",
+      "spec.acme.externalAccountBinding.keyAlgorithm", "spec.acme.profile", "spec.acme.solvers[].http01.**",
+      "spec.acme.solvers[].dns01.**", "spec.acme.solvers[].selector.dnsNames[]",
+      "spec.acme.solvers[].selector.dnsZones[]", "spec.acme.solvers[].selector.matchLabels.*");
+  private static final FieldCheck CERTIFICATE_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**",
+      "status.**", "spec.secretName", "spec.dnsNames[]", "spec.commonName", "spec.issuerRef.name",
+      "spec.issuerRef.kind", "spec.issuerRef.group", "spec.duration", "spec.renewBefore",
+      "spec.privateKey.algorithm", "spec.privateKey.size", "spec.privateKey.rotationPolicy",
+      "spec.privateKey.encoding", "spec.isCA", "spec.usages[]", "spec.secretTemplate.**");
+
+  private final ObjectMapper mapper = JsonMapper.builder()
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .build();
+  private final String gatewayNamespace;
+  private final String clusterResourceNamespace;
+
+  /**
+   * Creates a translator.
+   *
+   * @param gatewayNamespace where {@code credentialName} Secrets live ({@code --namespace}), hence where secured
+   *     hosts' Certificates are made
+   * @param clusterResourceNamespace where Secrets named by a ClusterIssuer live (cert-manager's
+   *     {@code --cluster-resource-namespace}; here the gateway namespace)
+   */
+  public CertManagerTranslator(String gatewayNamespace, String clusterResourceNamespace) {
+    this.gatewayNamespace = requireNonNull(gatewayNamespace, "gatewayNamespace");
+    this.clusterResourceNamespace = requireNonNull(clusterResourceNamespace, "clusterResourceNamespace");
+  }
+
+  /**
+   * Translates {@code snapshot}; never throws for bad input.
+   *
+   * @param manifestSecrets {@code namespace/name} of every Secret in the manifests: a secured host whose Secret is
+   *     among them gets no Certificate
+   */
+  public CertManagerConfig translate(Snapshot snapshot, Set<String> manifestSecrets) {
+    List<Problem> problems = new ArrayList<>();
+    Map<String, IssuerConfig> issuers = new LinkedHashMap<>();
+    List<Resource> certificates = new ArrayList<>();
+    List<Resource> gateways = new ArrayList<>();
+    for (Resource r : snapshot.resources()) {
+      if (r.group().equals(GROUP)) {
+        if (!r.apiVersion().equals(GROUP + "/v1")) {
+          problems.add(Problem.of(Severity.ERROR, r, "apiVersion", r.apiVersion() + " (expected: cert-manager.io/v1)"));
+          continue;
+        }
+        switch (r.kind()) {
+          case "Issuer", "ClusterIssuer" -> issuer(r, problems).ifPresent(i -> {
+            if (issuers.putIfAbsent(i.ref().key(), i) != null) {
+              problems.add(Problem.of(Severity.ERROR, r, "metadata.name", "a second " + i.ref()
+                  + " (expected: one per name); this one is ignored"));
+            }
+          });
+          case "Certificate" -> certificates.add(r);
+          default -> problems.add(Problem.of(Severity.INFO, r, "", "kind " + r.kind()
+              + " is not used by the certificate manager; ignored"));
+        }
+      } else if (r.group().equals("networking.istio.io") && r.kind().equals("Gateway")) {
+        gateways.add(r);
+      }
+    }
+    Map<String, CertificateConfig> certs = new LinkedHashMap<>();
+    Map<String, String> secretOwner = new LinkedHashMap<>();
+    for (Resource r : certificates) {
+      certificate(r, issuers, problems).ifPresent(c -> add(c, r, certs, secretOwner, problems));
+    }
+    for (Resource g : gateways) {
+      for (CertificateConfig c : securedHosts(g, issuers, manifestSecrets, problems)) {
+        if (!secretOwner.containsKey(c.secretKey())) { // a Certificate manifest for that Secret wins, as in cert-manager
+          add(c, g, certs, secretOwner, problems);
+        }
+      }
+    }
+    return new CertManagerConfig(issuers, certs, problems);
+  }
+
+  private static void add(CertificateConfig c, Resource from, Map<String, CertificateConfig> certs,
+      Map<String, String> secretOwner, List<Problem> problems) {
+    if (certs.containsKey(c.key())) {
+      problems.add(Problem.of(Severity.ERROR, from, "metadata.name", "Certificate " + c.key()
+          + " is defined twice (expected: one per name); this one is ignored"));
+      return;
+    }
+    String owner = secretOwner.putIfAbsent(c.secretKey(), c.key());
+    if (owner != null) {
+      problems.add(Problem.of(Severity.ERROR, from, "spec.secretName", c.secretName() + " is already the Secret of "
+          + "Certificate " + owner + " (expected: one Certificate per Secret); this one is ignored"));
+      return;
+    }
+    certs.put(c.key(), c);
+  }
+
+  // ---- issuers ----
+
+  private Optional<IssuerConfig> issuer(Resource r, List<Problem> problems) {
+    for (String f : ISSUER_FIELDS.unsupported(r.body())) {
+      problems.add(Problem.of(Severity.WARNING, r, f, "not supported by Portcullis; ignored"));
+    }
+    boolean cluster = r.kind().equals("ClusterIssuer");
+    IssuerRef ref = new IssuerRef(r.kind(), cluster ? "" : r.namespace(), r.name());
+    String secretNamespace = cluster ? clusterResourceNamespace : r.namespace();
+    IssuerSpec spec;
+    try {
+      // Issuer and ClusterIssuer share their spec.
+      spec = mapper.treeToValue(r.body().path("spec"), IssuerSpec.class);
+    } catch (Exception e) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec", firstLine(e) + " (expected: a valid " + r.kind() + " spec)"));
+      return Optional.empty();
+    }
+    if (spec == null) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec", "missing (expected: one of acme, ca, selfSigned)"));
+      return Optional.empty();
+    }
+    int kinds = (spec.getAcme() != null ? 1 : 0) + (spec.getCa() != null ? 1 : 0)
+        + (spec.getSelfSigned() != null ? 1 : 0);
+    if (spec.getVault() != null || spec.getVenafi() != null) {
+      problems.add(Problem.of(Severity.ERROR, r, spec.getVault() != null ? "spec.vault" : "spec.venafi",
+          "not supported by Portcullis (expected: one of acme, ca, selfSigned)"));
+      return Optional.empty();
+    }
+    if (kinds != 1) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec", (kinds == 0 ? "no issuer type" : "more than one issuer type")
+          + " (expected: exactly one of acme, ca, selfSigned)"));
+      return Optional.empty();
+    }
+    if (spec.getSelfSigned() != null) {
+      return Optional.of(new IssuerConfig.SelfSigned(ref));
+    }
+    if (spec.getCa() != null) {
+      String secret = spec.getCa().getSecretName();
+      if (secret == null || secret.isBlank()) {
+        problems.add(Problem.of(Severity.ERROR, r, "spec.ca.secretName", "missing (expected: the name of a Secret "
+            + "with tls.crt and tls.key of the CA, in " + secretNamespace + ")"));
+        return Optional.empty();
+      }
+      return Optional.of(new IssuerConfig.Ca(ref, secretNamespace + "/" + secret.trim()));
+    }
+    return acme(r, ref, spec.getAcme(), secretNamespace, problems);
+  }
+
+  private Optional<IssuerConfig> acme(Resource r, IssuerRef ref, ACMEIssuer a, String secretNamespace,
+      List<Problem> problems) {
+    int before = problems.size();
+    String server = a.getServer() == null ? "" : a.getServer().trim();
+    if (!server.startsWith("https://") && !server.startsWith("http://")) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.acme.server", (server.isEmpty() ? "missing" : server)
+          + " (expected: the ACME directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory)"));
+    }
+    String accountKey = a.getPrivateKeySecretRef() == null ? "" : nullToEmpty(a.getPrivateKeySecretRef().getName());
+    if (accountKey.isBlank()) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.acme.privateKeySecretRef.name", "missing (expected: the name "
+          + "of the Secret that keeps the ACME account key; it is created if missing)"));
+    }
+    byte[] caBundle = new byte[0];
+    if (a.getCaBundle() != null && !a.getCaBundle().isBlank()) {
+      try {
+        caBundle = Base64.getMimeDecoder().decode(a.getCaBundle().trim());
+      } catch (IllegalArgumentException e) {
+        problems.add(Problem.of(Severity.ERROR, r, "spec.acme.caBundle", "not valid base64 (expected: base64 of PEM "
+            + "CA certificates)"));
+      }
+    }
+    Optional<IssuerConfig.ExternalAccountBinding> eab = Optional.empty();
+    ACMEExternalAccountBinding e = a.getExternalAccountBinding();
+    if (e != null) {
+      String keySecret = e.getKeySecretRef() == null ? "" : nullToEmpty(e.getKeySecretRef().getName());
+      if (nullToEmpty(e.getKeyID()).isBlank() || keySecret.isBlank()) {
+        problems.add(Problem.of(Severity.ERROR, r, "spec.acme.externalAccountBinding", "keyID and keySecretRef.name "
+            + "are required (expected: the key id and the Secret holding the base64url MAC key from the CA)"));
+      } else {
+        String field = e.getKeySecretRef().getKey() == null || e.getKeySecretRef().getKey().isBlank() ? "secret"
+            : e.getKeySecretRef().getKey();
+        String alg = e.getKeyAlgorithm() == null || e.getKeyAlgorithm().isBlank() ? "HS256" : e.getKeyAlgorithm();
+        if (!Set.of("HS256", "HS384", "HS512").contains(alg)) {
+          problems.add(Problem.of(Severity.ERROR, r, "spec.acme.externalAccountBinding.keyAlgorithm", alg
+              + " (expected: HS256, HS384 or HS512)"));
+        }
+        eab = Optional.of(new IssuerConfig.ExternalAccountBinding(e.getKeyID(), secretNamespace + "/" + keySecret,
+            field, alg));
+      }
+    }
+    List<IssuerConfig.Solver> solvers = new ArrayList<>();
+    List<ACMEChallengeSolver> raw = a.getSolvers() == null ? List.of() : a.getSolvers();
+    for (int i = 0; i < raw.size(); i++) {
+      ACMEChallengeSolver s = raw.get(i);
+      if (s.getHttp01() == null && s.getDns01() == null) {
+        problems.add(Problem.of(Severity.ERROR, r, "spec.acme.solvers[" + i + "]", "no solver type (expected: "
+            + "http01 or dns01)"));
+        continue;
+      }
+      if (s.getHttp01() == null) {
+        problems.add(Problem.of(Severity.WARNING, r, "spec.acme.solvers[" + i + "].dns01", "DNS-01 is not supported "
+            + "yet; this solver is ignored"));
+        continue;
+      }
+      List<String> names = s.getSelector() == null || s.getSelector().getDnsNames() == null ? List.of()
+          : s.getSelector().getDnsNames();
+      List<String> zones = s.getSelector() == null || s.getSelector().getDnsZones() == null ? List.of()
+          : s.getSelector().getDnsZones();
+      solvers.add(new IssuerConfig.Solver(true, lower(names), lower(zones)));
+    }
+    if (raw.isEmpty()) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.acme.solvers", "missing (expected: at least one solver, e.g. "
+          + "- http01: {ingress: {}})"));
+    }
+    if (problems.size() > before && problems.subList(before, problems.size()).stream()
+        .anyMatch(p -> p.severity() == Severity.ERROR)) {
+      return Optional.empty();
+    }
+    return Optional.of(new IssuerConfig.Acme(ref, server, nullToEmpty(a.getEmail()), secretNamespace + "/"
+        + accountKey.trim(), Boolean.TRUE.equals(a.getSkipTLSVerify()), caBundle, eab, nullToEmpty(a.getProfile()),
+        solvers));
+  }
+
+  // ---- certificates ----
+
+  private Optional<CertificateConfig> certificate(Resource r, Map<String, IssuerConfig> issuers,
+      List<Problem> problems) {
+    for (String f : CERTIFICATE_FIELDS.unsupported(r.body())) {
+      problems.add(Problem.of(Severity.WARNING, r, f, "not supported by Portcullis; ignored"));
+    }
+    Certificate c;
+    try {
+      c = mapper.treeToValue(stripDurations(r.body()), Certificate.class);
+    } catch (Exception e) {
+      problems.add(Problem.of(Severity.ERROR, r, "", firstLine(e) + " (expected: a valid Certificate)"));
+      return Optional.empty();
+    }
+    CertificateSpec s = c.getSpec();
+    if (s == null) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec", "missing (expected: secretName, dnsNames, issuerRef)"));
+      return Optional.empty();
+    }
+    int before = problems.size();
+    String secretName = nullToEmpty(s.getSecretName()).trim();
+    if (secretName.isEmpty()) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.secretName", "missing (expected: the name of the Secret to "
+          + "store the certificate in)"));
+    }
+    List<String> dnsNames = lower(s.getDnsNames() == null ? List.of() : s.getDnsNames());
+    for (int i = 0; i < dnsNames.size(); i++) {
+      if (!DNS_NAME.matcher(dnsNames.get(i)).matches()) {
+        problems.add(Problem.of(Severity.ERROR, r, "spec.dnsNames[" + i + "]", dnsNames.get(i) + " (expected: a DNS "
+            + "name, optionally starting with *.)"));
+      }
+    }
+    Optional<String> commonName = Optional.ofNullable(s.getCommonName()).map(String::trim).filter(x -> !x.isEmpty());
+    if (dnsNames.isEmpty() && commonName.isEmpty()) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.dnsNames", "missing (expected: at least one of dnsNames or "
+          + "commonName)"));
+    }
+    IssuerRef issuer = issuerRef(r, s.getIssuerRef(), problems);
+    Duration duration = duration(r, "spec.duration", r.body().path("spec").path("duration"), problems)
+        .orElse(DEFAULT_DURATION);
+    if (duration.compareTo(Duration.ofHours(1)) < 0) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.duration", duration + " (expected: at least 1h)"));
+    }
+    Optional<Duration> renewBefore = duration(r, "spec.renewBefore", r.body().path("spec").path("renewBefore"),
+        problems);
+    if (renewBefore.isPresent() && (renewBefore.get().compareTo(duration) >= 0
+        || renewBefore.get().compareTo(Duration.ofMinutes(5)) < 0)) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.renewBefore", goDuration(renewBefore.get()) + " (expected: at "
+          + "least 5m and less than spec.duration, " + goDuration(duration) + ")"));
+    }
+    CertificateConfig.KeySpec key = keySpec(r, s.getPrivateKey(), problems);
+    List<String> usages = lower(s.getUsages() == null || s.getUsages().isEmpty()
+        ? List.of("digital signature", "key encipherment") : s.getUsages());
+    for (int i = 0; i < usages.size(); i++) {
+      if (!USAGES.contains(usages.get(i))) {
+        problems.add(Problem.of(Severity.ERROR, r, "spec.usages[" + i + "]", usages.get(i) + " (expected: one of "
+            + "cert-manager's key usages, e.g. digital signature, key encipherment, server auth, client auth)"));
+      }
+    }
+    if (issuer != null) {
+      checkSolvable(r, "spec.dnsNames", dnsNames, issuers.get(issuer.key()), problems);
+    }
+    if (problems.subList(before, problems.size()).stream().anyMatch(p -> p.severity() == Severity.ERROR)
+        || issuer == null) {
+      return Optional.empty();
+    }
+    return Optional.of(new CertificateConfig(r.namespace(), r.name(), secretName, commonName, dnsNames, issuer,
+        duration, renewBefore, key, Boolean.TRUE.equals(s.getIsCA()), usages, r.source().toString()));
+  }
+
+  /** The model's Duration type parses only part of Go's syntax: durations are read from the tree instead. */
+  private static JsonNode stripDurations(JsonNode body) {
+    JsonNode copy = body.deepCopy();
+    if (copy.path("spec") instanceof com.fasterxml.jackson.databind.node.ObjectNode spec) {
+      spec.remove("duration");
+      spec.remove("renewBefore");
+    }
+    return copy;
+  }
+
+  private IssuerRef issuerRef(Resource r, ObjectReference ref, List<Problem> problems) {
+    if (ref == null || nullToEmpty(ref.getName()).isBlank()) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.issuerRef.name", "missing (expected: the name of an Issuer "
+          + "or ClusterIssuer)"));
+      return null;
+    }
+    String group = nullToEmpty(ref.getGroup());
+    if (!group.isEmpty() && !group.equals(GROUP)) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.issuerRef.group", group + " (expected: cert-manager.io; "
+          + "external issuers are not supported)"));
+      return null;
+    }
+    String kind = nullToEmpty(ref.getKind()).isEmpty() ? "Issuer" : ref.getKind();
+    if (!kind.equals("Issuer") && !kind.equals("ClusterIssuer")) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.issuerRef.kind", kind + " (expected: Issuer or "
+          + "ClusterIssuer)"));
+      return null;
+    }
+    return new IssuerRef(kind, kind.equals("Issuer") ? r.namespace() : "", ref.getName().trim());
+  }
+
+  private static CertificateConfig.KeySpec keySpec(Resource r, CertificatePrivateKey k, List<Problem> problems) {
+    String alg = k == null || nullToEmpty(k.getAlgorithm()).isBlank() ? "ECDSA" : k.getAlgorithm().trim();
+    int size = k == null || k.getSize() == null ? 0 : k.getSize();
+    String rotation = k == null || nullToEmpty(k.getRotationPolicy()).isBlank() ? "Always" : k.getRotationPolicy();
+    switch (alg) {
+      case "ECDSA" -> {
+        size = size == 0 ? 256 : size;
+        if (size != 256 && size != 384 && size != 521) {
+          problems.add(Problem.of(Severity.ERROR, r, "spec.privateKey.size", size + " (expected for ECDSA: 256, 384 "
+              + "or 521)"));
+        }
+      }
+      case "RSA" -> {
+        size = size == 0 ? 2048 : size;
+        if (size < 2048 || size > 8192) {
+          problems.add(Problem.of(Severity.ERROR, r, "spec.privateKey.size", size + " (expected for RSA: 2048 to "
+              + "8192)"));
+        }
+      }
+      case "Ed25519" -> size = 0;
+      default -> problems.add(Problem.of(Severity.ERROR, r, "spec.privateKey.algorithm", alg + " (expected: ECDSA, "
+          + "RSA or Ed25519)"));
+    }
+    if (!rotation.equals("Always") && !rotation.equals("Never")) {
+      problems.add(Problem.of(Severity.ERROR, r, "spec.privateKey.rotationPolicy", rotation + " (expected: Always "
+          + "or Never)"));
+    }
+    return new CertificateConfig.KeySpec(alg, size, rotation);
+  }
+
+  /** A wildcard name cannot be validated over HTTP-01 (RFC 8555 §8.3): say so now, not as a failed order. */
+  private static void checkSolvable(Resource r, String field, List<String> dnsNames, IssuerConfig issuer,
+      List<Problem> problems) {
+    if (!(issuer instanceof IssuerConfig.Acme acme)) {
+      return;
+    }
+    for (int i = 0; i < dnsNames.size(); i++) {
+      if (dnsNames.get(i).startsWith("*.")) {
+        problems.add(Problem.of(Severity.ERROR, r, field + "[" + i + "]", dnsNames.get(i) + ": a wildcard name "
+            + "needs a DNS-01 solver, and " + acme.ref() + " has only HTTP-01 (expected: a name without *., or an "
+            + "issuer with a dns01 solver)"));
+      }
+    }
+  }
+
+  // ---- secured hosts ----
+
+  private List<CertificateConfig> securedHosts(Resource g, Map<String, IssuerConfig> issuers,
+      Set<String> manifestSecrets, List<Problem> problems) {
+    JsonNode annotations = g.body().path("metadata").path("annotations");
+    String clusterIssuer = annotations.path(CLUSTER_ISSUER_ANNOTATION).asText("").trim();
+    String issuer = annotations.path(ISSUER_ANNOTATION).asText("").trim();
+    if (clusterIssuer.isEmpty() && issuer.isEmpty()) {
+      return List.of();
+    }
+    IssuerRef ref = clusterIssuer.isEmpty() ? new IssuerRef("Issuer", gatewayNamespace, issuer)
+        : new IssuerRef("ClusterIssuer", "", clusterIssuer);
+    String annotation = "metadata.annotations." + (clusterIssuer.isEmpty() ? ISSUER_ANNOTATION
+        : CLUSTER_ISSUER_ANNOTATION);
+    Map<String, Set<String>> hostsBySecret = new LinkedHashMap<>();
+    Map<String, String> fieldBySecret = new LinkedHashMap<>();
+    JsonNode servers = g.body().path("spec").path("servers");
+    for (int i = 0; i < servers.size(); i++) {
+      JsonNode s = servers.get(i);
+      String credential = s.path("tls").path("credentialName").asText("").trim();
+      String mode = s.path("tls").path("mode").asText("SIMPLE");
+      if (credential.isEmpty() || mode.equals("PASSTHROUGH") || mode.equals("AUTO_PASSTHROUGH")
+          || mode.equals("ISTIO_MUTUAL")) {
+        continue;
+      }
+      String name = credential.startsWith("kubernetes://") ? credential.substring("kubernetes://".length())
+          : credential;
+      if (name.contains("/") || manifestSecrets.contains(gatewayNamespace + "/" + name)) {
+        continue; // a Secret the user provides (or another namespace's): not ours to issue
+      }
+      Set<String> hosts = hostsBySecret.computeIfAbsent(name, k -> new LinkedHashSet<>());
+      fieldBySecret.putIfAbsent(name, "spec.servers[" + i + "].hosts");
+      JsonNode hs = s.path("hosts");
+      for (int j = 0; j < hs.size(); j++) {
+        String h = hs.get(j).asText("").trim().toLowerCase(Locale.ROOT);
+        h = h.contains("/") ? h.substring(h.indexOf('/') + 1) : h;
+        if (h.equals("*") || !DNS_NAME.matcher(h).matches()) {
+          problems.add(Problem.of(Severity.ERROR, g, "spec.servers[" + i + "].hosts[" + j + "]", hs.get(j).asText()
+              + ": no certificate can be issued for it (expected with " + annotation + ": DNS names, optionally "
+              + "starting with *.)"));
+          continue;
+        }
+        hosts.add(h);
+      }
+    }
+    List<CertificateConfig> out = new ArrayList<>();
+    hostsBySecret.forEach((secret, hosts) -> {
+      if (hosts.isEmpty()) {
+        return;
+      }
+      int before = problems.size();
+      checkSolvable(g, fieldBySecret.get(secret), List.copyOf(hosts), issuers.get(ref.key()), problems);
+      if (problems.size() > before) {
+        return;
+      }
+      out.add(new CertificateConfig(gatewayNamespace, secret, secret, Optional.empty(), List.copyOf(hosts), ref,
+          DEFAULT_DURATION, Optional.empty(), new CertificateConfig.KeySpec("ECDSA", 256, "Always"), false,
+          List.of("digital signature", "key encipherment"), "Gateway " + g.key() + " (" + annotation + ")"));
+    });
+    return out;
+  }
+
+  // ---- helpers ----
+
+  private static Optional<Duration> duration(Resource r, String field, JsonNode node, List<Problem> problems) {
+    if (node.isMissingNode() || node.isNull() || node.asText("").isBlank()) {
+      return Optional.empty();
+    }
+    Optional<Duration> d = parseGoDuration(node.asText().trim());
+    if (d.isEmpty()) {
+      problems.add(Problem.of(Severity.ERROR, r, field, node.asText() + " (expected: a Go duration such as 2160h or "
+          + "720h30m)"));
+    }
+    return d;
+  }
+
+  /** Parses Go's duration syntax ({@code 2160h}, {@code 1h30m}, {@code 90s}); empty when it is not one. */
+  static Optional<Duration> parseGoDuration(String s) {
+    Matcher m = GO_DURATION.matcher(s);
+    int end = 0;
+    double nanos = 0;
+    while (m.find() && m.start() == end) {
+      double n = Double.parseDouble(m.group(1));
+      nanos += switch (m.group(2)) {
+        case "h" -> n * 3_600e9;
+        case "m" -> n * 60e9;
+        case "s" -> n * 1e9;
+        case "ms" -> n * 1e6;
+        case "us", "µs" -> n * 1e3;
+        default -> n;
+      };
+      end = m.end();
+    }
+    return end == 0 || end != s.length() ? Optional.empty() : Optional.of(Duration.ofNanos((long) nanos));
+  }
+
+  /** Formats {@code d} as Go does ({@code 2160h0m0s}), as cert-manager prints durations. */
+  static String goDuration(Duration d) {
+    long s = d.getSeconds();
+    return (s / 3600) + "h" + (s % 3600 / 60) + "m" + (s % 60) + "s";
+  }
+
+  private static List<String> lower(List<String> in) {
+    return in.stream().map(x -> x == null ? "" : x.trim().toLowerCase(Locale.ROOT)).toList();
+  }
+
+  private static String nullToEmpty(String s) {
+    return s == null ? "" : s;
+  }
+
+  private static String firstLine(Exception e) {
+    String m = e.getMessage() == null ? e.toString() : e.getMessage();
+    return m.split("\n")[0];
+  }
+}

@@ -1,0 +1,396 @@
+package io.portcullis.certs;
+
+import static java.util.Objects.requireNonNull;
+
+import io.portcullis.certs.CertificateStatus.Condition;
+import io.portcullis.config.GatewayConfig.SecretData;
+import io.portcullis.storage.Storage;
+import io.portcullis.storage.StoredSecret;
+import io.portcullis.tls.Credential;
+import io.portcullis.tls.Pem;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The certificate manager: keeps every desired Certificate issued and fresh, and its Secret in {@link Storage}.
+ *
+ * <p>A reconcile loop on its own thread (never an event loop): on every {@link #update}, on {@link #renew}, at the
+ * earliest renewal time and when a back-off ends, it compares each Certificate with its stored Secret
+ * ({@link Renewal#check}), issues what is due, stores the result atomically and tells the gateway
+ * ({@code onSecretsChanged}) so that the next handshake serves it. A stored certificate keeps serving until its
+ * replacement is stored. Failed issuances back off exponentially ({@code backoffBase} × 2^(attempts − 1), at most
+ * 32 h, as cert-manager), unless the Certificate's spec changes or a renewal is forced.
+ */
+public final class CertificateManager implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CertificateManager.class);
+  private static final Duration MAX_BACKOFF = Duration.ofHours(32);
+  static final String REVISION = "portcullis.io/revision";
+
+  private final Storage storage;
+  private final Clock clock;
+  private final Duration backoffBase;
+  private final Runnable onSecretsChanged;
+  private final ScheduledExecutorService executor;
+  /** Written only on the executor; read by the gateway to merge into what it serves. */
+  private volatile Map<String, StoredSecret> stored;
+  private volatile List<CertificateStatus> statuses = List.of();
+  // Confined to the executor:
+  private CertManagerConfig desired = CertManagerConfig.empty();
+  private Map<String, SecretData> manifestSecrets = Map.of();
+  private final Map<String, State> states = new HashMap<>();
+  private ScheduledFuture<?> wakeup;
+
+  /** Per Certificate, what the status needs beyond the stored Secret. */
+  private static final class State {
+    CertificateConfig config;
+    int failures;
+    Instant lastFailure;
+    Instant backoffUntil;
+    String failureMessage;
+    String waiting; // why an issuance that is due cannot start (issuer missing or not ready)
+    boolean manual;
+    Instant readySince;
+    String readyStatus = "";
+  }
+
+  /**
+   * Loads the stored Secrets (blocking: call it at start-up, not on an event loop) and starts the manager's thread.
+   * Stored entries that cannot be read are logged and re-issued when a Certificate needs them.
+   *
+   * @param backoffBase the first retry delay after a failed issuance
+   * @param onSecretsChanged called on the manager's thread after a Secret was stored
+   */
+  public CertificateManager(Storage storage, Clock clock, Duration backoffBase, Runnable onSecretsChanged) {
+    this.storage = requireNonNull(storage, "storage");
+    this.clock = requireNonNull(clock, "clock");
+    this.backoffBase = requireNonNull(backoffBase, "backoffBase");
+    this.onSecretsChanged = requireNonNull(onSecretsChanged, "onSecretsChanged");
+    Storage.Loaded loaded = storage.load();
+    loaded.problems().forEach(p -> log.error("certs: {}", p));
+    this.stored = new LinkedHashMap<>(loaded.secrets());
+    if (!loaded.secrets().isEmpty()) {
+      log.info("certs: {} stored Secrets loaded", loaded.secrets().size());
+    }
+    this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "portcullis-certs");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Returns every stored Secret by {@code namespace/name} (issued certificates, account keys). */
+  public Map<String, StoredSecret> storedSecrets() {
+    return java.util.Collections.unmodifiableMap(stored);
+  }
+
+  /** Returns the status of every desired Certificate, as of the last reconcile. */
+  public List<CertificateStatus> statuses() {
+    return statuses;
+  }
+
+  /**
+   * Sets what to manage and reconciles soon, on the manager's thread.
+   *
+   * @param manifestSecrets Secrets from the manifests by {@code namespace/name} (a CA issuer's Secret may be one)
+   */
+  public void update(CertManagerConfig config, Map<String, SecretData> manifestSecrets) {
+    requireNonNull(config, "config");
+    Map<String, SecretData> secrets = Map.copyOf(manifestSecrets);
+    executor.execute(() -> {
+      desired = config;
+      this.manifestSecrets = secrets;
+      reconcile();
+    });
+  }
+
+  /**
+   * Forces a new issuance of Certificate {@code namespace/name} now (like {@code cmctl renew}).
+   *
+   * @return completes with a sentence saying what happened, or exceptionally with {@link IllegalArgumentException}
+   *     when no such Certificate is managed
+   */
+  public CompletableFuture<String> renew(String namespace, String name) {
+    CompletableFuture<String> done = new CompletableFuture<>();
+    executor.execute(() -> {
+      String key = namespace + "/" + name;
+      CertificateConfig c = desired.certificates().get(key);
+      if (c == null) {
+        done.completeExceptionally(new IllegalArgumentException("no Certificate " + key + " (expected one of "
+            + desired.certificates().keySet() + ")"));
+        return;
+      }
+      State st = state(c);
+      st.manual = true;
+      reconcile();
+      done.complete(st.manual ? "Certificate " + key + ": renewal requested; " + (st.waiting != null ? st.waiting
+          : st.failureMessage) : "Certificate " + key + ": renewed (revision " + revision(c) + ")");
+    });
+    return done;
+  }
+
+  /** Completes once everything submitted to the manager's thread before it has run (tests use it to wait). */
+  public CompletableFuture<Void> sync() {
+    return CompletableFuture.runAsync(() -> { }, executor);
+  }
+
+  private State state(CertificateConfig c) {
+    State st = states.computeIfAbsent(c.key(), k -> new State());
+    if (!c.sameSpec(st.config)) { // a changed spec is tried at once, as cert-manager does
+      st.config = c;
+      st.failures = 0;
+      st.backoffUntil = null;
+      st.failureMessage = null;
+    }
+    return st;
+  }
+
+  // ---- the loop ----
+
+  private void reconcile() {
+    try {
+      reconcileOnce();
+    } catch (RuntimeException e) {
+      log.error("certs: reconcile failed; retrying in 30 s", e);
+      schedule(clock.instant().plusSeconds(30));
+    }
+  }
+
+  private void reconcileOnce() {
+    states.keySet().retainAll(desired.certificates().keySet());
+    boolean changed = false;
+    // A CA issuer's Secret may be issued in this same pass (the bootstrap pattern): go again while something is new.
+    for (int pass = 0; pass <= desired.certificates().size(); pass++) {
+      boolean progress = false;
+      for (CertificateConfig c : desired.certificates().values()) {
+        progress |= reconcile(c, clock.instant());
+      }
+      changed |= progress;
+      if (!progress) {
+        break;
+      }
+    }
+    publishStatuses();
+    if (changed) {
+      onSecretsChanged.run();
+    }
+    Instant next = null;
+    for (CertificateStatus s : statuses) {
+      State st = states.get(s.namespace() + "/" + s.name());
+      Instant t = st != null && st.backoffUntil != null ? st.backoffUntil : s.renewalTime().orElse(null);
+      if (t != null && (next == null || t.isBefore(next))) {
+        next = t;
+      }
+    }
+    if (next != null) {
+      schedule(next);
+    }
+  }
+
+  /** Returns whether a Secret was stored. */
+  private boolean reconcile(CertificateConfig c, Instant now) {
+    State st = state(c);
+    Renewal.Check check = Renewal.check(c, Optional.ofNullable(stored.get(c.secretKey())), now);
+    st.waiting = null;
+    if (!check.due() && !st.manual) {
+      return false;
+    }
+    if (!st.manual && st.backoffUntil != null && now.isBefore(st.backoffUntil)) {
+      return false;
+    }
+    IssuerConfig issuer = desired.issuers().get(c.issuer().key());
+    if (issuer == null) {
+      st.waiting = "IssuerNotFound: " + c.issuer() + " does not exist or is invalid";
+      return false;
+    }
+    long t0 = System.nanoTime();
+    try {
+      StoredSecret out = issue(c, issuer, check, now);
+      storage.put(out);
+      Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
+      next.put(out.key(), out);
+      stored = next;
+      st.failures = 0;
+      st.backoffUntil = null;
+      st.failureMessage = null;
+      st.manual = false;
+      log.info("certs: Certificate {}: issued by {} ({}) and stored as Secret {}, revision {}, in {} ms", c.key(),
+          c.issuer(), check.due() ? check.reason().get() : "ManuallyTriggered", out.key(),
+          out.annotations().get(REVISION), (System.nanoTime() - t0) / 1_000_000);
+      return true;
+    } catch (NotReady e) {
+      st.waiting = e.getMessage();
+      return false;
+    } catch (Exception e) {
+      st.failures++;
+      st.lastFailure = now;
+      Duration delay = backoffBase.multipliedBy(1L << Math.min(st.failures - 1, 30));
+      st.backoffUntil = now.plus(delay.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : delay);
+      st.failureMessage = e.getMessage() == null ? e.toString() : e.getMessage();
+      st.manual = false;
+      log.warn("certs: Certificate {}: issuance failed (attempt {}), next attempt at {}: {}", c.key(), st.failures,
+          st.backoffUntil, st.failureMessage);
+      return false;
+    }
+  }
+
+  /** An issuer that cannot sign yet (its CA Secret missing, say): waits without back-off for the next change. */
+  static final class NotReady extends Exception {
+    NotReady(String message) {
+      super(message);
+    }
+  }
+
+  private StoredSecret issue(CertificateConfig c, IssuerConfig issuer, Renewal.Check check, Instant now)
+      throws Exception {
+    KeyPair keys = c.privateKey().rotationPolicy().equals("Never") && check.current().isPresent()
+        && Keys.matches(check.current().get().credential().leaf().getPublicKey(), c.privateKey())
+        ? new KeyPair(check.current().get().credential().leaf().getPublicKey(),
+            check.current().get().credential().key())
+        : Keys.generate(c.privateKey());
+    List<X509Certificate> chain = new ArrayList<>();
+    X509Certificate caCert;
+    if (issuer instanceof IssuerConfig.SelfSigned) {
+      X509Certificate cert = X509Signer.sign(c, keys.getPublic(), Optional.empty(), keys.getPrivate(), now);
+      chain.add(cert);
+      caCert = cert;
+    } else if (issuer instanceof IssuerConfig.Ca ca) {
+      Credential signer = caCredential(ca);
+      X509Certificate cert = X509Signer.sign(c, keys.getPublic(), Optional.of(signer.leaf()), signer.key(), now);
+      chain.add(cert);
+      chain.addAll(signer.chain());
+      caCert = signer.chain().get(signer.chain().size() - 1);
+    } else {
+      throw new NotReady("IssuerNotReady: " + issuer.ref() + " is an ACME issuer; ACME issuance is not available in "
+          + "this build yet");
+    }
+    Map<String, byte[]> data = new LinkedHashMap<>();
+    data.put("tls.crt", Pem.encode(chain.toArray()).getBytes(StandardCharsets.US_ASCII));
+    data.put("tls.key", Pem.encode(keys.getPrivate()).getBytes(StandardCharsets.US_ASCII));
+    data.put("ca.crt", Pem.encode(caCert).getBytes(StandardCharsets.US_ASCII));
+    Map<String, String> annotations = new LinkedHashMap<>();
+    annotations.put("cert-manager.io/certificate-name", c.name());
+    annotations.put(Renewal.ISSUER_NAME, c.issuer().name());
+    annotations.put(Renewal.ISSUER_KIND, c.issuer().kind());
+    annotations.put("cert-manager.io/issuer-group", CertManagerTranslator.GROUP);
+    annotations.put("cert-manager.io/common-name", c.commonName().orElse(c.dnsNames().isEmpty() ? c.name()
+        : c.dnsNames().get(0)));
+    annotations.put("cert-manager.io/alt-names", String.join(",", c.dnsNames()));
+    annotations.put(REVISION, String.valueOf(revision(c) + 1));
+    return new StoredSecret(c.namespace(), c.secretName(), "kubernetes.io/tls", annotations, data);
+  }
+
+  /** The CA Secret of a {@code ca} issuer: issued here (stored) or from the manifests. */
+  private Credential caCredential(IssuerConfig.Ca ca) throws NotReady {
+    Map<String, byte[]> data;
+    StoredSecret s = stored.get(ca.secretKey());
+    if (s != null) {
+      data = s.data();
+    } else if (manifestSecrets.containsKey(ca.secretKey())) {
+      data = manifestSecrets.get(ca.secretKey()).data();
+    } else {
+      throw new NotReady("IssuerNotReady: " + ca.ref() + ": Secret " + ca.secretKey() + " does not exist (expected: "
+          + "tls.crt and tls.key of the CA)");
+    }
+    try {
+      Credential cred = new Credential(Pem.privateKey(data.getOrDefault("tls.key", new byte[0])),
+          Pem.certificates(data.getOrDefault("tls.crt", new byte[0])));
+      if (cred.leaf().getBasicConstraints() < 0) {
+        throw new NotReady("IssuerNotReady: " + ca.ref() + ": Secret " + ca.secretKey() + " holds a certificate that "
+            + "is not a CA (expected: basicConstraints CA:TRUE, e.g. a Certificate with isCA: true)");
+      }
+      return cred;
+    } catch (IllegalArgumentException e) {
+      throw new NotReady("IssuerNotReady: " + ca.ref() + ": Secret " + ca.secretKey() + ": " + e.getMessage());
+    }
+  }
+
+  private int revision(CertificateConfig c) {
+    StoredSecret s = stored.get(c.secretKey());
+    try {
+      return s == null ? 0 : Integer.parseInt(s.annotations().getOrDefault(REVISION, "0"));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  private void schedule(Instant at) {
+    if (wakeup != null) {
+      wakeup.cancel(false);
+    }
+    long delayMs = Math.max(0, Duration.between(clock.instant(), at).toMillis()) + 10;
+    wakeup = executor.schedule(() -> reconcile(), Math.min(delayMs, TimeUnit.DAYS.toMillis(1)), TimeUnit.MILLISECONDS);
+  }
+
+  // ---- status ----
+
+  private void publishStatuses() {
+    Instant now = clock.instant();
+    List<CertificateStatus> out = new ArrayList<>();
+    for (CertificateConfig c : desired.certificates().values()) {
+      State st = state(c);
+      Renewal.Check check = Renewal.check(c, Optional.ofNullable(stored.get(c.secretKey())), now);
+      Optional<Renewal.Current> cur = check.current();
+      boolean ready = !check.due() || (check.reason().get().equals("Renewing") && cur.isPresent());
+      String readyStatus = ready ? "True" : "False";
+      if (!readyStatus.equals(st.readyStatus)) {
+        st.readyStatus = readyStatus;
+        st.readySince = now;
+      }
+      Condition readyCond = ready
+          ? new Condition("Ready", "True", "Ready", "Certificate is up to date and has not expired", st.readySince)
+          : new Condition("Ready", "False", check.reason().get(), check.message(), st.readySince);
+      Optional<Condition> issuing = Optional.empty();
+      if (st.failureMessage != null) {
+        issuing = Optional.of(new Condition("Issuing", "False", "Failed", "The certificate request has failed to "
+            + "complete and will be retried: " + st.failureMessage, st.lastFailure));
+        if (!ready) {
+          readyCond = new Condition("Ready", "False", "Failed", st.failureMessage, st.readySince);
+        }
+      } else if (st.waiting != null) {
+        String reason = st.waiting.contains(":") ? st.waiting.substring(0, st.waiting.indexOf(':')) : "Pending";
+        issuing = Optional.of(new Condition("Issuing", "True", reason, st.waiting, now));
+        if (!ready) {
+          readyCond = new Condition("Ready", "False", reason, st.waiting, st.readySince);
+        }
+      } else if (check.due() || st.manual) {
+        issuing = Optional.of(new Condition("Issuing", "True", check.reason().orElse("ManuallyTriggered"),
+            check.message(), now));
+      }
+      Optional<Credential> cred = cur.map(Renewal.Current::credential);
+      out.add(new CertificateStatus(c.namespace(), c.name(), c.secretName(), c.issuer().toString(), c.dnsNames(),
+          c.origin(), readyCond, issuing, cur.map(Renewal.Current::notBefore), cur.map(Renewal.Current::notAfter),
+          cur.map(Renewal.Current::renewalTime), revision(c), Optional.ofNullable(st.lastFailure), st.failures,
+          Optional.ofNullable(st.backoffUntil), cred.map(Credential::serialHex),
+          cred.map(x -> x.leaf().getIssuerX500Principal().getName()),
+          cred.map(Credential::subjectAltNames).orElse(List.of())));
+    }
+    statuses = List.copyOf(out);
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
+    try {
+      executor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
