@@ -3,7 +3,11 @@ package io.portcullis;
 import static java.util.Objects.requireNonNull;
 
 import io.portcullis.admin.AdminServer;
+import io.portcullis.admin.CertsDump;
 import io.portcullis.admin.ConfigDump;
+import io.portcullis.certs.CertManagerConfig;
+import io.portcullis.certs.CertManagerTranslator;
+import io.portcullis.certs.CertificateManager;
 import io.portcullis.config.ConfigSource;
 import io.portcullis.config.ConfigTranslator;
 import io.portcullis.config.DirectoryConfigSource;
@@ -14,12 +18,14 @@ import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.DataPlane;
 import io.portcullis.proxy.Transport;
 import io.portcullis.routing.HostTable;
+import io.portcullis.storage.DirectoryStorage;
 import io.portcullis.tls.TlsContexts;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -27,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,10 +60,12 @@ public final class Portcullis implements AutoCloseable {
    *     {@code namespace/name} exists
    * @param threads event loops; 0 for one per processor
    * @param transport the socket transport ({@code --transport})
+   * @param stateDir where issued certificates and account keys are kept ({@code --state})
+   * @param issuanceBackoff the first retry delay after a failed issuance; it doubles per failure, up to 32 h
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
       InetSocketAddress admin, AccessLog accessLog, Optional<GatewayConfig.SecretData> devCredential, int threads,
-      Transport transport) {
+      Transport transport, Path stateDir, Duration issuanceBackoff) {
     /** Checks for nulls. */
     public Options {
       configDirs = List.copyOf(configDirs);
@@ -66,6 +75,8 @@ public final class Portcullis implements AutoCloseable {
       requireNonNull(accessLog, "accessLog");
       requireNonNull(devCredential, "devCredential");
       requireNonNull(transport, "transport");
+      requireNonNull(stateDir, "stateDir");
+      requireNonNull(issuanceBackoff, "issuanceBackoff");
     }
   }
 
@@ -73,11 +84,17 @@ public final class Portcullis implements AutoCloseable {
   private final DataPlane dataPlane;
   private final TlsContexts tlsContexts = new TlsContexts();
   private final ConfigTranslator translator;
+  private final CertManagerTranslator certTranslator;
+  private final CertificateManager certs;
   private final ConfigSource source;
   private final AdminServer admin;
   private final Clock clock = Clock.systemUTC();
   private final Set<String> reported = new HashSet<>();
   private volatile Applied applied = new Applied(GatewayConfig.empty(), Map.of());
+  /** The last translated configuration before issued Secrets are merged in; guarded by {@code this}. */
+  private GatewayConfig translated;
+  /** {@code namespace/name} of the Secrets desired Certificates own; guarded by {@code this}. */
+  private Set<String> ownedSecrets = Set.of();
   private volatile boolean ready;
   private volatile long lastSnapshot;
 
@@ -86,6 +103,9 @@ public final class Portcullis implements AutoCloseable {
   private Portcullis(Options options) {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset());
+    this.certTranslator = new CertManagerTranslator(options.namespace(), options.namespace());
+    this.certs = new CertificateManager(new DirectoryStorage(options.stateDir()), clock, options.issuanceBackoff(),
+        this::secretsChanged);
     this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport());
     this.source = new DirectoryConfigSource(options.configDirs());
     this.admin = adminServer();
@@ -99,6 +119,16 @@ public final class Portcullis implements AutoCloseable {
           }
 
           @Override
+          public String certsJson() {
+            return CertsDump.render(certs.statuses(), clock);
+          }
+
+          @Override
+          public CompletableFuture<String> renew(String namespace, String name) {
+            return certs.renew(namespace, name);
+          }
+
+          @Override
           public String configDumpJson() {
             Applied a = applied;
             return ConfigDump.render(a.config(), a.tls(), dataPlane.boundAddresses(), tlsContexts.provider().name(),
@@ -109,6 +139,7 @@ public final class Portcullis implements AutoCloseable {
       return new AdminServer(options.admin(), model);
     } catch (RuntimeException e) {
       dataPlane.close(); // nothing else is running yet
+      certs.close();
       throw e;
     }
   }
@@ -157,20 +188,24 @@ public final class Portcullis implements AutoCloseable {
     return lastSnapshot;
   }
 
+  /** Returns the certificate manager (status, forced renewals). */
+  public CertificateManager certificates() {
+    return certs;
+  }
+
   private synchronized void apply(Snapshot snapshot) {
     long start = System.nanoTime();
     lastSnapshot = snapshot.generation();
     GatewayConfig config = translator.translate(snapshot);
-    long translated = System.nanoTime();
-    if (options.devCredential().isPresent()) {
-      GatewayConfig.SecretData dev = options.devCredential().get();
-      if (!config.secrets().containsKey(dev.key())) {
-        Map<String, GatewayConfig.SecretData> secrets = new LinkedHashMap<>(config.secrets());
-        secrets.put(dev.key(), dev);
-        config = new GatewayConfig(config.listeners(), secrets, config.problems(), config.generation());
-      }
-    }
+    CertManagerConfig certConfig = certTranslator.translate(snapshot, config.secrets().keySet());
     List<Problem> problems = new ArrayList<>(config.problems());
+    problems.addAll(certConfig.problems());
+    Map<String, GatewayConfig.SecretData> secrets = new LinkedHashMap<>(config.secrets());
+    if (options.devCredential().isPresent()) {
+      secrets.putIfAbsent(options.devCredential().get().key(), options.devCredential().get());
+    }
+    config = new GatewayConfig(config.listeners(), secrets, problems, config.generation());
+    long translatedAt = System.nanoTime();
     boolean errors = problems.stream().anyMatch(p -> p.severity() == Problem.Severity.ERROR);
     if (config.listeners().isEmpty() && errors && !applied.config().listeners().isEmpty()) {
       report(problems);
@@ -178,18 +213,45 @@ public final class Portcullis implements AutoCloseable {
           applied.config().generation());
       return;
     }
-    Map<Integer, HostTable<ServerTls>> tls = tlsContexts.build(config.listeners(), config.secrets(), problems);
+    translated = config;
+    Set<String> owned = new HashSet<>();
+    certConfig.certificates().values().forEach(c -> owned.add(c.secretKey()));
+    ownedSecrets = owned;
+    certs.update(certConfig, config.secrets());
+    serve(config, snapshot.resources().size(), start, translatedAt);
+  }
+
+  /** The certificate manager stored a Secret: serve it from the next handshake on. */
+  private synchronized void secretsChanged() {
+    if (translated != null) {
+      long start = System.nanoTime();
+      serve(translated, -1, start, start);
+    }
+  }
+
+  /** Merges the stored Secrets into {@code base}, builds the TLS contexts and hands everything to the data plane. */
+  private void serve(GatewayConfig base, int resources, long start, long translatedAt) {
+    Map<String, GatewayConfig.SecretData> secrets = new LinkedHashMap<>(base.secrets());
+    certs.storedSecrets().forEach((key, s) -> {
+      // A Certificate's Secret is the manager's; other stored Secrets (a Certificate since removed: cert-manager
+      // leaves its Secret too) serve unless the manifests have one of that name.
+      if (ownedSecrets.contains(key) || !secrets.containsKey(key)) {
+        secrets.put(key, new GatewayConfig.SecretData(key, "state " + key, s.data()));
+      }
+    });
+    List<Problem> problems = new ArrayList<>(base.problems());
+    Map<Integer, HostTable<ServerTls>> tls = tlsContexts.build(base.listeners(), secrets, problems);
     long tlsBuilt = System.nanoTime();
-    config = new GatewayConfig(config.listeners(), config.secrets(), problems, config.generation());
+    GatewayConfig config = new GatewayConfig(base.listeners(), secrets, problems, base.generation());
     List<String> bindErrors = dataPlane.apply(config.listeners(), tls, config.generation());
     applied = new Applied(config, tls);
     report(problems);
     ready = bindErrors.isEmpty();
     long end = System.nanoTime();
     log.info("config generation {} applied in {} ms (translate {} ms, TLS {} ms, listeners {} ms): {} listeners, {} "
-        + "resources, {} problems", config.generation(), (end - start) / 1_000_000, (translated - start) / 1_000_000,
-        (tlsBuilt - translated) / 1_000_000, (end - tlsBuilt) / 1_000_000, config.listeners().size(),
-        snapshot.resources().size(), problems.size());
+        + "problems{}", config.generation(), (end - start) / 1_000_000, (translatedAt - start) / 1_000_000,
+        (tlsBuilt - translatedAt) / 1_000_000, (end - tlsBuilt) / 1_000_000, config.listeners().size(),
+        problems.size(), resources < 0 ? " (issued Secrets changed)" : ", " + resources + " resources");
   }
 
   private void report(List<Problem> problems) {
@@ -218,6 +280,7 @@ public final class Portcullis implements AutoCloseable {
   @Override
   public void close() {
     source.close();
+    certs.close();
     admin.close();
     dataPlane.close();
     options.accessLog().close();

@@ -11,6 +11,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +65,16 @@ final class RunCommand implements Callable<Integer> {
           + "name exists. The quickstart uses " + DEV_SECRET + ".")
   String devCredential;
 
+  @Option(names = "--state", paramLabel = "DIR",
+      description = "Where issued certificates, their keys and ACME account keys are kept (one Secret manifest per "
+          + "file, mode 0600). Default: $XDG_STATE_HOME/portcullis/state (~/.local/state/portcullis/state).")
+  Path state;
+
+  @Option(names = "--issuance-backoff", paramLabel = "DURATION", defaultValue = "5m",
+      description = "First retry delay after a failed issuance (e.g. 30s, 5m, 1h); it doubles per failure, up to "
+          + "32h. Default: ${DEFAULT-VALUE}.")
+  String issuanceBackoff;
+
   @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
       description = "Event loops; 0 for one per processor. Default: ${DEFAULT-VALUE}.")
   int threads;
@@ -98,7 +109,9 @@ final class RunCommand implements Callable<Integer> {
           Files.readAllBytes(devFiles.privateKey()))));
     }
     Portcullis p = Portcullis.start(new Portcullis.Options(configDirs, namespace, portOffset, bind,
-        address(admin), accessLog(), dev, threads, transport));
+        address(admin), accessLog(), dev, threads, transport,
+        state != null ? state : stateHome().resolve("portcullis/state"), duration("--issuance-backoff",
+        issuanceBackoff)));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       p.close();
@@ -146,6 +159,20 @@ final class RunCommand implements Callable<Integer> {
       return new InetSocketAddress(host.isEmpty() ? "0.0.0.0" : host, port);
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("--admin: " + hostPort + " (expected: ADDR:PORT with PORT 0..65535)");
+    }
+  }
+
+  /** Parses {@code 30s}, {@code 5m}, {@code 1h30m} (ISO-8601's time part without {@code PT}). */
+  static Duration duration(String option, String value) {
+    try {
+      Duration d = Duration.parse("PT" + value.trim().toUpperCase(java.util.Locale.ROOT));
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException();
+      }
+      return d;
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(option + ": " + value + " (expected: a positive duration such as 30s, 5m "
+          + "or 1h30m)");
     }
   }
 

@@ -19,11 +19,15 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,6 +43,17 @@ public final class AdminServer implements AutoCloseable {
 
     /** The configuration as JSON: listeners, routes, credentials (never key material), problems. */
     String configDumpJson();
+
+    /** Every managed Certificate and its status as JSON ({@link CertsDump}). */
+    String certsJson();
+
+    /**
+     * Forces the renewal of Certificate {@code namespace/name}.
+     *
+     * @return completes with what happened, or exceptionally with {@link IllegalArgumentException} when there is
+     *     no such Certificate
+     */
+    CompletableFuture<String> renew(String namespace, String name);
   }
 
   private final EventLoopGroup group;
@@ -93,13 +108,50 @@ public final class AdminServer implements AutoCloseable {
       if (q >= 0) {
         path = path.substring(0, q);
       }
+      if (path.equals("/certs/renew")) {
+        renew(ctx, req);
+        return;
+      }
       FullHttpResponse resp = switch (path) {
         case "/ready" -> model.ready() ? text(HttpResponseStatus.OK, "LIVE\n")
             : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "PRE_INITIALIZING\n");
         case "/admin/ping" -> text(HttpResponseStatus.OK, "pong\n");
         case "/config_dump" -> json(model.configDumpJson());
-        default -> text(HttpResponseStatus.NOT_FOUND, "not found; try /ready, /admin/ping, /config_dump\n");
+        case "/certs" -> json(model.certsJson());
+        default -> text(HttpResponseStatus.NOT_FOUND, "not found; try /ready, /admin/ping, /config_dump, /certs, "
+            + "POST /certs/renew?namespace=NS&name=NAME\n");
       };
+      send(ctx, req, resp);
+    }
+
+    /** {@code POST /certs/renew?namespace=NS&name=NAME}: answers once the manager has acted on it. */
+    private void renew(ChannelHandlerContext ctx, FullHttpRequest req) {
+      if (!req.method().equals(HttpMethod.POST)) {
+        send(ctx, req, text(HttpResponseStatus.METHOD_NOT_ALLOWED, "use POST /certs/renew?namespace=NS&name=NAME\n"));
+        return;
+      }
+      QueryStringDecoder q = new QueryStringDecoder(req.uri());
+      String name = q.parameters().getOrDefault("name", List.of("")).get(0);
+      String namespace = q.parameters().getOrDefault("namespace", List.of("")).get(0);
+      if (name.isEmpty() || namespace.isEmpty()) {
+        send(ctx, req, text(HttpResponseStatus.BAD_REQUEST, "name and namespace are required (expected: POST "
+            + "/certs/renew?namespace=NS&name=NAME)\n"));
+        return;
+      }
+      req.retain();
+      model.renew(namespace, name).whenComplete((msg, err) -> ctx.executor().execute(() -> {
+        try {
+          Throwable cause = err instanceof java.util.concurrent.CompletionException ? err.getCause() : err;
+          send(ctx, req, cause == null ? text(HttpResponseStatus.OK, msg + "\n")
+              : text(cause instanceof IllegalArgumentException ? HttpResponseStatus.NOT_FOUND
+                  : HttpResponseStatus.INTERNAL_SERVER_ERROR, cause.getMessage() + "\n"));
+        } finally {
+          req.release();
+        }
+      }));
+    }
+
+    private static void send(ChannelHandlerContext ctx, FullHttpRequest req, FullHttpResponse resp) {
       boolean keepAlive = HttpUtil.isKeepAlive(req);
       HttpUtil.setKeepAlive(resp, keepAlive);
       var f = ctx.writeAndFlush(resp);

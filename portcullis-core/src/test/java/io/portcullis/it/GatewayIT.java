@@ -147,7 +147,7 @@ class GatewayIT {
     accessLog = tmp.resolve("access.log");
     gateway = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(accessLog.toFile())),
-        Optional.empty(), 2, Transport.AUTO));
+        Optional.empty(), 2, Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)));
     assertThat(gateway.ready()).isTrue();
   }
 

@@ -84,7 +84,7 @@ class LiveConfigIT {
     Path log = tmp.resolve("access.log");
     try (Portcullis p = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(log.toFile())), Optional.empty(),
-        1, Transport.AUTO))) {
+        1, Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)))) {
       HttpClient client = client();
       URI one = URI.create("https://localhost:" + port + "/one");
       HttpResponse<String> first = client.send(HttpRequest.newBuilder(one).build(), HttpResponse.BodyHandlers.ofString());
@@ -112,7 +112,8 @@ class LiveConfigIT {
     int port = Ports.free();
     Files.writeString(config.resolve("gw.yaml"), gateway(port, "good"));
     try (Portcullis p = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
-        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1, Transport.AUTO))) {
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1, Transport.AUTO,
+        tmp.resolve("state"), Duration.ofSeconds(1)))) {
       long generation = p.generation();
       // Parses, but the only Gateway fails validation: nothing valid would remain.
       Files.writeString(config.resolve("gw.yaml"), gateway(port, "bad").replace("number: " + port, "number: 70000"));
@@ -139,7 +140,8 @@ class LiveConfigIT {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       Files.writeString(config.resolve("gw.yaml"), gateway(taken.getLocalPort(), "x"));
       try (Portcullis p = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
-          new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1, Transport.AUTO))) {
+          new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1, Transport.AUTO,
+        tmp.resolve("state"), Duration.ofSeconds(1)))) {
         Proc.Result r = Proc.run(10, "curl", "-s", "-w", " %{http_code}",
             "http://127.0.0.1:" + p.adminAddress().getPort() + "/ready");
         assertThat(r.stdout()).isEqualTo("PRE_INITIALIZING\n 503");

@@ -15,6 +15,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -80,7 +81,8 @@ class UpstreamRequestIT {
         """.formatted(port, backend.port(), tlsPort));
     gateway = Portcullis.start(new Portcullis.Options(List.of(tmp), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1,
-        Transport.EPOLL)); // GatewayIT runs on AUTO (io_uring where the kernel allows it): both transports get tested
+        // GatewayIT runs on AUTO (io_uring where the kernel allows it): both transports get tested.
+        Transport.EPOLL, tmp.resolve("state"), Duration.ofSeconds(1)));
   }
 
   @AfterAll
