@@ -11,6 +11,8 @@
 #   --scale N    hosts (each with its own certificate) and routes of the Portcullis scale step (default 10000,
 #                --quick 1000; 0 skips it)
 #   --out FILE   also write the table to FILE
+# Environment: PORTCULLIS_JAVA_OPTS (JVM flags) and PORTCULLIS_RUN_ARGS (extra `portcullis run` flags, such as
+#   --transport EPOLL) change one lever of the Portcullis contender at a time.
 # Needs root (or sudo) only to install missing Debian packages: nginx haproxy caddy nghttp2-client wrk openssl.
 # Every process it starts is stopped by PID on exit. Documented in docs/benchmarks.md.
 set -euo pipefail
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; shift 2 ;;
     --scale) scale="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -206,7 +208,8 @@ data:
   tls.crt: $(base64 -w0 "$work/cert.pem")
   tls.key: $(base64 -w0 "$work/key.pem")
 EOF
-  "$root/bin/portcullis" run --config "$work/pc" --bind 127.0.0.1 --admin "127.0.0.1:$admin" \
+  # shellcheck disable=SC2086 # PORTCULLIS_RUN_ARGS: extra flags, one lever at a time (e.g. --transport EPOLL)
+  "$root/bin/portcullis" run --config "$work/pc" --bind 127.0.0.1 --admin "127.0.0.1:$admin" ${PORTCULLIS_RUN_ARGS:-} \
     >"$work/portcullis.log" 2>&1 & pid[portcullis]=$!; pids+=(${pid[portcullis]})
   local i=0
   until curl -sf "http://127.0.0.1:$admin/ready" >/dev/null 2>&1; do

@@ -80,8 +80,8 @@ final class RunCommand implements Callable<Integer> {
   int threads;
 
   @Option(names = "--transport", paramLabel = "KIND", defaultValue = "AUTO",
-      description = "Socket transport: AUTO (io_uring, else epoll, else NIO), IO_URING, EPOLL or NIO; an unavailable "
-          + "choice falls back in that order. Default: ${DEFAULT-VALUE}.")
+      description = "Socket transport: AUTO (epoll, else NIO), EPOLL, IO_URING (Linux 5.14+) or NIO; an unavailable "
+          + "choice falls back to epoll, then NIO. Default: ${DEFAULT-VALUE}.")
   Transport transport;
 
   @Override

@@ -81,8 +81,8 @@ class UpstreamRequestIT {
         """.formatted(port, backend.port(), tlsPort));
     gateway = Portcullis.start(new Portcullis.Options(List.of(tmp), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1,
-        // GatewayIT runs on AUTO (io_uring where the kernel allows it): both transports get tested.
-        Transport.EPOLL, tmp.resolve("state"), Duration.ofSeconds(1)));
+        // GatewayIT runs on AUTO (epoll): both native transports get tested.
+        Transport.IO_URING, tmp.resolve("state"), Duration.ofSeconds(1)));
   }
 
   @AfterAll
