@@ -2,16 +2,20 @@ package io.portcullis;
 
 import static java.util.Objects.requireNonNull;
 
+import io.portcullis.acme.AcmeClient;
+import io.portcullis.acme.Http01Challenges;
 import io.portcullis.admin.AdminServer;
 import io.portcullis.admin.CertsDump;
 import io.portcullis.admin.ConfigDump;
 import io.portcullis.certs.CertManagerConfig;
 import io.portcullis.certs.CertManagerTranslator;
 import io.portcullis.certs.CertificateManager;
+import io.portcullis.certs.IssuerConfig;
 import io.portcullis.config.ConfigSource;
 import io.portcullis.config.ConfigTranslator;
 import io.portcullis.config.DirectoryConfigSource;
 import io.portcullis.config.GatewayConfig;
+import io.portcullis.config.ListenerConfig;
 import io.portcullis.config.Problem;
 import io.portcullis.config.Snapshot;
 import io.portcullis.proxy.AccessLog;
@@ -33,6 +37,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +51,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class Portcullis implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Portcullis.class);
+  /** How long one ACME order may take (authorizations, finalization). */
+  private static final Duration ORDER_TIMEOUT = Duration.ofMinutes(2);
+  /** Where a CA sends HTTP-01 validation requests (RFC 8555 §8.3), before {@code --port-offset}. */
+  private static final int CHALLENGE_PORT = 80;
 
   /**
    * How to run.
@@ -95,6 +104,8 @@ public final class Portcullis implements AutoCloseable {
   private GatewayConfig translated;
   /** {@code namespace/name} of the Secrets desired Certificates own; guarded by {@code this}. */
   private Set<String> ownedSecrets = Set.of();
+  /** Whether some Certificate is issued over ACME HTTP-01; guarded by {@code this}. */
+  private boolean http01 = false;
   private volatile boolean ready;
   private volatile long lastSnapshot;
 
@@ -104,9 +115,11 @@ public final class Portcullis implements AutoCloseable {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset());
     this.certTranslator = new CertManagerTranslator(options.namespace(), options.namespace());
+    Http01Challenges challenges = new Http01Challenges();
     this.certs = new CertificateManager(new DirectoryStorage(options.stateDir()), clock, options.issuanceBackoff(),
-        this::secretsChanged);
-    this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport());
+        new AcmeClient(challenges, ORDER_TIMEOUT), this::secretsChanged);
+    this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport(),
+        challenges);
     this.source = new DirectoryConfigSource(options.configDirs());
     this.admin = adminServer();
   }
@@ -217,6 +230,8 @@ public final class Portcullis implements AutoCloseable {
     Set<String> owned = new HashSet<>();
     certConfig.certificates().values().forEach(c -> owned.add(c.secretKey()));
     ownedSecrets = owned;
+    http01 = certConfig.certificates().values().stream()
+        .anyMatch(c -> certConfig.issuers().get(c.issuer().key()) instanceof IssuerConfig.Acme);
     certs.update(certConfig, config.secrets());
     serve(config, snapshot.resources().size(), start, translatedAt);
   }
@@ -242,8 +257,21 @@ public final class Portcullis implements AutoCloseable {
     List<Problem> problems = new ArrayList<>(base.problems());
     Map<Integer, HostTable<ServerTls>> tls = tlsContexts.build(base.listeners(), secrets, problems);
     long tlsBuilt = System.nanoTime();
-    GatewayConfig config = new GatewayConfig(base.listeners(), secrets, problems, base.generation());
-    List<String> bindErrors = dataPlane.apply(config.listeners(), tls, config.generation());
+    java.util.SortedMap<Integer, ListenerConfig> listeners = new TreeMap<>(base.listeners());
+    boolean builtIn = http01 && listeners.values().stream().noneMatch(l -> !l.tls())
+        && !listeners.containsKey(CHALLENGE_PORT);
+    if (builtIn) {
+      // ACME HTTP-01 needs a plain-HTTP listener and no Gateway has one: a built-in one that only answers challenges.
+      listeners.put(CHALLENGE_PORT, new ListenerConfig(CHALLENGE_PORT, CHALLENGE_PORT + options.portOffset(), false,
+          List.of(), HostTable.empty(), HostTable.empty()));
+    }
+    GatewayConfig config = new GatewayConfig(listeners, secrets, problems, base.generation());
+    List<String> bindErrors = new ArrayList<>(dataPlane.apply(config.listeners(), tls, config.generation()));
+    if (builtIn && bindErrors.removeIf(e -> e.startsWith("listener " + CHALLENGE_PORT + ":"))) {
+      log.error("certs: the built-in HTTP-01 challenge listener cannot bind port {}; ACME HTTP-01 validations will "
+          + "fail (expected: a Gateway server with protocol HTTP, or --port-offset to a port that can be bound)",
+          CHALLENGE_PORT + options.portOffset());
+    }
     applied = new Applied(config, tls);
     report(problems);
     ready = bindErrors.isEmpty();

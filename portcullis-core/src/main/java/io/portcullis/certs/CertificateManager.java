@@ -2,12 +2,14 @@ package io.portcullis.certs;
 
 import static java.util.Objects.requireNonNull;
 
+import io.portcullis.acme.AcmeClient;
 import io.portcullis.certs.CertificateStatus.Condition;
 import io.portcullis.config.GatewayConfig.SecretData;
 import io.portcullis.storage.Storage;
 import io.portcullis.storage.StoredSecret;
 import io.portcullis.tls.Credential;
 import io.portcullis.tls.Pem;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -21,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -47,7 +50,10 @@ public final class CertificateManager implements AutoCloseable {
   private final Clock clock;
   private final Duration backoffBase;
   private final Runnable onSecretsChanged;
+  private final AcmeClient acme;
   private final ScheduledExecutorService executor;
+  /** ACME orders block for seconds: each runs on its own thread here, so that one never holds up another. */
+  private final ExecutorService orders;
   /** Written only on the executor; read by the gateway to merge into what it serves. */
   private volatile Map<String, StoredSecret> stored;
   private volatile List<CertificateStatus> statuses = List.of();
@@ -66,6 +72,8 @@ public final class CertificateManager implements AutoCloseable {
     String failureMessage;
     String waiting; // why an issuance that is due cannot start (issuer missing or not ready)
     boolean manual;
+    CompletableFuture<?> inFlight; // the ACME order being placed: at most one per Certificate
+    String ordering;
     Instant readySince;
     String readyStatus = "";
   }
@@ -75,13 +83,16 @@ public final class CertificateManager implements AutoCloseable {
    * Stored entries that cannot be read are logged and re-issued when a Certificate needs them.
    *
    * @param backoffBase the first retry delay after a failed issuance
+   * @param acme places the orders of {@code acme} issuers
    * @param onSecretsChanged called on the manager's thread after a Secret was stored
    */
-  public CertificateManager(Storage storage, Clock clock, Duration backoffBase, Runnable onSecretsChanged) {
+  public CertificateManager(Storage storage, Clock clock, Duration backoffBase, AcmeClient acme,
+      Runnable onSecretsChanged) {
     this.storage = requireNonNull(storage, "storage");
     this.clock = requireNonNull(clock, "clock");
     this.backoffBase = requireNonNull(backoffBase, "backoffBase");
     this.onSecretsChanged = requireNonNull(onSecretsChanged, "onSecretsChanged");
+    this.acme = requireNonNull(acme, "acme");
     Storage.Loaded loaded = storage.load();
     loaded.problems().forEach(p -> log.error("certs: {}", p));
     this.stored = new LinkedHashMap<>(loaded.secrets());
@@ -90,6 +101,11 @@ public final class CertificateManager implements AutoCloseable {
     }
     this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "portcullis-certs");
+      t.setDaemon(true);
+      return t;
+    });
+    this.orders = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "portcullis-acme-order");
       t.setDaemon(true);
       return t;
     });
@@ -206,6 +222,9 @@ public final class CertificateManager implements AutoCloseable {
   /** Returns whether a Secret was stored. */
   private boolean reconcile(CertificateConfig c, Instant now) {
     State st = state(c);
+    if (st.inFlight != null) {
+      return false; // one order at a time per Certificate
+    }
     Renewal.Check check = Renewal.check(c, Optional.ofNullable(stored.get(c.secretKey())), now);
     st.waiting = null;
     if (!check.due() && !st.manual) {
@@ -219,35 +238,141 @@ public final class CertificateManager implements AutoCloseable {
       st.waiting = "IssuerNotFound: " + c.issuer() + " does not exist or is invalid";
       return false;
     }
+    String reason = check.due() ? check.reason().get() : "ManuallyTriggered";
     long t0 = System.nanoTime();
     try {
+      if (issuer instanceof IssuerConfig.Acme a) {
+        startOrder(c, st, a, check, reason);
+        return false;
+      }
       StoredSecret out = issue(c, issuer, check, now);
-      storage.put(out);
-      Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
-      next.put(out.key(), out);
-      stored = next;
-      st.failures = 0;
-      st.backoffUntil = null;
-      st.failureMessage = null;
-      st.manual = false;
-      log.info("certs: Certificate {}: issued by {} ({}) and stored as Secret {}, revision {}, in {} ms", c.key(),
-          c.issuer(), check.due() ? check.reason().get() : "ManuallyTriggered", out.key(),
-          out.annotations().get(REVISION), (System.nanoTime() - t0) / 1_000_000);
+      store(c, st, out, reason, t0);
       return true;
     } catch (NotReady e) {
       st.waiting = e.getMessage();
       return false;
     } catch (Exception e) {
-      st.failures++;
-      st.lastFailure = now;
-      Duration delay = backoffBase.multipliedBy(1L << Math.min(st.failures - 1, 30));
-      st.backoffUntil = now.plus(delay.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : delay);
-      st.failureMessage = e.getMessage() == null ? e.toString() : e.getMessage();
-      st.manual = false;
-      log.warn("certs: Certificate {}: issuance failed (attempt {}), next attempt at {}: {}", c.key(), st.failures,
-          st.backoffUntil, st.failureMessage);
+      failed(c, st, e.getMessage() == null ? e.toString() : e.getMessage(), Optional.empty(), now);
       return false;
     }
+  }
+
+  private void store(CertificateConfig c, State st, StoredSecret out, String reason, long t0) throws IOException {
+    storage.put(out);
+    Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
+    next.put(out.key(), out);
+    stored = next;
+    st.failures = 0;
+    st.backoffUntil = null;
+    st.failureMessage = null;
+    st.manual = false;
+    log.info("certs: Certificate {}: issued by {} ({}) and stored as Secret {}, revision {}, in {} ms", c.key(),
+        c.issuer(), reason, out.key(), out.annotations().get(REVISION), (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  private void failed(CertificateConfig c, State st, String message, Optional<Instant> retryAfter, Instant now) {
+    st.failures++;
+    st.lastFailure = now;
+    Duration delay = backoffBase.multipliedBy(1L << Math.min(st.failures - 1, 30));
+    Instant until = now.plus(delay.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : delay);
+    if (retryAfter.isPresent() && retryAfter.get().isAfter(until)) {
+      until = retryAfter.get(); // the CA's Retry-After wins when it is later
+    }
+    st.backoffUntil = until;
+    st.failureMessage = message;
+    st.manual = false;
+    log.warn("certs: Certificate {}: issuance failed (attempt {}), next attempt at {}: {}", c.key(), st.failures,
+        st.backoffUntil, message);
+  }
+
+  /** Starts an ACME order on its own thread; {@link #orderDone} takes the result back on the manager's thread. */
+  private void startOrder(CertificateConfig c, State st, IssuerConfig.Acme issuer, Renewal.Check check,
+      String reason) throws Exception {
+    KeyPair account = accountKey(issuer);
+    Optional<byte[]> eab = Optional.empty();
+    if (issuer.externalAccountBinding().isPresent()) {
+      IssuerConfig.ExternalAccountBinding b = issuer.externalAccountBinding().get();
+      byte[] mac = secretData(b.keySecret()).map(d -> d.get(b.keySecretField())).orElseThrow(() -> new NotReady(
+          "IssuerNotReady: " + issuer.ref() + ": Secret " + b.keySecret() + " has no key " + b.keySecretField()
+          + " (expected: the external account binding MAC key)"));
+      eab = Optional.of(AcmeClient.decodeMacKey(mac));
+    }
+    KeyPair keys = domainKey(c, check);
+    Optional<byte[]> eabKey = eab;
+    long t0 = System.nanoTime();
+    st.ordering = "ordering from " + issuer.ref() + " (" + issuer.server() + ")";
+    log.info("certs: Certificate {}: {} for {} ({})", c.key(), st.ordering, c.dnsNames(), reason);
+    CompletableFuture<List<X509Certificate>> order = CompletableFuture.supplyAsync(() -> {
+      try {
+        return acme.order(issuer, account, eabKey, c.dnsNames(), keys,
+            step -> log.info("certs: Certificate {}: {}", c.key(), step));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.util.concurrent.CompletionException(e);
+      } catch (AcmeClient.OrderException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, orders);
+    st.inFlight = order;
+    order.whenComplete((chain, err) -> executor.execute(() -> orderDone(c, keys, chain, err, reason, t0)));
+  }
+
+  private void orderDone(CertificateConfig c, KeyPair keys, List<X509Certificate> chain, Throwable err, String reason,
+      long t0) {
+    State st = states.get(c.key());
+    if (st == null) {
+      return; // the Certificate was removed meanwhile
+    }
+    st.inFlight = null;
+    st.ordering = null;
+    Instant now = clock.instant();
+    boolean storedOne = false;
+    if (!c.sameSpec(st.config)) {
+      log.info("certs: Certificate {}: its spec changed while ordering; the result is dropped", c.key());
+    } else if (err == null) {
+      try {
+        store(c, st, secret(c, chain, keys, Optional.empty()), reason, t0);
+        storedOne = true;
+      } catch (IOException e) {
+        failed(c, st, "cannot store Secret " + c.secretKey() + ": " + e.getMessage(), Optional.empty(), now);
+      }
+    } else {
+      Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+          ? err.getCause() : err;
+      failed(c, st, cause.getMessage() == null ? cause.toString() : cause.getMessage(),
+          cause instanceof AcmeClient.OrderException oe ? oe.retryAfter() : Optional.empty(), now);
+    }
+    if (storedOne) {
+      onSecretsChanged.run();
+    }
+    reconcile(); // statuses, the next wake-up, and anything waiting for this Secret (a CA issuer)
+  }
+
+  /** The account key of {@code issuer} ({@code privateKeySecretRef}): stored, from the manifests, or made now. */
+  private KeyPair accountKey(IssuerConfig.Acme issuer) throws Exception {
+    Optional<Map<String, byte[]>> data = secretData(issuer.accountKeySecret());
+    if (data.isPresent() && data.get().containsKey("tls.key")) {
+      java.security.PrivateKey key = Pem.privateKey(data.get().get("tls.key"));
+      return new KeyPair(Keys.publicKeyOf(key), key);
+    }
+    KeyPair kp = Keys.generate(new CertificateConfig.KeySpec("ECDSA", 256, "Never"));
+    String[] nn = issuer.accountKeySecret().split("/", 2);
+    StoredSecret s = new StoredSecret(nn[0], nn[1], "Opaque", Map.of("portcullis.io/acme-server", issuer.server()),
+        Map.of("tls.key", Pem.encode(kp.getPrivate()).getBytes(StandardCharsets.US_ASCII)));
+    storage.put(s);
+    Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
+    next.put(s.key(), s);
+    stored = next;
+    log.info("certs: {}: new ACME account key stored as Secret {}", issuer.ref(), s.key());
+    return kp;
+  }
+
+  private Optional<Map<String, byte[]>> secretData(String key) {
+    StoredSecret s = stored.get(key);
+    if (s != null) {
+      return Optional.of(s.data());
+    }
+    return Optional.ofNullable(manifestSecrets.get(key)).map(SecretData::data);
   }
 
   /** An issuer that cannot sign yet (its CA Secret missing, say): waits without back-off for the next change. */
@@ -259,11 +384,7 @@ public final class CertificateManager implements AutoCloseable {
 
   private StoredSecret issue(CertificateConfig c, IssuerConfig issuer, Renewal.Check check, Instant now)
       throws Exception {
-    KeyPair keys = c.privateKey().rotationPolicy().equals("Never") && check.current().isPresent()
-        && Keys.matches(check.current().get().credential().leaf().getPublicKey(), c.privateKey())
-        ? new KeyPair(check.current().get().credential().leaf().getPublicKey(),
-            check.current().get().credential().key())
-        : Keys.generate(c.privateKey());
+    KeyPair keys = domainKey(c, check);
     List<X509Certificate> chain = new ArrayList<>();
     X509Certificate caCert;
     if (issuer instanceof IssuerConfig.SelfSigned) {
@@ -277,13 +398,28 @@ public final class CertificateManager implements AutoCloseable {
       chain.addAll(signer.chain());
       caCert = signer.chain().get(signer.chain().size() - 1);
     } else {
-      throw new NotReady("IssuerNotReady: " + issuer.ref() + " is an ACME issuer; ACME issuance is not available in "
-          + "this build yet");
+      throw new IllegalStateException(issuer.ref() + " is not signed locally");
     }
+    return secret(c, chain, keys, Optional.of(caCert));
+  }
+
+  /** The key to certify: the stored one with {@code rotationPolicy: Never} (when it still fits), else a new one. */
+  private static KeyPair domainKey(CertificateConfig c, Renewal.Check check) throws Exception {
+    if (c.privateKey().rotationPolicy().equals("Never") && check.current().isPresent()
+        && Keys.matches(check.current().get().credential().leaf().getPublicKey(), c.privateKey())) {
+      return new KeyPair(check.current().get().credential().leaf().getPublicKey(),
+          check.current().get().credential().key());
+    }
+    return Keys.generate(c.privateKey());
+  }
+
+  /** The {@code kubernetes.io/tls} Secret of an issued chain, with cert-manager's annotations. */
+  private StoredSecret secret(CertificateConfig c, List<X509Certificate> chain, KeyPair keys,
+      Optional<X509Certificate> caCert) {
     Map<String, byte[]> data = new LinkedHashMap<>();
     data.put("tls.crt", Pem.encode(chain.toArray()).getBytes(StandardCharsets.US_ASCII));
     data.put("tls.key", Pem.encode(keys.getPrivate()).getBytes(StandardCharsets.US_ASCII));
-    data.put("ca.crt", Pem.encode(caCert).getBytes(StandardCharsets.US_ASCII));
+    caCert.ifPresent(ca -> data.put("ca.crt", Pem.encode(ca).getBytes(StandardCharsets.US_ASCII)));
     Map<String, String> annotations = new LinkedHashMap<>();
     annotations.put("cert-manager.io/certificate-name", c.name());
     annotations.put(Renewal.ISSUER_NAME, c.issuer().name());
@@ -363,6 +499,9 @@ public final class CertificateManager implements AutoCloseable {
         if (!ready) {
           readyCond = new Condition("Ready", "False", "Failed", st.failureMessage, st.readySince);
         }
+      } else if (st.ordering != null) {
+        issuing = Optional.of(new Condition("Issuing", "True", check.reason().orElse("ManuallyTriggered"),
+            st.ordering, now));
       } else if (st.waiting != null) {
         String reason = st.waiting.contains(":") ? st.waiting.substring(0, st.waiting.indexOf(':')) : "Pending";
         issuing = Optional.of(new Condition("Issuing", "True", reason, st.waiting, now));
@@ -386,6 +525,7 @@ public final class CertificateManager implements AutoCloseable {
 
   @Override
   public void close() {
+    orders.shutdownNow();
     executor.shutdownNow();
     try {
       executor.awaitTermination(5, TimeUnit.SECONDS);

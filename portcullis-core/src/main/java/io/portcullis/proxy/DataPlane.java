@@ -26,6 +26,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.portcullis.acme.Http01Challenges;
 import io.portcullis.config.ListenerConfig;
 import io.portcullis.routing.HostTable;
 import io.portcullis.tls.TlsContexts.ServerTls;
@@ -52,6 +53,7 @@ public final class DataPlane implements AutoCloseable {
 
   private final String bindAddress;
   private final AccessLog accessLog;
+  private final Http01Challenges challenges;
   private final EventLoopGroup group;
   private final Class<? extends ServerChannel> serverChannelType;
   private final Upstreams upstreams;
@@ -64,10 +66,13 @@ public final class DataPlane implements AutoCloseable {
    * @param bindAddress the address every Gateway port binds ({@code --bind}), e.g. {@code 0.0.0.0}
    * @param threads event loops; 0 for one per available processor
    * @param transport the socket transport wanted; the first available one is used ({@link Transport#resolve})
+   * @param challenges the ACME HTTP-01 challenges every plain-HTTP listener answers before routing
    */
-  public DataPlane(String bindAddress, AccessLog accessLog, int threads, Transport transport) {
+  public DataPlane(String bindAddress, AccessLog accessLog, int threads, Transport transport,
+      Http01Challenges challenges) {
     this.bindAddress = requireNonNull(bindAddress, "bindAddress");
     this.accessLog = requireNonNull(accessLog, "accessLog");
+    this.challenges = requireNonNull(challenges, "challenges");
     Transport t = transport.resolve();
     boolean uring = t == Transport.IO_URING;
     boolean epoll = t == Transport.EPOLL;
@@ -116,7 +121,7 @@ public final class DataPlane implements AutoCloseable {
             .option(ChannelOption.SO_BACKLOG, 1024)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
-            .childHandler(new GatewayChannelInitializer(l, upstreams, accessLog))
+            .childHandler(new GatewayChannelInitializer(l, upstreams, accessLog, challenges))
             .bind(new InetSocketAddress(bindAddress, lc.bindPort())).syncUninterruptibly().channel();
         l.bound(ch);
         listeners.put(lc.port(), l);

@@ -25,6 +25,7 @@ import io.netty.util.AsyncMapping;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.portcullis.acme.Http01Challenges;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.util.List;
 import java.util.Locale;
@@ -48,11 +49,14 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   private final Listener listener;
   private final Upstreams upstreams;
   private final AccessLog accessLog;
+  private final Http01Challenges challenges;
 
-  GatewayChannelInitializer(Listener listener, Upstreams upstreams, AccessLog accessLog) {
+  GatewayChannelInitializer(Listener listener, Upstreams upstreams, AccessLog accessLog,
+      Http01Challenges challenges) {
     this.listener = listener;
     this.upstreams = upstreams;
     this.accessLog = accessLog;
+    this.challenges = challenges;
   }
 
   @Override
@@ -92,7 +96,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
       protected void initChannel(Http2StreamChannel stream) {
         stream.config().setAutoRead(false);
         stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, true));
-        stream.pipeline().addLast(new ProxyHandler(listener, upstreams, accessLog, "HTTP/2", sni, ch));
+        stream.pipeline().addLast(new ProxyHandler(listener, upstreams, accessLog, challenges, "HTTP/2", sni, ch));
       }
     }));
   }
@@ -135,7 +139,8 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   private void http1(ChannelPipeline p, Channel ch) {
     p.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_SIZE, MAX_CHUNK));
     p.addLast(new HttpServerExpectContinueHandler());
-    p.addLast(new ProxyHandler(listener, upstreams, accessLog, "HTTP/1.1", ch.attr(SNI).get(), ch));
+    p.addLast(new ProxyHandler(listener, upstreams, accessLog, challenges, "HTTP/1.1", ch.attr(SNI).get(),
+        ch));
   }
 
   /**

@@ -25,6 +25,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.portcullis.acme.Http01Challenges;
 import io.portcullis.config.ServerConfig;
 import io.portcullis.routing.Endpoint;
 import io.portcullis.routing.HttpRoute;
@@ -58,6 +59,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
   private final Listener listener;
   private final Upstreams upstreams;
   private final AccessLog accessLog;
+  private final Http01Challenges challenges;
   private final String protocol;
   private final String sni;
   private final Channel connection;
@@ -69,11 +71,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
    * @param sni the server name the client sent, or null
    * @param connection the downstream TCP connection (the parent of an HTTP/2 stream)
    */
-  ProxyHandler(Listener listener, Upstreams upstreams, AccessLog accessLog, String protocol, String sni,
-      Channel connection) {
+  ProxyHandler(Listener listener, Upstreams upstreams, AccessLog accessLog, Http01Challenges challenges,
+      String protocol, String sni, Channel connection) {
     this.listener = listener;
     this.upstreams = upstreams;
     this.accessLog = accessLog;
+    this.challenges = challenges;
     this.protocol = protocol;
     this.sni = sni;
     this.connection = connection;
@@ -219,6 +222,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         requestId = randomUuid();
       }
       if (!state.config().tls()) {
+        Optional<String> keyAuthorization = challenges.forPath(path); // RFC 8555 §8.3, before routing
+        if (keyAuthorization.isPresent()) {
+          local(200, keyAuthorization.get(), "-", null);
+          return;
+        }
         Optional<ServerConfig> server = state.config().serversByHost().find(host);
         if (server.isPresent() && server.get().httpsRedirect()) {
           local(301, "", "-", "https://" + hostWithoutPort(authority) + uri);

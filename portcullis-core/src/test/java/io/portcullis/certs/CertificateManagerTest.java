@@ -3,6 +3,8 @@ package io.portcullis.certs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.portcullis.acme.AcmeClient;
+import io.portcullis.acme.Http01Challenges;
 import io.portcullis.config.Manifests;
 import io.portcullis.storage.DirectoryStorage;
 import io.portcullis.storage.StoredSecret;
@@ -68,7 +70,7 @@ class CertificateManagerTest {
 
   CertificateManager start(Path state) {
     manager = new CertificateManager(new DirectoryStorage(state), clock, Duration.ofSeconds(10),
-        changes::incrementAndGet);
+        new AcmeClient(new Http01Challenges(), Duration.ofSeconds(30)), changes::incrementAndGet);
     return manager;
   }
 

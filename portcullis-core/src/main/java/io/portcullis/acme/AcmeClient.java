@@ -1,0 +1,283 @@
+package io.portcullis.acme;
+
+import static java.util.Objects.requireNonNull;
+
+import io.portcullis.certs.IssuerConfig;
+import io.portcullis.tls.Pem;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import javax.crypto.spec.SecretKeySpec;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.shredzone.acme4j.Account;
+import org.shredzone.acme4j.AccountBuilder;
+import org.shredzone.acme4j.Authorization;
+import org.shredzone.acme4j.Order;
+import org.shredzone.acme4j.OrderBuilder;
+import org.shredzone.acme4j.PollableResource;
+import org.shredzone.acme4j.Problem;
+import org.shredzone.acme4j.Session;
+import org.shredzone.acme4j.Status;
+import org.shredzone.acme4j.challenge.Http01Challenge;
+import org.shredzone.acme4j.connector.NetworkSettings;
+import org.shredzone.acme4j.exception.AcmeException;
+import org.shredzone.acme4j.exception.AcmeRateLimitedException;
+import org.shredzone.acme4j.exception.AcmeServerException;
+import org.shredzone.acme4j.provider.GenericAcmeProvider;
+
+/**
+ * Places ACME orders (RFC 8555) with acme4j for an {@code acme} Issuer: finds or registers the account (§7.3, with
+ * external account binding, §7.3.4, when configured), orders all names at once (§7.4), answers each authorization's
+ * HTTP-01 challenge (§8.3) through {@link Http01Challenges}, finalizes with the Certificate's key and downloads the
+ * chain. Blocking: run it off the event loops. Thread-safe (no shared mutable state beyond the challenge table).
+ */
+public final class AcmeClient {
+  private final Http01Challenges challenges;
+  private final Duration timeout;
+
+  /**
+   * @param challenges where HTTP-01 key authorizations are presented for the data plane to answer
+   * @param timeout how long one order may take in all (authorizations, finalization), e.g. 2 minutes
+   */
+  public AcmeClient(Http01Challenges challenges, Duration timeout) {
+    this.challenges = requireNonNull(challenges, "challenges");
+    this.timeout = requireNonNull(timeout, "timeout");
+  }
+
+  /**
+   * A failed order: the CA's problem document verbatim (RFC 7807) when there is one.
+   *
+   * @param retryAfter the CA's {@code Retry-After}, when it sent one (rate limits, RFC 8555 §6.6)
+   */
+  public static final class OrderException extends Exception {
+    private final transient Optional<Instant> retryAfter;
+
+    OrderException(String message, Optional<Instant> retryAfter, Throwable cause) {
+      super(message, cause);
+      this.retryAfter = retryAfter;
+    }
+
+    /** Returns when the CA said to retry, if it did. */
+    public Optional<Instant> retryAfter() {
+      return retryAfter;
+    }
+  }
+
+  /**
+   * Orders a certificate for {@code dnsNames} over {@code domainKey}.
+   *
+   * @param accountKey the issuer's account key ({@code privateKeySecretRef})
+   * @param eabKey the external account binding MAC key (base64url, as the CA gives it), when the issuer has one
+   * @param step told each step as it happens, with the elapsed ms (for the log)
+   * @return the chain, leaf first
+   * @throws OrderException naming the step, with the CA's problem document, when the order fails
+   * @throws InterruptedException when interrupted while polling
+   */
+  public List<X509Certificate> order(IssuerConfig.Acme issuer, KeyPair accountKey, Optional<byte[]> eabKey,
+      List<String> dnsNames, KeyPair domainKey, Consumer<String> step) throws OrderException, InterruptedException {
+    long t0 = System.nanoTime();
+    Consumer<String> log = s -> step.accept(s + " (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
+    List<String> presented = new ArrayList<>();
+    String at = "account";
+    try {
+      Session session = new Session(URI.create(issuer.server()), new Provider(issuer));
+      AccountBuilder ab = new AccountBuilder().agreeToTermsOfService().useKeyPair(accountKey);
+      if (!issuer.email().isEmpty()) {
+        ab.addEmail(issuer.email());
+      }
+      if (issuer.externalAccountBinding().isPresent() && eabKey.isPresent()) {
+        IssuerConfig.ExternalAccountBinding eab = issuer.externalAccountBinding().get();
+        String alg = "Hmac" + eab.keyAlgorithm().replace("HS", "SHA");
+        ab.withKeyIdentifier(eab.keyId(), new SecretKeySpec(eabKey.get(), alg)).withMacAlgorithm(eab.keyAlgorithm());
+      }
+      Account account = ab.create(session);
+      log.accept("account " + account.getLocation());
+      at = "order";
+      OrderBuilder ob = account.newOrder().domains(dnsNames);
+      if (!issuer.profile().isEmpty()) {
+        ob.profile(issuer.profile());
+      }
+      Order order = ob.create();
+      log.accept("order " + order.getLocation() + " for " + dnsNames);
+      // Every authorization's challenge is presented and triggered first, then all are awaited: they validate in
+      // parallel at the CA.
+      List<Http01Challenge> triggered = new ArrayList<>();
+      for (Authorization auth : order.getAuthorizations()) {
+        String name = auth.getIdentifier().getDomain();
+        at = "authorization " + name;
+        if (auth.getStatus() == Status.VALID) {
+          log.accept("authorization " + name + " already valid");
+          continue;
+        }
+        Http01Challenge ch = auth.findChallenge(Http01Challenge.class).orElseThrow(() -> new AcmeException(
+            "the CA offers no http-01 challenge for " + name + " (expected: http-01 among " + auth.getChallenges()
+            .stream().map(c -> c.getType()).toList() + ")"));
+        challenges.present(ch.getToken(), ch.getAuthorization());
+        presented.add(ch.getToken());
+        at = "challenge " + name;
+        ch.trigger();
+        triggered.add(ch);
+        log.accept("challenge presented for " + name + " (http-01 token " + ch.getToken() + ")");
+      }
+      for (Http01Challenge ch : triggered) {
+        String name = ch.getLocation().toString();
+        for (Authorization auth : order.getAuthorizations()) {
+          if (auth.getChallenges().stream().anyMatch(c -> c.getLocation().equals(ch.getLocation()))) {
+            name = auth.getIdentifier().getDomain();
+          }
+        }
+        at = "challenge " + name;
+        Status s = poll(ch, Set.of(Status.VALID, Status.INVALID));
+        if (s != Status.VALID) {
+          throw new OrderException("challenge " + name + ": " + s + ": " + ch.getError().map(AcmeClient::problem)
+              .orElse("no error document"), Optional.empty(), null);
+        }
+        log.accept("authorization " + name + " valid");
+      }
+      at = "finalize";
+      Status ready = poll(order, Set.of(Status.READY, Status.VALID, Status.INVALID));
+      if (ready != Status.READY) {
+        throw new OrderException("order: " + ready + " (expected: ready): " + order.getError()
+            .map(AcmeClient::problem).orElse("no error document"), Optional.empty(), null);
+      }
+      if (ready == Status.READY) {
+        order.execute(domainKey);
+      }
+      Status done = poll(order, Set.of(Status.VALID, Status.INVALID));
+      if (done != Status.VALID) {
+        throw new OrderException("finalize: " + done + ": " + order.getError().map(AcmeClient::problem)
+            .orElse("no error document"), Optional.empty(), null);
+      }
+      log.accept("finalized");
+      at = "certificate";
+      List<X509Certificate> chain = order.getCertificate().getCertificateChain();
+      log.accept("certificate downloaded, serial " + chain.get(0).getSerialNumber().toString(16));
+      return chain;
+    } catch (AcmeRateLimitedException e) {
+      throw new OrderException(at + ": rate limited: " + problem(e.getProblem()), e.getRetryAfter(), e);
+    } catch (AcmeServerException e) {
+      throw new OrderException(at + ": " + problem(e.getProblem()), Optional.empty(), e);
+    } catch (AcmeException | RuntimeException e) {
+      String cause = e.getCause() == null ? "" : " (" + e.getCause() + ")";
+      throw new OrderException(at + ": " + e.getMessage() + cause, Optional.empty(), e);
+    } finally {
+      presented.forEach(challenges::remove);
+    }
+  }
+
+  /**
+   * Polls {@code r} until its status is one of {@code done}: after 100 ms, then twice as long each time up to 3 s,
+   * or when the CA's {@code Retry-After} says (RFC 8555 §7.5.1), within the order timeout.
+   */
+  private Status poll(PollableResource r, Set<Status> done) throws AcmeException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long delayMs = 100;
+    while (!done.contains(r.getStatus())) {
+      if (System.nanoTime() > deadline) {
+        throw new AcmeException("still " + r.getStatus() + " after " + timeout.toSeconds() + " s (expected: one of "
+            + done + ")");
+      }
+      Thread.sleep(delayMs);
+      Optional<Instant> retryAfter = r.fetch();
+      delayMs = Math.min(delayMs * 2, 3_000);
+      if (retryAfter.isPresent()) {
+        delayMs = Math.max(0, Math.min(java.time.Duration.between(Instant.now(), retryAfter.get()).toMillis(),
+            timeout.toMillis()));
+      }
+    }
+    return r.getStatus();
+  }
+
+  /** The problem document as the CA sent it (RFC 7807 JSON). */
+  static String problem(Problem p) {
+    return p.asJSON().toString();
+  }
+
+  /** acme4j's generic provider with the issuer's trust: {@code caBundle}, or none at all with skipTLSVerify. */
+  private static final class Provider extends GenericAcmeProvider {
+    private final IssuerConfig.Acme issuer;
+
+    Provider(IssuerConfig.Acme issuer) {
+      this.issuer = issuer;
+    }
+
+    @Override
+    public HttpClient createHttpClient(NetworkSettings settings) {
+      HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(settings.getTimeout())
+          .followRedirects(HttpClient.Redirect.NORMAL);
+      if (settings.getProxySelector() != null) {
+        b.proxy(settings.getProxySelector());
+      }
+      try {
+        if (issuer.skipTlsVerify()) {
+          SSLContext ctx = SSLContext.getInstance("TLS");
+          ctx.init(null, new TrustManager[] {new TrustAll()}, new SecureRandom());
+          b.sslContext(ctx);
+        } else if (issuer.caBundle().length > 0) {
+          KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+          ks.load(null, null);
+          int i = 0;
+          for (X509Certificate c : Pem.certificates(issuer.caBundle())) {
+            ks.setCertificateEntry("ca-" + i++, c);
+          }
+          TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+          tmf.init(ks);
+          SSLContext ctx = SSLContext.getInstance("TLS");
+          ctx.init(null, tmf.getTrustManagers(), new SecureRandom());
+          b.sslContext(ctx);
+        }
+      } catch (Exception e) {
+        throw new IllegalStateException(issuer.ref() + ": spec.acme.caBundle: " + e.getMessage()
+            + " (expected: base64 of PEM CA certificates)", e);
+      }
+      return b.build();
+    }
+  }
+
+  /** {@code skipTLSVerify: true}: the directory's certificate and host name are not checked. */
+  private static final class TrustAll extends X509ExtendedTrustManager {
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, java.net.Socket s) { }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, java.net.Socket s) { }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine e) { }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine e) { }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) { }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) { }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
+    }
+  }
+
+  /** Decodes an EAB MAC key as CAs hand it out (base64url, padding optional). */
+  public static byte[] decodeMacKey(byte[] secret) {
+    String s = new String(secret, java.nio.charset.StandardCharsets.US_ASCII).trim();
+    return Base64.getUrlDecoder().decode(s.replace('+', '-').replace('/', '_').replace("=", ""));
+  }
+}

@@ -1,0 +1,244 @@
+package io.portcullis.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.portcullis.Portcullis;
+import io.portcullis.certs.CertificateStatus;
+import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.Transport;
+import io.portcullis.storage.DirectoryStorage;
+import io.portcullis.testing.Pebble;
+import io.portcullis.testing.Ports;
+import io.portcullis.testing.Proc;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * ACME against a real Pebble: HTTP-01 answered by the gateway's own plain-HTTP listener, certificates served without
+ * a restart, kept across restarts, failures backing off while other hosts serve.
+ */
+class AcmeIT {
+  @TempDir Path tmp;
+  Pebble pebble;
+  int http;
+  int https;
+
+  @BeforeEach
+  void startPebble() throws Exception {
+    http = Ports.free();
+    https = Ports.free();
+    pebble = new Pebble(tmp.resolve("pebble"), http).start();
+  }
+
+  @AfterEach
+  void stopPebble() {
+    if (pebble != null) {
+      System.out.println("pebble log:\n" + pebble.log()); // kept in the Failsafe report
+      pebble.close();
+    }
+  }
+
+  String manifests(String extraCertificates, String securedAnnotation) throws Exception {
+    return """
+        apiVersion: cert-manager.io/v1
+        kind: ClusterIssuer
+        metadata: {name: pebble}
+        spec:
+          acme:
+            server: %1$s
+            email: ops@example.test
+            caBundle: %2$s
+            privateKeySecretRef: {name: pebble-account}
+            solvers:
+            - http01: {ingress: {class: istio}}
+        ---
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: www, namespace: istio-system}
+        spec:
+          secretName: www-credential
+          dnsNames: [www.example.test, mobile.example.test]
+          issuerRef: {name: pebble, kind: ClusterIssuer}
+        %5$s
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata:
+          name: web
+          %6$s
+        spec:
+          servers:
+          - port: {number: %3$d, name: http, protocol: HTTP}
+            hosts: ["*"]
+          - port: {number: %4$d, name: https-www, protocol: HTTPS}
+            tls: {mode: SIMPLE, credentialName: www-credential}
+            hosts: [www.example.test, mobile.example.test]
+          - port: {number: %4$d, name: https-shop, protocol: HTTPS}
+            tls: {mode: SIMPLE, credentialName: shop-credential}
+            hosts: [shop.example.test]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: hello}
+        spec:
+          hosts: ["*"]
+          gateways: [web]
+          http:
+          - directResponse: {status: 200, body: {string: "hello from an ACME certificate\\n"}}
+        """.formatted(pebble.directory(), pebble.caBundle(), http, https, extraCertificates, securedAnnotation);
+  }
+
+  Portcullis start(Path config, Path state) throws Exception {
+    return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1, Transport.AUTO, state,
+        Duration.ofSeconds(1)));
+  }
+
+  static Optional<CertificateStatus> status(Portcullis p, String name) {
+    return p.certificates().statuses().stream().filter(s -> s.name().equals(name)).findFirst();
+  }
+
+  static boolean ready(Portcullis p, String name) {
+    return status(p, name).map(s -> s.ready().status().equals("True")).orElse(false);
+  }
+
+  Proc.Result curl(String host, Path root) throws Exception {
+    return Proc.run(20, "curl", "-sS", "--max-time", "10", "--resolve", host + ":" + https + ":127.0.0.1",
+        "--cacert", root.toString(), "https://" + host + ":" + https + "/");
+  }
+
+  @Test
+  void twoNamesAreIssuedOverHttp01AnsweredByTheGatewayServedAndKeptAcrossARestart() throws Exception {
+    Path config = Files.createDirectories(tmp.resolve("config"));
+    Path state = tmp.resolve("state");
+    Files.writeString(config.resolve("all.yaml"), manifests("", "annotations: {cert-manager.io/cluster-issuer: "
+        + "pebble}"));
+    String serial;
+    try (Portcullis p = start(config, state)) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "www") && ready(p, "shop-credential"));
+      Path root = pebble.root();
+      for (String host : List.of("www.example.test", "mobile.example.test", "shop.example.test")) {
+        Proc.Result r = curl(host, root);
+        assertThat(r.exitCode()).as(host + ": " + r.stderr()).isZero();
+        assertThat(r.stdout()).isEqualTo("hello from an ACME certificate\n");
+      }
+      assertThat(new DirectoryStorage(state).load().secrets()).containsKeys("istio-system/pebble-account",
+          "istio-system/www-credential", "istio-system/shop-credential");
+      serial = status(p, "www").orElseThrow().serial().orElseThrow();
+      assertThat(status(p, "www").orElseThrow().subjectAltNames()).containsExactlyInAnyOrder("www.example.test",
+          "mobile.example.test");
+    }
+    long orders = pebble.orders(); // two orders, plus the retries of requests whose nonce Pebble rejected
+    assertThat(orders).isGreaterThanOrEqualTo(2);
+
+    try (Portcullis p = start(config, state)) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> ready(p, "www") && ready(p, "shop-credential"));
+      assertThat(status(p, "www").orElseThrow().serial()).contains(serial);
+      assertThat(curl("www.example.test", pebble.root()).exitCode()).isZero();
+      Thread.sleep(500);
+      assertThat(pebble.orders()).as("orders after the restart").isEqualTo(orders);
+    }
+  }
+
+  @Test
+  void aFailingChallengeBacksOffWithThePebbleProblemAndOtherHostsKeepServing() throws Exception {
+    pebble.addA("fail.example.test", "127.0.0.2"); // Pebble validates at an address where nothing listens
+    Path config = Files.createDirectories(tmp.resolve("config"));
+    Files.writeString(config.resolve("all.yaml"), manifests("""
+        ---
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: fail, namespace: istio-system}
+        spec:
+          secretName: fail-credential
+          dnsNames: [fail.example.test]
+          issuerRef: {name: pebble, kind: ClusterIssuer}
+        """, ""));
+    try (Portcullis p = start(config, tmp.resolve("state"))) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "www")
+          && status(p, "fail").map(s -> s.failedIssuanceAttempts() >= 2).orElse(false));
+      CertificateStatus fail = status(p, "fail").orElseThrow();
+      assertThat(fail.ready().status()).isEqualTo("False");
+      assertThat(fail.ready().message()).contains("challenge fail.example.test").contains("urn:ietf:params:acme:error");
+      assertThat(fail.nextAttempt()).isPresent();
+      assertThat(fail.lastFailureTime()).isPresent();
+      Proc.Result r = curl("www.example.test", pebble.root());
+      assertThat(r.exitCode()).as(r.stderr()).isZero();
+    }
+  }
+
+  @Test
+  void withoutAnHttpServerTheBuiltInChallengeListenerOnPort80PlusTheOffsetAnswers() throws Exception {
+    int offset = http - 80; // the built-in listener binds 80 + offset: the port Pebble validates on
+    int tlsPort = Ports.free();
+    while (tlsPort <= offset + 1) {
+      tlsPort = Ports.free();
+    }
+    https = tlsPort;
+    Path config = Files.createDirectories(tmp.resolve("config"));
+    Files.writeString(config.resolve("all.yaml"), """
+        apiVersion: cert-manager.io/v1
+        kind: ClusterIssuer
+        metadata: {name: pebble}
+        spec:
+          acme:
+            server: %s
+            caBundle: %s
+            privateKeySecretRef: {name: pebble-account}
+            solvers: [{http01: {}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata:
+          name: web
+          annotations: {cert-manager.io/cluster-issuer: pebble}
+        spec:
+          servers:
+          - port: {number: %d, name: https, protocol: HTTPS}
+            tls: {mode: SIMPLE, credentialName: only-tls}
+            hosts: [only-tls.example.test]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: hello}
+        spec:
+          hosts: ["*"]
+          gateways: [web]
+          http:
+          - directResponse: {status: 200, body: {string: "no HTTP server, still issued\\n"}}
+        """.formatted(pebble.directory(), pebble.caBundle(), tlsPort - offset));
+    try (Portcullis p = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", offset,
+        "127.0.0.1", new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1,
+        Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)))) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "only-tls"));
+      assertThat(p.boundAddresses()).containsKey(80);
+      Proc.Result r = curl("only-tls.example.test", pebble.root());
+      assertThat(r.exitCode()).as(r.stderr()).isZero();
+      assertThat(r.stdout()).isEqualTo("no HTTP server, still issued\n");
+    }
+  }
+
+  @Test
+  void pebbleDownAtStartUpIsRetriedUntilItIsBack() throws Exception {
+    pebble.stopPebble();
+    Path config = Files.createDirectories(tmp.resolve("config"));
+    Files.writeString(config.resolve("all.yaml"), manifests("", ""));
+    try (Portcullis p = start(config, tmp.resolve("state"))) {
+      await().atMost(Duration.ofSeconds(20)).until(() -> status(p, "www").map(s -> s.failedIssuanceAttempts() >= 1)
+          .orElse(false));
+      assertThat(status(p, "www").orElseThrow().ready().status()).isEqualTo("False");
+      pebble.start();
+      await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "www"));
+      assertThat(curl("www.example.test", pebble.root()).exitCode()).isZero();
+    }
+  }
+}
