@@ -128,7 +128,7 @@ public final class Portcullis implements AutoCloseable {
     AdminServer.Model model = new AdminServer.Model() {
           @Override
           public boolean ready() {
-            return ready;
+            return Portcullis.this.ready();
           }
 
           @Override
@@ -169,6 +169,14 @@ public final class Portcullis implements AutoCloseable {
     try {
       log.info("admin server on http://{}:{}", p.admin.address().getHostString(), p.admin.address().getPort());
       p.source.start(p::apply);
+      try {
+        // What the SelfSigned and CA issuers sign is ready within milliseconds: serve it from the start.
+        p.certs.sync().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        log.warn("certs: the first reconcile has not finished after 30 s; serving meanwhile");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
       return p;
     } catch (IOException | RuntimeException e) {
       p.close();
@@ -186,9 +194,12 @@ public final class Portcullis implements AutoCloseable {
     return dataPlane.boundAddresses();
   }
 
-  /** Returns whether every listener is bound and the first configuration is applied. */
+  /**
+   * Returns whether every listener is bound, the first configuration is applied and the certificates it asks for
+   * that can be signed here (SelfSigned, CA) are served.
+   */
   public boolean ready() {
-    return ready;
+    return ready && certs.reconciled();
   }
 
   /** Returns the generation of the configuration being served. */

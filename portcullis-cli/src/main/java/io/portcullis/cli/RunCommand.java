@@ -4,6 +4,7 @@ import io.portcullis.Portcullis;
 import io.portcullis.config.GatewayConfig;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.Transport;
+import io.portcullis.storage.DirectoryStorage;
 import io.portcullis.tls.DevCertificates;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -26,9 +27,10 @@ import picocli.CommandLine.Option;
     description = {"Serve Istio Gateway, VirtualService, ServiceEntry and Secret manifests from directories, "
         + "reloading on every change.",
         "With no --config, serves the bundled quickstart (examples/quickstart) on 127.0.0.1:8080 and :8443 with a "
-        + "development certificate for localhost made at first start."})
+        + "certificate for localhost issued at first start by its own root CA (cert-manager's bootstrap pattern)."})
 final class RunCommand implements Callable<Integer> {
-  static final String DEV_SECRET = "portcullis-dev-localhost";
+  /** The quickstart's root CA Certificate (examples/quickstart): its {@code ca.crt} is what curl trusts. */
+  static final String QUICKSTART_ROOT = "portcullis-quickstart-root";
 
   @Option(names = "--config", paramLabel = "DIR",
       description = "Directory of manifests (*.yaml, *.yml, *.json, several documents per file); repeatable. Objects "
@@ -62,7 +64,7 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--dev-credential", paramLabel = "NAME",
       description = "Serve a development certificate for localhost (signed by a development CA made at first start "
           + "and kept under $XDG_STATE_HOME/portcullis/dev) as Secret NAME in --namespace, unless a Secret of that "
-          + "name exists. The quickstart uses " + DEV_SECRET + ".")
+          + "name exists.")
   String devCredential;
 
   @Option(names = "--state", paramLabel = "DIR",
@@ -89,9 +91,6 @@ final class RunCommand implements Callable<Integer> {
     boolean quickstart = configDirs.isEmpty();
     if (quickstart) {
       configDirs.add(home().resolve("examples/quickstart"));
-      if (devCredential == null) {
-        devCredential = DEV_SECRET;
-      }
       if (bind == null) {
         bind = "127.0.0.1";
       }
@@ -108,20 +107,21 @@ final class RunCommand implements Callable<Integer> {
           .toString(), Map.of("tls.crt", Files.readAllBytes(devFiles.certificateChain()), "tls.key",
           Files.readAllBytes(devFiles.privateKey()))));
     }
+    Path stateDir = state != null ? state : stateHome().resolve("portcullis/state");
     Portcullis p = Portcullis.start(new Portcullis.Options(configDirs, namespace, portOffset, bind,
-        address(admin), accessLog(), dev, threads, transport,
-        state != null ? state : stateHome().resolve("portcullis/state"), duration("--issuance-backoff",
+        address(admin), accessLog(), dev, threads, transport, stateDir, duration("--issuance-backoff",
         issuanceBackoff)));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       p.close();
       stopped.countDown();
     }, "portcullis-shutdown"));
-    if (quickstart && devFiles != null) {
+    if (quickstart) {
       InetSocketAddress https = p.boundAddresses().get(8443);
       int port = https == null ? 8443 + portOffset : https.getPort();
       System.err.printf("%nPortcullis quickstart is serving. Try:%n  curl --cacert %s https://localhost:%d/%n"
-          + "  curl http://localhost:%d/%n%n", devFiles.caCertificate(), port, 8080 + portOffset);
+          + "  curl http://localhost:%d/%n  bin/portcullis certs --admin %s%n%n",
+          new DirectoryStorage(stateDir).trustAnchorFile(namespace, QUICKSTART_ROOT), port, 8080 + portOffset, admin);
     }
     stopped.await();
     return 0;

@@ -42,24 +42,52 @@ class LauncherIT {
   }
 
   @Test
-  void quickstartServesHttpsWithADevelopmentCertificate() throws Exception {
+  void quickstartIssuesItsBootstrapChainServesItAndCertsListsAndRenewsIt() throws Exception {
     int offset = freeOffset();
     int admin = Ports.free();
-    Path state = tmp.resolve("state");
+    Path xdg = tmp.resolve("xdg");
+    Path state = xdg.resolve("portcullis/state");
     try (Proc p = Proc.start(List.of(LAUNCHER.toString(), "run", "--port-offset", String.valueOf(offset),
-        "--admin", "127.0.0.1:" + admin), tmp, Map.of("XDG_STATE_HOME", state.toString()))) {
+        "--admin", "127.0.0.1:" + admin), tmp, Map.of("XDG_STATE_HOME", xdg.toString()))) {
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> !p.alive()
           || Proc.run(5, "curl", "-s", "http://127.0.0.1:" + admin + "/ready").stdout().equals("LIVE\n"));
       assertThat(p.alive()).as(p.output()).isTrue();
-      Path ca = state.resolve("portcullis/dev/ca.crt");
-      assertThat(p.output()).contains("curl --cacert " + ca);
-      Proc.Result https = Proc.run(20, "curl", "-sS", "-i", "--cacert", ca.toString(),
+      Path root = state.resolve("istio-system_portcullis-quickstart-root.ca.crt");
+      await().atMost(Duration.ofSeconds(10)).until(() -> p.output().contains("curl --cacert " + root));
+      Proc.Result https = Proc.run(20, "curl", "-sS", "-i", "--cacert", root.toString(),
           "https://localhost:" + (8443 + offset) + "/");
       assertThat(https.stdout()).as(https.stderr()).startsWith("HTTP/2 200").contains("Hello from Portcullis");
       Proc.Result http = Proc.run(20, "curl", "-sS", "http://127.0.0.1:" + (8080 + offset) + "/healthz");
       assertThat(http.stdout()).isEqualTo("ok\n");
-      assertThat(Files.getPosixFilePermissions(state.resolve("portcullis/dev/tls.key")))
+      assertThat(Files.getPosixFilePermissions(state.resolve("istio-system_quickstart-localhost.yaml")))
           .extracting(Object::toString).containsExactlyInAnyOrder("OWNER_READ", "OWNER_WRITE");
+
+      // The bootstrap chain verifies with openssl: the served leaf against the root alone.
+      Path leaf = tmp.resolve("leaf.pem");
+      Proc.Result served = Proc.run(20, "bash", "-c", "openssl s_client -connect 127.0.0.1:" + (8443 + offset)
+          + " -servername localhost </dev/null 2>/dev/null | openssl x509 -out " + leaf);
+      assertThat(served.exitCode()).as(served.stderr()).isZero();
+      Proc.Result verify = Proc.run(20, "openssl", "verify", "-CAfile", root.toString(), leaf.toString());
+      assertThat(verify.stdout()).as(verify.stderr()).contains(leaf + ": OK");
+
+      // portcullis certs: the table; portcullis certs renew: a new serial.
+      String adminAddr = "127.0.0.1:" + admin;
+      Proc.Result table = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr);
+      assertThat(table.exitCode()).as(table.stderr()).isZero();
+      assertThat(table.stdout().lines().findFirst().orElse("")).startsWith("NAMESPACE").contains("READY", "SECRET",
+          "ISSUER", "NOT AFTER", "RENEWAL", "STATUS");
+      assertThat(table.stdout()).containsPattern("istio-system +quickstart-localhost +True +quickstart-localhost +"
+          + "ClusterIssuer portcullis-quickstart-ca");
+      Proc.Result renew = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr, "renew",
+          "quickstart-localhost");
+      assertThat(renew.stdout()).as(renew.stderr()).contains("renewed (revision 2)");
+      Proc.Result again = Proc.run(20, "bash", "-c", "openssl s_client -connect 127.0.0.1:" + (8443 + offset)
+          + " -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial");
+      Proc.Result before = Proc.run(20, "openssl", "x509", "-in", leaf.toString(), "-noout", "-serial");
+      assertThat(again.stdout()).startsWith("serial=").isNotEqualTo(before.stdout());
+      Proc.Result unknown = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr, "renew", "nope");
+      assertThat(unknown.exitCode()).isNotZero();
+      assertThat(unknown.stderr()).contains("no Certificate istio-system/nope").doesNotContain("\tat ");
     }
   }
 

@@ -57,6 +57,7 @@ public final class CertificateManager implements AutoCloseable {
   /** Written only on the executor; read by the gateway to merge into what it serves. */
   private volatile Map<String, StoredSecret> stored;
   private volatile List<CertificateStatus> statuses = List.of();
+  private volatile boolean reconciled;
   // Confined to the executor:
   private CertManagerConfig desired = CertManagerConfig.empty();
   private Map<String, SecretData> manifestSecrets = Map.of();
@@ -116,6 +117,14 @@ public final class CertificateManager implements AutoCloseable {
     return java.util.Collections.unmodifiableMap(stored);
   }
 
+  /**
+   * Returns whether the first configuration has been reconciled: what the SelfSigned and CA issuers sign is stored
+   * and served by then (ACME orders may still be in flight).
+   */
+  public boolean reconciled() {
+    return reconciled;
+  }
+
   /** Returns the status of every desired Certificate, as of the last reconcile. */
   public List<CertificateStatus> statuses() {
     return statuses;
@@ -153,10 +162,19 @@ public final class CertificateManager implements AutoCloseable {
         return;
       }
       State st = state(c);
+      int before = revision(c);
       st.manual = true;
       reconcile();
-      done.complete(st.manual ? "Certificate " + key + ": renewal requested; " + (st.waiting != null ? st.waiting
-          : st.failureMessage) : "Certificate " + key + ": renewed (revision " + revision(c) + ")");
+      if (revision(c) > before) {
+        done.complete("Certificate " + key + ": renewed (revision " + revision(c) + ")");
+      } else if (st.inFlight != null) {
+        done.complete("Certificate " + key + ": renewal requested; " + st.ordering);
+      } else if (st.failureMessage != null) {
+        done.complete("Certificate " + key + ": renewal failed (next attempt at " + st.backoffUntil + "): "
+            + st.failureMessage);
+      } else {
+        done.complete("Certificate " + key + ": renewal requested; " + (st.waiting != null ? st.waiting : "pending"));
+      }
     });
     return done;
   }
@@ -206,6 +224,7 @@ public final class CertificateManager implements AutoCloseable {
     if (changed) {
       onSecretsChanged.run();
     }
+    reconciled = true;
     Instant next = null;
     for (CertificateStatus s : statuses) {
       State st = states.get(s.namespace() + "/" + s.name());

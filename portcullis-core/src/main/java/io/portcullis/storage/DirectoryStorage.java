@@ -23,7 +23,8 @@ import java.util.stream.Stream;
 /**
  * {@code --state DIR}: one file per Secret, {@code <namespace>_<name>.yaml}, holding the Secret as a Kubernetes
  * manifest ({@code kubectl apply -f} takes it as it is). Files are mode 0600 and written atomically (temp file,
- * fsync, rename: {@link SecureFiles}).
+ * fsync, rename: {@link SecureFiles}). A Secret with a {@code ca.crt} also gets {@code <namespace>_<name>.ca.crt}
+ * beside it (PEM, mode 0644): the trust anchor to hand to clients ({@code curl --cacert}).
  */
 public final class DirectoryStorage implements Storage {
   /** DNS-1123 subdomain, as Kubernetes requires of namespaces and Secret names; no {@code _} or {@code /}. */
@@ -81,6 +82,15 @@ public final class DirectoryStorage implements Storage {
           java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
     }
     SecureFiles.write(file, render(secret), true);
+    byte[] ca = secret.data().get("ca.crt");
+    if (ca != null && ca.length > 0) {
+      SecureFiles.write(trustAnchorFile(secret.namespace(), secret.name()), ca, false);
+    }
+  }
+
+  /** Returns where the {@code ca.crt} of Secret {@code namespace/name} is written as PEM. */
+  public Path trustAnchorFile(String namespace, String name) {
+    return dir.resolve(namespace + "_" + name + ".ca.crt");
   }
 
   /** Returns the file name of a Secret: {@code <namespace>_<name>.yaml}. */

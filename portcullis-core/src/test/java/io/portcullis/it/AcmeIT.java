@@ -11,6 +11,7 @@ import io.portcullis.storage.DirectoryStorage;
 import io.portcullis.testing.Pebble;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
+import io.portcullis.testing.RequestLoop;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -133,9 +134,30 @@ class AcmeIT {
       }
       assertThat(new DirectoryStorage(state).load().secrets()).containsKeys("istio-system/pebble-account",
           "istio-system/www-credential", "istio-system/shop-credential");
-      serial = status(p, "www").orElseThrow().serial().orElseThrow();
+      String first = status(p, "www").orElseThrow().serial().orElseThrow();
       assertThat(status(p, "www").orElseThrow().subjectAltNames()).containsExactlyInAnyOrder("www.example.test",
           "mobile.example.test");
+
+      // A forced renewal: a new order, its certificate served, no request failing meanwhile.
+      long ordersBefore = pebble.orders();
+      RequestLoop loop = new RequestLoop(() -> curl("www.example.test", root).exitCode() == 0);
+      await().atMost(Duration.ofSeconds(10)).until(() -> loop.ok() >= 3);
+      // What `portcullis certs renew www` sends (LauncherIT runs the command itself); it answers once the order is
+      // placed, and the certificate is stored when the order completes.
+      assertThat(CertificatesIT.admin(p, "POST", "/certs/renew?namespace=istio-system&name=www"))
+          .contains("renewal requested");
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(p, "www").orElseThrow().revision() == 2);
+      int okAtRenewal = loop.ok();
+      await().atMost(Duration.ofSeconds(10)).until(() -> loop.ok() >= okAtRenewal + 3);
+      loop.close();
+      assertThat(loop.failed()).as("failed requests during the renewal, of %d", loop.ok()).isZero();
+      serial = status(p, "www").orElseThrow().serial().orElseThrow();
+      assertThat(serial).isNotEqualTo(first);
+      assertThat(pebble.orders()).isGreaterThan(ordersBefore);
+      Proc.Result served = Proc.run(20, "bash", "-c", "openssl s_client -connect 127.0.0.1:" + https
+          + " -servername www.example.test </dev/null 2>/dev/null | openssl x509 -noout -serial");
+      assertThat(new java.math.BigInteger(served.stdout().trim().replace("serial=", ""), 16).toString(16))
+          .isEqualTo(serial);
     }
     long orders = pebble.orders(); // two orders, plus the retries of requests whose nonce Pebble rejected
     assertThat(orders).isGreaterThanOrEqualTo(2);

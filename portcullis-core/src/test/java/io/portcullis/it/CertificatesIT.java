@@ -13,6 +13,7 @@ import io.portcullis.storage.DirectoryStorage;
 import io.portcullis.storage.StoredSecret;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
+import io.portcullis.testing.RequestLoop;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,8 +25,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -170,32 +169,15 @@ class CertificatesIT {
       // A forced renewal while requests run: the new serial is served and no request fails.
       String before = servedSerial(port, "app.example.test");
       assertThat(before).isEqualToIgnoringCase(status(p, "app").serial().orElseThrow());
-      AtomicBoolean running = new AtomicBoolean(true);
-      AtomicInteger ok = new AtomicInteger();
-      AtomicInteger failed = new AtomicInteger();
-      Thread loop = new Thread(() -> {
-        while (running.get()) {
-          try {
-            if (curl(port, "app.example.test", root).exitCode() == 0) {
-              ok.incrementAndGet();
-            } else {
-              failed.incrementAndGet();
-            }
-          } catch (Exception e) {
-            failed.incrementAndGet();
-          }
-        }
-      });
-      loop.start();
-      await().atMost(Duration.ofSeconds(10)).until(() -> ok.get() >= 3);
+      RequestLoop loop = new RequestLoop(() -> curl(port, "app.example.test", root).exitCode() == 0);
+      await().atMost(Duration.ofSeconds(10)).until(() -> loop.ok() >= 3);
       assertThat(admin(p, "POST", "/certs/renew?namespace=istio-system&name=app")).contains("renewed (revision 2)");
       await().atMost(Duration.ofSeconds(10)).until(() -> !servedSerial(port, "app.example.test")
           .equalsIgnoreCase(before));
-      int okAtRenewal = ok.get();
-      await().atMost(Duration.ofSeconds(10)).until(() -> ok.get() >= okAtRenewal + 3);
-      running.set(false);
-      loop.join(20_000);
-      assertThat(failed.get()).as("failed requests during the renewal, of %d", ok.get()).isZero();
+      int okAtRenewal = loop.ok();
+      await().atMost(Duration.ofSeconds(10)).until(() -> loop.ok() >= okAtRenewal + 3);
+      loop.close();
+      assertThat(loop.failed()).as("failed requests during the renewal, of %d", loop.ok()).isZero();
       renewedSerial = servedSerial(port, "app.example.test");
       assertThat(renewedSerial).isEqualToIgnoringCase(status(p, "app").serial().orElseThrow());
       assertThat(status(p, "app").revision()).isEqualTo(2);
