@@ -31,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -102,8 +103,8 @@ public final class Portcullis implements AutoCloseable {
   private volatile Applied applied = new Applied(GatewayConfig.empty(), Map.of());
   /** The last translated configuration before issued Secrets are merged in; guarded by {@code this}. */
   private GatewayConfig translated;
-  /** {@code namespace/name} of the Secrets desired Certificates own; guarded by {@code this}. */
-  private Set<String> ownedSecrets = Set.of();
+  /** Secret {@code namespace/name} to the Certificate that owns it; guarded by {@code this}. */
+  private Map<String, String> ownedSecrets = Map.of();
   /** Whether some Certificate is issued over ACME HTTP-01; guarded by {@code this}. */
   private boolean http01 = false;
   private volatile boolean ready;
@@ -238,8 +239,8 @@ public final class Portcullis implements AutoCloseable {
       return;
     }
     translated = config;
-    Set<String> owned = new HashSet<>();
-    certConfig.certificates().values().forEach(c -> owned.add(c.secretKey()));
+    Map<String, String> owned = new HashMap<>();
+    certConfig.certificates().values().forEach(c -> owned.put(c.secretKey(), c.key()));
     ownedSecrets = owned;
     http01 = certConfig.certificates().values().stream()
         .anyMatch(c -> certConfig.issuers().get(c.issuer().key()) instanceof IssuerConfig.Acme);
@@ -261,12 +262,13 @@ public final class Portcullis implements AutoCloseable {
     certs.storedSecrets().forEach((key, s) -> {
       // A Certificate's Secret is the manager's; other stored Secrets (a Certificate since removed: cert-manager
       // leaves its Secret too) serve unless the manifests have one of that name.
-      if (ownedSecrets.contains(key) || !secrets.containsKey(key)) {
+      if (ownedSecrets.containsKey(key) || !secrets.containsKey(key)) {
         secrets.put(key, new GatewayConfig.SecretData(key, "state " + key, s.data()));
       }
     });
     List<Problem> problems = new ArrayList<>(base.problems());
     Map<Integer, HostTable<ServerTls>> tls = tlsContexts.build(base.listeners(), secrets, problems);
+    waitingForIssuance(problems, secrets);
     long tlsBuilt = System.nanoTime();
     java.util.SortedMap<Integer, ListenerConfig> listeners = new TreeMap<>(base.listeners());
     boolean builtIn = http01 && listeners.values().stream().noneMatch(l -> !l.tls())
@@ -291,6 +293,31 @@ public final class Portcullis implements AutoCloseable {
         + "problems{}", config.generation(), (end - start) / 1_000_000, (translatedAt - start) / 1_000_000,
         (tlsBuilt - translatedAt) / 1_000_000, (end - tlsBuilt) / 1_000_000, config.listeners().size(),
         problems.size(), resources < 0 ? " (issued Secrets changed)" : ", " + resources + " resources");
+  }
+
+  /**
+   * A missing Secret that a Certificate is about to issue is not a configuration error: says so as INFO, naming the
+   * Certificate, instead of the "not found" ERROR.
+   */
+  private void waitingForIssuance(List<Problem> problems, Map<String, GatewayConfig.SecretData> secrets) {
+    if (ownedSecrets.isEmpty()) {
+      return;
+    }
+    problems.replaceAll(p -> {
+      int end = p.message().indexOf(" not found");
+      if (p.severity() != Problem.Severity.ERROR || !p.message().startsWith("Secret ") || end < 0) {
+        return p;
+      }
+      String key = p.message().substring("Secret ".length(), end);
+      String certificate = ownedSecrets.get(key);
+      if (certificate == null || secrets.containsKey(key)) {
+        return p;
+      }
+      int hosts = p.message().indexOf("; handshakes for ");
+      return new Problem(Problem.Severity.INFO, p.subject(), p.source(), p.field(), "Secret " + key + " is not "
+          + "issued yet: Certificate " + certificate + " will store it (see /certs)"
+          + (hosts >= 0 ? p.message().substring(hosts).replace("until it is fixed", "until then") : ""));
+    });
   }
 
   private void report(List<Problem> problems) {
