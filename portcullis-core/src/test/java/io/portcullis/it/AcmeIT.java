@@ -249,6 +249,102 @@ class AcmeIT {
     }
   }
 
+  static final String MAC_KEY = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+
+  /** A Pebble of its own, with the given settings; the one of {@link #startPebble()} is stopped. */
+  Pebble restartPebble(String extraConfig) throws Exception {
+    pebble.close();
+    pebble = new Pebble(tmp.resolve("pebble-2"), http, extraConfig).start();
+    return pebble;
+  }
+
+  @Test
+  void externalAccountBindingWithTheRightKeyIsIssuedAndWithAWrongOneTheCaRefusalIsInTheStatus() throws Exception {
+    restartPebble("\"externalAccountBindingRequired\": true, \"externalAccountMACKeys\": {\"kid-1\": \""
+        + MAC_KEY + "\"}");
+    Path config = Files.createDirectories(tmp.resolve("config"));
+    Files.writeString(config.resolve("all.yaml"), manifests("""
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: eab, namespace: istio-system}
+        stringData: {secret: %1$s, wrong: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA}
+        ---
+        apiVersion: cert-manager.io/v1
+        kind: ClusterIssuer
+        metadata: {name: pebble-eab}
+        spec:
+          acme:
+            server: %2$s
+            caBundle: %3$s
+            privateKeySecretRef: {name: pebble-eab-account}
+            externalAccountBinding: {keyID: kid-1, keySecretRef: {name: eab, key: secret}, keyAlgorithm: HS256}
+            solvers: [{http01: {}}]
+        ---
+        apiVersion: cert-manager.io/v1
+        kind: ClusterIssuer
+        metadata: {name: pebble-wrong-eab}
+        spec:
+          acme:
+            server: %2$s
+            caBundle: %3$s
+            privateKeySecretRef: {name: pebble-wrong-eab-account}
+            externalAccountBinding: {keyID: kid-1, keySecretRef: {name: eab, key: wrong}}
+            solvers: [{http01: {}}]
+        ---
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: bound, namespace: istio-system}
+        spec:
+          secretName: shop-credential
+          dnsNames: [shop.example.test]
+          issuerRef: {name: pebble-eab, kind: ClusterIssuer}
+        ---
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: unbound, namespace: istio-system}
+        spec:
+          secretName: unbound-credential
+          dnsNames: [unbound.example.test]
+          issuerRef: {name: pebble-wrong-eab, kind: ClusterIssuer}
+        """.formatted(MAC_KEY, pebble.directory(), pebble.caBundle()), ""));
+    try (Portcullis p = start(config, tmp.resolve("state"))) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "bound")
+          && status(p, "unbound").map(s -> s.failedIssuanceAttempts() >= 1).orElse(false));
+      Proc.Result r = curl("shop.example.test", pebble.root());
+      assertThat(r.exitCode()).as(r.stderr()).isZero();
+      CertificateStatus unbound = status(p, "unbound").orElseThrow();
+      assertThat(unbound.ready().status()).isEqualTo("False");
+      assertThat(unbound.ready().message()).startsWith("account: ").contains("urn:ietf:params:acme:error");
+      // The issuer without a binding is refused too: Pebble requires one.
+      assertThat(status(p, "www").orElseThrow().ready().status()).isEqualTo("False");
+    }
+  }
+
+  @Test
+  void aShortLivedCertificateIsRenewedAtTwoThirdsOfItsLifetimeWithoutAFailedRequest() throws Exception {
+    restartPebble("\"certificateValidityPeriod\": 15");
+    Path config = Files.createDirectories(tmp.resolve("config"));
+    Files.writeString(config.resolve("all.yaml"), manifests("", ""));
+    try (Portcullis p = start(config, tmp.resolve("state"))) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> ready(p, "www"));
+      CertificateStatus first = status(p, "www").orElseThrow();
+      // 2/3 of Pebble's 15 s (its notAfter is inclusive: 14 s between notBefore and notAfter).
+      assertThat(Duration.between(first.notBefore().orElseThrow(), first.renewalTime().orElseThrow()).toSeconds())
+          .isBetween(9L, 10L);
+      Path root = pebble.root();
+      RequestLoop loop = new RequestLoop(() -> curl("www.example.test", root).exitCode() == 0);
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(p, "www").orElseThrow().revision() >= 2);
+      int okAtRenewal = loop.ok();
+      await().atMost(Duration.ofSeconds(10)).until(() -> loop.ok() >= okAtRenewal + 3);
+      loop.close();
+      assertThat(loop.failed()).as("failed requests across the renewal, of %d", loop.ok()).isZero();
+      CertificateStatus renewed = status(p, "www").orElseThrow();
+      assertThat(renewed.serial()).isNotEqualTo(first.serial());
+      assertThat(renewed.issuing()).isEmpty();
+    }
+  }
+
   @Test
   void pebbleDownAtStartUpIsRetriedUntilItIsBack() throws Exception {
     pebble.stopPebble();

@@ -30,6 +30,15 @@ public final class Pebble implements AutoCloseable {
    * {@code httpPort}: where the gateway's plain-HTTP listener is).
    */
   public Pebble(Path dir, int httpPort) throws Exception {
+    this(dir, httpPort, "");
+  }
+
+  /**
+   * As {@link #Pebble(Path, int)}, with more of Pebble's settings: {@code extraConfig} is JSON members added to its
+   * {@code pebble} object, e.g. {@code "certificateValidityPeriod": 15} (seconds) or
+   * {@code "externalAccountBindingRequired": true, "externalAccountMACKeys": {"kid-1": "<base64url>"}}.
+   */
+  public Pebble(Path dir, int httpPort, String extraConfig) throws Exception {
     this.dir = Files.createDirectories(dir);
     this.httpPort = httpPort;
     Proc.Result r = Proc.run(30, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -41,9 +50,9 @@ public final class Pebble implements AutoCloseable {
     Files.writeString(dir.resolve("pebble.json"), """
         {"pebble": {"listenAddress": "127.0.0.1:%d", "managementListenAddress": "127.0.0.1:%d",
           "certificate": "%s", "privateKey": "%s", "httpPort": %d, "tlsPort": %d,
-          "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+          "ocspResponderURL": ""%s}}
         """.formatted(acmePort, managementPort, dir.resolve("pebble.crt"), dir.resolve("pebble.key"), httpPort,
-        Ports.free()));
+        Ports.free(), extraConfig.isBlank() ? "" : ", " + extraConfig));
   }
 
   /** Starts pebble-challtestsrv (DNS) and Pebble, and waits until Pebble listens. */
