@@ -66,7 +66,7 @@ public final class CertManagerTranslator {
       "spec.acme.externalAccountBinding.keySecretRef.name", "spec.acme.externalAccountBinding.keySecretRef.key",
       "spec.acme.externalAccountBinding.keyAlgorithm", "spec.acme.profile", "spec.acme.solvers[].http01.**",
       "spec.acme.solvers[].dns01.**", "spec.acme.solvers[].selector.dnsNames[]",
-      "spec.acme.solvers[].selector.dnsZones[]", "spec.acme.solvers[].selector.matchLabels.*");
+      "spec.acme.solvers[].selector.dnsZones[]");
   private static final FieldCheck CERTIFICATE_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**",
       "status.**", "spec.secretName", "spec.dnsNames[]", "spec.commonName", "spec.issuerRef.name",
       "spec.issuerRef.kind", "spec.issuerRef.group", "spec.duration", "spec.renewBefore",
@@ -408,17 +408,26 @@ public final class CertManagerTranslator {
     return new CertificateConfig.KeySpec(alg, size, rotation);
   }
 
-  /** A wildcard name cannot be validated over HTTP-01 (RFC 8555 §8.3): say so now, not as a failed order. */
+  /**
+   * Each name needs a solver (cert-manager's selection, {@link IssuerConfig.Acme#solverFor}), and a wildcard name
+   * cannot be validated over HTTP-01 (RFC 8555 §8.3): say so now, not as a failed order.
+   */
   private static void checkSolvable(Resource r, String field, List<String> dnsNames, IssuerConfig issuer,
       List<Problem> problems) {
     if (!(issuer instanceof IssuerConfig.Acme acme)) {
       return;
     }
     for (int i = 0; i < dnsNames.size(); i++) {
-      if (dnsNames.get(i).startsWith("*.")) {
-        problems.add(Problem.of(Severity.ERROR, r, field + "[" + i + "]", dnsNames.get(i) + ": a wildcard name "
-            + "needs a DNS-01 solver, and " + acme.ref() + " has only HTTP-01 (expected: a name without *., or an "
-            + "issuer with a dns01 solver)"));
+      String name = dnsNames.get(i);
+      Optional<IssuerConfig.Solver> solver = acme.solverFor(name);
+      if (solver.isEmpty()) {
+        problems.add(Problem.of(Severity.ERROR, r, field + "[" + i + "]", name + ": no solver of " + acme.ref()
+            + " selects it (expected: a solver without a selector, or one whose selector.dnsNames or "
+            + "selector.dnsZones covers the name)"));
+      } else if (name.startsWith("*.") && solver.get().http01()) {
+        problems.add(Problem.of(Severity.ERROR, r, field + "[" + i + "]", name + ": a wildcard name needs a DNS-01 "
+            + "solver, and " + acme.ref() + " has only HTTP-01 for it (expected: a name without *., or an issuer "
+            + "with a dns01 solver)"));
       }
     }
   }

@@ -61,6 +61,39 @@ public sealed interface IssuerConfig {
     public Acme {
       solvers = List.copyOf(solvers);
     }
+
+    /**
+     * Picks the solver for {@code dnsName} as cert-manager does: a solver whose {@code selector.dnsNames} lists the
+     * name wins; else the one whose {@code selector.dnsZones} holds the longest zone the name is in (or equals); else
+     * one without a selector; ties go to the solver listed first. A {@code *.} name matches zones by its base name.
+     *
+     * @return empty when no solver may be used for the name
+     */
+    public Optional<Solver> solverFor(String dnsName) {
+      String name = dnsName.startsWith("*.") ? dnsName.substring(2) : dnsName;
+      Solver best = null;
+      int bestScore = -1;
+      for (Solver s : solvers) {
+        int score;
+        if (s.dnsNames().contains(dnsName)) {
+          score = Integer.MAX_VALUE;
+        } else if (!s.dnsZones().isEmpty()) {
+          score = -1;
+          for (String z : s.dnsZones()) {
+            if (name.equals(z) || name.endsWith("." + z)) {
+              score = Math.max(score, 1 + z.length());
+            }
+          }
+        } else {
+          score = s.dnsNames().isEmpty() ? 0 : -1;
+        }
+        if (score > bestScore) {
+          best = s;
+          bestScore = score;
+        }
+      }
+      return Optional.ofNullable(best);
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.portcullis.config.Manifests;
 import io.portcullis.config.Problem;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -92,7 +93,7 @@ class CertManagerTranslatorTest {
     assertThat(a.server()).isEqualTo("https://acme-staging-v02.api.letsencrypt.org/directory");
     assertThat(a.accountKeySecret()).isEqualTo("istio-system/letsencrypt-staging");
     assertThat(a.profile()).isEqualTo("shortlived");
-    assertThat(a.solvers()).containsExactly(new IssuerConfig.Solver(true, java.util.List.of(), java.util.List.of()));
+    assertThat(a.solvers()).containsExactly(new IssuerConfig.Solver(true, List.of(), List.of()));
   }
 
   @Test
@@ -204,6 +205,47 @@ class CertManagerTranslatorTest {
         """);
     assertThat(c.certificates().get("istio-system/wild").dnsNames()).containsExactly("*.example.test");
     assertThat(errors(c)).contains("spec.servers[0].hosts[1]: *: no certificate can be issued for it");
+  }
+
+  @Test
+  void solversAreChosenAsCertManagerChoosesThem() {
+    IssuerConfig.Solver any = new IssuerConfig.Solver(true, List.of(), List.of());
+    IssuerConfig.Solver zone = new IssuerConfig.Solver(true, List.of(), List.of("example.test"));
+    IssuerConfig.Solver subZone = new IssuerConfig.Solver(true, List.of(), List.of("shop.example.test"));
+    IssuerConfig.Solver name = new IssuerConfig.Solver(true, List.of("www.shop.example.test"), List.of());
+    IssuerConfig.Acme acme = new IssuerConfig.Acme(new IssuerConfig.IssuerRef("ClusterIssuer", "", "a"), "https://x",
+        "", "ns/k", false, new byte[0], Optional.empty(), "", List.of(any, zone, subZone, name));
+    assertThat(acme.solverFor("www.shop.example.test")).contains(name);
+    assertThat(acme.solverFor("api.shop.example.test")).contains(subZone);
+    assertThat(acme.solverFor("shop.example.test")).contains(subZone);
+    assertThat(acme.solverFor("*.example.test")).contains(zone);
+    assertThat(acme.solverFor("other.test")).contains(any);
+    IssuerConfig.Acme zonesOnly = new IssuerConfig.Acme(acme.ref(), "https://x", "", "ns/k", false, new byte[0],
+        Optional.empty(), "", List.of(zone));
+    assertThat(zonesOnly.solverFor("other.test")).isEmpty();
+
+    CertManagerConfig c = translate("""
+        apiVersion: cert-manager.io/v1
+        kind: ClusterIssuer
+        metadata: {name: zoned}
+        spec:
+          acme:
+            server: https://acme.example.test/directory
+            privateKeySecretRef: {name: zoned}
+            solvers:
+            - http01: {}
+              selector: {dnsZones: [example.test]}
+        ---
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: c, namespace: istio-system}
+        spec:
+          secretName: c
+          dnsNames: [a.example.test, b.other.test]
+          issuerRef: {name: zoned, kind: ClusterIssuer}
+        """);
+    assertThat(errors(c)).contains("spec.dnsNames[1]: b.other.test: no solver of ClusterIssuer zoned selects it")
+        .doesNotContain("spec.dnsNames[0]");
   }
 
   @Test
