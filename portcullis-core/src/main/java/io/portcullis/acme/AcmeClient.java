@@ -27,14 +27,17 @@ import javax.net.ssl.X509ExtendedTrustManager;
 import org.shredzone.acme4j.Account;
 import org.shredzone.acme4j.AccountBuilder;
 import org.shredzone.acme4j.Authorization;
+import org.shredzone.acme4j.Login;
 import org.shredzone.acme4j.Order;
 import org.shredzone.acme4j.OrderBuilder;
 import org.shredzone.acme4j.PollableResource;
 import org.shredzone.acme4j.Problem;
+import org.shredzone.acme4j.RenewalInfo;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.Status;
 import org.shredzone.acme4j.challenge.Http01Challenge;
 import org.shredzone.acme4j.connector.NetworkSettings;
+import org.shredzone.acme4j.connector.Resource;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.exception.AcmeRateLimitedException;
 import org.shredzone.acme4j.exception.AcmeServerException;
@@ -79,17 +82,55 @@ public final class AcmeClient {
   }
 
   /**
+   * The CA's suggested renewal window for a certificate (ACME Renewal Information, RFC 9773 §4.2).
+   *
+   * @param start the start of the window
+   * @param end the end of the window
+   * @param nextCheck when to ask again (the CA's {@code Retry-After}, else 6 hours)
+   */
+  public record RenewalWindow(Instant start, Instant end, Instant nextCheck) {}
+
+  /**
+   * Asks the CA for {@code certificate}'s renewal window (RFC 9773), when its directory offers {@code renewalInfo}.
+   *
+   * @return empty when the directory has no {@code renewalInfo}
+   * @throws OrderException when the CA cannot be reached or answers with an error
+   */
+  public Optional<RenewalWindow> renewalWindow(IssuerConfig.Acme issuer, KeyPair accountKey,
+      X509Certificate certificate) throws OrderException {
+    try {
+      Session session = new Session(URI.create(issuer.server()), new Provider(issuer));
+      if (session.resourceUrlOptional(Resource.RENEWAL_INFO).isEmpty()) {
+        return Optional.empty();
+      }
+      // RenewalInfo is fetched with a plain GET (RFC 9773 §4.1): the login only carries the session.
+      Login login = session.login(URI.create(issuer.server()).toURL(), accountKey);
+      RenewalInfo info = login.bindRenewalInfo(certificate);
+      Optional<Instant> retryAfter = info.fetch();
+      Instant next = retryAfter.orElse(Instant.now().plus(Duration.ofHours(6)));
+      return Optional.of(new RenewalWindow(info.getSuggestedWindowStart(), info.getSuggestedWindowEnd(), next));
+    } catch (AcmeServerException e) {
+      throw new OrderException("renewalInfo: " + problem(e.getProblem()), Optional.empty(), e);
+    } catch (AcmeException | java.net.MalformedURLException | RuntimeException e) {
+      throw new OrderException("renewalInfo: " + e.getMessage(), Optional.empty(), e);
+    }
+  }
+
+  /**
    * Orders a certificate for {@code dnsNames} over {@code domainKey}.
    *
    * @param accountKey the issuer's account key ({@code privateKeySecretRef})
    * @param eabKey the external account binding MAC key (base64url, as the CA gives it), when the issuer has one
+   * @param replaces the certificate this order renews: sent as {@code replaces} (RFC 9773 §5) when the CA offers
+   *     renewal information; if the CA refuses the order with it, the order is placed again without it
    * @param step told each step as it happens, with the elapsed ms (for the log)
    * @return the chain, leaf first
    * @throws OrderException naming the step, with the CA's problem document, when the order fails
    * @throws InterruptedException when interrupted while polling
    */
   public List<X509Certificate> order(IssuerConfig.Acme issuer, KeyPair accountKey, Optional<byte[]> eabKey,
-      List<String> dnsNames, KeyPair domainKey, Consumer<String> step) throws OrderException, InterruptedException {
+      List<String> dnsNames, KeyPair domainKey, Optional<X509Certificate> replaces, Consumer<String> step)
+      throws OrderException, InterruptedException {
     long t0 = System.nanoTime();
     Consumer<String> log = s -> step.accept(s + " (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
     List<String> presented = new ArrayList<>();
@@ -108,11 +149,17 @@ public final class AcmeClient {
       Account account = ab.create(session);
       log.accept("account " + account.getLocation());
       at = "order";
-      OrderBuilder ob = account.newOrder().domains(dnsNames);
-      if (!issuer.profile().isEmpty()) {
-        ob.profile(issuer.profile());
+      boolean ari = replaces.isPresent() && session.resourceUrlOptional(Resource.RENEWAL_INFO).isPresent();
+      Order order;
+      try {
+        order = newOrder(account, issuer, dnsNames, ari ? replaces : Optional.empty());
+      } catch (AcmeServerException e) {
+        if (!ari) {
+          throw e;
+        }
+        log.accept("order with replaces refused (" + problem(e.getProblem()) + "); ordering again without it");
+        order = newOrder(account, issuer, dnsNames, Optional.empty());
       }
-      Order order = ob.create();
       log.accept("order " + order.getLocation() + " for " + dnsNames);
       // Every authorization's challenge is presented and triggered first, then all are awaited: they validate in
       // parallel at the CA.
@@ -178,6 +225,16 @@ public final class AcmeClient {
     } finally {
       presented.forEach(challenges::remove);
     }
+  }
+
+  private static Order newOrder(Account account, IssuerConfig.Acme issuer, List<String> dnsNames,
+      Optional<X509Certificate> replaces) throws AcmeException {
+    OrderBuilder ob = account.newOrder().domains(dnsNames);
+    if (!issuer.profile().isEmpty()) {
+      ob.profile(issuer.profile());
+    }
+    replaces.ifPresent(ob::replaces);
+    return ob.create();
   }
 
   /**

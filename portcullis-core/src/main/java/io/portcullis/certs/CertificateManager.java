@@ -75,6 +75,10 @@ public final class CertificateManager implements AutoCloseable {
     boolean manual;
     CompletableFuture<?> inFlight; // the ACME order being placed: at most one per Certificate
     String ordering;
+    Instant suggestedRenewal; // from the CA's renewal window (RFC 9773), for the certificate of suggestedFor
+    String suggestedFor; // serial
+    Instant renewalInfoCheck; // when to ask the CA for the window again
+    boolean renewalInfoFetching;
     Instant readySince;
     String readyStatus = "";
   }
@@ -232,6 +236,9 @@ public final class CertificateManager implements AutoCloseable {
       if (t != null && (next == null || t.isBefore(next))) {
         next = t;
       }
+      if (st != null && st.renewalInfoCheck != null && (next == null || st.renewalInfoCheck.isBefore(next))) {
+        next = st.renewalInfoCheck;
+      }
     }
     if (next != null) {
       schedule(next);
@@ -244,9 +251,14 @@ public final class CertificateManager implements AutoCloseable {
     if (st.inFlight != null) {
       return false; // one order at a time per Certificate
     }
-    Renewal.Check check = Renewal.check(c, Optional.ofNullable(stored.get(c.secretKey())), now);
+    Renewal.Check check = check(c, st, now);
     st.waiting = null;
     if (!check.due() && !st.manual) {
+      IssuerConfig issuer = desired.issuers().get(c.issuer().key());
+      if (issuer instanceof IssuerConfig.Acme a && check.current().isPresent() && !st.renewalInfoFetching
+          && (st.renewalInfoCheck == null || !now.isBefore(st.renewalInfoCheck))) {
+        fetchRenewalInfo(c, st, a, check.current().get().credential().leaf());
+      }
       return false;
     }
     if (!st.manual && st.backoffUntil != null && now.isBefore(st.backoffUntil)) {
@@ -274,6 +286,59 @@ public final class CertificateManager implements AutoCloseable {
       failed(c, st, e.getMessage() == null ? e.toString() : e.getMessage(), Optional.empty(), now);
       return false;
     }
+  }
+
+  /** The decision for {@code c}, with the CA's suggested renewal time when it is for the stored certificate. */
+  private Renewal.Check check(CertificateConfig c, State st, Instant now) {
+    Optional<StoredSecret> secret = Optional.ofNullable(stored.get(c.secretKey()));
+    Renewal.Check plain = Renewal.check(c, secret, now);
+    if (st.suggestedRenewal == null || plain.current().isEmpty()
+        || !plain.current().get().credential().serialHex().equals(st.suggestedFor)) {
+      return plain;
+    }
+    return Renewal.check(c, secret, now, Optional.of(st.suggestedRenewal));
+  }
+
+  /**
+   * Asks the CA for the certificate's renewal window (RFC 9773) on the order threads; a time in the window, fixed
+   * per certificate, becomes its renewal time when earlier than the spec's.
+   */
+  private void fetchRenewalInfo(CertificateConfig c, State st, IssuerConfig.Acme issuer, X509Certificate leaf) {
+    KeyPair account;
+    try {
+      account = accountKey(issuer);
+    } catch (Exception e) {
+      st.renewalInfoCheck = clock.instant().plus(Duration.ofHours(1));
+      return;
+    }
+    st.renewalInfoFetching = true;
+    CompletableFuture.supplyAsync(() -> {
+      try {
+        return acme.renewalWindow(issuer, account, leaf);
+      } catch (AcmeClient.OrderException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, orders).whenComplete((window, err) -> executor.execute(() -> {
+      st.renewalInfoFetching = false;
+      Instant now = clock.instant();
+      if (err != null) {
+        log.info("certs: Certificate {}: renewal information not available: {}", c.key(),
+            err.getCause() != null ? err.getCause().getMessage() : err.toString());
+        st.renewalInfoCheck = now.plus(Duration.ofHours(1));
+      } else if (window.isEmpty()) {
+        st.renewalInfoCheck = now.plus(Duration.ofHours(24)); // the directory offers none; look again tomorrow
+      } else {
+        AcmeClient.RenewalWindow w = window.get();
+        long span = Math.max(0, Duration.between(w.start(), w.end()).toMillis());
+        long offset = span == 0 ? 0 : Math.floorMod(leaf.getSerialNumber().longValue(), span);
+        st.suggestedRenewal = w.start().plusMillis(offset);
+        st.suggestedFor = leaf.getSerialNumber().toString(16);
+        st.renewalInfoCheck = w.nextCheck();
+        log.info("certs: Certificate {}: the CA suggests renewing between {} and {}; renewal at {}", c.key(),
+            w.start(), w.end(), st.suggestedRenewal);
+      }
+      reconcile();
+    }));
   }
 
   private void store(CertificateConfig c, State st, StoredSecret out, String reason, long t0) throws IOException {
@@ -318,12 +383,13 @@ public final class CertificateManager implements AutoCloseable {
     }
     KeyPair keys = domainKey(c, check);
     Optional<byte[]> eabKey = eab;
+    Optional<X509Certificate> replaces = check.current().map(cur -> cur.credential().leaf());
     long t0 = System.nanoTime();
     st.ordering = "ordering from " + issuer.ref() + " (" + issuer.server() + ")";
     log.info("certs: Certificate {}: {} for {} ({})", c.key(), st.ordering, c.dnsNames(), reason);
     CompletableFuture<List<X509Certificate>> order = CompletableFuture.supplyAsync(() -> {
       try {
-        return acme.order(issuer, account, eabKey, c.dnsNames(), keys,
+        return acme.order(issuer, account, eabKey, c.dnsNames(), keys, replaces,
             step -> log.info("certs: Certificate {}: {}", c.key(), step));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -500,7 +566,7 @@ public final class CertificateManager implements AutoCloseable {
     List<CertificateStatus> out = new ArrayList<>();
     for (CertificateConfig c : desired.certificates().values()) {
       State st = state(c);
-      Renewal.Check check = Renewal.check(c, Optional.ofNullable(stored.get(c.secretKey())), now);
+      Renewal.Check check = check(c, st, now);
       Optional<Renewal.Current> cur = check.current();
       boolean ready = !check.due() || (check.reason().get().equals("Renewing") && cur.isPresent());
       String readyStatus = ready ? "True" : "False";

@@ -54,6 +54,14 @@ final class Renewal {
 
   /** Decides whether {@code c} needs issuing at {@code now}, given its stored Secret. */
   static Check check(CertificateConfig c, Optional<StoredSecret> secret, Instant now) {
+    return check(c, secret, now, Optional.empty());
+  }
+
+  /**
+   * As {@link #check(CertificateConfig, Optional, Instant)}, with a renewal time the CA suggested (ACME Renewal
+   * Information, RFC 9773): the earlier of it and the spec's renewal time is used.
+   */
+  static Check check(CertificateConfig c, Optional<StoredSecret> secret, Instant now, Optional<Instant> suggested) {
     if (secret.isEmpty()) {
       return due("DoesNotExist", "Issuing certificate as Secret does not exist", null);
     }
@@ -75,7 +83,11 @@ final class Renewal {
     X509Certificate leaf = cred.leaf();
     Instant notBefore = leaf.getNotBefore().toInstant();
     Instant notAfter = leaf.getNotAfter().toInstant();
-    Current current = new Current(cred, notBefore, notAfter, renewalTime(notBefore, notAfter, c.renewBefore()));
+    Instant renewal = renewalTime(notBefore, notAfter, c.renewBefore());
+    if (suggested.isPresent() && suggested.get().isBefore(renewal)) {
+      renewal = suggested.get().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    }
+    Current current = new Current(cred, notBefore, notAfter, renewal);
     String issuerName = s.annotations().getOrDefault(ISSUER_NAME, "");
     String issuerKind = s.annotations().getOrDefault(ISSUER_KIND, "");
     if (!issuerName.equals(c.issuer().name()) || !issuerKind.equals(c.issuer().kind())) {

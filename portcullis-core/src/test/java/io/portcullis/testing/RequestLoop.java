@@ -37,8 +37,12 @@ public final class RequestLoop implements AutoCloseable {
 
   /** Stops the loop and waits for the request in progress. */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     running.set(false);
-    thread.join(30_000);
+    try {
+      thread.join(30_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
