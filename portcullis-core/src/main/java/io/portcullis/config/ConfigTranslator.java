@@ -316,9 +316,14 @@ public final class ConfigTranslator {
         if (mode.isEmpty()) {
           mode = "PASSTHROUGH"; // Istio's default mode
         }
-        if (!mode.equals("SIMPLE")) {
-          cx.problem(Severity.ERROR, r, at + ".tls.mode", mode + " (expected: SIMPLE; MUTUAL, OPTIONAL_MUTUAL and "
-              + "PASSTHROUGH are not supported yet)");
+        if (mode.equals("ISTIO_MUTUAL") || mode.equals("AUTO_PASSTHROUGH")) {
+          cx.problem(Severity.ERROR, r, at + ".tls.mode", mode + " needs the mesh's identities, which Portcullis does "
+              + "not have yet (expected: SIMPLE, MUTUAL or OPTIONAL_MUTUAL)");
+          continue;
+        }
+        if (!mode.equals("SIMPLE") && !mode.equals("MUTUAL") && !mode.equals("OPTIONAL_MUTUAL")) {
+          cx.problem(Severity.ERROR, r, at + ".tls.mode", mode + " (expected: SIMPLE, MUTUAL or OPTIONAL_MUTUAL; "
+              + "PASSTHROUGH is not supported yet)");
           continue;
         }
         String cred = tls.getCredentialName() == null ? "" : tls.getCredentialName().trim();

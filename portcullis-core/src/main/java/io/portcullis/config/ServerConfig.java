@@ -39,9 +39,10 @@ public record ServerConfig(String gateway, int index, String portName, int port,
   public record ServerHost(String namespace, String host) {}
 
   /**
-   * Istio {@code ServerTLSSettings} for {@code mode: SIMPLE}.
+   * Istio {@code ServerTLSSettings} for {@code mode: SIMPLE}, {@code MUTUAL} or {@code OPTIONAL_MUTUAL}.
    *
-   * @param mode {@code SIMPLE}
+   * @param mode {@code SIMPLE}; {@code MUTUAL} (a client certificate is required and verified against the client
+   *     CA); {@code OPTIONAL_MUTUAL} (requested, verified when sent)
    * @param credentialName the Secret's {@code namespace/name} ({@code credentialName}, resolved in the gateway's
    *     namespace unless it says {@code ns/name})
    * @param minProtocolVersion {@code TLSv1.2} by default
@@ -53,6 +54,11 @@ public record ServerConfig(String gateway, int index, String portName, int port,
     /** Copies the list. */
     public TlsSettings {
       cipherSuites = List.copyOf(cipherSuites);
+    }
+
+    /** Returns whether clients are asked for a certificate ({@code MUTUAL} or {@code OPTIONAL_MUTUAL}). */
+    public boolean mutual() {
+      return mode.equals("MUTUAL") || mode.equals("OPTIONAL_MUTUAL");
     }
   }
 }

@@ -62,6 +62,11 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   @Override
   protected void initChannel(Channel ch) {
     ChannelPipeline p = ch.pipeline();
+    if (listener.state().config().tls()) {
+      // Nearest the socket, so that its flush before the half-close is not held back by the flush consolidation.
+      ch.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
+      p.addLast(new LingerOnHandshakeFailure());
+    }
     p.addLast(new FlushConsolidationHandler(256, true));
     if (listener.state().config().tls()) {
       SniMapping sni = new SniMapping(listener);

@@ -3,6 +3,7 @@ package io.portcullis.tls;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
 import io.netty.handler.ssl.SslContext;
@@ -148,13 +149,23 @@ public final class TlsContexts {
       loaded = previous;
       nextParsed.put(previous.alias(), previous);
     }
-    String groupKey = groupKey(tls);
+    Optional<ClientCa> clientCa = Optional.empty();
+    if (tls.mutual()) {
+      try {
+        clientCa = Optional.of(clientCa(tls.credentialName(), secrets));
+      } catch (IllegalArgumentException e) {
+        String msg = e.getMessage() + "; handshakes for " + hosts(s) + " fail until it is fixed";
+        problems.add(new Problem(Problem.Severity.ERROR, subject, "", field, msg));
+        return new ServerTls(s, Optional.empty(), Optional.of(loaded.credential()), "", msg);
+      }
+    }
+    String groupKey = groupKey(tls) + "|" + tls.mode() + "|" + clientCa.map(ClientCa::digest).orElse("");
     Group group = nextGroups.get(groupKey);
     if (group == null) {
       group = groups.get(groupKey);
       if (group == null) {
         try {
-          group = newGroup(tls);
+          group = newGroup(tls, clientCa);
         } catch (SSLException | RuntimeException e) {
           String msg = "TLS settings refused: " + e.getMessage() + " (check minProtocolVersion, maxProtocolVersion and "
               + "cipherSuites)";
@@ -252,7 +263,47 @@ public final class TlsContexts {
     }
   }
 
-  private Group newGroup(ServerConfig.TlsSettings tls) throws SSLException {
+  /** The trust anchors client certificates are verified against ({@code MUTUAL}, {@code OPTIONAL_MUTUAL}). */
+  private record ClientCa(List<X509Certificate> certificates, String digest) {}
+
+  /**
+   * Finds a server's client CA as Istio does: Secret {@code <name>-cacert} (key {@code cacert}, else
+   * {@code ca.crt}) if it exists, else key {@code cacert} or {@code ca.crt} of the credential Secret itself. A bundle
+   * of several CA certificates is allowed.
+   *
+   * @throws IllegalArgumentException naming the Secrets and keys looked at, when there is none or it does not parse
+   */
+  private static ClientCa clientCa(String credentialKey, Map<String, SecretData> secrets) {
+    SecretData separate = secrets.get(credentialKey + "-cacert");
+    SecretData own = secrets.get(credentialKey);
+    SecretData from = separate != null ? separate : own;
+    String where = separate != null ? "Secret " + credentialKey + "-cacert" : "Secret " + credentialKey;
+    byte[] pem = null;
+    String key = "";
+    if (from != null) {
+      for (String k : List.of("cacert", "ca.crt")) {
+        if (from.data().containsKey(k)) {
+          pem = from.data().get(k);
+          key = k;
+          break;
+        }
+      }
+    }
+    if (pem == null) {
+      throw new IllegalArgumentException("no client CA for mutual TLS (expected: Secret " + credentialKey
+          + "-cacert with key cacert or ca.crt, or key cacert or ca.crt in Secret " + credentialKey + ")");
+    }
+    if (pem.length == 0) {
+      throw new IllegalArgumentException(where + ": " + key + ": empty (expected: PEM CA certificates)");
+    }
+    try {
+      return new ClientCa(Pem.certificates(pem), digest(pem));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(where + ": " + key + ": " + e.getMessage());
+    }
+  }
+
+  private Group newGroup(ServerConfig.TlsSettings tls, Optional<ClientCa> clientCa) throws SSLException {
     SniKeyManager km = new SniKeyManager();
     KeyManagerFactory kmf = new KeyManagerFactory(new KeyManagerFactorySpi() {
       @Override
@@ -276,6 +327,14 @@ public final class TlsContexts {
             ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2,
             ApplicationProtocolNames.HTTP_1_1));
+    if (clientCa.isPresent()) {
+      try {
+        b.trustManager(new ClientCertificateVerifier(clientCa.get().certificates(), provider == SslProvider.OPENSSL));
+      } catch (java.security.GeneralSecurityException e) {
+        throw new SSLException("client CA: " + e.getMessage(), e);
+      }
+      b.clientAuth(tls.mode().equals("MUTUAL") ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
+    }
     if (tls.cipherSuites().isEmpty()) {
       b.ciphers(new ArrayList<>(Http2SecurityUtil.CIPHERS), SupportedCipherSuiteFilter.INSTANCE);
     } else {

@@ -93,7 +93,7 @@ class ConfigTranslatorTest {
   @CsvSource(delimiter = '|', value = {
       "port out of range|number: 443|number: 70000|ERROR|Gateway default/mygateway|spec.servers[0].port.number|70000 (expected: 1..65535)",
       "unknown protocol|protocol: HTTPS}|protocol: MONGO}|ERROR|Gateway default/mygateway|spec.servers[0].port.protocol|MONGO (expected: HTTP, HTTPS or HTTP2",
-      "mutual not yet|mode: SIMPLE, credentialName: httpbin-credential|mode: MUTUAL, credentialName: httpbin-credential|ERROR|Gateway default/mygateway|spec.servers[0].tls.mode|MUTUAL (expected: SIMPLE",
+      "istio mutual not yet|mode: SIMPLE, credentialName: httpbin-credential|mode: ISTIO_MUTUAL, credentialName: httpbin-credential|ERROR|Gateway default/mygateway|spec.servers[0].tls.mode|ISTIO_MUTUAL needs the mesh",
       "no credential|mode: SIMPLE, credentialName: httpbin-credential|mode: SIMPLE|ERROR|Gateway default/mygateway|spec.servers[0].tls.credentialName|missing",
       "bad tls version|minProtocolVersion: TLSV1_3|minProtocolVersion: TLSV9|ERROR|Gateway default/mygateway|spec.servers[1].tls.minProtocolVersion|TLSV9 (expected: TLS_AUTO",
       "bad host|hosts: [\"httpbin.example.com\"]|hosts: [\"bad host!\"]|ERROR|Gateway default/mygateway|spec.servers[0].hosts[0]|\"bad host!\"",
