@@ -64,7 +64,6 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
     ChannelPipeline p = ch.pipeline();
     if (listener.state().config().tls()) {
       // Nearest the socket, so that its flush before the half-close is not held back by the flush consolidation.
-      ch.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
       p.addLast(new LingerOnHandshakeFailure());
     }
     p.addLast(new FlushConsolidationHandler(256, true));

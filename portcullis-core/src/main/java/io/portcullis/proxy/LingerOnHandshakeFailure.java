@@ -2,6 +2,7 @@ package io.portcullis.proxy;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -34,6 +35,9 @@ final class LingerOnHandshakeFailure extends ChannelDuplexHandler {
       return;
     }
     lingering = true;
+    // Half-closure only from now on: the client's FIN then arrives as an event (and ends the linger) instead of
+    // closing the channel before the alert is out.
+    ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     ctx.flush();
     duplex.shutdownOutput();
     ctx.channel().config().setAutoRead(true);
