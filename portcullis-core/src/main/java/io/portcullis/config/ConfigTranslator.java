@@ -345,6 +345,13 @@ public final class ConfigTranslator {
           continue;
         }
         String credKey = credentialKey(cred);
+        String secretName = credKey.substring(credKey.indexOf('/') + 1);
+        if (secretName.startsWith("istio") || secretName.startsWith("prometheus")) {
+          cx.problem(Severity.ERROR, r, at + ".tls.credentialName", cred + ": Istio's SDS never serves a Secret "
+              + "whose name starts with istio or prometheus (expected: another name, e.g. " + secretName
+              .replaceFirst("^(istio|prometheus)-?", "") + "-credential)");
+          continue;
+        }
         tlsSettings = Optional.of(new ServerConfig.TlsSettings(mode, credKey, min.get(), max.get(),
             tls.getCipherSuites() == null ? List.of() : tls.getCipherSuites()));
       } else if (tls != null && !redirect && tls.getMode() != null) {

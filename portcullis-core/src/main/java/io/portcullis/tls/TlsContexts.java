@@ -200,6 +200,10 @@ public final class TlsContexts {
           + "tls.crt/tls.key in namespace " + key.substring(0, key.indexOf('/')) + ")");
     }
     Map<String, byte[]> data = secret.data();
+    if (data.containsKey("token")) {
+      throw new IllegalArgumentException("Secret " + key + ": token: a credential Secret may not hold a token, as "
+          + "Istio's SDS refuses service-account token Secrets (expected: cert/key or tls.crt/tls.key, and no token)");
+    }
     String certKey = data.containsKey("cert") ? "cert" : "tls.crt";
     String keyKey = data.containsKey("cert") ? "key" : "tls.key";
     byte[] cert = data.get(certKey);

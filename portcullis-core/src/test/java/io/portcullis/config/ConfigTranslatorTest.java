@@ -95,6 +95,8 @@ class ConfigTranslatorTest {
       "unknown protocol|protocol: HTTPS}|protocol: MONGO}|ERROR|Gateway default/mygateway|spec.servers[0].port.protocol|MONGO (expected: HTTP, HTTPS or HTTP2",
       "istio mutual not yet|mode: SIMPLE, credentialName: httpbin-credential|mode: ISTIO_MUTUAL, credentialName: httpbin-credential|ERROR|Gateway default/mygateway|spec.servers[0].tls.mode|ISTIO_MUTUAL needs the mesh",
       "no credential|mode: SIMPLE, credentialName: httpbin-credential|mode: SIMPLE|ERROR|Gateway default/mygateway|spec.servers[0].tls.credentialName|missing",
+      "istio secret name|credentialName: httpbin-credential|credentialName: istio-httpbin|ERROR|Gateway default/mygateway|spec.servers[0].tls.credentialName|istio-httpbin: Istio's SDS never serves",
+      "prometheus secret name|credentialName: httpbin-credential|credentialName: prometheus-certs|ERROR|Gateway default/mygateway|spec.servers[0].tls.credentialName|prometheus-certs: Istio's SDS never serves",
       "bad tls version|minProtocolVersion: TLSV1_3|minProtocolVersion: TLSV9|ERROR|Gateway default/mygateway|spec.servers[1].tls.minProtocolVersion|TLSV9 (expected: TLS_AUTO",
       "bad host|hosts: [\"httpbin.example.com\"]|hosts: [\"bad host!\"]|ERROR|Gateway default/mygateway|spec.servers[0].hosts[0]|\"bad host!\"",
       "unsupported field|selector: {istio: ingressgateway}|selector: {istio: ingressgateway}\\n  bogus: 1|WARNING|Gateway default/mygateway|spec.bogus|not supported",

@@ -1,0 +1,70 @@
+package io.portcullis.tls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.portcullis.config.GatewayConfig;
+import io.portcullis.config.Manifests;
+import io.portcullis.config.Problem;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TlsContextsTest {
+  @TempDir Path tmp;
+
+  GatewayConfig config(String secretExtra) throws Exception {
+    DevCertificates.DevCredential dev = DevCertificates.ensure(tmp.resolve("dev"));
+    String crt = Base64.getEncoder().encodeToString(Files.readAllBytes(dev.certificateChain()));
+    String key = Base64.getEncoder().encodeToString(Files.readAllBytes(dev.privateKey()));
+    return Manifests.translate("""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: gw}
+        spec:
+          servers:
+          - port: {number: 443, name: https, protocol: HTTPS}
+            tls: {mode: SIMPLE, credentialName: web}
+            hosts: [localhost]
+          - port: {number: 443, name: https-other, protocol: HTTPS}
+            tls: {mode: SIMPLE, credentialName: other}
+            hosts: [other.localhost]
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: web, namespace: istio-system}
+        data: {tls.crt: %1$s, tls.key: %2$s%3$s}
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: other, namespace: istio-system}
+        data: {tls.crt: %1$s, tls.key: %2$s}
+        """.formatted(crt, key, secretExtra));
+  }
+
+  @Test
+  void aCredentialSecretWithATokenIsRefusedAndOnlyItsServerFails() throws Exception {
+    GatewayConfig c = config(", token: " + Base64.getEncoder().encodeToString("sa-token".getBytes()));
+    List<Problem> problems = new ArrayList<>();
+    var tables = new TlsContexts().build(c.listeners(), c.secrets(), problems);
+    assertThat(problems).singleElement().satisfies(p -> {
+      assertThat(p.severity()).isEqualTo(Problem.Severity.ERROR);
+      assertThat(p.field()).isEqualTo("spec.servers[0].tls.credentialName");
+      assertThat(p.message()).contains("Secret istio-system/web: token: a credential Secret may not hold a token");
+    });
+    assertThat(tables.get(443).find("localhost").orElseThrow().context()).isEmpty();
+    assertThat(tables.get(443).find("other.localhost").orElseThrow().context()).isPresent();
+  }
+
+  @Test
+  void theSameSecretWithoutTheTokenServes() throws Exception {
+    GatewayConfig c = config("");
+    List<Problem> problems = new ArrayList<>();
+    var tables = new TlsContexts().build(c.listeners(), c.secrets(), problems);
+    assertThat(problems).isEmpty();
+    assertThat(tables.get(443).find("localhost").orElseThrow().context()).isPresent();
+  }
+}
