@@ -32,6 +32,7 @@ import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.RouteMatch;
 import io.portcullis.routing.VirtualHost;
+import io.portcullis.tls.TlsContexts.ServerTls;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -221,6 +222,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       if (requestId == null || requestId.isEmpty()) {
         requestId = randomUuid();
       }
+      if (state.config().tls() && misdirected()) {
+        local(421, "misdirected request: " + host + " is not served by the server this connection's SNI chose\n",
+            "-", null);
+        return;
+      }
       if (!state.config().tls()) {
         Optional<String> keyAuthorization = challenges.forPath(path); // RFC 8555 §8.3, before routing
         if (keyAuthorization.isPresent()) {
@@ -248,6 +254,18 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       } else if (action instanceof RouteAction.Forward f) {
         startForward(f);
       }
+    }
+
+    /**
+     * Whether the request's host belongs to another server block than the one chosen by SNI at the handshake (its
+     * certificate may not cover the host, its TLS settings may differ): RFC 9110 §15.5.20, the case of an HTTP/2
+     * connection reused across hosts (istio#13589).
+     */
+    private boolean misdirected() {
+      Optional<ServerTls> byHost = state.tls().find(host);
+      Optional<ServerTls> bySni = state.tls().find(sni == null ? null : sni.toLowerCase(Locale.ROOT));
+      return byHost.isEmpty() || bySni.isEmpty()
+          || !byHost.get().server().routeName().equals(bySni.get().server().routeName());
     }
 
     private String redirectLocation(RouteAction.Redirect rd, String authority, String uri) {

@@ -178,6 +178,19 @@ class MutualTlsIT {
   }
 
   @Test
+  void aRequestForAnotherServerBlocksHostOnThisConnectionGets421() throws Exception {
+    for (String proto : List.of("--http2", "--http1.1")) {
+      // SNI simple.example.com, then a request for optional.example.com on that connection.
+      Proc.Result r = curl("simple.example.com", proto, "-H", "Host: optional.example.com");
+      assertThat(r.stdout()).as(proto + ": " + r.stderr()).isEqualTo("421");
+      Proc.Result same = curl("simple.example.com", proto, "-H", "Host: simple.example.com");
+      assertThat(same.stdout()).as(proto).isEqualTo("418");
+      Proc.Result unknown = curl("simple.example.com", proto, "-H", "Host: nowhere.example.com");
+      assertThat(unknown.stdout()).as(proto).isEqualTo("421");
+    }
+  }
+
+  @Test
   void aMutualServerWithoutAClientCaFailsAloneAndSaysWhy() throws Exception {
     Proc.Result noca = curl("noca.example.com", "--cert", clientCert("noca.example.com"), "--key",
         clientKey("noca.example.com"));
