@@ -70,6 +70,13 @@ public final class ConfigDump {
           t.cipherSuites().forEach(ciphers::add);
           Optional<ServerTls> st = Optional.ofNullable(tlsByServer.get(s));
           st.flatMap(ServerTls::credential).ifPresent(c -> credential(tn.putObject("certificate"), c, clock));
+          if (t.mutual()) {
+            tn.put("client_certificate", t.mode().equals("MUTUAL") ? "required" : "optional");
+            ArrayNode cas = tn.putArray("client_ca");
+            st.ifPresent(x -> x.clientCa().forEach(ca -> cas.addObject()
+                .put("subject", ca.getSubjectX500Principal().getName())
+                .put("expiration_time", ca.getNotAfter().toInstant().toString())));
+          }
           st.filter(x -> !x.error().isEmpty()).ifPresent(x -> tn.put("error", x.error()));
           tn.put("serving", st.isPresent() && st.get().context().isPresent());
         }

@@ -74,9 +74,15 @@ public final class TlsContexts {
    * @param credential the credential served, for {@code /config_dump}
    * @param alias the key manager's name for the credential, passed to the engine by the SNI handler
    * @param error why there is no context, or a warning about the credential served; "" when all is well
+   * @param clientCa the client CA certificates of a {@code MUTUAL} or {@code OPTIONAL_MUTUAL} server, else empty
    */
   public record ServerTls(ServerConfig server, Optional<SslContext> context, Optional<Credential> credential,
-      String alias, String error) {}
+      String alias, String error, List<X509Certificate> clientCa) {
+    /** Copies the list. */
+    public ServerTls {
+      clientCa = List.copyOf(clientCa);
+    }
+  }
 
   /** Creates the store, choosing BoringSSL when netty-tcnative loads on this platform. */
   public TlsContexts() {
@@ -141,7 +147,7 @@ public final class TlsContexts {
       if (previous == null) {
         problems.add(new Problem(Problem.Severity.ERROR, subject, "", field, e.getMessage()
             + "; handshakes for " + hosts(s) + " fail until it is fixed"));
-        return new ServerTls(s, Optional.empty(), Optional.empty(), "", e.getMessage());
+        return new ServerTls(s, Optional.empty(), Optional.empty(), "", e.getMessage(), List.of());
       }
       warning = e.getMessage() + "; still serving the last good credential (serial " + previous.credential()
           .serialHex() + ")";
@@ -156,7 +162,7 @@ public final class TlsContexts {
       } catch (IllegalArgumentException e) {
         String msg = e.getMessage() + "; handshakes for " + hosts(s) + " fail until it is fixed";
         problems.add(new Problem(Problem.Severity.ERROR, subject, "", field, msg));
-        return new ServerTls(s, Optional.empty(), Optional.of(loaded.credential()), "", msg);
+        return new ServerTls(s, Optional.empty(), Optional.of(loaded.credential()), "", msg, List.of());
       }
     }
     String groupKey = groupKey(tls) + "|" + tls.mode() + "|" + clientCa.map(ClientCa::digest).orElse("");
@@ -170,13 +176,15 @@ public final class TlsContexts {
           String msg = "TLS settings refused: " + e.getMessage() + " (check minProtocolVersion, maxProtocolVersion and "
               + "cipherSuites)";
           problems.add(new Problem(Problem.Severity.ERROR, subject, "", "spec.servers[" + s.index() + "].tls", msg));
-          return new ServerTls(s, Optional.empty(), Optional.of(loaded.credential()), "", msg);
+          return new ServerTls(s, Optional.empty(), Optional.of(loaded.credential()), "", msg,
+              clientCa.map(ClientCa::certificates).orElse(List.of()));
         }
       }
       nextGroups.put(groupKey, group);
     }
     aliasesByGroup.computeIfAbsent(groupKey, k -> new HashMap<>()).put(loaded.alias(), loaded.credential());
-    return new ServerTls(s, Optional.of(group.context), Optional.of(loaded.credential()), loaded.alias(), warning);
+    return new ServerTls(s, Optional.of(group.context), Optional.of(loaded.credential()), loaded.alias(), warning,
+        clientCa.map(ClientCa::certificates).orElse(List.of()));
   }
 
   private static String hosts(ServerConfig s) {

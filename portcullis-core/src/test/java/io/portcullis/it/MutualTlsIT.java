@@ -200,6 +200,8 @@ class MutualTlsIT {
         clientKey("mtls.example.com")).stdout()).isEqualTo("418");
     Proc.Result dump = Proc.run(20, "curl", "-sS", "http://127.0.0.1:" + gateway.adminAddress().getPort()
         + "/config_dump");
+    assertThat(dump.stdout()).contains("\"client_certificate\" : \"required\"", "\"client_certificate\" : \"optional\"")
+        .contains("\"client_ca\" : [ {\n", "O=Portcullis example");
     assertThat(dump.stdout()).contains("no client CA for mutual TLS (expected: Secret istio-system/noca-credential-"
         + "cacert with key cacert or ca.crt, or key cacert or ca.crt in Secret istio-system/noca-credential)");
   }
