@@ -49,8 +49,12 @@ class LauncherIT {
     Path state = xdg.resolve("portcullis/state");
     try (Proc p = Proc.start(List.of(LAUNCHER.toString(), "run", "--port-offset", String.valueOf(offset),
         "--admin", "127.0.0.1:" + admin), tmp, Map.of("XDG_STATE_HOME", xdg.toString()))) {
-      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> !p.alive()
-          || Proc.run(5, "curl", "-s", "http://127.0.0.1:" + admin + "/ready").stdout().equals("LIVE\n"));
+      try {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> !p.alive()
+            || Proc.run(5, "curl", "-s", "http://127.0.0.1:" + admin + "/ready").stdout().equals("LIVE\n"));
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        throw new AssertionError("not ready after 60 s:\n" + p.output(), e);
+      }
       assertThat(p.alive()).as(p.output()).isTrue();
       Path root = state.resolve("istio-system_portcullis-quickstart-root.ca.crt");
       await().atMost(Duration.ofSeconds(10)).until(() -> p.output().contains("curl --cacert " + root));
@@ -91,14 +95,26 @@ class LauncherIT {
     }
   }
 
-  /** Returns N such that 8080+N and 8443+N are free. */
+  /**
+   * Returns N such that 8080+N and 8443+N can be bound now: 8443+N is a port the kernel just handed out for port 0,
+   * and 8080+N is checked by binding it (a port used by an outgoing connection does not show as listening).
+   */
   static int freeOffset() {
     for (int i = 0; i < 100; i++) {
-      int offset = 20_000 + (int) (Math.random() * 30_000);
-      if (!Ports.listening(8080 + offset) && !Ports.listening(8443 + offset)) {
+      int offset = Ports.free() - 8443;
+      if (offset > 0 && canBind(8080 + offset)) {
         return offset;
       }
     }
     throw new IllegalStateException("no free port pair");
+  }
+
+  static boolean canBind(int port) {
+    try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+      s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
+    }
   }
 }
