@@ -62,6 +62,7 @@ public final class CertificateManager implements AutoCloseable {
   private CertManagerConfig desired = CertManagerConfig.empty();
   private Map<String, SecretData> manifestSecrets = Map.of();
   private final Map<String, State> states = new HashMap<>();
+  private final Map<String, Renewal.Parsed> parsed = new HashMap<>(); // by Secret key, for the Secret now stored
   private ScheduledFuture<?> wakeup;
 
   /** Per Certificate, what the status needs beyond the stored Secret. */
@@ -290,13 +291,25 @@ public final class CertificateManager implements AutoCloseable {
 
   /** The decision for {@code c}, with the CA's suggested renewal time when it is for the stored certificate. */
   private Renewal.Check check(CertificateConfig c, State st, Instant now) {
-    Optional<StoredSecret> secret = Optional.ofNullable(stored.get(c.secretKey()));
-    Renewal.Check plain = Renewal.check(c, secret, now);
-    if (st.suggestedRenewal == null || plain.current().isEmpty()
-        || !plain.current().get().credential().serialHex().equals(st.suggestedFor)) {
-      return plain;
+    Optional<Renewal.Parsed> p = parsed(c.secretKey());
+    boolean suggestionApplies = st.suggestedRenewal != null && p.flatMap(Renewal.Parsed::credential)
+        .map(cred -> cred.serialHex().equals(st.suggestedFor)).orElse(false);
+    return Renewal.check(c, p, now, suggestionApplies ? Optional.of(st.suggestedRenewal) : Optional.empty());
+  }
+
+  /** The stored Secret {@code key}, parsed once per stored version. */
+  private Optional<Renewal.Parsed> parsed(String key) {
+    StoredSecret s = stored.get(key);
+    if (s == null) {
+      parsed.remove(key);
+      return Optional.empty();
     }
-    return Renewal.check(c, secret, now, Optional.of(st.suggestedRenewal));
+    Renewal.Parsed p = parsed.get(key);
+    if (p == null || p.secret() != s) {
+      p = Renewal.parse(s);
+      parsed.put(key, p);
+    }
+    return Optional.of(p);
   }
 
   /**
