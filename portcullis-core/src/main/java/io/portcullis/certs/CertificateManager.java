@@ -11,6 +11,7 @@ import io.portcullis.tls.Credential;
 import io.portcullis.tls.Pem;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -451,7 +452,8 @@ public final class CertificateManager implements AutoCloseable {
     Optional<Map<String, byte[]>> data = secretData(issuer.accountKeySecret());
     if (data.isPresent() && data.get().containsKey("tls.key")) {
       java.security.PrivateKey key = Pem.privateKey(data.get().get("tls.key"));
-      return new KeyPair(Keys.publicKeyOf(key), key);
+      return new KeyPair(Credential.publicKeyOf(key).orElseThrow(() -> new GeneralSecurityException("Secret "
+          + issuer.accountKeySecret() + ": tls.key: an ACME account key must be RSA or EC")), key);
     }
     KeyPair kp = Keys.generate(new CertificateConfig.KeySpec("ECDSA", 256, "Never"));
     String[] nn = issuer.accountKeySecret().split("/", 2);

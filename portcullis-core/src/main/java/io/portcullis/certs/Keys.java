@@ -43,26 +43,6 @@ final class Keys {
     }
   }
 
-  /**
-   * Derives the public key of {@code key} (EC: the point d·G; RSA: modulus and public exponent from a CRT key).
-   *
-   * @throws GeneralSecurityException when it cannot be derived (an RSA key without its public exponent, Ed25519)
-   */
-  static PublicKey publicKeyOf(PrivateKey key) throws GeneralSecurityException {
-    if (key instanceof java.security.interfaces.RSAPrivateCrtKey rsa) {
-      return java.security.KeyFactory.getInstance("RSA").generatePublic(new java.security.spec.RSAPublicKeySpec(
-          rsa.getModulus(), rsa.getPublicExponent()));
-    }
-    if (key instanceof java.security.interfaces.ECPrivateKey ec) {
-      var spec = org.bouncycastle.jcajce.provider.asymmetric.util.EC5Util.convertSpec(ec.getParams());
-      var q = spec.getG().multiply(ec.getS()).normalize();
-      var w = new java.security.spec.ECPoint(q.getAffineXCoord().toBigInteger(), q.getAffineYCoord().toBigInteger());
-      return java.security.KeyFactory.getInstance("EC").generatePublic(new java.security.spec.ECPublicKeySpec(w,
-          ec.getParams()));
-    }
-    throw new GeneralSecurityException("cannot derive the public key of a " + key.getAlgorithm() + " key");
-  }
-
   /** Returns whether {@code key} is of the algorithm and size {@code spec} asks for. */
   static boolean matches(PublicKey key, CertificateConfig.KeySpec spec) {
     return switch (spec.algorithm()) {

@@ -4,13 +4,24 @@ import static java.util.Objects.requireNonNull;
 
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.security.Signature;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPrivateKey;
+import java.security.interfaces.ECPublicKey;
+import java.security.interfaces.RSAPrivateCrtKey;
+import java.security.interfaces.RSAPublicKey;
+import java.security.spec.ECPoint;
+import java.security.spec.ECPublicKeySpec;
+import java.security.spec.RSAPublicKeySpec;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A private key and the certificate chain it serves (leaf first), checked to belong together when created.
@@ -70,28 +81,46 @@ public record Credential(PrivateKey key, List<X509Certificate> chain) {
   }
 
   /**
-   * Returns whether {@code key} is the private half of the certificate's public key: RSA by modulus and exponent, EC
-   * by computing the public point (BouncyCastle's fixed-point multiplier, about 0.1 ms; a sign and verify through the
-   * JDK took 1.7 ms), other algorithms by a signature.
+   * Derives the public key of an RSA (CRT) private key from its modulus and public exponent, or of an EC private key
+   * by computing its point d·G (BouncyCastle's fixed-point multiplier, about 0.1 ms).
+   *
+   * @return empty for other kinds of key (Ed25519, a non-CRT RSA key) or when the key cannot be read
    */
-  private static boolean matches(PrivateKey key, X509Certificate cert) {
-    java.security.PublicKey pub = cert.getPublicKey();
-    if (key instanceof java.security.interfaces.RSAPrivateCrtKey rsa
-        && pub instanceof java.security.interfaces.RSAPublicKey rsaPub) {
-      return rsa.getModulus().equals(rsaPub.getModulus()) && rsa.getPublicExponent().equals(rsaPub.getPublicExponent());
-    }
-    if (key instanceof java.security.interfaces.ECPrivateKey ec
-        && pub instanceof java.security.interfaces.ECPublicKey ecPub) {
-      try {
+  public static Optional<PublicKey> publicKeyOf(PrivateKey key) {
+    try {
+      if (key instanceof RSAPrivateCrtKey rsa) {
+        return Optional.of(KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(rsa.getModulus(),
+            rsa.getPublicExponent())));
+      }
+      if (key instanceof ECPrivateKey ec) {
         org.bouncycastle.jce.spec.ECParameterSpec spec = org.bouncycastle.jcajce.provider.asymmetric.util.EC5Util
             .convertSpec(ec.getParams());
         org.bouncycastle.math.ec.ECPoint q = new org.bouncycastle.math.ec.FixedPointCombMultiplier()
             .multiply(spec.getG(), ec.getS()).normalize();
-        return q.getAffineXCoord().toBigInteger().equals(ecPub.getW().getAffineX())
-            && q.getAffineYCoord().toBigInteger().equals(ecPub.getW().getAffineY());
-      } catch (RuntimeException e) {
-        return false;
+        return Optional.of(KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(new ECPoint(
+            q.getAffineXCoord().toBigInteger(), q.getAffineYCoord().toBigInteger()), ec.getParams())));
       }
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return Optional.empty();
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Returns whether {@code key} is the private half of the certificate's public key: RSA and EC by deriving the
+   * public key ({@link #publicKeyOf}; a sign and verify through the JDK took 1.7 ms), other algorithms by a signature.
+   */
+  private static boolean matches(PrivateKey key, X509Certificate cert) {
+    PublicKey pub = cert.getPublicKey();
+    Optional<PublicKey> derived = publicKeyOf(key);
+    if (derived.isPresent() && derived.get() instanceof RSAPublicKey d && pub instanceof RSAPublicKey p) {
+      return d.getModulus().equals(p.getModulus()) && d.getPublicExponent().equals(p.getPublicExponent());
+    }
+    if (derived.isPresent() && derived.get() instanceof ECPublicKey d && pub instanceof ECPublicKey p) {
+      return d.getW().equals(p.getW());
+    }
+    if (derived.isPresent()) {
+      return false; // an RSA key for an EC certificate, or the reverse
     }
     String alg = switch (key.getAlgorithm()) {
       case "RSA" -> "SHA256withRSA";
