@@ -222,7 +222,7 @@ public final class Portcullis implements AutoCloseable {
     long start = System.nanoTime();
     lastSnapshot = snapshot.generation();
     GatewayConfig config = translator.translate(snapshot);
-    CertManagerConfig certConfig = certTranslator.translate(snapshot, config.secrets().keySet());
+    CertManagerConfig certConfig = certTranslator.translate(snapshot, config);
     List<Problem> problems = new ArrayList<>(config.problems());
     problems.addAll(certConfig.problems());
     Map<String, GatewayConfig.SecretData> secrets = new LinkedHashMap<>(config.secrets());

@@ -16,13 +16,16 @@ import io.fabric8.certmanager.api.model.v1.CertificateSpec;
 import io.fabric8.certmanager.api.model.v1.IssuerSpec;
 import io.portcullis.certs.IssuerConfig.IssuerRef;
 import io.portcullis.config.FieldCheck;
+import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.Problem;
 import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.Resource;
+import io.portcullis.config.ServerConfig;
 import io.portcullis.config.Snapshot;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -95,14 +98,15 @@ public final class CertManagerTranslator {
   /**
    * Translates {@code snapshot}; never throws for bad input.
    *
-   * @param manifestSecrets {@code namespace/name} of every Secret in the manifests: a secured host whose Secret is
-   *     among them gets no Certificate
+   * @param gateway the same snapshot as {@link io.portcullis.config.ConfigTranslator} translated it: the validated
+   *     Gateway servers (secured hosts come from them) and the Secrets of the manifests (a secured host whose Secret
+   *     is among them gets no Certificate)
    */
-  public CertManagerConfig translate(Snapshot snapshot, Set<String> manifestSecrets) {
+  public CertManagerConfig translate(Snapshot snapshot, GatewayConfig gateway) {
     List<Problem> problems = new ArrayList<>();
     Map<String, IssuerConfig> issuers = new LinkedHashMap<>();
     List<Resource> certificates = new ArrayList<>();
-    List<Resource> gateways = new ArrayList<>();
+    Map<String, Resource> gateways = new LinkedHashMap<>();
     for (Resource r : snapshot.resources()) {
       if (r.group().equals(GROUP)) {
         if (!r.apiVersion().equals(GROUP + "/v1")) {
@@ -121,7 +125,7 @@ public final class CertManagerTranslator {
               + " is not used by the certificate manager; ignored"));
         }
       } else if (r.group().equals("networking.istio.io") && r.kind().equals("Gateway")) {
-        gateways.add(r);
+        gateways.put(r.key(), r);
       }
     }
     Map<String, CertificateConfig> certs = new LinkedHashMap<>();
@@ -129,8 +133,16 @@ public final class CertManagerTranslator {
     for (Resource r : certificates) {
       certificate(r, issuers, problems).ifPresent(c -> add(c, r, certs, secretOwner, problems));
     }
-    for (Resource g : gateways) {
-      for (CertificateConfig c : securedHosts(g, issuers, manifestSecrets, problems)) {
+    Map<String, List<ServerConfig>> serversByGateway = new LinkedHashMap<>();
+    gateway.listeners().values().stream().flatMap(l -> l.servers().stream())
+        .sorted(Comparator.comparing(ServerConfig::gateway).thenComparingInt(ServerConfig::index))
+        .forEach(sc -> serversByGateway.computeIfAbsent(sc.gateway(), k -> new ArrayList<>()).add(sc));
+    for (Map.Entry<String, List<ServerConfig>> e : serversByGateway.entrySet()) {
+      Resource g = gateways.get(e.getKey());
+      if (g == null) {
+        continue;
+      }
+      for (CertificateConfig c : securedHosts(g, e.getValue(), issuers, gateway.secrets().keySet(), problems)) {
         if (!secretOwner.containsKey(c.secretKey())) { // a Certificate manifest for that Secret wins, as in cert-manager
           add(c, g, certs, secretOwner, problems);
         }
@@ -434,8 +446,9 @@ public final class CertManagerTranslator {
 
   // ---- secured hosts ----
 
-  private List<CertificateConfig> securedHosts(Resource g, Map<String, IssuerConfig> issuers,
-      Set<String> manifestSecrets, List<Problem> problems) {
+  /** The Certificates of one annotated Gateway: its validated servers, grouped by {@code credentialName}. */
+  private List<CertificateConfig> securedHosts(Resource g, List<ServerConfig> servers,
+      Map<String, IssuerConfig> issuers, Set<String> manifestSecrets, List<Problem> problems) {
     JsonNode annotations = g.body().path("metadata").path("annotations");
     String clusterIssuer = annotations.path(CLUSTER_ISSUER_ANNOTATION).asText("").trim();
     String issuer = annotations.path(ISSUER_ANNOTATION).asText("").trim();
@@ -448,28 +461,21 @@ public final class CertManagerTranslator {
         : CLUSTER_ISSUER_ANNOTATION);
     Map<String, Set<String>> hostsBySecret = new LinkedHashMap<>();
     Map<String, String> fieldBySecret = new LinkedHashMap<>();
-    JsonNode servers = g.body().path("spec").path("servers");
-    for (int i = 0; i < servers.size(); i++) {
-      JsonNode s = servers.get(i);
-      String credential = s.path("tls").path("credentialName").asText("").trim();
-      String mode = s.path("tls").path("mode").asText("SIMPLE");
-      if (credential.isEmpty() || mode.equals("PASSTHROUGH") || mode.equals("AUTO_PASSTHROUGH")
-          || mode.equals("ISTIO_MUTUAL")) {
+    for (ServerConfig sc : servers) {
+      if (sc.tls().isEmpty()) {
         continue;
       }
-      String name = credential.startsWith("kubernetes://") ? credential.substring("kubernetes://".length())
-          : credential;
-      if (name.contains("/") || manifestSecrets.contains(gatewayNamespace + "/" + name)) {
+      String key = sc.tls().get().credentialName(); // namespace/name, resolved as Istio does
+      if (!key.startsWith(gatewayNamespace + "/") || manifestSecrets.contains(key)) {
         continue; // a Secret the user provides (or another namespace's): not ours to issue
       }
+      String name = key.substring(gatewayNamespace.length() + 1);
       Set<String> hosts = hostsBySecret.computeIfAbsent(name, k -> new LinkedHashSet<>());
-      fieldBySecret.putIfAbsent(name, "spec.servers[" + i + "].hosts");
-      JsonNode hs = s.path("hosts");
-      for (int j = 0; j < hs.size(); j++) {
-        String h = hs.get(j).asText("").trim().toLowerCase(Locale.ROOT);
-        h = h.contains("/") ? h.substring(h.indexOf('/') + 1) : h;
-        if (h.equals("*") || !DNS_NAME.matcher(h).matches()) {
-          problems.add(Problem.of(Severity.ERROR, g, "spec.servers[" + i + "].hosts[" + j + "]", hs.get(j).asText()
+      fieldBySecret.putIfAbsent(name, "spec.servers[" + sc.index() + "].hosts");
+      for (int j = 0; j < sc.hosts().size(); j++) {
+        String h = sc.hosts().get(j).host();
+        if (h.equals("*")) {
+          problems.add(Problem.of(Severity.ERROR, g, "spec.servers[" + sc.index() + "].hosts[" + j + "]", h
               + ": no certificate can be issued for it (expected with " + annotation + ": DNS names, optionally "
               + "starting with *.)"));
           continue;

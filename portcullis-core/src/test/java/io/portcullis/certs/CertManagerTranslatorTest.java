@@ -2,12 +2,13 @@ package io.portcullis.certs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.portcullis.config.ConfigTranslator;
 import io.portcullis.config.Manifests;
 import io.portcullis.config.Problem;
+import io.portcullis.config.Snapshot;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class CertManagerTranslatorTest {
@@ -57,7 +58,9 @@ class CertManagerTranslatorTest {
       """;
 
   static CertManagerConfig translate(String... docs) {
-    return new CertManagerTranslator("istio-system", "istio-system").translate(Manifests.snapshot(docs), Set.of());
+    Snapshot s = Manifests.snapshot(docs);
+    return new CertManagerTranslator("istio-system", "istio-system").translate(s,
+        new ConfigTranslator("istio-system", 0).translate(s));
   }
 
   static String errors(CertManagerConfig c) {
@@ -157,8 +160,12 @@ class CertManagerTranslatorTest {
           - port: {number: 80, name: http, protocol: HTTP}
             hosts: ["*"]
         """;
-    CertManagerConfig c = new CertManagerTranslator("istio-system", "istio-system").translate(
-        Manifests.snapshot(ACME, gateway), Set.of("istio-system/own-credential"));
+    CertManagerConfig c = translate(ACME, gateway, """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: own-credential, namespace: istio-system}
+        stringData: {tls.crt: "", tls.key: ""}
+        """);
     assertThat(c.certificates()).containsOnlyKeys("istio-system/shop-credential");
     CertificateConfig shop = c.certificates().get("istio-system/shop-credential");
     assertThat(shop.secretName()).isEqualTo("shop-credential");

@@ -33,8 +33,7 @@ class ExamplesTest {
   void translatesCleanly(String example) throws Exception {
     Snapshot s = read(example);
     GatewayConfig g = new ConfigTranslator("istio-system", 0).translate(s);
-    CertManagerConfig c = new CertManagerTranslator("istio-system", "istio-system").translate(s,
-        g.secrets().keySet());
+    CertManagerConfig c = new CertManagerTranslator("istio-system", "istio-system").translate(s, g);
     List<Problem> problems = new ArrayList<>(g.problems());
     problems.addAll(c.problems());
     assertThat(problems).filteredOn(p -> p.severity() != Problem.Severity.INFO).isEmpty();
