@@ -103,7 +103,7 @@ public final class Portcullis implements AutoCloseable {
   private volatile Applied applied = new Applied(GatewayConfig.empty(), Map.of());
   /** The last translated configuration before issued Secrets are merged in; guarded by {@code this}. */
   private GatewayConfig translated;
-  /** Secret {@code namespace/name} to the Certificate that owns it; guarded by {@code this}. */
+  /** Secret {@code namespace/name} to its owner, {@code Certificate ns/name}; guarded by {@code this}. */
   private Map<String, String> ownedSecrets = Map.of();
   /** Whether some Certificate is issued over ACME HTTP-01; guarded by {@code this}. */
   private boolean http01 = false;
@@ -240,7 +240,7 @@ public final class Portcullis implements AutoCloseable {
     }
     translated = config;
     Map<String, String> owned = new HashMap<>();
-    certConfig.certificates().values().forEach(c -> owned.put(c.secretKey(), c.key()));
+    certConfig.certificates().values().forEach(c -> owned.put(c.secretKey(), "Certificate " + c.key()));
     ownedSecrets = owned;
     http01 = certConfig.certificates().values().stream()
         .anyMatch(c -> certConfig.issuers().get(c.issuer().key()) instanceof IssuerConfig.Acme);
@@ -267,8 +267,7 @@ public final class Portcullis implements AutoCloseable {
       }
     });
     List<Problem> problems = new ArrayList<>(base.problems());
-    Map<Integer, HostTable<ServerTls>> tls = tlsContexts.build(base.listeners(), secrets, problems);
-    waitingForIssuance(problems, secrets);
+    Map<Integer, HostTable<ServerTls>> tls = tlsContexts.build(base.listeners(), secrets, ownedSecrets, problems);
     long tlsBuilt = System.nanoTime();
     java.util.SortedMap<Integer, ListenerConfig> listeners = new TreeMap<>(base.listeners());
     boolean builtIn = http01 && listeners.values().stream().noneMatch(l -> !l.tls())
@@ -293,31 +292,6 @@ public final class Portcullis implements AutoCloseable {
         + "problems{}", config.generation(), (end - start) / 1_000_000, (translatedAt - start) / 1_000_000,
         (tlsBuilt - translatedAt) / 1_000_000, (end - tlsBuilt) / 1_000_000, config.listeners().size(),
         problems.size(), resources < 0 ? " (issued Secrets changed)" : ", " + resources + " resources");
-  }
-
-  /**
-   * A missing Secret that a Certificate is about to issue is not a configuration error: says so as INFO, naming the
-   * Certificate, instead of the "not found" ERROR.
-   */
-  private void waitingForIssuance(List<Problem> problems, Map<String, GatewayConfig.SecretData> secrets) {
-    if (ownedSecrets.isEmpty()) {
-      return;
-    }
-    problems.replaceAll(p -> {
-      int end = p.message().indexOf(" not found");
-      if (p.severity() != Problem.Severity.ERROR || !p.message().startsWith("Secret ") || end < 0) {
-        return p;
-      }
-      String key = p.message().substring("Secret ".length(), end);
-      String certificate = ownedSecrets.get(key);
-      if (certificate == null || secrets.containsKey(key)) {
-        return p;
-      }
-      int hosts = p.message().indexOf("; handshakes for ");
-      return new Problem(Problem.Severity.INFO, p.subject(), p.source(), p.field(), "Secret " + key + " is not "
-          + "issued yet: Certificate " + certificate + " will store it (see /certs)"
-          + (hosts >= 0 ? p.message().substring(hosts).replace("until it is fixed", "until then") : ""));
-    });
   }
 
   private void report(List<Problem> problems) {

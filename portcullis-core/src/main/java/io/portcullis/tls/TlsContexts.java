@@ -103,11 +103,14 @@ public final class TlsContexts {
    *
    * @param listeners every listener of the new configuration
    * @param secrets every Secret by {@code namespace/name}
+   * @param pending Secrets about to be issued, by {@code namespace/name}, to who issues them (e.g.
+   *     {@code Certificate istio-system/web}): while one is missing, its servers' handshakes fail and an INFO says
+   *     so, instead of the ERROR of a missing Secret
    * @param problems receives one ERROR per unusable credential, naming Secret, key and cause
    * @return per listener port, host to server TLS
    */
   public Map<Integer, HostTable<ServerTls>> build(Map<Integer, ListenerConfig> listeners,
-      Map<String, SecretData> secrets, List<Problem> problems) {
+      Map<String, SecretData> secrets, Map<String, String> pending, List<Problem> problems) {
     Map<String, LoadedCredential> nextParsed = new HashMap<>();
     Map<String, Group> nextGroups = new HashMap<>();
     groups.values().removeIf(g -> g.keyManager.stale());
@@ -120,8 +123,8 @@ public final class TlsContexts {
       }
       HostTable.Builder<ServerTls> table = HostTable.builder();
       for (Map.Entry<String, ServerConfig> e : l.serversByHost().entries().entrySet()) {
-        ServerTls st = perServer.computeIfAbsent(e.getValue(), s -> serverTls(s, secrets, nextParsed, nextGroups,
-            aliasesByGroup, problems));
+        ServerTls st = perServer.computeIfAbsent(e.getValue(), s -> serverTls(s, secrets, pending, nextParsed,
+            nextGroups, aliasesByGroup, problems));
         table.put(e.getKey(), st);
       }
       out.put(l.port(), table.build());
@@ -132,11 +135,19 @@ public final class TlsContexts {
     return out;
   }
 
-  private ServerTls serverTls(ServerConfig s, Map<String, SecretData> secrets, Map<String, LoadedCredential> nextParsed,
-      Map<String, Group> nextGroups, Map<String, Map<String, Credential>> aliasesByGroup, List<Problem> problems) {
+  private ServerTls serverTls(ServerConfig s, Map<String, SecretData> secrets, Map<String, String> pending,
+      Map<String, LoadedCredential> nextParsed, Map<String, Group> nextGroups,
+      Map<String, Map<String, Credential>> aliasesByGroup, List<Problem> problems) {
     ServerConfig.TlsSettings tls = s.tls().orElseThrow();
     String field = "spec.servers[" + s.index() + "].tls.credentialName";
     String subject = "Gateway " + s.gateway();
+    String issuer = pending.get(tls.credentialName());
+    if (issuer != null && !secrets.containsKey(tls.credentialName()) && !lastGood.containsKey(tls.credentialName())) {
+      String msg = "Secret " + tls.credentialName() + " is not issued yet: " + issuer + " will store it (see /certs); "
+          + "handshakes for " + hosts(s) + " fail until then";
+      problems.add(new Problem(Problem.Severity.INFO, subject, "", field, msg));
+      return new ServerTls(s, Optional.empty(), Optional.empty(), "", msg, List.of());
+    }
     LoadedCredential loaded;
     String warning = "";
     try {

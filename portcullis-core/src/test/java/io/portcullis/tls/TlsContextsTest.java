@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,7 +50,7 @@ class TlsContextsTest {
   void aCredentialSecretWithATokenIsRefusedAndOnlyItsServerFails() throws Exception {
     GatewayConfig c = config(", token: " + Base64.getEncoder().encodeToString("sa-token".getBytes()));
     List<Problem> problems = new ArrayList<>();
-    var tables = new TlsContexts().build(c.listeners(), c.secrets(), problems);
+    var tables = new TlsContexts().build(c.listeners(), c.secrets(), Map.of(), problems);
     assertThat(problems).singleElement().satisfies(p -> {
       assertThat(p.severity()).isEqualTo(Problem.Severity.ERROR);
       assertThat(p.field()).isEqualTo("spec.servers[0].tls.credentialName");
@@ -60,10 +61,34 @@ class TlsContextsTest {
   }
 
   @Test
+  void aSecretAboutToBeIssuedIsInfoNamingItsIssuerNotAnError() throws Exception {
+    GatewayConfig c = config("");
+    Map<String, io.portcullis.config.GatewayConfig.SecretData> secrets = new java.util.HashMap<>(c.secrets());
+    secrets.remove("istio-system/web");
+    List<Problem> problems = new ArrayList<>();
+    var tables = new TlsContexts().build(c.listeners(), secrets, Map.of("istio-system/web",
+        "Certificate istio-system/web"), problems);
+    assertThat(problems).singleElement().satisfies(p -> {
+      assertThat(p.severity()).isEqualTo(Problem.Severity.INFO);
+      assertThat(p.message()).startsWith("Secret istio-system/web is not issued yet: Certificate istio-system/web "
+          + "will store it");
+    });
+    assertThat(tables.get(443).find("localhost").orElseThrow().context()).isEmpty();
+    assertThat(tables.get(443).find("other.localhost").orElseThrow().context()).isPresent();
+
+    List<Problem> unowned = new ArrayList<>();
+    new TlsContexts().build(c.listeners(), secrets, Map.of(), unowned);
+    assertThat(unowned).singleElement().satisfies(p -> {
+      assertThat(p.severity()).isEqualTo(Problem.Severity.ERROR);
+      assertThat(p.message()).startsWith("Secret istio-system/web not found");
+    });
+  }
+
+  @Test
   void theSameSecretWithoutTheTokenServes() throws Exception {
     GatewayConfig c = config("");
     List<Problem> problems = new ArrayList<>();
-    var tables = new TlsContexts().build(c.listeners(), c.secrets(), problems);
+    var tables = new TlsContexts().build(c.listeners(), c.secrets(), Map.of(), problems);
     assertThat(problems).isEmpty();
     assertThat(tables.get(443).find("localhost").orElseThrow().context()).isPresent();
   }
