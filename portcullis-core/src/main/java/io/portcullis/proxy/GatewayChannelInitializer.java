@@ -42,6 +42,8 @@ import org.slf4j.LoggerFactory;
 final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   private static final Logger log = LoggerFactory.getLogger(GatewayChannelInitializer.class);
   static final AttributeKey<String> SNI = AttributeKey.valueOf("portcullis.sni");
+  /** The name ({@link io.portcullis.config.ServerConfig#routeName()}) of the server the handshake chose by SNI. */
+  static final AttributeKey<String> SNI_SERVER = AttributeKey.valueOf("portcullis.sni-server");
   static final int MAX_INITIAL_LINE = 8192;
   static final int MAX_HEADER_SIZE = 65_536;
   static final int MAX_CHUNK = 65_536;
@@ -74,6 +76,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
         protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext sslContext)
             throws Exception {
           ctx.channel().attr(SNI).set(hostname);
+          ctx.channel().attr(SNI_SERVER).set(sni.chosen.server().routeName());
           super.replaceHandler(ctx, hostname, sslContext);
         }
 

@@ -257,15 +257,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Whether the request's host belongs to another server block than the one chosen by SNI at the handshake (its
+     * Whether the request's host belongs to another server block than the one the handshake chose by SNI (its
      * certificate may not cover the host, its TLS settings may differ): RFC 9110 §15.5.20, the case of an HTTP/2
      * connection reused across hosts (istio#13589).
      */
     private boolean misdirected() {
       Optional<ServerTls> byHost = state.tls().find(host);
-      Optional<ServerTls> bySni = state.tls().find(sni == null ? null : sni.toLowerCase(Locale.ROOT));
-      return byHost.isEmpty() || bySni.isEmpty()
-          || !byHost.get().server().routeName().equals(bySni.get().server().routeName());
+      return byHost.isEmpty() || !byHost.get().server().routeName().equals(
+          connection.attr(GatewayChannelInitializer.SNI_SERVER).get());
     }
 
     private String redirectLocation(RouteAction.Redirect rd, String authority, String uri) {
