@@ -66,16 +66,14 @@ public final class Portcullis implements AutoCloseable {
    * @param bindAddress the address Gateway ports bind ({@code --bind})
    * @param admin the admin server's address ({@code --admin}); port 0 picks a free one
    * @param accessLog where access-log lines go
-   * @param devCredential a development Secret ({@code tls.crt}, {@code tls.key}) served when no Secret of its
-   *     {@code namespace/name} exists
    * @param threads event loops; 0 for one per processor
    * @param transport the socket transport ({@code --transport})
    * @param stateDir where issued certificates and account keys are kept ({@code --state})
    * @param issuanceBackoff the first retry delay after a failed issuance; it doubles per failure, up to 32 h
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
-      InetSocketAddress admin, AccessLog accessLog, Optional<GatewayConfig.SecretData> devCredential, int threads,
-      Transport transport, Path stateDir, Duration issuanceBackoff) {
+      InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
+      Duration issuanceBackoff) {
     /** Checks for nulls. */
     public Options {
       configDirs = List.copyOf(configDirs);
@@ -83,7 +81,6 @@ public final class Portcullis implements AutoCloseable {
       requireNonNull(bindAddress, "bindAddress");
       requireNonNull(admin, "admin");
       requireNonNull(accessLog, "accessLog");
-      requireNonNull(devCredential, "devCredential");
       requireNonNull(transport, "transport");
       requireNonNull(stateDir, "stateDir");
       requireNonNull(issuanceBackoff, "issuanceBackoff");
@@ -225,11 +222,7 @@ public final class Portcullis implements AutoCloseable {
     CertManagerConfig certConfig = certTranslator.translate(snapshot, config);
     List<Problem> problems = new ArrayList<>(config.problems());
     problems.addAll(certConfig.problems());
-    Map<String, GatewayConfig.SecretData> secrets = new LinkedHashMap<>(config.secrets());
-    if (options.devCredential().isPresent()) {
-      secrets.putIfAbsent(options.devCredential().get().key(), options.devCredential().get());
-    }
-    config = new GatewayConfig(config.listeners(), secrets, problems, config.generation());
+    config = new GatewayConfig(config.listeners(), config.secrets(), problems, config.generation());
     long translatedAt = System.nanoTime();
     boolean errors = problems.stream().anyMatch(p -> p.severity() == Problem.Severity.ERROR);
     if (config.listeners().isEmpty() && errors && !applied.config().listeners().isEmpty()) {

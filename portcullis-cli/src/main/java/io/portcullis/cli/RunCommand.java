@@ -1,11 +1,9 @@
 package io.portcullis.cli;
 
 import io.portcullis.Portcullis;
-import io.portcullis.config.GatewayConfig;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.Transport;
 import io.portcullis.storage.DirectoryStorage;
-import io.portcullis.tls.DevCertificates;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -15,8 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -61,12 +57,6 @@ final class RunCommand implements Callable<Integer> {
           + "Default: off.")
   String accessLog;
 
-  @Option(names = "--dev-credential", paramLabel = "NAME",
-      description = "Serve a development certificate for localhost (signed by a development CA made at first start "
-          + "and kept under $XDG_STATE_HOME/portcullis/dev) as Secret NAME in --namespace, unless a Secret of that "
-          + "name exists.")
-  String devCredential;
-
   @Option(names = "--state", paramLabel = "DIR",
       description = "Where issued certificates, their keys and ACME account keys are kept (one Secret manifest per "
           + "file, mode 0600). Default: $XDG_STATE_HOME/portcullis/state (~/.local/state/portcullis/state).")
@@ -98,18 +88,9 @@ final class RunCommand implements Callable<Integer> {
     if (bind == null) {
       bind = "0.0.0.0";
     }
-    Optional<GatewayConfig.SecretData> dev = Optional.empty();
-    DevCertificates.DevCredential devFiles = null;
-    if (devCredential != null) {
-      devFiles = DevCertificates.ensure(stateHome().resolve("portcullis/dev"));
-      String key = devCredential.contains("/") ? devCredential : namespace + "/" + devCredential;
-      dev = Optional.of(new GatewayConfig.SecretData(key, devFiles.certificateChain()
-          .toString(), Map.of("tls.crt", Files.readAllBytes(devFiles.certificateChain()), "tls.key",
-          Files.readAllBytes(devFiles.privateKey()))));
-    }
     Path stateDir = state != null ? state : stateHome().resolve("portcullis/state");
     Portcullis p = Portcullis.start(new Portcullis.Options(configDirs, namespace, portOffset, bind,
-        address(admin), accessLog(), dev, threads, transport, stateDir, duration("--issuance-backoff",
+        address(admin), accessLog(), threads, transport, stateDir, duration("--issuance-backoff",
         issuanceBackoff)));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -100,7 +100,7 @@ class AcmeIT {
 
   Portcullis start(Path config, Path state) throws Exception {
     return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
-        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1, Transport.AUTO, state,
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
         Duration.ofSeconds(1)));
   }
 
@@ -239,7 +239,7 @@ class AcmeIT {
           - directResponse: {status: 200, body: {string: "no HTTP server, still issued\\n"}}
         """.formatted(pebble.directory(), pebble.caBundle(), tlsPort - offset));
     try (Portcullis p = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", offset,
-        "127.0.0.1", new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1,
+        "127.0.0.1", new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1,
         Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)))) {
       await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "only-tls"));
       assertThat(p.boundAddresses()).containsKey(80);

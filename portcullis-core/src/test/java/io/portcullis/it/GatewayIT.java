@@ -20,7 +20,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -147,7 +146,7 @@ class GatewayIT {
     accessLog = tmp.resolve("access.log");
     gateway = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(accessLog.toFile())),
-        Optional.empty(), 2, Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)));
+        2, Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)));
     assertThat(gateway.ready()).isTrue();
   }
 

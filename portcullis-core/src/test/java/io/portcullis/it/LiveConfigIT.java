@@ -25,7 +25,6 @@ import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
@@ -83,7 +82,7 @@ class LiveConfigIT {
     Files.writeString(config.resolve("gw.yaml"), gateway(port, "first"));
     Path log = tmp.resolve("access.log");
     try (Portcullis p = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
-        new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(log.toFile())), Optional.empty(),
+        new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(log.toFile())),
         1, Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)))) {
       HttpClient client = client();
       URI one = URI.create("https://localhost:" + port + "/one");
@@ -112,7 +111,7 @@ class LiveConfigIT {
     int port = Ports.free();
     Files.writeString(config.resolve("gw.yaml"), gateway(port, "good"));
     try (Portcullis p = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
-        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1, Transport.AUTO,
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO,
         tmp.resolve("state"), Duration.ofSeconds(1)))) {
       long generation = p.generation();
       // Parses, but the only Gateway fails validation: nothing valid would remain.
@@ -140,7 +139,7 @@ class LiveConfigIT {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       Files.writeString(config.resolve("gw.yaml"), gateway(taken.getLocalPort(), "x"));
       try (Portcullis p = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
-          new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1, Transport.AUTO,
+          new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO,
         tmp.resolve("state"), Duration.ofSeconds(1)))) {
         Proc.Result r = Proc.run(10, "curl", "-s", "-w", " %{http_code}",
             "http://127.0.0.1:" + p.adminAddress().getPort() + "/ready");

@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -80,7 +79,7 @@ class UpstreamRequestIT {
           endpoints: [{address: 127.0.0.1}]
         """.formatted(port, backend.port(), tlsPort));
     gateway = Portcullis.start(new Portcullis.Options(List.of(tmp), "istio-system", 0, "127.0.0.1",
-        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), Optional.empty(), 1,
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1,
         // GatewayIT runs on AUTO (epoll): both native transports get tested.
         Transport.IO_URING, tmp.resolve("state"), Duration.ofSeconds(1)));
   }

@@ -2,6 +2,7 @@ package io.portcullis.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.portcullis.testing.DevCertificates;
 import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.Manifests;
 import io.portcullis.config.Problem;

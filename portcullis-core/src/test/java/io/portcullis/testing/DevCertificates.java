@@ -1,5 +1,7 @@
-package io.portcullis.tls;
+package io.portcullis.testing;
 
+import io.portcullis.tls.Pem;
+import io.portcullis.tls.SecureFiles;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -28,8 +30,9 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * A development CA and a {@code localhost} certificate signed by it (ECDSA P-256, BouncyCastle), made once per state
- * directory so that the quickstart needs nothing installed and no private key is ever committed.
+ * Test fixture: a development CA and a {@code localhost} certificate signed by it (ECDSA P-256, BouncyCastle), made
+ * once per directory. Independent of the certificate manager's signer on purpose: fixtures are not made by the code
+ * under test.
  *
  * <p>Files: {@code ca.crt} (the trust anchor to give curl), {@code ca.key}, {@code tls.crt}, {@code tls.key}; keys
  * mode 0600. Blocking file I/O: call off the event loops.
@@ -90,14 +93,14 @@ public final class DevCertificates {
    */
   public record DevCredential(Path caCertificate, Path certificateChain, Path privateKey) {}
 
-  static KeyPair newKeyPair() throws Exception {
+  public static KeyPair newKeyPair() throws Exception {
     KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
     g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
     return g.generateKeyPair();
   }
 
   /** Signs a certificate for {@code subjectKeys} with {@code issuerKeys}; self-signed when {@code issuer} is null. */
-  static X509Certificate sign(X500Name subject, KeyPair subjectKeys, X509Certificate issuer, KeyPair issuerKeys,
+  public static X509Certificate sign(X500Name subject, KeyPair subjectKeys, X509Certificate issuer, KeyPair issuerKeys,
       boolean isCa, Duration lifetime, List<String> sans) throws Exception {
     Instant now = Instant.now();
     X500Name issuerName = issuer == null ? subject : X500Name.getInstance(issuer.getSubjectX500Principal()
