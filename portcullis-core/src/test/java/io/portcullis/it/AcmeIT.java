@@ -1,23 +1,25 @@
 package io.portcullis.it;
 
+import static io.portcullis.testing.Gateways.admin;
+import static io.portcullis.testing.Gateways.ready;
+import static io.portcullis.testing.Gateways.servedSerial;
+import static io.portcullis.testing.Gateways.start;
+import static io.portcullis.testing.Gateways.status;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.portcullis.Portcullis;
 import io.portcullis.certs.CertificateStatus;
-import io.portcullis.proxy.AccessLog;
-import io.portcullis.proxy.Transport;
 import io.portcullis.storage.DirectoryStorage;
+import io.portcullis.testing.Gateways;
 import io.portcullis.testing.Pebble;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import io.portcullis.testing.RequestLoop;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -98,23 +100,8 @@ class AcmeIT {
         """.formatted(pebble.directory(), pebble.caBundle(), http, https, extraCertificates, securedAnnotation);
   }
 
-  Portcullis start(Path config, Path state) throws Exception {
-    return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
-        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
-        Duration.ofSeconds(1)));
-  }
-
-  static Optional<CertificateStatus> status(Portcullis p, String name) {
-    return p.certificates().statuses().stream().filter(s -> s.name().equals(name)).findFirst();
-  }
-
-  static boolean ready(Portcullis p, String name) {
-    return status(p, name).map(s -> s.ready().status().equals("True")).orElse(false);
-  }
-
   Proc.Result curl(String host, Path root) throws Exception {
-    return Proc.run(20, "curl", "-sS", "--max-time", "10", "--resolve", host + ":" + https + ":127.0.0.1",
-        "--cacert", root.toString(), "https://" + host + ":" + https + "/");
+    return Gateways.curl(https, host, root);
   }
 
   @Test
@@ -144,7 +131,7 @@ class AcmeIT {
       await().atMost(Duration.ofSeconds(10)).until(() -> loop.ok() >= 3);
       // What `portcullis certs renew www` sends (LauncherIT runs the command itself); it answers once the order is
       // placed, and the certificate is stored when the order completes.
-      assertThat(CertificatesIT.admin(p, "POST", "/certs/renew?namespace=istio-system&name=www"))
+      assertThat(admin(p, "POST", "/certs/renew?namespace=istio-system&name=www"))
           .contains("renewal requested");
       await().atMost(Duration.ofSeconds(30)).until(() -> status(p, "www").orElseThrow().revision() == 2);
       int okAtRenewal = loop.ok();
@@ -154,10 +141,7 @@ class AcmeIT {
       serial = status(p, "www").orElseThrow().serial().orElseThrow();
       assertThat(serial).isNotEqualTo(first);
       assertThat(pebble.orders()).isGreaterThan(ordersBefore);
-      Proc.Result served = Proc.run(20, "bash", "-c", "openssl s_client -connect 127.0.0.1:" + https
-          + " -servername www.example.test </dev/null 2>/dev/null | openssl x509 -noout -serial");
-      assertThat(new java.math.BigInteger(served.stdout().trim().replace("serial=", ""), 16).toString(16))
-          .isEqualTo(serial);
+      assertThat(servedSerial(https, "www.example.test")).isEqualTo(serial);
     }
     long orders = pebble.orders(); // two orders, plus the retries of requests whose nonce Pebble rejected
     assertThat(orders).isGreaterThanOrEqualTo(2);
@@ -238,9 +222,7 @@ class AcmeIT {
           http:
           - directResponse: {status: 200, body: {string: "no HTTP server, still issued\\n"}}
         """.formatted(pebble.directory(), pebble.caBundle(), tlsPort - offset));
-    try (Portcullis p = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", offset,
-        "127.0.0.1", new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1,
-        Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)))) {
+    try (Portcullis p = start(config, tmp.resolve("state"), offset)) {
       await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "only-tls"));
       assertThat(p.boundAddresses()).containsKey(80);
       Proc.Result r = curl("only-tls.example.test", pebble.root());

@@ -1,29 +1,26 @@
 package io.portcullis.it;
 
+import static io.portcullis.testing.Gateways.admin;
+import static io.portcullis.testing.Gateways.curl;
+import static io.portcullis.testing.Gateways.ready;
+import static io.portcullis.testing.Gateways.servedSerial;
+import static io.portcullis.testing.Gateways.start;
+import static io.portcullis.testing.Gateways.status;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.portcullis.Portcullis;
-import io.portcullis.certs.CertificateStatus;
-import io.portcullis.proxy.AccessLog;
-import io.portcullis.proxy.Transport;
 import io.portcullis.storage.DirectoryStorage;
 import io.portcullis.storage.StoredSecret;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import io.portcullis.testing.RequestLoop;
-import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -87,39 +84,6 @@ class CertificatesIT {
         - directResponse: {status: 200, body: {string: "hello over managed TLS\\n"}}
       """;
 
-  Portcullis start(Path config, Path state) throws Exception {
-    return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
-        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
-        Duration.ofSeconds(1)));
-  }
-
-  static CertificateStatus status(Portcullis p, String name) {
-    return p.certificates().statuses().stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
-  }
-
-  static boolean ready(Portcullis p, String... names) {
-    for (String n : names) {
-      if (p.certificates().statuses().stream().noneMatch(s -> s.name().equals(n)
-          && s.ready().status().equals("True"))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  static Proc.Result curl(int port, String host, Path ca) throws Exception {
-    return Proc.run(20, "curl", "-sS", "--max-time", "10", "--resolve", host + ":" + port + ":127.0.0.1", "--cacert",
-        ca.toString(), "https://" + host + ":" + port + "/");
-  }
-
-  /** The serial of the certificate served for {@code host}, in lower-case hex without leading zeros. */
-  static String servedSerial(int port, String host) throws Exception {
-    Proc.Result r = Proc.run(20, "bash", "-c", "openssl s_client -connect 127.0.0.1:" + port + " -servername " + host
-        + " </dev/null 2>/dev/null | openssl x509 -noout -serial");
-    assertThat(r.exitCode()).as(r.stderr()).isZero();
-    return new java.math.BigInteger(r.stdout().trim().replace("serial=", ""), 16).toString(16);
-  }
-
   @Test
   void bootstrapChainIsIssuedServedVerifiedRenewedUnderLoadAndKeptAcrossRestarts() throws Exception {
     int port = Ports.free();
@@ -138,7 +102,7 @@ class CertificatesIT {
       assertThat(curl(port, "app.example.test", root).stdout()).isEqualTo("hello over managed TLS\n");
       Proc.Result secured = curl(port, "secured.example.test", root);
       assertThat(secured.exitCode()).as(secured.stderr()).isZero();
-      assertThat(status(p, "secured-credential").origin()).contains("Gateway default/web");
+      assertThat(status(p, "secured-credential").orElseThrow().origin()).contains("Gateway default/web");
       assertThat(p.certificates().statuses()).hasSize(3); // app-credential stays with its Certificate manifest
 
       // openssl verifies the leaf against the root, with the chain as stored.
@@ -161,13 +125,13 @@ class CertificatesIT {
       assertThat(appJson).isNotNull();
       assertThat(appJson.path("status").path("conditions").path(0).path("status").asText()).isEqualTo("True");
       assertThat(appJson.path("served").path("serial_number").asText())
-          .isEqualToIgnoringCase(status(p, "app").serial().orElseThrow());
+          .isEqualToIgnoringCase(status(p, "app").orElseThrow().serial().orElseThrow());
       assertThat(appJson.path("served").path("days_until_expiration").asLong()).isBetween(88L, 90L);
       assertThat(appJson.toString()).doesNotContain("PRIVATE KEY");
 
       // A forced renewal while requests run: the new serial is served and no request fails.
       String before = servedSerial(port, "app.example.test");
-      assertThat(before).isEqualToIgnoringCase(status(p, "app").serial().orElseThrow());
+      assertThat(before).isEqualToIgnoringCase(status(p, "app").orElseThrow().serial().orElseThrow());
       RequestLoop loop = new RequestLoop(() -> curl(port, "app.example.test", root).exitCode() == 0);
       await().atMost(Duration.ofSeconds(10)).until(() -> loop.ok() >= 3);
       assertThat(admin(p, "POST", "/certs/renew?namespace=istio-system&name=app")).contains("renewed (revision 2)");
@@ -178,16 +142,16 @@ class CertificatesIT {
       loop.close();
       assertThat(loop.failed()).as("failed requests during the renewal, of %d", loop.ok()).isZero();
       renewedSerial = servedSerial(port, "app.example.test");
-      assertThat(renewedSerial).isEqualToIgnoringCase(status(p, "app").serial().orElseThrow());
-      assertThat(status(p, "app").revision()).isEqualTo(2);
+      assertThat(renewedSerial).isEqualToIgnoringCase(status(p, "app").orElseThrow().serial().orElseThrow());
+      assertThat(status(p, "app").orElseThrow().revision()).isEqualTo(2);
     }
 
     // A restart reuses what is stored: same serial, same revision, nothing issued.
     try (Portcullis p = start(config, state)) {
       await().atMost(Duration.ofSeconds(10)).until(() -> ready(p, "root-ca", "app", "secured-credential"));
       assertThat(servedSerial(port, "app.example.test")).isEqualTo(renewedSerial);
-      assertThat(status(p, "app").revision()).isEqualTo(2);
-      assertThat(status(p, "root-ca").revision()).isEqualTo(1);
+      assertThat(status(p, "app").orElseThrow().revision()).isEqualTo(2);
+      assertThat(status(p, "root-ca").orElseThrow().revision()).isEqualTo(1);
       assertThat(curl(port, "app.example.test", root).exitCode()).isZero();
     }
   }
@@ -201,26 +165,17 @@ class CertificatesIT {
     String securedSerial;
     try (Portcullis p = start(config, state)) {
       await().atMost(Duration.ofSeconds(20)).until(() -> ready(p, "root-ca", "app", "secured-credential"));
-      securedSerial = status(p, "secured-credential").serial().orElseThrow();
+      securedSerial = status(p, "secured-credential").orElseThrow().serial().orElseThrow();
     }
     Files.writeString(state.resolve("istio-system_app-credential.yaml"), "apiVersion: v1\nkind: Secret\ndata: [");
     try (Portcullis p = start(config, state)) {
       await().atMost(Duration.ofSeconds(20)).until(() -> ready(p, "root-ca", "app", "secured-credential"));
-      assertThat(status(p, "app").revision()).isEqualTo(1); // issued afresh
-      assertThat(status(p, "secured-credential").serial()).contains(securedSerial); // untouched
+      assertThat(status(p, "app").orElseThrow().revision()).isEqualTo(1); // issued afresh
+      assertThat(status(p, "secured-credential").orElseThrow().serial()).contains(securedSerial); // untouched
       Path root = tmp.resolve("root.pem");
       Files.write(root, new DirectoryStorage(state).load().secrets().get("istio-system/root-ca").data()
           .get("ca.crt"));
       await().atMost(Duration.ofSeconds(10)).until(() -> curl(port, "app.example.test", root).exitCode() == 0);
     }
-  }
-
-  static String admin(Portcullis p, String method, String path) throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
-    HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.adminAddress().getPort() + path))
-        .method(method, HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(20)).build();
-    HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-    return r.body();
   }
 }

@@ -3,14 +3,11 @@ package io.portcullis.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.portcullis.Portcullis;
-import io.portcullis.proxy.AccessLog;
-import io.portcullis.proxy.Transport;
+import io.portcullis.testing.Gateways;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -115,9 +112,7 @@ class MutualTlsIT {
           http:
           - directResponse: {status: 418, body: {string: "-=[ teapot ]=-\\n"}}
         """.formatted(https));
-    gateway = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
-        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO,
-        tmp.resolve("state"), Duration.ofSeconds(1)));
+    gateway = Gateways.start(config, tmp.resolve("state"));
   }
 
   @AfterAll
@@ -127,12 +122,11 @@ class MutualTlsIT {
     }
   }
 
+  /** curl to {@code host} trusting its CA chain; standard output is the HTTP status. */
   static Proc.Result curl(String host, String... extra) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w",
-        "%{http_code}", "--resolve", host + ":" + https + ":127.0.0.1", "--cacert", caChain(host)));
-    cmd.addAll(List.of(extra));
-    cmd.add("https://" + host + ":" + https + "/status/418");
-    return Proc.run(20, cmd.toArray(String[]::new));
+    List<String> args = new ArrayList<>(List.of("-o", "/dev/null", "-w", "%{http_code}"));
+    args.addAll(List.of(extra));
+    return Gateways.curl(https, host, Path.of(caChain(host)), args.toArray(String[]::new));
   }
 
   @Test
@@ -197,11 +191,10 @@ class MutualTlsIT {
     assertThat(curl("simple.example.com").stdout()).isEqualTo("418");
     assertThat(curl("mtls.example.com", "--cert", clientCert("mtls.example.com"), "--key",
         clientKey("mtls.example.com")).stdout()).isEqualTo("418");
-    Proc.Result dump = Proc.run(20, "curl", "-sS", "http://127.0.0.1:" + gateway.adminAddress().getPort()
-        + "/config_dump");
-    assertThat(dump.stdout()).contains("\"client_certificate\" : \"required\"", "\"client_certificate\" : \"optional\"")
+    String dump = Gateways.admin(gateway, "GET", "/config_dump");
+    assertThat(dump).contains("\"client_certificate\" : \"required\"", "\"client_certificate\" : \"optional\"")
         .contains("\"client_ca\" : [ {\n", "O=Portcullis example");
-    assertThat(dump.stdout()).contains("no client CA for mutual TLS (expected: Secret istio-system/noca-credential-"
+    assertThat(dump).contains("no client CA for mutual TLS (expected: Secret istio-system/noca-credential-"
         + "cacert with key cacert or ca.crt, or key cacert or ca.crt in Secret istio-system/noca-credential)");
   }
 }

@@ -1,0 +1,82 @@
+package io.portcullis.testing;
+
+import io.portcullis.Portcullis;
+import io.portcullis.certs.CertificateStatus;
+import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.Transport;
+import java.math.BigInteger;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** A gateway in the test's JVM, and what the end-to-end tests ask of it: certificate status, admin, curl, openssl. */
+public final class Gateways {
+  private Gateways() {}
+
+  /**
+   * Starts a gateway on {@code config} in namespace {@code istio-system}: Gateway ports on 127.0.0.1 plus
+   * {@code portOffset}, admin on a free port, one event loop, no access log, issuance back-off 1 s.
+   */
+  public static Portcullis start(Path config, Path state, int portOffset) throws Exception {
+    return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", portOffset, "127.0.0.1",
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
+        Duration.ofSeconds(1)));
+  }
+
+  /** As {@link #start(Path, Path, int)} without a port offset. */
+  public static Portcullis start(Path config, Path state) throws Exception {
+    return start(config, state, 0);
+  }
+
+  /** Returns the status of Certificate {@code name}, if the gateway manages one. */
+  public static Optional<CertificateStatus> status(Portcullis p, String name) {
+    return p.certificates().statuses().stream().filter(s -> s.name().equals(name)).findFirst();
+  }
+
+  /** Returns whether every Certificate of {@code names} is {@code Ready=True}. */
+  public static boolean ready(Portcullis p, String... names) {
+    for (String n : names) {
+      if (!status(p, n).map(s -> s.ready().status().equals("True")).orElse(false)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Sends {@code method path} to the admin server and returns the body; fails unless the status is 200. */
+  public static String admin(Portcullis p, String method, String path) throws Exception {
+    HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.adminAddress().getPort() + path))
+        .method(method, HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(20)).build();
+    HttpResponse<String> r = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new AssertionError(method + " " + path + ": " + r.statusCode() + " " + r.body());
+    }
+    return r.body();
+  }
+
+  /** {@code curl https://host:port/} with {@code host} resolved to 127.0.0.1 and {@code ca} as the only trust anchor. */
+  public static Proc.Result curl(int port, String host, Path ca, String... extra) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10", "--resolve",
+        host + ":" + port + ":127.0.0.1", "--cacert", ca.toString()));
+    cmd.addAll(List.of(extra));
+    cmd.add("https://" + host + ":" + port + "/");
+    return Proc.run(20, cmd.toArray(String[]::new));
+  }
+
+  /** The serial of the certificate served for SNI {@code host}, from openssl, in lower-case hex. */
+  public static String servedSerial(int port, String host) throws Exception {
+    Proc.Result r = Proc.run(20, "bash", "-c", "openssl s_client -connect 127.0.0.1:" + port + " -servername " + host
+        + " </dev/null 2>/dev/null | openssl x509 -noout -serial");
+    if (r.exitCode() != 0) {
+      throw new AssertionError("openssl: " + r.stderr());
+    }
+    return new BigInteger(r.stdout().trim().replace("serial=", ""), 16).toString(16);
+  }
+}
