@@ -1,6 +1,7 @@
 package io.portcullis.cli;
 
 import io.portcullis.Portcullis;
+import io.portcullis.config.GoDuration;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.Transport;
 import io.portcullis.storage.DirectoryStorage;
@@ -143,18 +144,10 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
-  /** Parses {@code 30s}, {@code 5m}, {@code 1h30m} (ISO-8601's time part without {@code PT}). */
+  /** Parses a Go duration ({@code 30s}, {@code 5m}, {@code 1h30m}); it must be positive. */
   static Duration duration(String option, String value) {
-    try {
-      Duration d = Duration.parse("PT" + value.trim().toUpperCase(java.util.Locale.ROOT));
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException();
-      }
-      return d;
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException(option + ": " + value + " (expected: a positive duration such as 30s, 5m "
-          + "or 1h30m)");
-    }
+    return GoDuration.parse(value).filter(d -> !d.isZero()).orElseThrow(() -> new IllegalArgumentException(option
+        + ": " + value + " (expected: a positive duration such as 30s, 5m or 1h30m)"));
   }
 
   private static Path home() {

@@ -17,8 +17,9 @@ import io.fabric8.certmanager.api.model.v1.IssuerSpec;
 import io.portcullis.certs.IssuerConfig.IssuerRef;
 import io.portcullis.config.FieldCheck;
 import io.portcullis.config.GatewayConfig;
-import io.portcullis.config.Problem;
+import io.portcullis.config.GoDuration;
 import io.portcullis.config.Problem.Severity;
+import io.portcullis.config.Problem;
 import io.portcullis.config.Resource;
 import io.portcullis.config.ServerConfig;
 import io.portcullis.config.Snapshot;
@@ -33,7 +34,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -54,7 +54,6 @@ public final class CertManagerTranslator {
   static final String ISSUER_ANNOTATION = "cert-manager.io/issuer";
   /** cert-manager's default {@code spec.duration}: 90 days. */
   static final Duration DEFAULT_DURATION = Duration.ofDays(90);
-  private static final Pattern GO_DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|µs|ms|s|m|h)");
   private static final Pattern DNS_NAME = Pattern.compile(
       "(\\*\\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
   private static final Set<String> USAGES = Set.of("signing", "digital signature", "content commitment",
@@ -336,8 +335,8 @@ public final class CertManagerTranslator {
         problems);
     if (renewBefore.isPresent() && (renewBefore.get().compareTo(duration) >= 0
         || renewBefore.get().compareTo(Duration.ofMinutes(5)) < 0)) {
-      problems.add(Problem.of(Severity.ERROR, r, "spec.renewBefore", goDuration(renewBefore.get()) + " (expected: at "
-          + "least 5m and less than spec.duration, " + goDuration(duration) + ")"));
+      problems.add(Problem.of(Severity.ERROR, r, "spec.renewBefore", GoDuration.format(renewBefore.get()) + " (expected: at "
+          + "least 5m and less than spec.duration, " + GoDuration.format(duration) + ")"));
     }
     CertificateConfig.KeySpec key = keySpec(r, s.getPrivateKey(), problems);
     List<String> usages = lower(s.getUsages() == null || s.getUsages().isEmpty()
@@ -506,38 +505,12 @@ public final class CertManagerTranslator {
     if (node.isMissingNode() || node.isNull() || node.asText("").isBlank()) {
       return Optional.empty();
     }
-    Optional<Duration> d = parseGoDuration(node.asText().trim());
+    Optional<Duration> d = GoDuration.parse(node.asText());
     if (d.isEmpty()) {
       problems.add(Problem.of(Severity.ERROR, r, field, node.asText() + " (expected: a Go duration such as 2160h or "
           + "720h30m)"));
     }
     return d;
-  }
-
-  /** Parses Go's duration syntax ({@code 2160h}, {@code 1h30m}, {@code 90s}); empty when it is not one. */
-  static Optional<Duration> parseGoDuration(String s) {
-    Matcher m = GO_DURATION.matcher(s);
-    int end = 0;
-    double nanos = 0;
-    while (m.find() && m.start() == end) {
-      double n = Double.parseDouble(m.group(1));
-      nanos += switch (m.group(2)) {
-        case "h" -> n * 3_600e9;
-        case "m" -> n * 60e9;
-        case "s" -> n * 1e9;
-        case "ms" -> n * 1e6;
-        case "us", "µs" -> n * 1e3;
-        default -> n;
-      };
-      end = m.end();
-    }
-    return end == 0 || end != s.length() ? Optional.empty() : Optional.of(Duration.ofNanos((long) nanos));
-  }
-
-  /** Formats {@code d} as Go does ({@code 2160h0m0s}), as cert-manager prints durations. */
-  static String goDuration(Duration d) {
-    long s = d.getSeconds();
-    return (s / 3600) + "h" + (s % 3600 / 60) + "m" + (s % 60) + "s";
   }
 
   private static List<String> lower(List<String> in) {

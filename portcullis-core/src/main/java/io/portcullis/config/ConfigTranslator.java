@@ -51,7 +51,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
@@ -65,7 +64,6 @@ import java.util.regex.PatternSyntaxException;
 public final class ConfigTranslator {
   private static final String ISTIO_GROUP = "networking.istio.io";
   private static final Set<String> ISTIO_VERSIONS = Set.of("v1alpha3", "v1beta1", "v1");
-  private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(h|m|s|ms|us|µs|ns)");
   private static final String CLUSTER_DOMAIN = "svc.cluster.local";
 
   private static final FieldCheck GATEWAY_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**", "status.**",
@@ -842,21 +840,12 @@ public final class ConfigTranslator {
     if (value == null || value.isBlank()) {
       return Duration.ZERO;
     }
-    var m = DURATION.matcher(value.trim());
-    if (!m.matches()) {
+    Optional<Duration> d = GoDuration.parse(value);
+    if (d.isEmpty()) {
       cx.problem(Severity.ERROR, r, field, value + " (expected: a duration such as 500ms, 1.5s or 2m)");
       return null;
     }
-    double n = Double.parseDouble(m.group(1));
-    double nanos = switch (m.group(2)) {
-      case "h" -> n * 3_600e9;
-      case "m" -> n * 60e9;
-      case "s" -> n * 1e9;
-      case "ms" -> n * 1e6;
-      case "us", "µs" -> n * 1e3;
-      default -> n;
-    };
-    return Duration.ofNanos((long) nanos);
+    return d.get();
   }
 
   private static boolean validHost(String h) {

@@ -254,14 +254,4 @@ class CertManagerTranslatorTest {
     assertThat(errors(c)).contains("spec.dnsNames[1]: b.other.test: no solver of ClusterIssuer zoned selects it")
         .doesNotContain("spec.dnsNames[0]");
   }
-
-  @Test
-  void goDurations() {
-    assertThat(CertManagerTranslator.parseGoDuration("2160h")).contains(Duration.ofDays(90));
-    assertThat(CertManagerTranslator.parseGoDuration("1h30m15s")).contains(Duration.ofSeconds(5415));
-    assertThat(CertManagerTranslator.parseGoDuration("1.5h")).contains(Duration.ofMinutes(90));
-    assertThat(CertManagerTranslator.parseGoDuration("90 days")).isEqualTo(Optional.empty());
-    assertThat(CertManagerTranslator.parseGoDuration("h")).isEqualTo(Optional.empty());
-    assertThat(CertManagerTranslator.goDuration(Duration.ofDays(90))).isEqualTo("2160h0m0s");
-  }
 }
