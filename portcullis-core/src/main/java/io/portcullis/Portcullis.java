@@ -271,8 +271,8 @@ public final class Portcullis implements AutoCloseable {
           List.of(), HostTable.empty(), HostTable.empty()));
     }
     GatewayConfig config = new GatewayConfig(listeners, secrets, problems, base.generation());
-    List<String> bindErrors = new ArrayList<>(dataPlane.apply(config.listeners(), tls, config.generation()));
-    if (builtIn && bindErrors.removeIf(e -> e.startsWith("listener " + CHALLENGE_PORT + ":"))) {
+    Map<Integer, String> bindErrors = new HashMap<>(dataPlane.apply(config.listeners(), tls, config.generation()));
+    if (builtIn && bindErrors.remove(CHALLENGE_PORT) != null) {
       log.error("certs: the built-in HTTP-01 challenge listener cannot bind port {}; ACME HTTP-01 validations will "
           + "fail (expected: a Gateway server with protocol HTTP, or --port-offset to a port that can be bound)",
           CHALLENGE_PORT + options.portOffset());

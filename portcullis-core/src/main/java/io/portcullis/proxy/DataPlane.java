@@ -31,7 +31,6 @@ import io.portcullis.config.ListenerConfig;
 import io.portcullis.routing.HostTable;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -98,11 +97,11 @@ public final class DataPlane implements AutoCloseable {
    * @param config by Gateway port
    * @param tls per TLS port, host to server credential
    * @param generation the configuration generation, for logs
-   * @return one message per port that could not be bound (the rest still serve)
+   * @return by Gateway port, why it could not be bound (the rest still serve); empty when all are bound
    */
-  public List<String> apply(Map<Integer, ListenerConfig> config, Map<Integer, HostTable<ServerTls>> tls,
+  public Map<Integer, String> apply(Map<Integer, ListenerConfig> config, Map<Integer, HostTable<ServerTls>> tls,
       long generation) {
-    List<String> errors = new ArrayList<>();
+    Map<Integer, String> errors = new HashMap<>();
     Map<Integer, Listener> old = new HashMap<>(listeners);
     for (ListenerConfig lc : config.values()) {
       ListenerState state = new ListenerState(lc, tls.getOrDefault(lc.port(), HostTable.empty()), generation);
@@ -129,7 +128,7 @@ public final class DataPlane implements AutoCloseable {
             lc.servers().size());
       } catch (Exception e) {
         String msg = "listener " + lc.port() + ": cannot bind " + bindAddress + ":" + lc.bindPort() + ": " + e;
-        errors.add(msg);
+        errors.put(lc.port(), msg);
         log.error(msg);
       }
     }
