@@ -23,6 +23,7 @@ import io.portcullis.proxy.DataPlane;
 import io.portcullis.proxy.Transport;
 import io.portcullis.routing.HostTable;
 import io.portcullis.storage.DirectoryStorage;
+import io.portcullis.tls.CredentialFiles;
 import io.portcullis.tls.TlsContexts;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.io.IOException;
@@ -90,6 +91,8 @@ public final class Portcullis implements AutoCloseable {
   private final Options options;
   private final DataPlane dataPlane;
   private final TlsContexts tlsContexts = new TlsContexts();
+  /** The PEM files Gateways name; a change re-serves like a Secret change. */
+  private final CredentialFiles credentialFiles = new CredentialFiles(this::filesChanged);
   private final ConfigTranslator translator;
   private final CertManagerTranslator certTranslator;
   private final CertificateManager certs;
@@ -241,6 +244,14 @@ public final class Portcullis implements AutoCloseable {
     serve(config, snapshot.resources().size(), start, translatedAt);
   }
 
+  /** A credential file a Gateway names changed: serve it from the next handshake on. */
+  private synchronized void filesChanged() {
+    if (translated != null) {
+      long start = System.nanoTime();
+      serve(translated, -2, start, start);
+    }
+  }
+
   /** The certificate manager stored a Secret: serve it from the next handshake on. */
   private synchronized void secretsChanged() {
     if (translated != null) {
@@ -260,7 +271,9 @@ public final class Portcullis implements AutoCloseable {
       }
     });
     List<Problem> problems = new ArrayList<>(base.problems());
-    Map<Integer, HostTable<ServerTls>> tls = tlsContexts.build(base.listeners(), secrets, ownedSecrets, problems);
+    credentialFiles.watch(credentialPaths(base));
+    Map<Integer, HostTable<ServerTls>> tls = tlsContexts.build(base.listeners(), secrets, credentialFiles,
+        ownedSecrets, problems);
     long tlsBuilt = System.nanoTime();
     java.util.SortedMap<Integer, ListenerConfig> listeners = new TreeMap<>(base.listeners());
     boolean builtIn = http01 && listeners.values().stream().noneMatch(l -> !l.tls())
@@ -284,7 +297,26 @@ public final class Portcullis implements AutoCloseable {
     log.info("config generation {} applied in {} ms (translate {} ms, TLS {} ms, listeners {} ms): {} listeners, {} "
         + "problems{}", config.generation(), (end - start) / 1_000_000, (translatedAt - start) / 1_000_000,
         (tlsBuilt - translatedAt) / 1_000_000, (end - tlsBuilt) / 1_000_000, config.listeners().size(),
-        problems.size(), resources < 0 ? " (issued Secrets changed)" : ", " + resources + " resources");
+        problems.size(), resources == -1 ? " (issued Secrets changed)" : resources == -2 ? " (credential files "
+        + "changed)" : ", " + resources + " resources");
+  }
+
+  /** Returns every file a Gateway server names for its credential, client CA or CRL. */
+  private static Set<java.nio.file.Path> credentialPaths(GatewayConfig config) {
+    Set<java.nio.file.Path> out = new HashSet<>();
+    for (ListenerConfig l : config.listeners().values()) {
+      for (var s : l.servers()) {
+        s.tls().ifPresent(t -> {
+          t.certificateFiles().forEach(f -> {
+            out.add(f.serverCertificate());
+            out.add(f.privateKey());
+          });
+          t.caCertificates().ifPresent(out::add);
+          t.caCrl().ifPresent(out::add);
+        });
+      }
+    }
+    return out;
   }
 
   private void report(List<Problem> problems) {
@@ -313,6 +345,7 @@ public final class Portcullis implements AutoCloseable {
   @Override
   public void close() {
     source.close();
+    credentialFiles.close();
     certs.close();
     admin.close();
     dataPlane.close();

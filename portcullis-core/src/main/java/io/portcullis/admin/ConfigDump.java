@@ -63,19 +63,46 @@ public final class ConfigDump {
           ServerConfig.TlsSettings t = s.tls().get();
           ObjectNode tn = sn.putObject("tls");
           tn.put("mode", t.mode());
-          tn.put("credential_name", t.credentialName());
+          t.credentialName().ifPresent(c -> tn.put("credential_name", c));
+          if (t.credentialNames().size() > 1) {
+            ArrayNode names = tn.putArray("credential_names");
+            t.credentialNames().forEach(names::add);
+          }
+          if (!t.certificateFiles().isEmpty()) {
+            ArrayNode files = tn.putArray("certificate_files");
+            t.certificateFiles().forEach(f -> files.addObject().put("server_certificate", f.serverCertificate()
+                .toString()).put("private_key", f.privateKey().toString()));
+          }
           ArrayNode protocols = tn.putArray("protocols");
           TlsContexts.protocols(t).forEach(protocols::add);
           ArrayNode ciphers = tn.putArray("cipher_suites");
           t.cipherSuites().forEach(ciphers::add);
           Optional<ServerTls> st = Optional.ofNullable(tlsByServer.get(s));
           st.flatMap(ServerTls::credential).ifPresent(c -> credential(tn.putObject("certificate"), c, clock));
+          if (st.isPresent() && st.get().credentials().size() > 1) {
+            ArrayNode certs = tn.putArray("certificates");
+            st.get().credentials().forEach(c -> credential(certs.addObject().put("key_algorithm",
+                c.key().getAlgorithm()), c, clock));
+          }
           if (t.mutual()) {
             tn.put("client_certificate", t.mode().equals("MUTUAL") ? "required" : "optional");
             ArrayNode cas = tn.putArray("client_ca");
             st.ifPresent(x -> x.clientCa().forEach(ca -> cas.addObject()
                 .put("subject", ca.getSubjectX500Principal().getName())
                 .put("expiration_time", ca.getNotAfter().toInstant().toString())));
+            st.flatMap(ServerTls::clientValidation).ifPresent(v -> {
+              tn.put("client_ca_source", v.source());
+              ArrayNode crls = tn.putArray("crls");
+              v.crls().forEach(c -> crls.addObject().put("issuer", c.getIssuerX500Principal().getName())
+                  .put("revoked", c.getRevokedCertificates() == null ? 0 : c.getRevokedCertificates().size())
+                  .put("next_update", c.getNextUpdate() == null ? "" : c.getNextUpdate().toInstant().toString()));
+            });
+            ArrayNode sans = tn.putArray("subject_alt_names");
+            t.subjectAltNames().forEach(sans::add);
+            ArrayNode spki = tn.putArray("verify_certificate_spki");
+            t.verifyCertificateSpki().forEach(d -> spki.add(java.util.Base64.getEncoder().encodeToString(d)));
+            ArrayNode hash = tn.putArray("verify_certificate_hash");
+            t.verifyCertificateHash().forEach(d -> hash.add(java.util.HexFormat.of().formatHex(d)));
           }
           st.filter(x -> !x.error().isEmpty()).ifPresent(x -> tn.put("error", x.error()));
           tn.put("serving", st.isPresent() && st.get().context().isPresent());

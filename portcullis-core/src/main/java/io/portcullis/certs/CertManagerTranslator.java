@@ -464,8 +464,8 @@ public final class CertManagerTranslator {
       if (sc.tls().isEmpty()) {
         continue;
       }
-      String key = sc.tls().get().credentialName(); // namespace/name, resolved as Istio does
-      if (!key.startsWith(gatewayNamespace + "/") || manifestSecrets.contains(key)) {
+      String key = sc.tls().get().credentialName().orElse(""); // namespace/name, resolved as Istio does
+      if (key.isEmpty() || !key.startsWith(gatewayNamespace + "/") || manifestSecrets.contains(key)) {
         continue; // a Secret the user provides (or another namespace's): not ours to issue
       }
       String name = key.substring(gatewayNamespace.length() + 1);

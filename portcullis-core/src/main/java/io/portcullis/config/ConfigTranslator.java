@@ -37,8 +37,10 @@ import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.RouteMatch;
 import io.portcullis.routing.StringMatcher;
+import io.portcullis.routing.TlsRoute;
 import io.portcullis.routing.VirtualHost;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -70,7 +72,12 @@ public final class ConfigTranslator {
       "spec.selector.**", "spec.servers[].port.number", "spec.servers[].port.name", "spec.servers[].port.protocol",
       "spec.servers[].hosts[]", "spec.servers[].name", "spec.servers[].tls.mode", "spec.servers[].tls.credentialName",
       "spec.servers[].tls.httpsRedirect", "spec.servers[].tls.minProtocolVersion",
-      "spec.servers[].tls.maxProtocolVersion", "spec.servers[].tls.cipherSuites[]");
+      "spec.servers[].tls.maxProtocolVersion", "spec.servers[].tls.cipherSuites[]",
+      "spec.servers[].tls.credentialNames[]", "spec.servers[].tls.serverCertificate", "spec.servers[].tls.privateKey",
+      "spec.servers[].tls.caCertificates", "spec.servers[].tls.caCrl", "spec.servers[].tls.caCertCredentialName",
+      "spec.servers[].tls.tlsCertificates[].serverCertificate", "spec.servers[].tls.tlsCertificates[].privateKey",
+      "spec.servers[].tls.tlsCertificates[].caCertificates", "spec.servers[].tls.subjectAltNames[]",
+      "spec.servers[].tls.verifyCertificateSpki[]", "spec.servers[].tls.verifyCertificateHash[]");
   private static final FieldCheck VIRTUAL_SERVICE_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**",
       "status.**", "spec.hosts[]", "spec.gateways[]", "spec.exportTo[]", "spec.http[].name",
       "spec.http[].match[].name", "spec.http[].match[].uri.*", "spec.http[].match[].authority.*",
@@ -84,11 +91,14 @@ public final class ConfigTranslator {
       "spec.http[].retries.perTryTimeout", "spec.http[].retries.retryOn", "spec.http[].headers.request.set.*",
       "spec.http[].headers.request.add.*", "spec.http[].headers.request.remove[]",
       "spec.http[].headers.response.set.*", "spec.http[].headers.response.add.*",
-      "spec.http[].headers.response.remove[]");
+      "spec.http[].headers.response.remove[]", "spec.tls[].match[].sniHosts[]", "spec.tls[].match[].port",
+      "spec.tls[].route[].destination.host", "spec.tls[].route[].destination.port.number", "spec.tls[].route[].weight");
   private static final FieldCheck SERVICE_ENTRY_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**",
       "status.**", "spec.hosts[]", "spec.ports[].number", "spec.ports[].name", "spec.ports[].protocol",
       "spec.ports[].targetPort", "spec.resolution", "spec.location", "spec.exportTo[]", "spec.endpoints[].address",
       "spec.endpoints[].ports.*", "spec.endpoints[].labels.**");
+  private static final FieldCheck CONFIG_MAP_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**",
+      "immutable", "data.*", "binaryData.*");
   private static final FieldCheck SECRET_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**", "type",
       "immutable", "data.*", "stringData.*");
 
@@ -120,6 +130,7 @@ public final class ConfigTranslator {
         case "VirtualService" -> cx.virtualServices.add(r);
         case "ServiceEntry" -> cx.serviceEntries.add(r);
         case "Secret" -> secret(r, cx);
+        case "ConfigMap" -> configMap(r, cx);
         default -> { }
       }
     }
@@ -151,8 +162,8 @@ public final class ConfigTranslator {
       }
       return r.kind();
     }
-    if (group.isEmpty() && version.equals("v1") && r.kind().equals("Secret")) {
-      return "Secret";
+    if (group.isEmpty() && version.equals("v1") && (r.kind().equals("Secret") || r.kind().equals("ConfigMap"))) {
+      return r.kind();
     }
     if (group.equals("cert-manager.io") && Set.of("Issuer", "ClusterIssuer", "Certificate").contains(r.kind())) {
       return ""; // the certificate manager's (io.portcullis.certs.CertManagerTranslator)
@@ -183,6 +194,34 @@ public final class ConfigTranslator {
       s.getStringData().forEach((k, v) -> data.put(k, (v == null ? "" : v).getBytes(StandardCharsets.UTF_8)));
     }
     cx.secrets.put(r.key(), new GatewayConfig.SecretData(r.key(), r.source().toString(), data));
+  }
+
+  /**
+   * Keeps a ConfigMap's data among the credential sources under {@link GatewayConfig#CONFIG_MAP_PREFIX}: Istio's
+   * {@code caCertCredentialName} may name one.
+   */
+  private void configMap(Resource r, Context cx) {
+    unsupported(r, CONFIG_MAP_FIELDS, cx);
+    io.fabric8.kubernetes.api.model.ConfigMap m = convert(r, io.fabric8.kubernetes.api.model.ConfigMap.class, cx);
+    if (m == null) {
+      return;
+    }
+    Map<String, byte[]> data = new TreeMap<>();
+    if (m.getBinaryData() != null) {
+      for (Map.Entry<String, String> e : m.getBinaryData().entrySet()) {
+        try {
+          data.put(e.getKey(), Base64.getMimeDecoder().decode(e.getValue() == null ? "" : e.getValue().trim()));
+        } catch (IllegalArgumentException ex) {
+          cx.problem(Severity.ERROR, r, "binaryData." + e.getKey(), "not valid base64 (expected: base64 of the "
+              + "value; use data for plain text)");
+        }
+      }
+    }
+    if (m.getData() != null) {
+      m.getData().forEach((k, v) -> data.put(k, (v == null ? "" : v).getBytes(StandardCharsets.UTF_8)));
+    }
+    String key = GatewayConfig.CONFIG_MAP_PREFIX + r.key();
+    cx.secrets.put(key, new GatewayConfig.SecretData(key, r.source().toString(), data));
   }
 
   private record ServiceInfo(String host, String namespace, List<ServicePort> ports, String resolution,
@@ -268,9 +307,9 @@ public final class ConfigTranslator {
         continue;
       }
       String protocol = port.getProtocol() == null ? "" : port.getProtocol().toUpperCase(Locale.ROOT);
-      if (!Set.of("HTTP", "HTTPS", "HTTP2").contains(protocol)) {
+      if (!Set.of("HTTP", "HTTPS", "HTTP2", "TLS").contains(protocol)) {
         cx.problem(Severity.ERROR, r, at + ".port.protocol", (protocol.isEmpty() ? "missing" : port.getProtocol())
-            + " (expected: HTTP, HTTPS or HTTP2; TLS and TCP come with PASSTHROUGH)");
+            + " (expected: HTTP, HTTPS, HTTP2, or TLS with tls.mode PASSTHROUGH)");
         continue;
       }
       List<String> hosts = s.getHosts() == null ? List.of() : s.getHosts();
@@ -304,54 +343,11 @@ public final class ConfigTranslator {
       ServerTLSSettings tls = s.getTls();
       Optional<ServerConfig.TlsSettings> tlsSettings = Optional.empty();
       boolean redirect = tls != null && Boolean.TRUE.equals(tls.getHttpsRedirect());
-      if (protocol.equals("HTTPS")) {
-        String mode = tls == null ? "" : tls.getMode() != null ? tls.getMode().name() : rawText(r, at, "tls", "mode");
-        if (tls == null) {
-          cx.problem(Severity.ERROR, r, at + ".tls", "missing (expected: mode SIMPLE with a credentialName for an "
-              + "HTTPS server)");
+      if (protocol.equals("HTTPS") || protocol.equals("TLS")) {
+        tlsSettings = tlsSettings(r, at, protocol, tls, cx);
+        if (tlsSettings.isEmpty()) {
           continue;
         }
-        if (mode.isEmpty()) {
-          mode = "PASSTHROUGH"; // Istio's default mode
-        }
-        if (mode.equals("ISTIO_MUTUAL") || mode.equals("AUTO_PASSTHROUGH")) {
-          cx.problem(Severity.ERROR, r, at + ".tls.mode", mode + " needs the mesh's identities, which Portcullis does "
-              + "not have yet (expected: SIMPLE, MUTUAL or OPTIONAL_MUTUAL)");
-          continue;
-        }
-        if (!mode.equals("SIMPLE") && !mode.equals("MUTUAL") && !mode.equals("OPTIONAL_MUTUAL")) {
-          cx.problem(Severity.ERROR, r, at + ".tls.mode", mode + " (expected: SIMPLE, MUTUAL or OPTIONAL_MUTUAL; "
-              + "PASSTHROUGH is not supported yet)");
-          continue;
-        }
-        String cred = tls.getCredentialName() == null ? "" : tls.getCredentialName().trim();
-        if (cred.isEmpty()) {
-          cx.problem(Severity.ERROR, r, at + ".tls.credentialName", "missing (expected: the name of a Secret in "
-              + "namespace " + gatewayNamespace + " holding cert/key or tls.crt/tls.key)");
-          continue;
-        }
-        Optional<String> min = protocolVersion(r, at + ".tls.minProtocolVersion", tls.getMinProtocolVersion() == null
-            ? rawText(r, at, "tls", "minProtocolVersion") : tls.getMinProtocolVersion().name(), "TLSv1.2", cx);
-        Optional<String> max = protocolVersion(r, at + ".tls.maxProtocolVersion", tls.getMaxProtocolVersion() == null
-            ? rawText(r, at, "tls", "maxProtocolVersion") : tls.getMaxProtocolVersion().name(), "TLSv1.3", cx);
-        if (min.isEmpty() || max.isEmpty()) {
-          continue;
-        }
-        if (min.get().compareTo(max.get()) > 0) {
-          cx.problem(Severity.ERROR, r, at + ".tls.minProtocolVersion", min.get() + " is above maxProtocolVersion "
-              + max.get() + " (expected: min <= max)");
-          continue;
-        }
-        String credKey = credentialKey(cred);
-        String secretName = credKey.substring(credKey.indexOf('/') + 1);
-        if (secretName.startsWith("istio") || secretName.startsWith("prometheus")) {
-          cx.problem(Severity.ERROR, r, at + ".tls.credentialName", cred + ": Istio's SDS never serves a Secret "
-              + "whose name starts with istio or prometheus (expected: another name, e.g. " + secretName
-              .replaceFirst("^(istio|prometheus)-?", "") + "-credential)");
-          continue;
-        }
-        tlsSettings = Optional.of(new ServerConfig.TlsSettings(mode, credKey, min.get(), max.get(),
-            tls.getCipherSuites() == null ? List.of() : tls.getCipherSuites()));
       } else if (tls != null && !redirect && tls.getMode() != null) {
         cx.problem(Severity.WARNING, r, at + ".tls", "ignored on a " + protocol + " server (expected: only "
             + "httpsRedirect on plain HTTP servers)");
@@ -361,10 +357,194 @@ public final class ConfigTranslator {
     }
   }
 
-  private String credentialKey(String credentialName) {
+  /**
+   * Validates Istio {@code ServerTLSSettings}; returns empty after reporting an ERROR. Follows Istio's validation: one
+   * credential form, at most two certificates, a client CA for {@code MUTUAL}, well-formed digests.
+   */
+  private Optional<ServerConfig.TlsSettings> tlsSettings(Resource r, String at, String protocol, ServerTLSSettings tls,
+      Context cx) {
+    if (tls == null) {
+      cx.problem(Severity.ERROR, r, at + ".tls", "missing (expected: mode SIMPLE with a credentialName for an "
+          + "HTTPS server, or mode PASSTHROUGH)");
+      return Optional.empty();
+    }
+    String mode = tls.getMode() != null ? tls.getMode().name() : rawText(r, at, "tls", "mode");
+    if (mode.isEmpty()) {
+      mode = "PASSTHROUGH"; // Istio's default mode
+    }
+    if (mode.equals("ISTIO_MUTUAL") || mode.equals("AUTO_PASSTHROUGH")) {
+      cx.problem(Severity.ERROR, r, at + ".tls.mode", mode + " needs the mesh's identities, which Portcullis does "
+          + "not have yet (expected: SIMPLE, MUTUAL, OPTIONAL_MUTUAL or PASSTHROUGH)");
+      return Optional.empty();
+    }
+    if (!Set.of("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "PASSTHROUGH").contains(mode)) {
+      cx.problem(Severity.ERROR, r, at + ".tls.mode", mode + " (expected: SIMPLE, MUTUAL, OPTIONAL_MUTUAL or "
+          + "PASSTHROUGH)");
+      return Optional.empty();
+    }
+    if (protocol.equals("TLS") && !mode.equals("PASSTHROUGH")) {
+      cx.problem(Severity.ERROR, r, at + ".tls.mode", mode + " on a TLS port, whose streams Portcullis does not "
+          + "terminate (expected: PASSTHROUGH, or port.protocol HTTPS to terminate TLS)");
+      return Optional.empty();
+    }
+    Optional<String> min = protocolVersion(r, at + ".tls.minProtocolVersion", tls.getMinProtocolVersion() == null
+        ? rawText(r, at, "tls", "minProtocolVersion") : tls.getMinProtocolVersion().name(), "TLSv1.2", cx);
+    Optional<String> max = protocolVersion(r, at + ".tls.maxProtocolVersion", tls.getMaxProtocolVersion() == null
+        ? rawText(r, at, "tls", "maxProtocolVersion") : tls.getMaxProtocolVersion().name(), "TLSv1.3", cx);
+    if (min.isEmpty() || max.isEmpty()) {
+      return Optional.empty();
+    }
+    if (min.get().compareTo(max.get()) > 0) {
+      cx.problem(Severity.ERROR, r, at + ".tls.minProtocolVersion", min.get() + " is above maxProtocolVersion "
+          + max.get() + " (expected: min <= max)");
+      return Optional.empty();
+    }
+    List<String> ciphers = tls.getCipherSuites() == null ? List.of() : tls.getCipherSuites();
+    if (mode.equals("PASSTHROUGH")) {
+      return Optional.of(new ServerConfig.TlsSettings(mode, List.of(), List.of(), Optional.empty(), Optional.empty(),
+          Optional.empty(), List.of(), List.of(), List.of(), min.get(), max.get(), ciphers));
+    }
+    String cred = tls.getCredentialName() == null ? "" : tls.getCredentialName().trim();
+    List<String> creds = tls.getCredentialNames() == null ? List.of() : tls.getCredentialNames().stream()
+        .map(c -> c == null ? "" : c.trim()).toList();
+    boolean files = notBlank(tls.getServerCertificate()) || notBlank(tls.getPrivateKey());
+    List<io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSCertificate> tlsCerts =
+        tls.getTlsCertificates() == null ? List.of() : tls.getTlsCertificates();
+    int forms = (cred.isEmpty() ? 0 : 1) + (creds.isEmpty() ? 0 : 1) + (files ? 1 : 0) + (tlsCerts.isEmpty() ? 0 : 1);
+    if (forms != 1) {
+      cx.problem(Severity.ERROR, r, at + ".tls", (forms == 0 ? "no credential" : "more than one credential form")
+          + " (expected: exactly one of credentialName, credentialNames, serverCertificate with privateKey, or "
+          + "tlsCertificates)");
+      return Optional.empty();
+    }
+    List<String> credentialKeys = new ArrayList<>();
+    List<String> names = !cred.isEmpty() ? List.of(cred) : creds;
+    String namesField = !cred.isEmpty() ? ".tls.credentialName" : ".tls.credentialNames";
+    if (names.size() > 2 || tlsCerts.size() > 2) {
+      cx.problem(Severity.ERROR, r, at + (names.size() > 2 ? namesField : ".tls.tlsCertificates"), (names.size() > 2
+          ? names.size() : tlsCerts.size()) + " entries (expected: at most 2, e.g. one RSA and one ECDSA)");
+      return Optional.empty();
+    }
+    for (int n = 0; n < names.size(); n++) {
+      String field = at + namesField + (cred.isEmpty() ? "[" + n + "]" : "");
+      Optional<String> key = credentialKey(r, field, names.get(n), cx);
+      if (key.isEmpty()) {
+        return Optional.empty();
+      }
+      credentialKeys.add(key.get());
+    }
+    List<ServerConfig.CertificateFiles> certFiles = new ArrayList<>();
+    String firstCa = "";
+    if (files) {
+      if (!notBlank(tls.getServerCertificate()) || !notBlank(tls.getPrivateKey())) {
+        cx.problem(Severity.ERROR, r, at + (notBlank(tls.getServerCertificate()) ? ".tls.privateKey"
+            : ".tls.serverCertificate"), "missing (expected: serverCertificate and privateKey together)");
+        return Optional.empty();
+      }
+      certFiles.add(new ServerConfig.CertificateFiles(Path.of(tls.getServerCertificate().trim()),
+          Path.of(tls.getPrivateKey().trim())));
+    }
+    for (int n = 0; n < tlsCerts.size(); n++) {
+      var tc = tlsCerts.get(n);
+      if (!notBlank(tc.getServerCertificate()) || !notBlank(tc.getPrivateKey())) {
+        cx.problem(Severity.ERROR, r, at + ".tls.tlsCertificates[" + n + "]" + (notBlank(tc.getServerCertificate())
+            ? ".privateKey" : ".serverCertificate"), "missing (expected: serverCertificate and privateKey)");
+        return Optional.empty();
+      }
+      certFiles.add(new ServerConfig.CertificateFiles(Path.of(tc.getServerCertificate().trim()),
+          Path.of(tc.getPrivateKey().trim())));
+      if (firstCa.isEmpty() && notBlank(tc.getCaCertificates())) {
+        firstCa = tc.getCaCertificates().trim();
+      }
+    }
+    for (ServerConfig.CertificateFiles f : certFiles) {
+      if (!f.serverCertificate().isAbsolute() || !f.privateKey().isAbsolute()) {
+        cx.problem(Severity.ERROR, r, at + ".tls.serverCertificate", (f.serverCertificate().isAbsolute()
+            ? f.privateKey() : f.serverCertificate()) + " (expected: an absolute file path)");
+        return Optional.empty();
+      }
+    }
+    String caFile = notBlank(tls.getCaCertificates()) ? tls.getCaCertificates().trim() : firstCa;
+    Optional<String> caCred = Optional.empty();
+    if (notBlank(tls.getCaCertCredentialName())) {
+      caCred = credentialKey(r, at + ".tls.caCertCredentialName", tls.getCaCertCredentialName().trim(), cx);
+      if (caCred.isEmpty()) {
+        return Optional.empty();
+      }
+    }
+    boolean mutual = mode.equals("MUTUAL") || mode.equals("OPTIONAL_MUTUAL");
+    if (mutual && certFiles.size() > 0 && caFile.isEmpty() && caCred.isEmpty()) {
+      cx.problem(Severity.ERROR, r, at + ".tls.caCertificates", "missing (expected: for mode " + mode + " with "
+          + "certificate files, the path of the client CA file, or caCertCredentialName)");
+      return Optional.empty();
+    }
+    List<String> sans = tls.getSubjectAltNames() == null ? List.of() : tls.getSubjectAltNames().stream()
+        .filter(ConfigTranslator::notBlank).map(String::trim).toList();
+    List<byte[]> spki = new ArrayList<>();
+    List<String> spkiIn = tls.getVerifyCertificateSpki() == null ? List.of() : tls.getVerifyCertificateSpki();
+    for (int n = 0; n < spkiIn.size(); n++) {
+      byte[] d;
+      try {
+        d = Base64.getDecoder().decode(spkiIn.get(n) == null ? "" : spkiIn.get(n).trim());
+      } catch (IllegalArgumentException e) {
+        d = new byte[0];
+      }
+      if (d.length != 32) {
+        cx.problem(Severity.ERROR, r, at + ".tls.verifyCertificateSpki[" + n + "]", "\"" + spkiIn.get(n) + "\" "
+            + "(expected: base64 of a SHA-256 digest, 44 characters: openssl x509 -pubkey -noout | openssl pkey "
+            + "-pubin -outform DER | openssl dgst -sha256 -binary | base64)");
+        return Optional.empty();
+      }
+      spki.add(d);
+    }
+    List<byte[]> hashes = new ArrayList<>();
+    List<String> hashIn = tls.getVerifyCertificateHash() == null ? List.of() : tls.getVerifyCertificateHash();
+    for (int n = 0; n < hashIn.size(); n++) {
+      String hex = hashIn.get(n) == null ? "" : hashIn.get(n).trim().replace(":", "");
+      if (!hex.matches("[0-9a-fA-F]{64}")) {
+        cx.problem(Severity.ERROR, r, at + ".tls.verifyCertificateHash[" + n + "]", "\"" + hashIn.get(n) + "\" "
+            + "(expected: the hex SHA-256 digest of the client certificate, 64 hex digits, colons allowed: openssl "
+            + "x509 -noout -fingerprint -sha256)");
+        return Optional.empty();
+      }
+      hashes.add(java.util.HexFormat.of().parseHex(hex));
+    }
+    if (!mutual && (!sans.isEmpty() || !spki.isEmpty() || !hashes.isEmpty() || caCred.isPresent()
+        || !caFile.isEmpty())) {
+      cx.problem(Severity.WARNING, r, at + ".tls", "client CA and client-certificate checks are ignored in mode "
+          + mode + " (expected: mode MUTUAL or OPTIONAL_MUTUAL to check client certificates)");
+    }
+    return Optional.of(new ServerConfig.TlsSettings(mode, credentialKeys, certFiles, caCred,
+        caFile.isEmpty() ? Optional.empty() : Optional.of(Path.of(caFile)),
+        notBlank(tls.getCaCrl()) ? Optional.of(Path.of(tls.getCaCrl().trim())) : Optional.empty(), sans, spki,
+        hashes, min.get(), max.get(), ciphers));
+  }
+
+  private static boolean notBlank(String s) {
+    return s != null && !s.isBlank();
+  }
+
+  /**
+   * Resolves a credential name as Istio does ({@code name}, {@code ns/name}, {@code kubernetes://…}) and applies the
+   * seed's naming rule; returns empty after reporting an ERROR.
+   */
+  private Optional<String> credentialKey(Resource r, String field, String credentialName, Context cx) {
+    if (credentialName.isEmpty()) {
+      cx.problem(Severity.ERROR, r, field, "empty (expected: the name of a Secret in namespace " + gatewayNamespace
+          + ")");
+      return Optional.empty();
+    }
     String c = credentialName.startsWith("kubernetes://") ? credentialName.substring("kubernetes://".length())
         : credentialName;
-    return c.contains("/") ? c : gatewayNamespace + "/" + c;
+    String key = c.contains("/") ? c : gatewayNamespace + "/" + c;
+    String secretName = key.substring(key.indexOf('/') + 1);
+    if (secretName.startsWith("istio") || secretName.startsWith("prometheus")) {
+      cx.problem(Severity.ERROR, r, field, credentialName + ": Istio's SDS never serves a Secret whose name starts "
+          + "with istio or prometheus (expected: another name, e.g. " + secretName
+          .replaceFirst("^(istio|prometheus)-?", "") + "-credential)");
+      return Optional.empty();
+    }
+    return Optional.of(key);
   }
 
   private static Optional<String> protocolVersion(Resource r, String field, String value, String dflt, Context cx) {
@@ -381,7 +561,10 @@ public final class ConfigTranslator {
     };
   }
 
-  private record BoundVs(Resource resource, List<String> hosts, List<HttpRoute> routes) {}
+  private record BoundVs(Resource resource, List<String> hosts, List<HttpRoute> routes, List<TlsRule> tlsRoutes) {}
+
+  /** One VirtualService {@code tls[]} entry: SNI hosts (and optional port) of its matches, and where they go. */
+  private record TlsRule(List<String> sniHosts, int port, TlsRoute route) {}
 
   /**
    * The VirtualServices bound to one Gateway, by host, so that binding N servers to N VirtualServices costs N
@@ -459,13 +642,75 @@ public final class ConfigTranslator {
       }
       routes.add(route);
     }
+    List<TlsRule> tlsRules = new ArrayList<>();
+    var tlsRoutes = spec.getTls() == null ? List.<io.fabric8.istio.api.api.networking.v1alpha3.TLSRoute>of()
+        : spec.getTls();
+    for (int i = 0; i < tlsRoutes.size(); i++) {
+      List<TlsRule> rules = tlsRoute(r, "spec.tls[" + i + "]", tlsRoutes.get(i), hosts, i, cx);
+      if (rules == null) {
+        return; // Istio rejects the whole VirtualService on a bad route
+      }
+      tlsRules.addAll(rules);
+    }
     for (String g : gateways) {
       if (g.equals("mesh")) {
         continue;
       }
       String key = g.contains("/") ? g : r.namespace() + "/" + g;
-      byGateway.computeIfAbsent(key, k -> new ArrayList<>()).add(new BoundVs(r, hosts, routes));
+      byGateway.computeIfAbsent(key, k -> new ArrayList<>()).add(new BoundVs(r, hosts, routes, tlsRules));
     }
+  }
+
+  /**
+   * Validates one VirtualService {@code tls[]} route (Istio {@code TLSRoute}): each match needs {@code sniHosts},
+   * each a VirtualService host or covered by one. Returns null after reporting an ERROR.
+   */
+  private List<TlsRule> tlsRoute(Resource r, String at, io.fabric8.istio.api.api.networking.v1alpha3.TLSRoute t,
+      List<String> vsHosts, int index, Context cx) {
+    var matches = t.getMatch() == null ? List.<io.fabric8.istio.api.api.networking.v1alpha3.TLSMatchAttributes>of()
+        : t.getMatch();
+    if (matches.isEmpty()) {
+      cx.problem(Severity.ERROR, r, at + ".match", "empty (expected: at least one match with sniHosts)");
+      return null;
+    }
+    var rs = t.getRoute() == null ? List.<io.fabric8.istio.api.api.networking.v1alpha3.RouteDestination>of()
+        : t.getRoute();
+    if (rs.isEmpty()) {
+      cx.problem(Severity.ERROR, r, at + ".route", "empty (expected: at least one destination)");
+      return null;
+    }
+    List<RouteAction.WeightedCluster> dests = new ArrayList<>();
+    for (int d = 0; d < rs.size(); d++) {
+      RouteAction.WeightedCluster wc = destination(r, at + ".route[" + d + "]", rs.get(d).getDestination(),
+          rs.get(d).getWeight(), rs.size(), cx);
+      if (wc == null) {
+        return null;
+      }
+      dests.add(wc);
+    }
+    TlsRoute route = new TlsRoute(r.key() + "." + index, dests);
+    List<TlsRule> out = new ArrayList<>();
+    for (int m = 0; m < matches.size(); m++) {
+      var match = matches.get(m);
+      List<String> sni = match.getSniHosts() == null ? List.of() : match.getSniHosts();
+      if (sni.isEmpty()) {
+        cx.problem(Severity.ERROR, r, at + ".match[" + m + "].sniHosts", "empty (expected: at least one SNI host)");
+        return null;
+      }
+      List<String> lowered = new ArrayList<>();
+      for (int h = 0; h < sni.size(); h++) {
+        String host = sni.get(h) == null ? "" : sni.get(h).trim().toLowerCase(Locale.ROOT);
+        if (!validHost(host) || vsHosts.stream().noneMatch(v -> HostTable.covers(v, host))) {
+          cx.problem(Severity.ERROR, r, at + ".match[" + m + "].sniHosts[" + h + "]", "\"" + sni.get(h) + "\" "
+              + "(expected: a host of the VirtualService's hosts " + vsHosts + ", or one they cover)");
+          return null;
+        }
+        lowered.add(host);
+      }
+      long port = match.getPort() == null ? 0 : match.getPort();
+      out.add(new TlsRule(lowered, (int) port, route));
+    }
+    return out;
   }
 
   private HttpRoute httpRoute(Resource r, String at, io.fabric8.istio.api.api.networking.v1alpha3.HTTPRoute h, int index,
@@ -520,7 +765,8 @@ public final class ConfigTranslator {
       List<RouteAction.WeightedCluster> dests = new ArrayList<>();
       List<HTTPRouteDestination> rs = h.getRoute();
       for (int d = 0; d < rs.size(); d++) {
-        RouteAction.WeightedCluster wc = destination(r, at + ".route[" + d + "]", rs.get(d), rs.size(), cx);
+        RouteAction.WeightedCluster wc = destination(r, at + ".route[" + d + "]", rs.get(d).getDestination(),
+            rs.get(d).getWeight(), rs.size(), cx);
         if (wc == null) {
           return null;
         }
@@ -582,14 +828,13 @@ public final class ConfigTranslator {
         : ops.getAdd(), ops.getRemove() == null ? List.of() : ops.getRemove());
   }
 
-  private RouteAction.WeightedCluster destination(Resource r, String at, HTTPRouteDestination rd, int count,
-      Context cx) {
-    Destination d = rd.getDestination();
+  private RouteAction.WeightedCluster destination(Resource r, String at, Destination d, Integer routeWeight,
+      int count, Context cx) {
     if (d == null || d.getHost() == null || d.getHost().isBlank()) {
       cx.problem(Severity.ERROR, r, at + ".destination.host", "missing (expected: a service host, e.g. httpbin)");
       return null;
     }
-    int weight = rd.getWeight() == null ? (count == 1 ? 100 : 0) : rd.getWeight();
+    int weight = routeWeight == null ? (count == 1 ? 100 : 0) : routeWeight;
     if (weight < 0 || weight > 100) {
       cx.problem(Severity.ERROR, r, at + ".weight", weight + " (expected: 0..100)");
       return null;
@@ -716,6 +961,39 @@ public final class ConfigTranslator {
 
   private record SortedListeners(TreeMap<Integer, ListenerConfig> map) {}
 
+  /**
+   * Binds the VirtualService {@code tls[]} routes of a {@code PASSTHROUGH} server: an SNI host of a match whose port
+   * is unset or the server's, and which one of the server's hosts covers (namespace permitting), routes there. The
+   * first route bound to a host wins, as Envoy's first matching filter chain does.
+   */
+  private static void passthroughRoutes(ServerConfig s, List<BoundVs> bound, HostTable.Builder<TlsRoute> table,
+      Context cx) {
+    boolean any = false;
+    for (BoundVs vs : bound) {
+      for (TlsRule rule : vs.tlsRoutes()) {
+        if (rule.port() != 0 && rule.port() != s.port()) {
+          continue;
+        }
+        for (String sni : rule.sniHosts()) {
+          for (ServerConfig.ServerHost sh : s.hosts()) {
+            boolean nsOk = sh.namespace().equals("*") || sh.namespace().equals(vs.resource().namespace());
+            if (nsOk && HostTable.covers(sh.host(), sni)) {
+              table.put(sni, rule.route());
+              any = true;
+              break;
+            }
+          }
+        }
+      }
+    }
+    if (!any) {
+      cx.problems.add(new Problem(Severity.WARNING, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
+          + "].tls.mode", "PASSTHROUGH server " + s.routeName() + " has no VirtualService tls route for its hosts; "
+          + "its connections are closed (expected: a VirtualService with tls[].match[].sniHosts bound to this "
+          + "Gateway)"));
+    }
+  }
+
   private SortedListeners listeners(List<ServerConfig> servers, Map<String, List<BoundVs>> vsByGateway, Context cx) {
     Map<Integer, List<ServerConfig>> byPort = new TreeMap<>();
     for (ServerConfig s : servers) {
@@ -745,7 +1023,11 @@ public final class ConfigTranslator {
       Map<String, List<HttpRoute>> routesByDomain = new LinkedHashMap<>();
       Map<String, Set<HttpRoute>> seenByDomain = new java.util.HashMap<>();
       Map<String, VsIndex> vsIndexes = new java.util.HashMap<>();
+      HostTable.Builder<TlsRoute> passthrough = HostTable.builder();
       for (ServerConfig s : e.getValue()) {
+        if (s.tls().isPresent() && s.tls().get().passthrough()) {
+          passthroughRoutes(s, vsByGateway.getOrDefault(s.gateway(), List.of()), passthrough, cx);
+        }
         for (ServerConfig.ServerHost sh : s.hosts()) {
           if (!serversByHost.put(sh.host(), s)) {
             ServerConfig first = serversByHost.get(sh.host()).orElseThrow();
@@ -786,7 +1068,7 @@ public final class ConfigTranslator {
       routesByDomain.forEach((domain, list) -> routes.put(domain, new VirtualHost(domain + ":" + port, list)));
       boolean tls = e.getValue().get(0).tls().isPresent();
       out.put(port, new ListenerConfig(port, port + portOffset, tls, e.getValue(), serversByHost.build(),
-          routes.build()));
+          routes.build(), passthrough.build()));
     }
     return new SortedListeners(out);
   }

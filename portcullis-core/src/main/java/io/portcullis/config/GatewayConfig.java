@@ -9,12 +9,16 @@ import java.util.TreeMap;
  * The validated, translated configuration: what the data plane serves. Immutable; swapped whole.
  *
  * @param listeners by Gateway port number
- * @param secrets every Secret of the snapshot by {@code namespace/name}, raw (decoded) key to bytes
+ * @param secrets every Secret of the snapshot by {@code namespace/name}, raw (decoded) key to bytes; ConfigMaps too,
+ *     by {@link #CONFIG_MAP_PREFIX}{@code namespace/name} (Istio's {@code caCertCredentialName} may name one)
  * @param problems what was reported while translating
  * @param generation the {@link Snapshot#generation()} it came from
  */
 public record GatewayConfig(SortedMap<Integer, ListenerConfig> listeners, Map<String, SecretData> secrets,
     List<Problem> problems, long generation) {
+
+  /** The prefix of a ConfigMap's key in {@link #secrets()}: {@code configmap:namespace/name}. */
+  public static final String CONFIG_MAP_PREFIX = "configmap:";
 
   /** Copies the collections. */
   public GatewayConfig {

@@ -1,6 +1,7 @@
 package io.portcullis.config;
 
 import io.portcullis.routing.HostTable;
+import io.portcullis.routing.TlsRoute;
 import io.portcullis.routing.VirtualHost;
 import java.util.List;
 
@@ -13,11 +14,18 @@ import java.util.List;
  * @param servers the servers on this port, in Gateway order
  * @param serversByHost host to server: picks the credential by SNI (HTTPS) or the redirect (HTTP)
  * @param routes host to virtual host
+ * @param passthrough SNI host to the VirtualService {@code tls[]} route of a {@code PASSTHROUGH} server
  */
 public record ListenerConfig(int port, int bindPort, boolean tls, List<ServerConfig> servers,
-    HostTable<ServerConfig> serversByHost, HostTable<VirtualHost> routes) {
+    HostTable<ServerConfig> serversByHost, HostTable<VirtualHost> routes, HostTable<TlsRoute> passthrough) {
   /** Copies the server list. */
   public ListenerConfig {
     servers = List.copyOf(servers);
+  }
+
+  /** A listener without {@code PASSTHROUGH} routes. */
+  public ListenerConfig(int port, int bindPort, boolean tls, List<ServerConfig> servers,
+      HostTable<ServerConfig> serversByHost, HostTable<VirtualHost> routes) {
+    this(port, bindPort, tls, servers, serversByHost, routes, HostTable.empty());
   }
 }

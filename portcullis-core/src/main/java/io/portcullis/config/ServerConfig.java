@@ -39,26 +39,77 @@ public record ServerConfig(String gateway, int index, String portName, int port,
   public record ServerHost(String namespace, String host) {}
 
   /**
-   * Istio {@code ServerTLSSettings} for {@code mode: SIMPLE}, {@code MUTUAL} or {@code OPTIONAL_MUTUAL}.
+   * Istio {@code ServerTLSSettings} of a server that terminates TLS ({@code SIMPLE}, {@code MUTUAL},
+   * {@code OPTIONAL_MUTUAL}) or passes it through ({@code PASSTHROUGH}).
+   *
+   * <p>Exactly one credential form is set on a terminating server: {@code credentialNames} (from
+   * {@code credentialName} or {@code credentialNames}) or {@code certificateFiles} (from {@code serverCertificate} /
+   * {@code privateKey} or {@code tlsCertificates[]}).
    *
    * @param mode {@code SIMPLE}; {@code MUTUAL} (a client certificate is required and verified against the client
-   *     CA); {@code OPTIONAL_MUTUAL} (requested, verified when sent)
-   * @param credentialName the Secret's {@code namespace/name} ({@code credentialName}, resolved in the gateway's
-   *     namespace unless it says {@code ns/name})
+   *     CA); {@code OPTIONAL_MUTUAL} (requested, verified when sent); {@code PASSTHROUGH} (not terminated: the
+   *     stream is routed by SNI)
+   * @param credentialNames Secrets' {@code namespace/name} (Istio {@code credentialName}, or up to two
+   *     {@code credentialNames}, e.g. one RSA and one ECDSA), resolved in the gateway's namespace unless written
+   *     {@code ns/name} or {@code kubernetes://ns/name}
+   * @param certificateFiles PEM files (Istio {@code serverCertificate}/{@code privateKey}, or up to two
+   *     {@code tlsCertificates[]})
+   * @param caCertCredentialName Istio {@code caCertCredentialName}: a Secret or ConfigMap {@code namespace/name}
+   *     holding the client CA; overrides the CA found beside the credential
+   * @param caCertificates Istio {@code caCertificates}: a PEM file of client CA certificates
+   * @param caCrl Istio {@code caCrl}: a PEM file of certificate revocation lists; overrides a CRL in the Secret
+   * @param subjectAltNames Istio {@code subjectAltNames}: a client certificate must carry one of them (exact match)
+   * @param verifyCertificateSpki Istio {@code verifyCertificateSpki}: SHA-256 digests (32 bytes each) of accepted
+   *     client public keys (SubjectPublicKeyInfo)
+   * @param verifyCertificateHash Istio {@code verifyCertificateHash}: SHA-256 digests (32 bytes each) of accepted
+   *     client certificates (DER); a client matching either list passes
    * @param minProtocolVersion {@code TLSv1.2} by default
    * @param maxProtocolVersion {@code TLSv1.3} by default
    * @param cipherSuites OpenSSL cipher names for TLS 1.2; empty for the provider's defaults
    */
-  public record TlsSettings(String mode, String credentialName, String minProtocolVersion, String maxProtocolVersion,
+  public record TlsSettings(String mode, List<String> credentialNames, List<CertificateFiles> certificateFiles,
+      Optional<String> caCertCredentialName, Optional<java.nio.file.Path> caCertificates,
+      Optional<java.nio.file.Path> caCrl, List<String> subjectAltNames, List<byte[]> verifyCertificateSpki,
+      List<byte[]> verifyCertificateHash, String minProtocolVersion, String maxProtocolVersion,
       List<String> cipherSuites) {
-    /** Copies the list. */
+    /** Copies the lists. */
     public TlsSettings {
+      credentialNames = List.copyOf(credentialNames);
+      certificateFiles = List.copyOf(certificateFiles);
+      subjectAltNames = List.copyOf(subjectAltNames);
+      verifyCertificateSpki = verifyCertificateSpki.stream().map(byte[]::clone).toList();
+      verifyCertificateHash = verifyCertificateHash.stream().map(byte[]::clone).toList();
       cipherSuites = List.copyOf(cipherSuites);
+    }
+
+    /** Returns SIMPLE settings for one Secret, with the default protocols and ciphers (tests, examples). */
+    public static TlsSettings simple(String credentialName) {
+      return new TlsSettings("SIMPLE", List.of(credentialName), List.of(), Optional.empty(), Optional.empty(),
+          Optional.empty(), List.of(), List.of(), List.of(), "TLSv1.2", "TLSv1.3", List.of());
+    }
+
+    /** Returns the first {@code credentialNames} entry: the Secret a cert-manager "secured host" is issued into. */
+    public Optional<String> credentialName() {
+      return credentialNames.stream().findFirst();
     }
 
     /** Returns whether clients are asked for a certificate ({@code MUTUAL} or {@code OPTIONAL_MUTUAL}). */
     public boolean mutual() {
       return mode.equals("MUTUAL") || mode.equals("OPTIONAL_MUTUAL");
     }
+
+    /** Returns whether the server passes TLS through untouched ({@code PASSTHROUGH}). */
+    public boolean passthrough() {
+      return mode.equals("PASSTHROUGH");
+    }
   }
+
+  /**
+   * A server certificate and key read from files (Istio {@code serverCertificate}/{@code privateKey}, or one
+   * {@code tlsCertificates[]} entry).
+   *
+   * @param serverCertificate PEM certificate chain, leaf first
+   * @param privateKey PEM private key
+   */
+  public record CertificateFiles(java.nio.file.Path serverCertificate, java.nio.file.Path privateKey) {}
 }

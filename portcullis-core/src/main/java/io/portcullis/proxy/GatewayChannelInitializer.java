@@ -18,14 +18,15 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
-import io.netty.handler.ssl.SniHandler;
-import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.AbstractSniHandler;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.util.AsyncMapping;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.Promise;
 import io.portcullis.acme.Http01Challenges;
+import io.portcullis.config.ServerConfig;
+import io.portcullis.routing.TlsRoute;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.util.List;
 import java.util.Locale;
@@ -35,8 +36,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Assembles a downstream connection's pipeline: for a TLS port SNI (picks the server's credential) then ALPN ({@code h2}
- * or {@code http/1.1}); for a plain port HTTP/1.1, or HTTP/2 with prior knowledge (h2c) told by the first bytes; then
+ * Assembles a downstream connection's pipeline: for a TLS port SNI (picks the server's credential, or relays a
+ * {@code PASSTHROUGH} stream untouched) then ALPN ({@code h2} or {@code http/1.1}); for a plain port HTTP/1.1, or HTTP/2 with prior knowledge (h2c) told by the first bytes; then
  * one {@link ProxyHandler} per connection (HTTP/1.1) or per stream (HTTP/2).
  */
 final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
@@ -70,22 +71,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
     }
     p.addLast(new FlushConsolidationHandler(256, true));
     if (listener.state().config().tls()) {
-      SniMapping sni = new SniMapping(listener);
-      p.addLast(new SniHandler(sni) {
-        @Override
-        protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext sslContext)
-            throws Exception {
-          ctx.channel().attr(SNI).set(hostname);
-          ctx.channel().attr(SNI_SERVER).set(sni.chosen.server().routeName());
-          super.replaceHandler(ctx, hostname, sslContext);
-        }
-
-        @Override
-        protected SslHandler newSslHandler(SslContext context, ByteBufAllocator allocator) {
-          // The shared context's key manager serves the credential named by the engine's "peer host".
-          return context.newHandler(allocator, sni.chosen.alias(), -1);
-        }
-      });
+      p.addLast(new TlsRouter());
       p.addLast(new Alpn());
     } else {
       ch.config().setAutoRead(false);
@@ -151,28 +137,65 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   }
 
   /**
-   * Chooses the server by SNI: exact host, then {@code *.} wildcard, then {@code *}; none fails the handshake. One
-   * per connection: it remembers the choice for the SSL handler it makes.
+   * Chooses the server by SNI: exact host, then {@code *.} wildcard, then {@code *}; none fails the handshake. A
+   * {@code PASSTHROUGH} server's connection is handed, ClientHello included, to a {@link PassthroughHandler}; any
+   * other gets an {@link SslHandler} whose engine is told, as its "peer host", the alias of the credential to serve
+   * (the ECDSA one of an RSA + ECDSA pair when the client accepts ECDSA). Replaces itself once it has chosen.
    */
-  private static final class SniMapping implements AsyncMapping<String, SslContext> {
-    private final Listener listener;
-    ServerTls chosen;
+  private final class TlsRouter extends AbstractSniHandler<Object> {
+    private boolean ecdsa;
 
-    SniMapping(Listener listener) {
-      this.listener = listener;
+    TlsRouter() {
+      super(0L); // no handshake timeout of its own, as Netty's SniHandler by default
     }
 
     @Override
-    public Future<SslContext> map(String host, Promise<SslContext> promise) {
+    protected Future<Object> lookup(ChannelHandlerContext ctx, ByteBuf clientHello) throws Exception {
+      ecdsa = ClientHellos.acceptsEcdsa(clientHello);
+      return super.lookup(ctx, clientHello);
+    }
+
+    @Override
+    protected Future<Object> lookup(ChannelHandlerContext ctx, String host) {
       String h = host == null ? null : host.toLowerCase(Locale.ROOT);
-      Optional<ServerTls> server = listener.state().tls().find(h);
-      if (server.isPresent() && server.get().context().isPresent()) {
-        chosen = server.get();
-        return promise.setSuccess(chosen.context().get());
+      ListenerState state = listener.state();
+      Optional<ServerConfig> server = h == null ? Optional.empty() : state.config().serversByHost().find(h);
+      if (server.isPresent() && server.get().tls().map(ServerConfig.TlsSettings::passthrough).orElse(false)) {
+        Optional<TlsRoute> route = state.config().passthrough().find(h);
+        return route.<Future<Object>>map(r -> ctx.executor().newSucceededFuture(r)).orElseGet(() ->
+            ctx.executor().newFailedFuture(new SSLHandshakeException("PASSTHROUGH server " + server.get().routeName()
+                + " has no VirtualService tls route for SNI " + host)));
       }
-      return promise.setFailure(new SSLHandshakeException(server.isEmpty()
+      Optional<ServerTls> tls = state.tls().find(h);
+      if (tls.isPresent() && tls.get().context().isPresent()) {
+        return ctx.executor().newSucceededFuture(tls.get());
+      }
+      return ctx.executor().newFailedFuture(new SSLHandshakeException(tls.isEmpty()
           ? "no server on port " + listener.port() + " covers SNI " + (host == null ? "(none)" : host)
-          : "server " + server.get().server().routeName() + " has no usable credential: " + server.get().error()));
+          : "server " + tls.get().server().routeName() + " has no usable credential: " + tls.get().error()));
+    }
+
+    @Override
+    protected void onLookupComplete(ChannelHandlerContext ctx, String host, Future<Object> future) {
+      if (!future.isSuccess()) {
+        throw new DecoderException("TLS connection refused: " + future.cause().getMessage(), future.cause());
+      }
+      ctx.channel().attr(SNI).set(host);
+      if (future.getNow() instanceof TlsRoute route) {
+        ctx.pipeline().remove(Alpn.class);
+        ctx.pipeline().replace(this, "passthrough", new PassthroughHandler(route.pick().cluster(), upstreams, host));
+        return;
+      }
+      ServerTls chosen = (ServerTls) future.getNow();
+      ctx.channel().attr(SNI_SERVER).set(chosen.server().routeName());
+      // The shared context's key manager serves the credential named by the engine's "peer host".
+      SslHandler handler = chosen.context().orElseThrow().newHandler(ctx.alloc(), chosen.alias(ecdsa), -1);
+      try {
+        ctx.pipeline().replace(this, SslHandler.class.getName(), handler);
+      } catch (Throwable t) {
+        ReferenceCountUtil.safeRelease(handler.engine());
+        throw t;
+      }
     }
   }
 

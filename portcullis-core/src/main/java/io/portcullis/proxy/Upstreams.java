@@ -91,10 +91,7 @@ final class Upstreams {
           return ch.newSucceededFuture();
         }
       }
-      SocketAddress addr = isIpLiteral(endpoint.host())
-          ? new InetSocketAddress(endpoint.host(), endpoint.port())
-          : InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port());
-      ChannelFuture f = bootstrap.connect(addr);
+      ChannelFuture f = bootstrap.connect(address(endpoint));
       // Once per connection: wherever it is when it closes, it leaves the idle set.
       f.channel().closeFuture().addListener(c -> {
         ArrayDeque<Channel> idleNow = idle.get(endpoint);
@@ -119,6 +116,24 @@ final class Upstreams {
       q.addLast(ch);
       ch.config().setAutoRead(true); // reading while idle: the upstream closing it is seen at once
     }
+  }
+
+  /**
+   * Opens a plain TCP connection to {@code endpoint} on {@code loop} (a {@code PASSTHROUGH} stream), with
+   * {@code AUTO_READ} off: the caller reads as its writes complete.
+   */
+  ChannelFuture connectTcp(EventLoop loop, Endpoint endpoint, io.netty.channel.ChannelHandler handler) {
+    return new Bootstrap().group(loop).channel(channelType).resolver(resolver)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MS)
+        .option(ChannelOption.AUTO_READ, false)
+        .handler(handler)
+        .connect(address(endpoint));
+  }
+
+  private static SocketAddress address(Endpoint endpoint) {
+    return isIpLiteral(endpoint.host()) ? new InetSocketAddress(endpoint.host(), endpoint.port())
+        : InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port());
   }
 
   static boolean isIpLiteral(String host) {

@@ -30,24 +30,7 @@ public sealed interface RouteAction {
 
     /** Picks a destination by weight. Called on an event loop. */
     public WeightedCluster pick() {
-      if (destinations.size() == 1) {
-        return destinations.get(0);
-      }
-      int total = 0;
-      for (WeightedCluster d : destinations) {
-        total += d.weight();
-      }
-      if (total <= 0) {
-        return destinations.get(ThreadLocalRandom.current().nextInt(destinations.size()));
-      }
-      int r = ThreadLocalRandom.current().nextInt(total);
-      for (WeightedCluster d : destinations) {
-        r -= d.weight();
-        if (r < 0) {
-          return d;
-        }
-      }
-      return destinations.get(destinations.size() - 1);
+      return WeightedCluster.pick(destinations);
     }
   }
 
@@ -87,7 +70,29 @@ public sealed interface RouteAction {
    * @param cluster the upstream
    * @param weight relative weight, 0..100
    */
-  record WeightedCluster(Cluster cluster, int weight) {}
+  record WeightedCluster(Cluster cluster, int weight) {
+    /** Picks one of {@code destinations} (not empty) by weight; all weights 0 picks uniformly. */
+    public static WeightedCluster pick(List<WeightedCluster> destinations) {
+      if (destinations.size() == 1) {
+        return destinations.get(0);
+      }
+      int total = 0;
+      for (WeightedCluster d : destinations) {
+        total += d.weight();
+      }
+      if (total <= 0) {
+        return destinations.get(ThreadLocalRandom.current().nextInt(destinations.size()));
+      }
+      int r = ThreadLocalRandom.current().nextInt(total);
+      for (WeightedCluster d : destinations) {
+        r -= d.weight();
+        if (r < 0) {
+          return d;
+        }
+      }
+      return destinations.get(destinations.size() - 1);
+    }
+  }
 
   /**
    * Istio {@code HTTPRetry}.

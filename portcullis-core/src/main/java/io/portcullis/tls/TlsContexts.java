@@ -10,6 +10,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.GatewayConfig.SecretData;
 import io.portcullis.config.ListenerConfig;
 import io.portcullis.config.Problem;
@@ -21,6 +22,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.Principal;
 import java.security.PrivateKey;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -59,6 +62,7 @@ public final class TlsContexts {
 
   private final SslProvider provider;
   private final Map<String, LoadedCredential> lastGood = new HashMap<>();
+  private final Map<String, ClientValidation> lastGoodValidation = new HashMap<>();
   private Map<String, LoadedCredential> parsed = new HashMap<>();
   private Map<String, Group> groups = new HashMap<>();
 
@@ -71,17 +75,59 @@ public final class TlsContexts {
    * @param server the server
    * @param context its TLS context (shared by servers with the same settings), or empty when its credential is
    *     unusable (its handshakes fail; others do not)
-   * @param credential the credential served, for {@code /config_dump}
-   * @param alias the key manager's name for the credential, passed to the engine by the SNI handler
-   * @param error why there is no context, or a warning about the credential served; "" when all is well
-   * @param clientCa the client CA certificates of a {@code MUTUAL} or {@code OPTIONAL_MUTUAL} server, else empty
+   * @param credentials the credentials served (two for an RSA + ECDSA pair), for {@code /config_dump}
+   * @param aliases the key manager's names for {@code credentials}, passed to the engine by the SNI handler
+   * @param error why there is no context, or a warning about what is served; "" when all is well
+   * @param clientValidation how client certificates are checked ({@code MUTUAL}, {@code OPTIONAL_MUTUAL})
    */
-  public record ServerTls(ServerConfig server, Optional<SslContext> context, Optional<Credential> credential,
-      String alias, String error, List<X509Certificate> clientCa) {
-    /** Copies the list. */
+  public record ServerTls(ServerConfig server, Optional<SslContext> context, List<Credential> credentials,
+      List<String> aliases, String error, Optional<ClientValidation> clientValidation) {
+    /** Copies the lists. */
     public ServerTls {
-      clientCa = List.copyOf(clientCa);
+      credentials = List.copyOf(credentials);
+      aliases = List.copyOf(aliases);
     }
+
+    /** Returns the first credential served, if any. */
+    public Optional<Credential> credential() {
+      return credentials.stream().findFirst();
+    }
+
+    /** Returns the client CA certificates of a mutual-TLS server, else an empty list. */
+    public List<X509Certificate> clientCa() {
+      return clientValidation.map(ClientValidation::trustAnchors).orElse(List.of());
+    }
+
+    /**
+     * Returns the alias of the credential to serve: the ECDSA one when the client accepts ECDSA signatures and there
+     * is one, else the first that is not ECDSA, else the first ("" when there is none). Called on event loops.
+     */
+    public String alias(boolean clientAcceptsEcdsa) {
+      if (aliases.size() < 2) {
+        return aliases.isEmpty() ? "" : aliases.get(0);
+      }
+      for (int i = 0; i < aliases.size(); i++) {
+        if (isEcdsa(credentials.get(i)) == clientAcceptsEcdsa) {
+          return aliases.get(i);
+        }
+      }
+      return aliases.get(0);
+    }
+  }
+
+  /** Reads the credential files a Gateway names ({@link CredentialFiles}); tests pass their own. */
+  @FunctionalInterface
+  public interface FileSource {
+    /**
+     * Returns the file's bytes.
+     *
+     * @throws IllegalArgumentException naming the file, when it cannot be read
+     */
+    byte[] read(java.nio.file.Path path);
+  }
+
+  static boolean isEcdsa(Credential c) {
+    return c.key().getAlgorithm().equals("EC");
   }
 
   /** Creates the store, choosing BoringSSL when netty-tcnative loads on this platform. */
@@ -102,7 +148,9 @@ public final class TlsContexts {
    * Builds the SNI table of every TLS listener: host to the server (and context) that covers it.
    *
    * @param listeners every listener of the new configuration
-   * @param secrets every Secret by {@code namespace/name}
+   * @param secrets every Secret by {@code namespace/name} (and ConfigMaps, {@link GatewayConfig#CONFIG_MAP_PREFIX})
+   * @param files reads the files named by {@code serverCertificate}, {@code privateKey}, {@code caCertificates},
+   *     {@code caCrl} and {@code tlsCertificates[]}
    * @param pending Secrets about to be issued, by {@code namespace/name}, to who issues them (e.g.
    *     {@code Certificate istio-system/web}): while one is missing, its servers' handshakes fail and an INFO says
    *     so, instead of the ERROR of a missing Secret
@@ -110,7 +158,7 @@ public final class TlsContexts {
    * @return per listener port, host to server TLS
    */
   public Map<Integer, HostTable<ServerTls>> build(Map<Integer, ListenerConfig> listeners,
-      Map<String, SecretData> secrets, Map<String, String> pending, List<Problem> problems) {
+      Map<String, SecretData> secrets, FileSource files, Map<String, String> pending, List<Problem> problems) {
     Map<String, LoadedCredential> nextParsed = new HashMap<>();
     Map<String, Group> nextGroups = new HashMap<>();
     groups.values().removeIf(g -> g.keyManager.stale());
@@ -123,7 +171,10 @@ public final class TlsContexts {
       }
       HostTable.Builder<ServerTls> table = HostTable.builder();
       for (Map.Entry<String, ServerConfig> e : l.serversByHost().entries().entrySet()) {
-        ServerTls st = perServer.computeIfAbsent(e.getValue(), s -> serverTls(s, secrets, pending, nextParsed,
+        if (e.getValue().tls().orElseThrow().passthrough()) {
+          continue; // not terminated here: routed by SNI (ListenerConfig.passthrough)
+        }
+        ServerTls st = perServer.computeIfAbsent(e.getValue(), s -> serverTls(s, secrets, files, pending, nextParsed,
             nextGroups, aliasesByGroup, problems));
         table.put(e.getKey(), st);
       }
@@ -135,67 +186,104 @@ public final class TlsContexts {
     return out;
   }
 
-  private ServerTls serverTls(ServerConfig s, Map<String, SecretData> secrets, Map<String, String> pending,
-      Map<String, LoadedCredential> nextParsed, Map<String, Group> nextGroups,
+  private ServerTls serverTls(ServerConfig s, Map<String, SecretData> secrets, FileSource files,
+      Map<String, String> pending, Map<String, LoadedCredential> nextParsed, Map<String, Group> nextGroups,
       Map<String, Map<String, Credential>> aliasesByGroup, List<Problem> problems) {
     ServerConfig.TlsSettings tls = s.tls().orElseThrow();
-    String field = "spec.servers[" + s.index() + "].tls.credentialName";
     String subject = "Gateway " + s.gateway();
-    String issuer = pending.get(tls.credentialName());
-    if (issuer != null && !secrets.containsKey(tls.credentialName()) && !lastGood.containsKey(tls.credentialName())) {
-      String msg = "Secret " + tls.credentialName() + " is not issued yet: " + issuer + " will store it (see /certs); "
-          + "handshakes for " + hosts(s) + " fail until then";
-      problems.add(new Problem(Problem.Severity.INFO, subject, "", field, msg));
-      return new ServerTls(s, Optional.empty(), Optional.empty(), "", msg, List.of());
-    }
-    LoadedCredential loaded;
-    String warning = "";
-    try {
-      loaded = load(tls.credentialName(), secrets.get(tls.credentialName()), nextParsed);
-      lastGood.put(tls.credentialName(), loaded);
-    } catch (IllegalArgumentException e) {
-      LoadedCredential previous = lastGood.get(tls.credentialName());
-      if (previous == null) {
-        problems.add(new Problem(Problem.Severity.ERROR, subject, "", field, e.getMessage()
-            + "; handshakes for " + hosts(s) + " fail until it is fixed"));
-        return new ServerTls(s, Optional.empty(), Optional.empty(), "", e.getMessage(), List.of());
+    String at = "spec.servers[" + s.index() + "].tls";
+    List<LoadedCredential> loaded = new ArrayList<>();
+    List<String> warnings = new ArrayList<>();
+    int count = tls.credentialNames().isEmpty() ? tls.certificateFiles().size() : tls.credentialNames().size();
+    for (int i = 0; i < count; i++) {
+      String sourceKey;
+      String field;
+      if (!tls.credentialNames().isEmpty()) {
+        sourceKey = tls.credentialNames().get(i);
+        field = at + (tls.credentialNames().size() == 1 ? ".credentialName" : ".credentialNames[" + i + "]");
+        String issuer = pending.get(sourceKey);
+        if (issuer != null && !secrets.containsKey(sourceKey) && !lastGood.containsKey(sourceKey)) {
+          String msg = "Secret " + sourceKey + " is not issued yet: " + issuer + " will store it (see /certs); "
+              + "handshakes for " + hosts(s) + " fail until then";
+          problems.add(new Problem(Problem.Severity.INFO, subject, "", field, msg));
+          return new ServerTls(s, Optional.empty(), List.of(), List.of(), msg, Optional.empty());
+        }
+      } else {
+        ServerConfig.CertificateFiles f = tls.certificateFiles().get(i);
+        sourceKey = "file:" + f.serverCertificate() + "|" + f.privateKey();
+        field = at + (tls.certificateFiles().size() == 1 && tls.credentialNames().isEmpty() ? ".serverCertificate"
+            : ".tlsCertificates[" + i + "]");
       }
-      warning = e.getMessage() + "; still serving the last good credential (serial " + previous.credential()
-          .serialHex() + ")";
-      problems.add(new Problem(Problem.Severity.ERROR, subject, "", field, warning));
-      loaded = previous;
-      nextParsed.put(previous.alias(), previous);
-    }
-    Optional<ClientCa> clientCa = Optional.empty();
-    if (tls.mutual()) {
       try {
-        clientCa = Optional.of(clientCa(tls.credentialName(), secrets));
+        LoadedCredential c = tls.credentialNames().isEmpty()
+            ? loadFiles(tls.certificateFiles().get(i), files, nextParsed)
+            : load(sourceKey, secrets.get(sourceKey), nextParsed);
+        lastGood.put(sourceKey, c);
+        loaded.add(c);
       } catch (IllegalArgumentException e) {
-        String msg = e.getMessage() + "; handshakes for " + hosts(s) + " fail until it is fixed";
-        problems.add(new Problem(Problem.Severity.ERROR, subject, "", field, msg));
-        return new ServerTls(s, Optional.empty(), Optional.of(loaded.credential()), "", msg, List.of());
+        LoadedCredential previous = lastGood.get(sourceKey);
+        if (previous == null) {
+          problems.add(new Problem(Problem.Severity.ERROR, subject, "", field, e.getMessage()
+              + "; handshakes for " + hosts(s) + " fail until it is fixed"));
+          return new ServerTls(s, Optional.empty(), List.of(), List.of(), e.getMessage(), Optional.empty());
+        }
+        String warning = e.getMessage() + "; still serving the last good credential (serial "
+            + previous.credential().serialHex() + ")";
+        problems.add(new Problem(Problem.Severity.ERROR, subject, "", field, warning));
+        warnings.add(warning);
+        nextParsed.put(previous.alias(), previous);
+        loaded.add(previous);
       }
     }
-    String groupKey = groupKey(tls) + "|" + tls.mode() + "|" + clientCa.map(ClientCa::digest).orElse("");
+    if (loaded.size() == 2 && isEcdsa(loaded.get(0).credential()) == isEcdsa(loaded.get(1).credential())) {
+      String warning = "both certificates have " + loaded.get(0).credential().key().getAlgorithm() + " keys; the "
+          + "second is never chosen (expected: one RSA and one ECDSA certificate)";
+      problems.add(new Problem(Problem.Severity.WARNING, subject, "", at, warning));
+      warnings.add(warning);
+    }
+    List<Credential> credentials = loaded.stream().map(LoadedCredential::credential).toList();
+    List<String> aliases = loaded.stream().map(LoadedCredential::alias).toList();
+    Optional<ClientValidation> validation = Optional.empty();
+    if (tls.mutual()) {
+      String lastGoodKey = "client-ca|" + s.routeName();
+      try {
+        ClientValidation v = clientValidation(tls, secrets, files);
+        lastGoodValidation.put(lastGoodKey, v);
+        validation = Optional.of(v);
+      } catch (IllegalArgumentException e) {
+        ClientValidation previous = lastGoodValidation.get(lastGoodKey);
+        if (previous == null) {
+          String msg = e.getMessage() + "; handshakes for " + hosts(s) + " fail until it is fixed";
+          problems.add(new Problem(Problem.Severity.ERROR, subject, "", at + ".credentialName", msg));
+          return new ServerTls(s, Optional.empty(), credentials, List.of(), msg, Optional.empty());
+        }
+        String warning = e.getMessage() + "; still checking clients against the last good client CA ("
+            + previous.source() + ")";
+        problems.add(new Problem(Problem.Severity.ERROR, subject, "", at + ".credentialName", warning));
+        warnings.add(warning);
+        validation = Optional.of(previous);
+      }
+    }
+    String groupKey = groupKey(tls) + "|" + tls.mode() + "|" + validation.map(ClientValidation::digest).orElse("");
     Group group = nextGroups.get(groupKey);
     if (group == null) {
       group = groups.get(groupKey);
       if (group == null) {
         try {
-          group = newGroup(tls, clientCa);
+          group = newGroup(tls, validation);
         } catch (SSLException | RuntimeException e) {
           String msg = "TLS settings refused: " + e.getMessage() + " (check minProtocolVersion, maxProtocolVersion and "
               + "cipherSuites)";
-          problems.add(new Problem(Problem.Severity.ERROR, subject, "", "spec.servers[" + s.index() + "].tls", msg));
-          return new ServerTls(s, Optional.empty(), Optional.of(loaded.credential()), "", msg,
-              clientCa.map(ClientCa::certificates).orElse(List.of()));
+          problems.add(new Problem(Problem.Severity.ERROR, subject, "", at, msg));
+          return new ServerTls(s, Optional.empty(), credentials, List.of(), msg, validation);
         }
       }
       nextGroups.put(groupKey, group);
     }
-    aliasesByGroup.computeIfAbsent(groupKey, k -> new HashMap<>()).put(loaded.alias(), loaded.credential());
-    return new ServerTls(s, Optional.of(group.context), Optional.of(loaded.credential()), loaded.alias(), warning,
-        clientCa.map(ClientCa::certificates).orElse(List.of()));
+    Map<String, Credential> groupAliases = aliasesByGroup.computeIfAbsent(groupKey, k -> new HashMap<>());
+    loaded.forEach(c -> groupAliases.put(c.alias(), c.credential()));
+    return new ServerTls(s, Optional.of(group.context), credentials, aliases, String.join("; ", warnings),
+        validation);
   }
 
   private static String hosts(ServerConfig s) {
@@ -235,6 +323,28 @@ public final class TlsContexts {
     if (cert.length == 0 || pk.length == 0) {
       throw new IllegalArgumentException(where + ": " + (cert.length == 0 ? certKey : keyKey) + ": empty");
     }
+    return parse(where, certKey, cert, keyKey, pk, nextParsed);
+  }
+
+  /**
+   * Reads a server credential from files (Istio {@code serverCertificate} and {@code privateKey}).
+   *
+   * @throws IllegalArgumentException naming the file, when it is missing, empty, malformed or the key does not
+   *     match the certificate
+   */
+  private LoadedCredential loadFiles(ServerConfig.CertificateFiles f, FileSource files,
+      Map<String, LoadedCredential> nextParsed) {
+    byte[] cert = files.read(f.serverCertificate());
+    byte[] pk = files.read(f.privateKey());
+    if (cert.length == 0 || pk.length == 0) {
+      throw new IllegalArgumentException("file " + (cert.length == 0 ? f.serverCertificate() : f.privateKey())
+          + ": empty (expected: PEM)");
+    }
+    return parse("file", f.serverCertificate().toString(), cert, f.privateKey().toString(), pk, nextParsed);
+  }
+
+  private LoadedCredential parse(String where, String certKey, byte[] cert, String keyKey, byte[] pk,
+      Map<String, LoadedCredential> nextParsed) {
     String alias = digest(cert, pk);
     LoadedCredential known = nextParsed.getOrDefault(alias, parsed.get(alias));
     if (known != null) {
@@ -286,47 +396,145 @@ public final class TlsContexts {
     }
   }
 
-  /** The trust anchors client certificates are verified against ({@code MUTUAL}, {@code OPTIONAL_MUTUAL}). */
-  private record ClientCa(List<X509Certificate> certificates, String digest) {}
-
   /**
-   * Finds a server's client CA as Istio does: Secret {@code <name>-cacert} (key {@code cacert}, else
-   * {@code ca.crt}) if it exists, else key {@code cacert} or {@code ca.crt} of the credential Secret itself. A bundle
-   * of several CA certificates is allowed.
+   * Finds a server's client CA and CRL as Istio does: {@code caCertCredentialName} (a Secret, else a ConfigMap) if
+   * set; else Secret {@code <first credentialName>-cacert} if it exists; else the credential Secret itself; else the
+   * {@code caCertificates} file. In a Secret or ConfigMap the CA is key {@code cacert} or {@code ca.crt} and the CRL
+   * key {@code crl} or {@code ca.crl}; a {@code caCrl} file overrides the latter. A bundle of several CA certificates
+   * is allowed; every CRL must be signed by one of them.
    *
-   * @throws IllegalArgumentException naming the Secrets and keys looked at, when there is none or it does not parse
+   * @throws IllegalArgumentException naming the Secrets, keys and files looked at, when there is no CA, or a CA or
+   *     CRL is empty, does not parse, or a CRL comes from a CA outside the bundle
    */
-  private static ClientCa clientCa(String credentialKey, Map<String, SecretData> secrets) {
-    SecretData separate = secrets.get(credentialKey + "-cacert");
-    SecretData own = secrets.get(credentialKey);
-    SecretData from = separate != null ? separate : own;
-    String where = separate != null ? "Secret " + credentialKey + "-cacert" : "Secret " + credentialKey;
-    byte[] pem = null;
-    String key = "";
+  private static ClientValidation clientValidation(ServerConfig.TlsSettings tls, Map<String, SecretData> secrets,
+      FileSource files) {
+    SecretData from = null;
+    String where = "";
+    if (tls.caCertCredentialName().isPresent()) {
+      String name = tls.caCertCredentialName().get();
+      from = secrets.get(name);
+      where = "Secret " + name;
+      if (from == null) {
+        from = secrets.get(GatewayConfig.CONFIG_MAP_PREFIX + name);
+        where = "ConfigMap " + name;
+      }
+      if (from == null) {
+        throw new IllegalArgumentException("caCertCredentialName " + name + ": no Secret or ConfigMap of that name "
+            + "(expected: one with key cacert or ca.crt)");
+      }
+    } else if (tls.credentialName().isPresent()) {
+      String name = tls.credentialName().get();
+      from = secrets.get(name + "-cacert");
+      where = "Secret " + name + "-cacert";
+      if (from == null) {
+        from = secrets.get(name);
+        where = "Secret " + name;
+      }
+    }
+    byte[] caPem = null;
+    String caKey = "";
+    byte[] crlPem = null;
+    String crlKey = "";
     if (from != null) {
       for (String k : List.of("cacert", "ca.crt")) {
         if (from.data().containsKey(k)) {
-          pem = from.data().get(k);
-          key = k;
+          caPem = from.data().get(k);
+          caKey = k;
+          break;
+        }
+      }
+      for (String k : List.of("crl", "ca.crl")) {
+        if (from.data().containsKey(k)) {
+          crlPem = from.data().get(k);
+          crlKey = k;
           break;
         }
       }
     }
-    if (pem == null) {
-      throw new IllegalArgumentException("no client CA for mutual TLS (expected: Secret " + credentialKey
-          + "-cacert with key cacert or ca.crt, or key cacert or ca.crt in Secret " + credentialKey + ")");
+    if (caPem == null && tls.caCertificates().isPresent() && tls.caCertCredentialName().isEmpty()) {
+      caPem = files.read(tls.caCertificates().get());
+      where = "file";
+      caKey = tls.caCertificates().get().toString();
     }
-    if (pem.length == 0) {
-      throw new IllegalArgumentException(where + ": " + key + ": empty (expected: PEM CA certificates)");
+    if (caPem == null) {
+      String name = tls.credentialName().orElse("");
+      throw new IllegalArgumentException(tls.caCertCredentialName().isPresent()
+          ? where + ": no client CA (expected: key cacert or ca.crt)"
+          : "no client CA for mutual TLS (expected: Secret " + name + "-cacert with key cacert or ca.crt, key cacert "
+              + "or ca.crt in Secret " + name + ", caCertCredentialName or caCertificates)");
     }
+    if (tls.caCrl().isPresent()) {
+      crlPem = files.read(tls.caCrl().get());
+      crlKey = tls.caCrl().get().toString();
+    }
+    String crlWhere = tls.caCrl().isPresent() ? "file" : where;
+    if (caPem.length == 0) {
+      throw new IllegalArgumentException(where + ": " + caKey + ": empty (expected: PEM CA certificates)");
+    }
+    List<X509Certificate> anchors;
     try {
-      return new ClientCa(Pem.certificates(pem), digest(pem));
+      anchors = Pem.certificates(caPem);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(where + ": " + key + ": " + e.getMessage());
+      throw new IllegalArgumentException(where + ": " + caKey + ": " + e.getMessage());
     }
+    List<X509CRL> crls = List.of();
+    if (crlPem != null) {
+      crls = crls(crlWhere + ": " + crlKey, crlPem, anchors);
+    }
+    String source = where + ": " + caKey + (crlPem == null ? "" : ", " + (crlWhere.equals(where) ? "" : crlWhere
+        + ": ") + crlKey);
+    StringBuilder id = new StringBuilder(digest(caPem, crlPem == null ? new byte[0] : crlPem));
+    tls.subjectAltNames().forEach(n -> id.append('|').append(n));
+    tls.verifyCertificateSpki().forEach(d -> id.append("|s").append(HexFormat.of().formatHex(d)));
+    tls.verifyCertificateHash().forEach(d -> id.append("|h").append(HexFormat.of().formatHex(d)));
+    return new ClientValidation(anchors, crls, tls.subjectAltNames(), tls.verifyCertificateSpki(),
+        tls.verifyCertificateHash(), source, id.toString());
   }
 
-  private Group newGroup(ServerConfig.TlsSettings tls, Optional<ClientCa> clientCa) throws SSLException {
+  /**
+   * Parses PEM CRLs and checks each is signed by one of {@code anchors}.
+   *
+   * @throws IllegalArgumentException prefixed with {@code where}, when empty, malformed or from an unknown CA
+   */
+  private static List<X509CRL> crls(String where, byte[] pem, List<X509Certificate> anchors) {
+    if (pem.length == 0) {
+      throw new IllegalArgumentException(where + ": empty (expected: PEM X509 CRLs)");
+    }
+    List<X509CRL> out = new ArrayList<>();
+    try {
+      for (java.security.cert.CRL c : CertificateFactory.getInstance("X.509")
+          .generateCRLs(new java.io.ByteArrayInputStream(pem))) {
+        out.add((X509CRL) c);
+      }
+    } catch (java.security.cert.CRLException | java.security.cert.CertificateException e) {
+      throw new IllegalArgumentException(where + ": not a PEM CRL (" + e.getMessage() + ")");
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException(where + ": no CRL found (expected: -----BEGIN X509 CRL-----)");
+    }
+    for (X509CRL crl : out) {
+      boolean signed = false;
+      for (X509Certificate ca : anchors) {
+        if (!ca.getSubjectX500Principal().equals(crl.getIssuerX500Principal())) {
+          continue;
+        }
+        try {
+          crl.verify(ca.getPublicKey());
+          signed = true;
+          break;
+        } catch (java.security.GeneralSecurityException e) {
+          // another CA of the same name, or a forged list: try the next
+        }
+      }
+      if (!signed) {
+        throw new IllegalArgumentException(where + ": the CRL issued by " + crl.getIssuerX500Principal().getName()
+            + " is not signed by any certificate of the client CA (expected: CRLs from the client CA's certificates)");
+      }
+    }
+    return out;
+  }
+
+  private Group newGroup(ServerConfig.TlsSettings tls, Optional<ClientValidation> clientCa) throws SSLException {
     SniKeyManager km = new SniKeyManager();
     KeyManagerFactory kmf = new KeyManagerFactory(new KeyManagerFactorySpi() {
       @Override
@@ -352,7 +560,7 @@ public final class TlsContexts {
             ApplicationProtocolNames.HTTP_1_1));
     if (clientCa.isPresent()) {
       try {
-        b.trustManager(new ClientCertificateVerifier(clientCa.get().certificates(), provider == SslProvider.OPENSSL));
+        b.trustManager(new ClientCertificateVerifier(clientCa.get(), provider == SslProvider.OPENSSL));
       } catch (java.security.GeneralSecurityException e) {
         throw new SSLException("client CA: " + e.getMessage(), e);
       }

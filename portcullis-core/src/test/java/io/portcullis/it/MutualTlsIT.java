@@ -195,6 +195,7 @@ class MutualTlsIT {
     assertThat(dump).contains("\"client_certificate\" : \"required\"", "\"client_certificate\" : \"optional\"")
         .contains("\"client_ca\" : [ {\n", "O=Portcullis example");
     assertThat(dump).contains("no client CA for mutual TLS (expected: Secret istio-system/noca-credential-"
-        + "cacert with key cacert or ca.crt, or key cacert or ca.crt in Secret istio-system/noca-credential)");
+        + "cacert with key cacert or ca.crt, key cacert or ca.crt in Secret istio-system/noca-credential, "
+        + "caCertCredentialName or caCertificates)");
   }
 }

@@ -16,6 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class TlsContextsTest {
+  static final TlsContexts.FileSource NO_FILES = p -> {
+    throw new IllegalArgumentException("file " + p + ": not found");
+  };
   @TempDir Path tmp;
 
   GatewayConfig config(String secretExtra) throws Exception {
@@ -51,7 +54,7 @@ class TlsContextsTest {
   void aCredentialSecretWithATokenIsRefusedAndOnlyItsServerFails() throws Exception {
     GatewayConfig c = config(", token: " + Base64.getEncoder().encodeToString("sa-token".getBytes()));
     List<Problem> problems = new ArrayList<>();
-    var tables = new TlsContexts().build(c.listeners(), c.secrets(), Map.of(), problems);
+    var tables = new TlsContexts().build(c.listeners(), c.secrets(), NO_FILES, Map.of(), problems);
     assertThat(problems).singleElement().satisfies(p -> {
       assertThat(p.severity()).isEqualTo(Problem.Severity.ERROR);
       assertThat(p.field()).isEqualTo("spec.servers[0].tls.credentialName");
@@ -67,7 +70,7 @@ class TlsContextsTest {
     Map<String, io.portcullis.config.GatewayConfig.SecretData> secrets = new java.util.HashMap<>(c.secrets());
     secrets.remove("istio-system/web");
     List<Problem> problems = new ArrayList<>();
-    var tables = new TlsContexts().build(c.listeners(), secrets, Map.of("istio-system/web",
+    var tables = new TlsContexts().build(c.listeners(), secrets, NO_FILES, Map.of("istio-system/web",
         "Certificate istio-system/web"), problems);
     assertThat(problems).singleElement().satisfies(p -> {
       assertThat(p.severity()).isEqualTo(Problem.Severity.INFO);
@@ -78,7 +81,7 @@ class TlsContextsTest {
     assertThat(tables.get(443).find("other.localhost").orElseThrow().context()).isPresent();
 
     List<Problem> unowned = new ArrayList<>();
-    new TlsContexts().build(c.listeners(), secrets, Map.of(), unowned);
+    new TlsContexts().build(c.listeners(), secrets, NO_FILES, Map.of(), unowned);
     assertThat(unowned).singleElement().satisfies(p -> {
       assertThat(p.severity()).isEqualTo(Problem.Severity.ERROR);
       assertThat(p.message()).startsWith("Secret istio-system/web not found");
@@ -89,7 +92,7 @@ class TlsContextsTest {
   void theSameSecretWithoutTheTokenServes() throws Exception {
     GatewayConfig c = config("");
     List<Problem> problems = new ArrayList<>();
-    var tables = new TlsContexts().build(c.listeners(), c.secrets(), Map.of(), problems);
+    var tables = new TlsContexts().build(c.listeners(), c.secrets(), NO_FILES, Map.of(), problems);
     assertThat(problems).isEmpty();
     assertThat(tables.get(443).find("localhost").orElseThrow().context()).isPresent();
   }
