@@ -100,6 +100,12 @@ class ConfigTranslatorTest {
       "bad tls version|minProtocolVersion: TLSV1_3|minProtocolVersion: TLSV9|ERROR|Gateway default/mygateway|spec.servers[1].tls.minProtocolVersion|TLSV9 (expected: TLS_AUTO",
       "bad host|hosts: [\"httpbin.example.com\"]|hosts: [\"bad host!\"]|ERROR|Gateway default/mygateway|spec.servers[0].hosts[0]|\"bad host!\"",
       "unsupported field|selector: {istio: ingressgateway}|selector: {istio: ingressgateway}\\n  bogus: 1|WARNING|Gateway default/mygateway|spec.bogus|not supported",
+      "bad spki|credentialName: httpbin-credential}|credentialName: httpbin-credential, verifyCertificateSpki: [abc]}|ERROR|Gateway default/mygateway|spec.servers[0].tls.verifyCertificateSpki[0]|\"abc\" (expected: base64 of a SHA-256 digest",
+      "bad hash|credentialName: httpbin-credential}|credentialName: httpbin-credential, verifyCertificateHash: [zz]}|ERROR|Gateway default/mygateway|spec.servers[0].tls.verifyCertificateHash[0]|\"zz\" (expected: the hex SHA-256 digest",
+      "two credential forms|credentialName: httpbin-credential}|credentialName: httpbin-credential, serverCertificate: /a.pem, privateKey: /a.key}|ERROR|Gateway default/mygateway|spec.servers[0].tls|more than one credential form",
+      "three credentialNames|credentialName: httpbin-credential}|credentialNames: [a, b, c]}|ERROR|Gateway default/mygateway|spec.servers[0].tls.credentialNames|3 entries (expected: at most 2",
+      "relative file|credentialName: httpbin-credential}|serverCertificate: a.pem, privateKey: /a.key}|ERROR|Gateway default/mygateway|spec.servers[0].tls.serverCertificate|a.pem (expected: an absolute file path)",
+      "tls port terminated|protocol: HTTPS}|protocol: TLS}|ERROR|Gateway default/mygateway|spec.servers[0].tls.mode|SIMPLE on a TLS port",
       "unsupported tls field|credentialName: httpbin-credential}|credentialName: httpbin-credential, bogus: [a]}|WARNING|Gateway default/mygateway|spec.servers[0].tls.bogus|not supported",
   })
   void reportsGatewayProblemsWithResourceFieldAndExpectation(String name, String from, String to, String severity,
