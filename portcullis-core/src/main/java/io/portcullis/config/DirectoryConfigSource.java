@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class DirectoryConfigSource implements ConfigSource {
   private static final Logger log = LoggerFactory.getLogger(DirectoryConfigSource.class);
-  static final long DEBOUNCE_MS = 50;
+  static final long DEBOUNCE_MS = 10;
   static final long POLL_MS = 2_000;
 
   private final List<Path> dirs;

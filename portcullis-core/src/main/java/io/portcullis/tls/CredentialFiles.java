@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class CredentialFiles implements TlsContexts.FileSource, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CredentialFiles.class);
-  static final long DEBOUNCE_MS = 20;
+  static final long DEBOUNCE_MS = 10;
   static final long POLL_MS = 2_000;
 
   private final Runnable listener;
