@@ -223,8 +223,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         requestId = randomUuid();
       }
       if (state.config().tls() && misdirected()) {
-        local(421, "misdirected request: " + host + " is not served by the server this connection's SNI chose\n",
-            "-", null);
+        local(421, "misdirected request: " + host + " is not served by the server this connection's SNI chose, or "
+            + "its certificate does not cover it\n", "-", null);
         return;
       }
       if (!state.config().tls()) {
@@ -257,14 +257,19 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Whether the request's host belongs to another server block than the one the handshake chose by SNI (its
-     * certificate may not cover the host, its TLS settings may differ): RFC 9110 §15.5.20, the case of an HTTP/2
-     * connection reused across hosts (istio#13589).
+     * Whether the request's host belongs to another server block than the one the handshake chose by SNI (its TLS
+     * settings may differ), or to the same block but is not covered by the certificate served for the SNI: RFC 9110
+     * §15.5.20, the case of an HTTP/2 connection reused across hosts (istio#13589). The certificate is checked only
+     * when the host differs from the SNI, so the common request costs one string comparison more.
      */
     private boolean misdirected() {
       Optional<ServerTls> byHost = state.tls().find(host);
-      return byHost.isEmpty() || !byHost.get().server().routeName().equals(
-          connection.attr(GatewayChannelInitializer.SNI_SERVER).get());
+      if (byHost.isEmpty() || !byHost.get().server().routeName().equals(
+          connection.attr(GatewayChannelInitializer.SNI_SERVER).get())) {
+        return true;
+      }
+      return sni != null && !sni.equalsIgnoreCase(host)
+          && !byHost.get().credentials().stream().allMatch(c -> c.covers(host));
     }
 
     private String redirectLocation(RouteAction.Redirect rd, String authority, String uri) {

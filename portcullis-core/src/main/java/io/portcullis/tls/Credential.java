@@ -69,6 +69,25 @@ public record Credential(PrivateKey key, List<X509Certificate> chain) {
     return out;
   }
 
+  /**
+   * Returns whether the leaf's DNS or IP subject alternative names cover {@code host} (RFC 6125 §6.4: exact, or a
+   * {@code *.} wildcard for exactly one left-most label), ignoring case.
+   */
+  public boolean covers(String host) {
+    String h = host.toLowerCase(java.util.Locale.ROOT);
+    for (String san : subjectAltNames()) {
+      String n = san.toLowerCase(java.util.Locale.ROOT);
+      if (n.equals(h)) {
+        return true;
+      }
+      int dot = h.indexOf('.');
+      if (n.startsWith("*.") && dot > 0 && h.substring(dot).equals(n.substring(1))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Returns the leaf's serial number in hex. */
   public String serialHex() {
     BigInteger s = leaf().getSerialNumber();

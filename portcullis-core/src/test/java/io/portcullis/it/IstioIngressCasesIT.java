@@ -122,6 +122,10 @@ class IstioIngressCasesIT {
           ca.crt: |
         %s
         """.formatted(caB.pem().indent(4).stripTrailing()));
+    // One server for two hosts, with a certificate for only one of them (421 for the other on its connection).
+    servers.append(server("cover", "SIMPLE", "credentialName: cover").replace("hosts: [cover.example.com]",
+        "hosts: [cover.example.com, uncovered.example.com]"));
+    compound("cover", "cover", caA, "tls.crt", "tls.key", "ca.crt", null);
     // PASSTHROUGH: an openssl s_server with its own certificate behind the gateway.
     Ca backendCa = TestPki.ca("Backend CA");
     backendCert = backendCa.server("pass.example.com", "EC");
@@ -412,5 +416,13 @@ class IstioIngressCasesIT {
     assertThat(r.stdout()).as(r.stderr()).isEqualTo("200");
     assertThat(Gateways.servedSerial(https, "pass.example.com")).isEqualTo(backendCert.serial());
     assertThat(status("simple1", null)).isEqualTo("418"); // terminated hosts on the same port are unaffected
+  }
+
+  @Test
+  void aHostOfTheSameServerThatTheServedCertificateDoesNotCoverGets421() throws Exception {
+    for (String proto : List.of("--http2", "--http1.1")) {
+      assertThat(status("cover", null, proto, "-H", "Host: uncovered.example.com")).as(proto).isEqualTo("421");
+      assertThat(status("cover", null, proto, "-H", "Host: cover.example.com")).as(proto).isEqualTo("418");
+    }
   }
 }

@@ -42,4 +42,14 @@ class CredentialTest {
     assertThatThrownBy(() -> new Credential(other.getPrivate(), List.of(cert)))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not match");
   }
+
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0} -> {1}")
+  @org.junit.jupiter.params.provider.CsvSource({"a.example.com, true", "A.Example.COM, true", "x.wild.example.com, true",
+      "wild.example.com, false", "x.y.wild.example.com, false", "b.example.com, false", "127.0.0.1, true"})
+  void coversItsNamesAndOneLabelUnderAWildcard(String host, boolean covered) throws Exception {
+    KeyPair kp = pair("EC");
+    X509Certificate cert = DevCertificates.sign(new X500Name("CN=test"), kp, null, kp, false, Duration.ofDays(1),
+        List.of("a.example.com", "*.wild.example.com", "127.0.0.1"));
+    assertThat(new Credential(kp.getPrivate(), List.of(cert)).covers(host)).isEqualTo(covered);
+  }
 }
