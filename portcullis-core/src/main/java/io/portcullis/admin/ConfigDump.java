@@ -105,8 +105,20 @@ public final class ConfigDump {
             t.verifyCertificateHash().forEach(d -> hash.add(java.util.HexFormat.of().formatHex(d)));
           }
           st.filter(x -> !x.error().isEmpty()).ifPresent(x -> tn.put("error", x.error()));
-          tn.put("serving", st.isPresent() && st.get().context().isPresent());
+          tn.put("serving", t.passthrough() || st.isPresent() && st.get().context().isPresent());
         }
+      }
+      if (!l.passthrough().entries().isEmpty()) {
+        ArrayNode pass = ln.putArray("passthrough_routes");
+        l.passthrough().entries().forEach((sni, route) -> {
+          ObjectNode pn = pass.addObject().put("sni", sni).put("name", route.name());
+          ArrayNode dests = pn.putArray("route");
+          route.destinations().forEach(wc -> {
+            ObjectNode d = dests.addObject().put("cluster", wc.cluster().name()).put("weight", wc.weight());
+            ArrayNode eps = d.putArray("endpoints");
+            wc.cluster().endpoints().forEach(ep -> eps.add(ep.toString()));
+          });
+        });
       }
       ArrayNode vhosts = ln.putArray("virtual_hosts");
       for (Map.Entry<String, VirtualHost> e : l.routes().entries().entrySet()) {

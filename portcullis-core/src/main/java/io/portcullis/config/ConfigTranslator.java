@@ -465,6 +465,13 @@ public final class ConfigTranslator {
       }
     }
     String caFile = notBlank(tls.getCaCertificates()) ? tls.getCaCertificates().trim() : firstCa;
+    String crlFile = notBlank(tls.getCaCrl()) ? tls.getCaCrl().trim() : "";
+    for (String[] f : List.of(new String[] {"caCertificates", caFile}, new String[] {"caCrl", crlFile})) {
+      if (!f[1].isEmpty() && !Path.of(f[1]).isAbsolute()) {
+        cx.problem(Severity.ERROR, r, at + ".tls." + f[0], f[1] + " (expected: an absolute file path)");
+        return Optional.empty();
+      }
+    }
     Optional<String> caCred = Optional.empty();
     if (notBlank(tls.getCaCertCredentialName())) {
       caCred = credentialKey(r, at + ".tls.caCertCredentialName", tls.getCaCertCredentialName().trim(), cx);
@@ -516,7 +523,7 @@ public final class ConfigTranslator {
     }
     return Optional.of(new ServerConfig.TlsSettings(mode, credentialKeys, certFiles, caCred,
         caFile.isEmpty() ? Optional.empty() : Optional.of(Path.of(caFile)),
-        notBlank(tls.getCaCrl()) ? Optional.of(Path.of(tls.getCaCrl().trim())) : Optional.empty(), sans, spki,
+        crlFile.isEmpty() ? Optional.empty() : Optional.of(Path.of(crlFile)), sans, spki,
         hashes, min.get(), max.get(), ciphers));
   }
 

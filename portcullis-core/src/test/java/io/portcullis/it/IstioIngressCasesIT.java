@@ -103,6 +103,16 @@ class IstioIngressCasesIT {
     Leaf ec = both.server("dual.example.com", "EC");
     secret("dual-rsa", Map.of("tls.crt", rsa.certPem(), "tls.key", rsa.keyPem()));
     secret("dual-ec", Map.of("tls.crt", ec.certPem(), "tls.key", ec.keyPem()));
+    // The same pair from files (tlsCertificates[]).
+    Path pair = Files.createDirectories(tmp.resolve("pair"));
+    for (Leaf l : List.of(rsa, ec)) {
+      String alg = l.keys().getPrivate().getAlgorithm();
+      Files.writeString(pair.resolve(alg + ".crt"), l.certPem());
+      Files.writeString(pair.resolve(alg + ".key"), l.keyPem());
+    }
+    servers.append(server("dualfiles", "SIMPLE", "tlsCertificates: [{serverCertificate: " + pair.resolve("RSA.crt")
+        + ", privateKey: " + pair.resolve("RSA.key") + "}, {serverCertificate: " + pair.resolve("EC.crt")
+        + ", privateKey: " + pair.resolve("EC.key") + "}]"));
     // File-path credentials, and a client CA from a ConfigMap.
     Path files = Files.createDirectories(tmp.resolve("files"));
     Leaf fileLeaf = both.server("files.example.com", "EC");
@@ -377,11 +387,13 @@ class IstioIngressCasesIT {
   @ParameterizedTest(name = "{0}")
   @CsvSource({"ECDSA+SHA256, id-ecPublicKey", "RSA-PSS+SHA256:RSA+SHA256, rsaEncryption"})
   void anRsaAndEcdsaPairServesTheOneTheClientAccepts(String sigalgs, String keyAlgorithm) throws Exception {
-    for (String version : List.of("-tls1_2", "-tls1_3")) {
-      Proc.Result r = Proc.run(20, "bash", "-c", "openssl s_client -connect 127.0.0.1:" + https + " -servername "
-          + "dual.example.com " + version + " -sigalgs " + sigalgs + " </dev/null 2>/dev/null | openssl x509 -noout "
-          + "-text | grep 'Public Key Algorithm'");
-      assertThat(r.stdout()).as(version + " " + sigalgs).contains(keyAlgorithm);
+    for (String host : List.of("dual.example.com", "dualfiles.example.com")) { // credentialNames, tlsCertificates
+      for (String version : List.of("-tls1_2", "-tls1_3")) {
+        Proc.Result r = Proc.run(20, "bash", "-c", "openssl s_client -connect 127.0.0.1:" + https + " -servername "
+            + host + " " + version + " -sigalgs " + sigalgs + " </dev/null 2>/dev/null | openssl x509 -noout "
+            + "-text | grep 'Public Key Algorithm'");
+        assertThat(r.stdout()).as(host + " " + version + " " + sigalgs).contains(keyAlgorithm);
+      }
     }
   }
 
@@ -416,6 +428,7 @@ class IstioIngressCasesIT {
     assertThat(r.stdout()).as(r.stderr()).isEqualTo("200");
     assertThat(Gateways.servedSerial(https, "pass.example.com")).isEqualTo(backendCert.serial());
     assertThat(status("simple1", null)).isEqualTo("418"); // terminated hosts on the same port are unaffected
+    assertThat(Gateways.admin(gateway, "GET", "/config_dump")).contains("\"sni\" : \"pass.example.com\"");
   }
 
   @Test
