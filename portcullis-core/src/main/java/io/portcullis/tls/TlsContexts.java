@@ -63,6 +63,8 @@ public final class TlsContexts {
   private final SslProvider provider;
   private final Map<String, LoadedCredential> lastGood = new HashMap<>();
   private final Map<String, ClientValidation> lastGoodValidation = new HashMap<>();
+  /** Keys of {@link #lastGood} and {@link #lastGoodValidation} named during the current {@link #build}. */
+  private final java.util.Set<String> used = new java.util.HashSet<>();
   private Map<String, LoadedCredential> parsed = new HashMap<>();
   private Map<String, Group> groups = new HashMap<>();
 
@@ -182,6 +184,10 @@ public final class TlsContexts {
     }
     aliasesByGroup.forEach((key, aliases) -> nextGroups.get(key).keyManager.update(aliases));
     parsed = nextParsed;
+    // Last good versions of what no server names any more are dropped: a server added back later starts afresh.
+    lastGood.keySet().retainAll(used);
+    lastGoodValidation.keySet().retainAll(used);
+    used.clear();
     groups = nextGroups;
     return out;
   }
@@ -195,6 +201,8 @@ public final class TlsContexts {
     List<LoadedCredential> loaded = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
     int count = tls.credentialNames().isEmpty() ? tls.certificateFiles().size() : tls.credentialNames().size();
+    used.addAll(tls.credentialNames());
+    tls.certificateFiles().forEach(f -> used.add(fileKey(f)));
     for (int i = 0; i < count; i++) {
       String sourceKey;
       String field;
@@ -210,7 +218,7 @@ public final class TlsContexts {
         }
       } else {
         ServerConfig.CertificateFiles f = tls.certificateFiles().get(i);
-        sourceKey = "file:" + f.serverCertificate() + "|" + f.privateKey();
+        sourceKey = fileKey(f);
         field = at + (tls.certificateFiles().size() == 1 && tls.credentialNames().isEmpty() ? ".serverCertificate"
             : ".tlsCertificates[" + i + "]");
       }
@@ -246,6 +254,7 @@ public final class TlsContexts {
     Optional<ClientValidation> validation = Optional.empty();
     if (tls.mutual()) {
       String lastGoodKey = "client-ca|" + s.routeName();
+      used.add(lastGoodKey);
       try {
         ClientValidation v = clientValidation(tls, secrets, files);
         lastGoodValidation.put(lastGoodKey, v);
@@ -284,6 +293,10 @@ public final class TlsContexts {
     loaded.forEach(c -> groupAliases.put(c.alias(), c.credential()));
     return new ServerTls(s, Optional.of(group.context), credentials, aliases, String.join("; ", warnings),
         validation);
+  }
+
+  private static String fileKey(ServerConfig.CertificateFiles f) {
+    return "file:" + f.serverCertificate() + "|" + f.privateKey();
   }
 
   private static String hosts(ServerConfig s) {

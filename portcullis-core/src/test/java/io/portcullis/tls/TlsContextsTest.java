@@ -96,4 +96,26 @@ class TlsContextsTest {
     assertThat(problems).isEmpty();
     assertThat(tables.get(443).find("localhost").orElseThrow().context()).isPresent();
   }
+
+  @Test
+  void aBrokenSecretKeepsItsLastGoodCredentialUntilNoServerNamesItAnyMore() throws Exception {
+    GatewayConfig good = config("");
+    Map<String, GatewayConfig.SecretData> broken = new java.util.HashMap<>(good.secrets());
+    broken.put("istio-system/web", new GatewayConfig.SecretData("istio-system/web", "test", Map.of(
+        "tls.crt", "not a certificate".getBytes(), "tls.key", "not a key".getBytes())));
+    TlsContexts contexts = new TlsContexts();
+    contexts.build(good.listeners(), good.secrets(), NO_FILES, Map.of(), new ArrayList<>());
+
+    List<Problem> kept = new ArrayList<>();
+    var tables = contexts.build(good.listeners(), broken, NO_FILES, Map.of(), kept);
+    assertThat(kept).singleElement().satisfies(p -> assertThat(p.message())
+        .contains("still serving the last good credential"));
+    assertThat(tables.get(443).find("localhost").orElseThrow().context()).isPresent();
+
+    contexts.build(Map.of(), broken, NO_FILES, Map.of(), new ArrayList<>()); // the Gateway goes away
+    List<Problem> afresh = new ArrayList<>();
+    tables = contexts.build(good.listeners(), broken, NO_FILES, Map.of(), afresh);
+    assertThat(afresh).singleElement().satisfies(p -> assertThat(p.message()).contains("fail until it is fixed"));
+    assertThat(tables.get(443).find("localhost").orElseThrow().context()).isEmpty();
+  }
 }
