@@ -176,24 +176,10 @@ public final class ConfigTranslator {
   private void secret(Resource r, Context cx) {
     unsupported(r, SECRET_FIELDS, cx);
     Secret s = convert(r, Secret.class, cx);
-    if (s == null) {
-      return;
+    if (s != null) {
+      cx.secrets.put(r.key(), new GatewayConfig.SecretData(r.key(), r.source().toString(),
+          decode(r, "data", s.getData(), "stringData", s.getStringData(), cx)));
     }
-    Map<String, byte[]> data = new TreeMap<>();
-    if (s.getData() != null) {
-      for (Map.Entry<String, String> e : s.getData().entrySet()) {
-        try {
-          data.put(e.getKey(), Base64.getMimeDecoder().decode(e.getValue() == null ? "" : e.getValue().trim()));
-        } catch (IllegalArgumentException ex) {
-          cx.problem(Severity.ERROR, r, "data." + e.getKey(), "not valid base64 (expected: base64 of the value; use "
-              + "stringData for plain text)");
-        }
-      }
-    }
-    if (s.getStringData() != null) {
-      s.getStringData().forEach((k, v) -> data.put(k, (v == null ? "" : v).getBytes(StandardCharsets.UTF_8)));
-    }
-    cx.secrets.put(r.key(), new GatewayConfig.SecretData(r.key(), r.source().toString(), data));
   }
 
   /**
@@ -203,25 +189,34 @@ public final class ConfigTranslator {
   private void configMap(Resource r, Context cx) {
     unsupported(r, CONFIG_MAP_FIELDS, cx);
     io.fabric8.kubernetes.api.model.ConfigMap m = convert(r, io.fabric8.kubernetes.api.model.ConfigMap.class, cx);
-    if (m == null) {
-      return;
+    if (m != null) {
+      String key = GatewayConfig.CONFIG_MAP_PREFIX + r.key();
+      cx.secrets.put(key, new GatewayConfig.SecretData(key, r.source().toString(),
+          decode(r, "binaryData", m.getBinaryData(), "data", m.getData(), cx)));
     }
+  }
+
+  /**
+   * Merges a base64 map ({@code base64Field}) and a plain-text map ({@code textField}, which wins) into key to bytes;
+   * a value that is not base64 is reported and left out.
+   */
+  private static Map<String, byte[]> decode(Resource r, String base64Field, Map<String, String> base64,
+      String textField, Map<String, String> text, Context cx) {
     Map<String, byte[]> data = new TreeMap<>();
-    if (m.getBinaryData() != null) {
-      for (Map.Entry<String, String> e : m.getBinaryData().entrySet()) {
+    if (base64 != null) {
+      for (Map.Entry<String, String> e : base64.entrySet()) {
         try {
           data.put(e.getKey(), Base64.getMimeDecoder().decode(e.getValue() == null ? "" : e.getValue().trim()));
         } catch (IllegalArgumentException ex) {
-          cx.problem(Severity.ERROR, r, "binaryData." + e.getKey(), "not valid base64 (expected: base64 of the "
-              + "value; use data for plain text)");
+          cx.problem(Severity.ERROR, r, base64Field + "." + e.getKey(), "not valid base64 (expected: base64 of the "
+              + "value; use " + textField + " for plain text)");
         }
       }
     }
-    if (m.getData() != null) {
-      m.getData().forEach((k, v) -> data.put(k, (v == null ? "" : v).getBytes(StandardCharsets.UTF_8)));
+    if (text != null) {
+      text.forEach((k, v) -> data.put(k, (v == null ? "" : v).getBytes(StandardCharsets.UTF_8)));
     }
-    String key = GatewayConfig.CONFIG_MAP_PREFIX + r.key();
-    cx.secrets.put(key, new GatewayConfig.SecretData(key, r.source().toString(), data));
+    return data;
   }
 
   private record ServiceInfo(String host, String namespace, List<ServicePort> ports, String resolution,

@@ -82,12 +82,6 @@ public record ServerConfig(String gateway, int index, String portName, int port,
       cipherSuites = List.copyOf(cipherSuites);
     }
 
-    /** Returns SIMPLE settings for one Secret, with the default protocols and ciphers (tests, examples). */
-    public static TlsSettings simple(String credentialName) {
-      return new TlsSettings("SIMPLE", List.of(credentialName), List.of(), Optional.empty(), Optional.empty(),
-          Optional.empty(), List.of(), List.of(), List.of(), "TLSv1.2", "TLSv1.3", List.of());
-    }
-
     /** Returns the first {@code credentialNames} entry: the Secret a cert-manager "secured host" is issued into. */
     public Optional<String> credentialName() {
       return credentialNames.stream().findFirst();
