@@ -3,23 +3,15 @@ package io.portcullis.config;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.ClosedWatchServiceException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardWatchEventKinds;
-import java.nio.file.WatchKey;
-import java.nio.file.WatchService;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -28,22 +20,18 @@ import org.slf4j.LoggerFactory;
 /**
  * Watches one or more directories of manifests (not recursive, as {@code kubectl apply -f DIR}).
  *
- * <p>Changes are seen through the file system's watch service, with a stat-only rescan every {@value #POLL_MS} ms as a
- * fallback, and emitted after {@value #DEBOUNCE_MS} ms of quiet. A file that stops parsing keeps contributing its last
+ * <p>Changes are seen through a {@link FileWatch} (the file system's watch service, with a stat-only rescan every
+ * {@value FileWatch#POLL_MS} ms as a fallback), and emitted after {@value FileWatch#DEBOUNCE_MS} ms of quiet. A file that stops parsing keeps contributing its last
  * good objects, so a half-saved edit never removes a Gateway; the parse error is reported once. Runs on its own daemon
  * thread.
  */
 public final class DirectoryConfigSource implements ConfigSource {
   private static final Logger log = LoggerFactory.getLogger(DirectoryConfigSource.class);
-  static final long DEBOUNCE_MS = 10;
-  static final long POLL_MS = 2_000;
 
   private final List<Path> dirs;
   private final ManifestReader reader = new ManifestReader();
   private final Map<Path, FileState> files = new LinkedHashMap<>();
-  private volatile boolean closed;
-  private WatchService watcher;
-  private Thread thread;
+  private FileWatch watch;
   private long generation;
 
   private record FileState(Object fingerprint, List<Resource> lastGood, String error) {}
@@ -62,43 +50,20 @@ public final class DirectoryConfigSource implements ConfigSource {
         throw new NoSuchFileException(dir.toString(), null, "--config: not a directory");
       }
     }
-    watcher = FileSystems.getDefault().newWatchService();
-    for (Path dir : dirs) {
-      dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
-          StandardWatchEventKinds.ENTRY_DELETE);
-    }
-    listener.accept(rescan());
-    thread = new Thread(() -> watch(listener), "portcullis-config-watch");
-    thread.setDaemon(true);
-    thread.start();
-  }
-
-  private void watch(Consumer<Snapshot> listener) {
-    while (!closed) {
+    watch = new FileWatch("portcullis-config-watch", () -> {
       try {
-        WatchKey key = watcher.poll(POLL_MS, TimeUnit.MILLISECONDS);
-        if (key != null) {
-          drain(key);
-          // Debounce: an editor's save or a rename-into-place comes as several events.
-          WatchKey more;
-          while ((more = watcher.poll(DEBOUNCE_MS, TimeUnit.MILLISECONDS)) != null) {
-            drain(more);
-          }
-        }
         if (changed()) {
           listener.accept(rescan());
         }
-      } catch (ClosedWatchServiceException | InterruptedException e) {
-        return;
-      } catch (RuntimeException | IOException e) {
+      } catch (IOException e) {
         log.error("config: rescan of {} failed; keeping the current configuration", dirs, e);
       }
+    });
+    for (Path dir : dirs) {
+      watch.register(dir);
     }
-  }
-
-  private static void drain(WatchKey key) {
-    key.pollEvents();
-    key.reset();
+    listener.accept(rescan());
+    watch.start();
   }
 
   private boolean changed() throws IOException {
@@ -125,11 +90,9 @@ public final class DirectoryConfigSource implements ConfigSource {
       }
       for (Path p : list) {
         try {
-          BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-          if (a.isDirectory()) {
-            continue;
+          if (!Files.isDirectory(p)) {
+            out.put(p, FileWatch.fingerprint(p));
           }
-          out.put(p, List.of(a.lastModifiedTime().toMillis(), a.size(), String.valueOf(a.fileKey())));
         } catch (NoSuchFileException e) {
           // deleted between list and stat
         }
@@ -186,16 +149,8 @@ public final class DirectoryConfigSource implements ConfigSource {
 
   @Override
   public void close() {
-    closed = true;
-    try {
-      if (watcher != null) {
-        watcher.close();
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    if (thread != null) {
-      thread.interrupt();
+    if (watch != null) {
+      watch.close();
     }
   }
 }
