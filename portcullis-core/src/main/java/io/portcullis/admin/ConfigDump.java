@@ -112,12 +112,7 @@ public final class ConfigDump {
         ArrayNode pass = ln.putArray("passthrough_routes");
         l.passthrough().entries().forEach((sni, route) -> {
           ObjectNode pn = pass.addObject().put("sni", sni).put("name", route.name());
-          ArrayNode dests = pn.putArray("route");
-          route.destinations().forEach(wc -> {
-            ObjectNode d = dests.addObject().put("cluster", wc.cluster().name()).put("weight", wc.weight());
-            ArrayNode eps = d.putArray("endpoints");
-            wc.cluster().endpoints().forEach(ep -> eps.add(ep.toString()));
-          });
+          destinations(pn.putArray("route"), route.destinations());
         });
       }
       ArrayNode vhosts = ln.putArray("virtual_hosts");
@@ -162,16 +157,19 @@ public final class ConfigDump {
     n.put("chain_length", c.chain().size());
   }
 
+  private static void destinations(ArrayNode out, java.util.List<RouteAction.WeightedCluster> destinations) {
+    for (RouteAction.WeightedCluster wc : destinations) {
+      ObjectNode d = out.addObject();
+      d.put("cluster", wc.cluster().name());
+      d.put("weight", wc.weight());
+      ArrayNode eps = d.putArray("endpoints");
+      wc.cluster().endpoints().forEach(ep -> eps.add(ep.toString()));
+    }
+  }
+
   private static void action(ObjectNode rn, RouteAction a) {
     if (a instanceof RouteAction.Forward f) {
-      ArrayNode dests = rn.putArray("route");
-      for (RouteAction.WeightedCluster wc : f.destinations()) {
-        ObjectNode d = dests.addObject();
-        d.put("cluster", wc.cluster().name());
-        d.put("weight", wc.weight());
-        ArrayNode eps = d.putArray("endpoints");
-        wc.cluster().endpoints().forEach(ep -> eps.add(ep.toString()));
-      }
+      destinations(rn.putArray("route"), f.destinations());
       f.rewriteUri().ifPresent(u -> rn.put("rewrite_uri", u));
       f.rewriteAuthority().ifPresent(u -> rn.put("rewrite_authority", u));
       if (!f.timeout().isZero()) {
