@@ -3,6 +3,8 @@ package io.portcullis;
 import static java.util.Objects.requireNonNull;
 
 import io.portcullis.acme.AcmeClient;
+import io.portcullis.dns.Dns01;
+import io.portcullis.dns.DnsLookup;
 import io.portcullis.acme.Http01Challenges;
 import io.portcullis.admin.AdminServer;
 import io.portcullis.admin.CertsDump;
@@ -71,12 +73,22 @@ public final class Portcullis implements AutoCloseable {
    * @param transport the socket transport ({@code --transport})
    * @param stateDir where issued certificates and account keys are kept ({@code --state})
    * @param issuanceBackoff the first retry delay after a failed issuance; it doubles per failure, up to 32 h
+   * @param issuance where ClusterIssuer Secrets live and how DNS-01 looks things up
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
       InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
-      Duration issuanceBackoff) {
+      Duration issuanceBackoff, IssuanceOptions issuance) {
+    /** As the canonical constructor, with {@link IssuanceOptions#defaults()}. */
+    public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
+        InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
+        Duration issuanceBackoff) {
+      this(configDirs, namespace, portOffset, bindAddress, admin, accessLog, threads, transport, stateDir,
+          issuanceBackoff, IssuanceOptions.defaults());
+    }
+
     /** Checks for nulls. */
     public Options {
+      requireNonNull(issuance, "issuance");
       configDirs = List.copyOf(configDirs);
       requireNonNull(namespace, "namespace");
       requireNonNull(bindAddress, "bindAddress");
@@ -85,6 +97,35 @@ public final class Portcullis implements AutoCloseable {
       requireNonNull(transport, "transport");
       requireNonNull(stateDir, "stateDir");
       requireNonNull(issuanceBackoff, "issuanceBackoff");
+    }
+  }
+
+  /**
+   * Certificate issuance settings, named as cert-manager's controller flags where it has them.
+   *
+   * @param clusterResourceNamespace {@code --cluster-resource-namespace}: where Secrets named by a ClusterIssuer are
+   *     read; empty for the gateway namespace
+   * @param recursiveNameservers {@code --dns01-recursive-nameservers}: where DNS-01's SOA/NS/CNAME look-ups go;
+   *     empty for the system's
+   * @param recursiveNameserversOnly {@code --dns01-recursive-nameservers-only}: check propagation there too,
+   *     instead of at each authoritative nameserver
+   * @param authoritativePort the port authoritative nameservers are asked on ({@code --dns01-authoritative-port},
+   *     53)
+   * @param propagationTimeout how long a DNS-01 TXT record may take to show at every authoritative nameserver
+   *     ({@code --dns01-propagation-timeout})
+   */
+  public record IssuanceOptions(String clusterResourceNamespace, List<InetSocketAddress> recursiveNameservers,
+      boolean recursiveNameserversOnly, int authoritativePort, Duration propagationTimeout) {
+    /** Copies the list. */
+    public IssuanceOptions {
+      requireNonNull(clusterResourceNamespace, "clusterResourceNamespace");
+      recursiveNameservers = List.copyOf(recursiveNameservers);
+      requireNonNull(propagationTimeout, "propagationTimeout");
+    }
+
+    /** The gateway namespace, the system's nameservers, authoritative checks on port 53, a 2 minute timeout. */
+    public static IssuanceOptions defaults() {
+      return new IssuanceOptions("", List.of(), false, 53, Duration.ofMinutes(2));
     }
   }
 
@@ -115,10 +156,15 @@ public final class Portcullis implements AutoCloseable {
   private Portcullis(Options options) {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset());
-    this.certTranslator = new CertManagerTranslator(options.namespace(), options.namespace());
+    IssuanceOptions issuance = options.issuance();
+    this.certTranslator = new CertManagerTranslator(options.namespace(), issuance.clusterResourceNamespace()
+        .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace());
     Http01Challenges challenges = new Http01Challenges();
+    Dns01 dns01 = new Dns01(new DnsLookup(issuance.recursiveNameservers(), issuance.recursiveNameserversOnly(),
+        issuance.authoritativePort(), Duration.ofSeconds(3)), issuance.propagationTimeout());
+    // An order's own time limit leaves room for DNS-01 propagation on top of the CA's work.
     this.certs = new CertificateManager(new DirectoryStorage(options.stateDir()), clock, options.issuanceBackoff(),
-        new AcmeClient(challenges, ORDER_TIMEOUT), this::secretsChanged);
+        new AcmeClient(challenges, dns01, ORDER_TIMEOUT.plus(issuance.propagationTimeout())), this::secretsChanged);
     this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport(),
         challenges);
     this.source = new DirectoryConfigSource(options.configDirs());

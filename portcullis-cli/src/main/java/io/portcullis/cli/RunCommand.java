@@ -1,6 +1,7 @@
 package io.portcullis.cli;
 
 import io.portcullis.Portcullis;
+import io.portcullis.certs.CertManagerTranslator;
 import io.portcullis.config.GoDuration;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.Transport;
@@ -77,6 +78,31 @@ final class RunCommand implements Callable<Integer> {
           + "choice falls back to epoll, then NIO. Default: ${DEFAULT-VALUE}.")
   Transport transport;
 
+  @Option(names = "--cluster-resource-namespace", paramLabel = "NS",
+      description = "Where Secrets named by a ClusterIssuer (account keys, CA, DNS provider credentials) are read, as "
+          + "cert-manager's flag of the same name. Default: the --namespace.")
+  String clusterResourceNamespace = "";
+
+  @Option(names = "--dns01-recursive-nameservers", paramLabel = "HOST:PORT,...", split = ",",
+      description = "Nameservers for DNS-01's SOA, NS and CNAME look-ups (cert-manager's flag). Default: those of "
+          + "/etc/resolv.conf.")
+  List<String> recursiveNameservers = new ArrayList<>();
+
+  @Option(names = "--dns01-recursive-nameservers-only",
+      description = "Check DNS-01 propagation at the recursive nameservers instead of at each authoritative "
+          + "nameserver of the zone (cert-manager's flag).")
+  boolean recursiveNameserversOnly;
+
+  @Option(names = "--dns01-authoritative-port", paramLabel = "PORT", defaultValue = "53",
+      description = "Port authoritative nameservers are asked on in DNS-01 propagation checks. Default: "
+          + "${DEFAULT-VALUE}.")
+  int authoritativePort;
+
+  @Option(names = "--dns01-propagation-timeout", paramLabel = "DURATION", defaultValue = "2m",
+      description = "How long a DNS-01 TXT record may take to show at every authoritative nameserver before the "
+          + "challenge fails. Default: ${DEFAULT-VALUE}.")
+  String propagationTimeout;
+
   @Override
   public Integer call() throws Exception {
     boolean quickstart = configDirs.isEmpty();
@@ -92,7 +118,9 @@ final class RunCommand implements Callable<Integer> {
     Path stateDir = state != null ? state : stateHome().resolve("portcullis/state");
     Portcullis p = Portcullis.start(new Portcullis.Options(configDirs, namespace, portOffset, bind,
         address(admin), accessLog(), threads, transport, stateDir, duration("--issuance-backoff",
-        issuanceBackoff)));
+        issuanceBackoff), new Portcullis.IssuanceOptions(clusterResourceNamespace, nameservers(),
+        recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
+        "--dns01-propagation-timeout", propagationTimeout))));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       p.close();
@@ -142,6 +170,23 @@ final class RunCommand implements Callable<Integer> {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("--admin: " + hostPort + " (expected: ADDR:PORT with PORT 0..65535)");
     }
+  }
+
+  private List<InetSocketAddress> nameservers() {
+    List<InetSocketAddress> out = new ArrayList<>();
+    for (String s : recursiveNameservers) {
+      out.add(CertManagerTranslator.parseHostPort(s.trim(), 53).map(a -> new InetSocketAddress(a.getHostString(),
+          a.getPort())).orElseThrow(() -> new IllegalArgumentException("--dns01-recursive-nameservers: " + s
+          + " (expected: HOST:PORT, e.g. 8.8.8.8:53)")));
+    }
+    return out;
+  }
+
+  private static int port(String option, int port) {
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException(option + ": " + port + " (expected: 1..65535)");
+    }
+    return port;
   }
 
   /** Parses a Go duration ({@code 30s}, {@code 5m}, {@code 1h30m}); it must be positive. */

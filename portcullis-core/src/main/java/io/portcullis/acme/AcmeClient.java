@@ -3,6 +3,9 @@ package io.portcullis.acme;
 import static java.util.Objects.requireNonNull;
 
 import io.portcullis.certs.IssuerConfig;
+import io.portcullis.dns.Dns01;
+import io.portcullis.dns.DnsException;
+import io.portcullis.dns.DnsProvider;
 import io.portcullis.tls.Pem;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,8 +17,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.Set;
 import java.util.function.Consumer;
 import javax.crypto.spec.SecretKeySpec;
@@ -35,6 +47,8 @@ import org.shredzone.acme4j.Problem;
 import org.shredzone.acme4j.RenewalInfo;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.Status;
+import org.shredzone.acme4j.challenge.Challenge;
+import org.shredzone.acme4j.challenge.Dns01Challenge;
 import org.shredzone.acme4j.challenge.Http01Challenge;
 import org.shredzone.acme4j.connector.NetworkSettings;
 import org.shredzone.acme4j.connector.Resource;
@@ -46,20 +60,48 @@ import org.shredzone.acme4j.provider.GenericAcmeProvider;
 /**
  * Places ACME orders (RFC 8555) with acme4j for an {@code acme} Issuer: finds or registers the account (§7.3, with
  * external account binding, §7.3.4, when configured), orders all names at once (§7.4), answers each authorization's
- * HTTP-01 challenge (§8.3) through {@link Http01Challenges}, finalizes with the Certificate's key and downloads the
- * chain. Blocking: run it off the event loops. Thread-safe (no shared mutable state beyond the challenge table).
+ * HTTP-01 challenge (§8.3) through {@link Http01Challenges} or DNS-01 challenge (§8.4) through its solver's
+ * {@link DnsProvider} (TXT records removed when the order ends, whatever its outcome), finalizes with the
+ * Certificate's key and downloads the chain. Blocking: run it off the event loops. Thread-safe (no shared mutable state beyond the challenge table).
  */
 public final class AcmeClient {
   private final Http01Challenges challenges;
+  private final Dns01 dns01;
   private final Duration timeout;
+  /** DNS-01 authorizations (present, propagation, trigger) and clean-ups: one thread each, never an event loop. */
+  private final ExecutorService dnsExecutor = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "portcullis-dns01");
+    t.setDaemon(true);
+    return t;
+  });
 
   /**
    * @param challenges where HTTP-01 key authorizations are presented for the data plane to answer
+   * @param dns01 the DNS side of DNS-01 challenges (zone look-up, propagation checks)
    * @param timeout how long one order may take in all (authorizations, finalization), e.g. 2 minutes
    */
-  public AcmeClient(Http01Challenges challenges, Duration timeout) {
+  public AcmeClient(Http01Challenges challenges, Dns01 dns01, Duration timeout) {
     this.challenges = requireNonNull(challenges, "challenges");
+    this.dns01 = requireNonNull(dns01, "dns01");
     this.timeout = requireNonNull(timeout, "timeout");
+  }
+
+  /**
+   * A DNS-01 solver for one name of an order.
+   *
+   * @param provider where its TXT record is written
+   * @param followCnames {@code cnameStrategy: Follow}
+   */
+  public record DnsSolver(DnsProvider provider, boolean followCnames) {}
+
+  /** How each name of an order is validated (cert-manager's solver selection, made by the caller). */
+  @FunctionalInterface
+  public interface Solvers {
+    /**
+     * Returns the DNS-01 solver of {@code dnsName} ({@code *.}-prefixed for a wildcard authorization), or empty for
+     * HTTP-01.
+     */
+    Optional<DnsSolver> dns01For(String dnsName);
   }
 
   /**
@@ -123,17 +165,20 @@ public final class AcmeClient {
    * @param eabKey the external account binding MAC key (base64url, as the CA gives it), when the issuer has one
    * @param replaces the certificate this order renews: sent as {@code replaces} (RFC 9773 §5) when the CA offers
    *     renewal information; if the CA refuses the order with it, the order is placed again without it
-   * @param step told each step as it happens, with the elapsed ms (for the log)
+   * @param solvers how each name is validated: DNS-01 through a provider, else HTTP-01
+   * @param step told each step as it happens, with the elapsed ms (for the log and the Certificate's status);
+   *     called from several threads
    * @return the chain, leaf first
    * @throws OrderException naming the step, with the CA's problem document, when the order fails
    * @throws InterruptedException when interrupted while polling
    */
   public List<X509Certificate> order(IssuerConfig.Acme issuer, KeyPair accountKey, Optional<byte[]> eabKey,
-      List<String> dnsNames, KeyPair domainKey, Optional<X509Certificate> replaces, Consumer<String> step)
-      throws OrderException, InterruptedException {
+      List<String> dnsNames, KeyPair domainKey, Optional<X509Certificate> replaces, Solvers solvers,
+      Consumer<String> step) throws OrderException, InterruptedException {
     long t0 = System.nanoTime();
     Consumer<String> log = s -> step.accept(s + " (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
     List<String> presented = new ArrayList<>();
+    List<Dns01.TxtRecord> txtRecords = new ArrayList<>();
     String at = "account";
     try {
       Session session = new Session(URI.create(issuer.server()), new Provider(issuer));
@@ -161,38 +206,65 @@ public final class AcmeClient {
         order = newOrder(account, issuer, dnsNames, Optional.empty());
       }
       log.accept("order " + order.getLocation() + " for " + dnsNames);
-      // Every authorization's challenge is presented and triggered first, then all are awaited: they validate in
-      // parallel at the CA.
-      List<Http01Challenge> triggered = new ArrayList<>();
+      // Every authorization is worked at once: HTTP-01 challenges are presented and triggered at once; each DNS-01
+      // one on its own thread, triggered when its TXT record shows at every authoritative nameserver. Then all are
+      // awaited: they validate in parallel at the CA.
+      Map<Challenge, String> triggered = new LinkedHashMap<>();
+      List<CompletableFuture<Void>> dnsWork = new ArrayList<>();
       for (Authorization auth : order.getAuthorizations()) {
-        String name = auth.getIdentifier().getDomain();
+        String domain = auth.getIdentifier().getDomain();
+        String name = auth.isWildcard() ? "*." + domain : domain;
         at = "authorization " + name;
         if (auth.getStatus() == Status.VALID) {
           log.accept("authorization " + name + " already valid");
           continue;
         }
-        Http01Challenge ch = auth.findChallenge(Http01Challenge.class).orElseThrow(() -> new AcmeException(
-            "the CA offers no http-01 challenge for " + name + " (expected: http-01 among " + auth.getChallenges()
-            .stream().map(c -> c.getType()).toList() + ")"));
+        Optional<DnsSolver> dns = solvers.dns01For(name);
+        if (dns.isPresent()) {
+          Dns01Challenge ch = auth.findChallenge(Dns01Challenge.class).orElseThrow(() -> noChallenge(auth, name,
+              Dns01Challenge.TYPE));
+          dnsWork.add(CompletableFuture.runAsync(() -> {
+            try {
+              Dns01.TxtRecord r = dns01.present(dns.get().provider(), domain, ch.getDigest(),
+                  dns.get().followCnames());
+              synchronized (txtRecords) {
+                txtRecords.add(r);
+              }
+              log.accept("challenge presented for " + name + " (dns-01 TXT " + r.fqdn() + " in zone " + r.zone()
+                  + " through " + r.provider().describe() + ")");
+              dns01.awaitPropagation(r, s -> log.accept(name + ": " + s));
+              log.accept("TXT " + r.checkName() + " seen at every authoritative nameserver");
+              ch.trigger();
+            } catch (DnsException | AcmeException e) {
+              throw new CompletionException(new AcmeException("challenge " + name + " (dns-01): " + e.getMessage(),
+                  e));
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new CompletionException(e);
+            }
+          }, dnsExecutor));
+          triggered.put(ch, name);
+          continue;
+        }
+        Http01Challenge ch = auth.findChallenge(Http01Challenge.class).orElseThrow(() -> noChallenge(auth, name,
+            Http01Challenge.TYPE));
         challenges.present(ch.getToken(), ch.getAuthorization());
         presented.add(ch.getToken());
         at = "challenge " + name;
         ch.trigger();
-        triggered.add(ch);
+        triggered.put(ch, name);
         log.accept("challenge presented for " + name + " (http-01 token " + ch.getToken() + ")");
       }
-      for (Http01Challenge ch : triggered) {
-        String name = ch.getLocation().toString();
-        for (Authorization auth : order.getAuthorizations()) {
-          if (auth.getChallenges().stream().anyMatch(c -> c.getLocation().equals(ch.getLocation()))) {
-            name = auth.getIdentifier().getDomain();
-          }
-        }
+      at = "dns-01";
+      awaitAll(dnsWork);
+      for (Map.Entry<Challenge, String> e : triggered.entrySet()) {
+        String name = e.getValue();
+        Challenge ch = e.getKey();
         at = "challenge " + name;
         Status s = poll(ch, Set.of(Status.VALID, Status.INVALID));
         if (s != Status.VALID) {
-          throw new OrderException("challenge " + name + ": " + s + ": " + ch.getError().map(AcmeClient::problem)
-              .orElse("no error document"), Optional.empty(), null);
+          throw new OrderException("challenge " + name + " (" + ch.getType() + "): " + s + ": " + ch.getError()
+              .map(AcmeClient::problem).orElse("no error document"), Optional.empty(), null);
         }
         log.accept("authorization " + name + " valid");
       }
@@ -224,7 +296,57 @@ public final class AcmeClient {
       throw new OrderException(at + ": " + e.getMessage() + cause, Optional.empty(), e);
     } finally {
       presented.forEach(challenges::remove);
+      cleanUp(txtRecords, log);
     }
+  }
+
+  /** Removes every TXT record written for the order, whatever its outcome; a failure is logged, not thrown. */
+  private void cleanUp(List<Dns01.TxtRecord> txtRecords, Consumer<String> log) {
+    List<Dns01.TxtRecord> all;
+    synchronized (txtRecords) {
+      all = List.copyOf(txtRecords);
+    }
+    List<CompletableFuture<Void>> work = new ArrayList<>();
+    for (Dns01.TxtRecord r : all) {
+      work.add(CompletableFuture.runAsync(() -> {
+        try {
+          dns01.cleanUp(r);
+          log.accept("TXT " + r.fqdn() + " removed");
+        } catch (DnsException e) {
+          log.accept("TXT " + r.fqdn() + " could not be removed: " + e.getMessage());
+        }
+      }, dnsExecutor));
+    }
+    work.forEach(f -> {
+      try {
+        f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        log.accept("TXT clean-up: " + e);
+      }
+    });
+  }
+
+  /** Waits for every DNS-01 authorization to be triggered; the first failure fails the order. */
+  private void awaitAll(List<CompletableFuture<Void>> work) throws AcmeException, InterruptedException {
+    try {
+      CompletableFuture.allOf(work.toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
+          ? e.getCause().getCause() : e.getCause();
+      work.forEach(f -> f.cancel(true));
+      if (c instanceof AcmeException ae) {
+        throw ae;
+      }
+      throw new AcmeException(String.valueOf(c.getMessage()), c);
+    } catch (TimeoutException e) {
+      work.forEach(f -> f.cancel(true));
+      throw new AcmeException("DNS-01 challenges not ready after " + timeout.toSeconds() + " s");
+    }
+  }
+
+  private static AcmeException noChallenge(Authorization auth, String name, String type) {
+    return new AcmeException("the CA offers no " + type + " challenge for " + name + " (expected: " + type
+        + " among " + auth.getChallenges().stream().map(c -> c.getType()).toList() + ")");
   }
 
   private static Order newOrder(Account account, IssuerConfig.Acme issuer, List<String> dnsNames,

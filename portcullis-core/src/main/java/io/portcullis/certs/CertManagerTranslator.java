@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.fabric8.certmanager.api.model.acme.v1.ACMEChallengeSolver;
+import io.fabric8.certmanager.api.model.acme.v1.ACMEChallengeSolverDNS01;
+import io.fabric8.certmanager.api.model.acme.v1.CertificateDNSNameSelector;
 import io.fabric8.certmanager.api.model.acme.v1.ACMEExternalAccountBinding;
 import io.fabric8.certmanager.api.model.acme.v1.ACMEIssuer;
 import io.fabric8.certmanager.api.model.meta.v1.ObjectReference;
@@ -67,8 +69,11 @@ public final class CertManagerTranslator {
       "spec.acme.skipTLSVerify", "spec.acme.caBundle", "spec.acme.externalAccountBinding.keyID",
       "spec.acme.externalAccountBinding.keySecretRef.name", "spec.acme.externalAccountBinding.keySecretRef.key",
       "spec.acme.externalAccountBinding.keyAlgorithm", "spec.acme.profile", "spec.acme.solvers[].http01.**",
-      "spec.acme.solvers[].dns01.**", "spec.acme.solvers[].selector.dnsNames[]",
-      "spec.acme.solvers[].selector.dnsZones[]");
+      "spec.acme.solvers[].dns01.cnameStrategy", "spec.acme.solvers[].dns01.rfc2136.**",
+      "spec.acme.solvers[].dns01.cloudflare.**", "spec.acme.solvers[].dns01.route53.**",
+      "spec.acme.solvers[].dns01.cloudDNS.**", "spec.acme.solvers[].dns01.acmeDNS.**",
+      "spec.acme.solvers[].dns01.powerdns.**", "spec.acme.solvers[].selector.dnsNames[]",
+      "spec.acme.solvers[].selector.dnsZones[]", "spec.acme.solvers[].selector.matchLabels.*");
   private static final FieldCheck CERTIFICATE_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**",
       "status.**", "spec.secretName", "spec.dnsNames[]", "spec.commonName", "spec.issuerRef.name",
       "spec.issuerRef.kind", "spec.issuerRef.group", "spec.duration", "spec.renewBefore",
@@ -264,16 +269,24 @@ public final class CertManagerTranslator {
             + "http01 or dns01)"));
         continue;
       }
-      if (s.getHttp01() == null) {
-        problems.add(Problem.of(Severity.WARNING, r, "spec.acme.solvers[" + i + "].dns01", "DNS-01 is not supported "
-            + "yet; this solver is ignored"));
+      if (s.getHttp01() != null && s.getDns01() != null) {
+        problems.add(Problem.of(Severity.ERROR, r, "spec.acme.solvers[" + i + "]", "both http01 and dns01 (expected: "
+            + "exactly one)"));
         continue;
       }
-      List<String> names = s.getSelector() == null || s.getSelector().getDnsNames() == null ? List.of()
-          : s.getSelector().getDnsNames();
-      List<String> zones = s.getSelector() == null || s.getSelector().getDnsZones() == null ? List.of()
-          : s.getSelector().getDnsZones();
-      solvers.add(new IssuerConfig.Solver(true, lower(names), lower(zones)));
+      Optional<IssuerConfig.Dns01> dns01 = Optional.empty();
+      if (s.getDns01() != null) {
+        dns01 = dns01(r, "spec.acme.solvers[" + i + "].dns01", s.getDns01(),
+            r.body().path("spec").path("acme").path("solvers").path(i).path("dns01"), secretNamespace, problems);
+        if (dns01.isEmpty()) {
+          continue;
+        }
+      }
+      CertificateDNSNameSelector sel = s.getSelector();
+      List<String> names = sel == null || sel.getDnsNames() == null ? List.of() : sel.getDnsNames();
+      List<String> zones = sel == null || sel.getDnsZones() == null ? List.of() : sel.getDnsZones();
+      Map<String, String> matchLabels = sel == null || sel.getMatchLabels() == null ? Map.of() : sel.getMatchLabels();
+      solvers.add(new IssuerConfig.Solver(dns01, sel != null, lower(names), lower(zones), matchLabels));
     }
     if (raw.isEmpty()) {
       problems.add(Problem.of(Severity.ERROR, r, "spec.acme.solvers", "missing (expected: at least one solver, e.g. "
@@ -286,6 +299,202 @@ public final class CertManagerTranslator {
     return Optional.of(new IssuerConfig.Acme(ref, server, nullToEmpty(a.getEmail()), secretNamespace + "/"
         + accountKey.trim(), Boolean.TRUE.equals(a.getSkipTLSVerify()), caBundle, eab, nullToEmpty(a.getProfile()),
         solvers));
+  }
+
+  /**
+   * One {@code dns01} solver: exactly one provider (cert-manager's, or the {@code powerdns} extension), each with
+   * the fields it needs; Secrets are named here and read when an order needs them.
+   */
+  private static Optional<IssuerConfig.Dns01> dns01(Resource r, String field, ACMEChallengeSolverDNS01 d,
+      JsonNode raw, String secretNamespace, List<Problem> problems) {
+    int before = problems.size();
+    String cname = nullToEmpty(d.getCnameStrategy()).trim();
+    if (!cname.isEmpty() && !cname.equals("None") && !cname.equals("Follow")) {
+      problems.add(Problem.of(Severity.ERROR, r, field + ".cnameStrategy", cname + " (expected: None or Follow)"));
+    }
+    List<IssuerConfig.DnsProviderConfig> providers = new ArrayList<>();
+    List<String> unsupported = new ArrayList<>();
+    if (d.getAkamai() != null) {
+      unsupported.add("akamai");
+    }
+    if (d.getAzureDNS() != null) {
+      unsupported.add("azureDNS");
+    }
+    if (d.getDigitalocean() != null) {
+      unsupported.add("digitalocean");
+    }
+    if (d.getWebhook() != null) {
+      unsupported.add("webhook");
+    }
+    if (d.getRfc2136() != null) {
+      var p = d.getRfc2136();
+      String f = field + ".rfc2136";
+      String ns = nullToEmpty(p.getNameserver()).trim();
+      if (ns.isEmpty()) {
+        problems.add(Problem.of(Severity.ERROR, r, f + ".nameserver", "missing (expected: host:port of the primary "
+            + "nameserver, e.g. 192.0.2.53:53)"));
+      } else if (parseHostPort(ns, 53).isEmpty()) {
+        problems.add(Problem.of(Severity.ERROR, r, f + ".nameserver", ns + " (expected: host, host:port or "
+            + "[IPv6]:port with a port in 1..65535)"));
+      }
+      String keyName = nullToEmpty(p.getTsigKeyName()).trim();
+      String alg = nullToEmpty(p.getTsigAlgorithm()).trim();
+      alg = alg.isEmpty() ? "HMACMD5" : alg.toUpperCase(java.util.Locale.ROOT).replace("-", "");
+      if (!Set.of("HMACMD5", "HMACSHA1", "HMACSHA256", "HMACSHA384", "HMACSHA512").contains(alg)) {
+        problems.add(Problem.of(Severity.ERROR, r, f + ".tsigAlgorithm", p.getTsigAlgorithm() + " (expected: "
+            + "HMACMD5, HMACSHA1, HMACSHA256, HMACSHA384 or HMACSHA512)"));
+      }
+      Optional<IssuerConfig.SecretRef> secret = secretRef(r, f + ".tsigSecretSecretRef", p.getTsigSecretSecretRef(),
+          secretNamespace, false, problems);
+      if (keyName.isEmpty() != secret.isEmpty()) {
+        problems.add(Problem.of(Severity.ERROR, r, f, "tsigKeyName and tsigSecretSecretRef go together (expected: "
+            + "both, or neither for unsigned updates)"));
+      }
+      providers.add(new IssuerConfig.Rfc2136(ns, keyName, alg, secret));
+    }
+    if (d.getCloudflare() != null) {
+      var p = d.getCloudflare();
+      String f = field + ".cloudflare";
+      Optional<IssuerConfig.SecretRef> token = secretRef(r, f + ".apiTokenSecretRef", p.getApiTokenSecretRef(),
+          secretNamespace, false, problems);
+      Optional<IssuerConfig.SecretRef> key = secretRef(r, f + ".apiKeySecretRef", p.getApiKeySecretRef(),
+          secretNamespace, false, problems);
+      if (token.isPresent() == key.isPresent()) {
+        problems.add(Problem.of(Severity.ERROR, r, f, "apiTokenSecretRef and apiKeySecretRef (expected: exactly one "
+            + "of them; an API token is preferred)"));
+      } else if (key.isPresent() && nullToEmpty(p.getEmail()).isBlank()) {
+        problems.add(Problem.of(Severity.ERROR, r, f + ".email", "missing (expected: the account's email, needed "
+            + "with apiKeySecretRef)"));
+      }
+      providers.add(new IssuerConfig.Cloudflare(nullToEmpty(p.getEmail()).trim(), token, key));
+    }
+    if (d.getRoute53() != null) {
+      var p = d.getRoute53();
+      String f = field + ".route53";
+      Optional<IssuerConfig.SecretRef> keyId = secretRef(r, f + ".accessKeyIDSecretRef", p.getAccessKeyIDSecretRef(),
+          secretNamespace, false, problems);
+      Optional<IssuerConfig.SecretRef> secret = secretRef(r, f + ".secretAccessKeySecretRef",
+          p.getSecretAccessKeySecretRef(), secretNamespace, false, problems);
+      boolean hasKeyId = keyId.isPresent() || !nullToEmpty(p.getAccessKeyID()).isBlank();
+      if (hasKeyId != secret.isPresent()) {
+        problems.add(Problem.of(Severity.ERROR, r, f, "an access key id needs secretAccessKeySecretRef and the other "
+            + "way round (expected: accessKeyID or accessKeyIDSecretRef with secretAccessKeySecretRef, or neither "
+            + "for the default credential chain)"));
+      }
+      if (p.getAuth() != null) {
+        problems.add(Problem.of(Severity.WARNING, r, f + ".auth", "Kubernetes service account token auth is not "
+            + "supported by Portcullis; ignored (the default credential chain is used)"));
+      }
+      providers.add(new IssuerConfig.Route53(nullToEmpty(p.getRegion()).trim(), nullToEmpty(p.getHostedZoneID())
+          .trim(), nullToEmpty(p.getAccessKeyID()).trim(), keyId, secret, nullToEmpty(p.getRole()).trim()));
+    }
+    if (d.getCloudDNS() != null) {
+      var p = d.getCloudDNS();
+      String f = field + ".cloudDNS";
+      if (nullToEmpty(p.getProject()).isBlank()) {
+        problems.add(Problem.of(Severity.ERROR, r, f + ".project", "missing (expected: the Google Cloud project id)"));
+      }
+      Optional<IssuerConfig.SecretRef> sa = secretRef(r, f + ".serviceAccountSecretRef",
+          p.getServiceAccountSecretRef(), secretNamespace, false, problems);
+      providers.add(new IssuerConfig.CloudDns(nullToEmpty(p.getProject()).trim(), nullToEmpty(p.getHostedZoneName())
+          .trim(), sa));
+    }
+    if (d.getAcmeDNS() != null) {
+      var p = d.getAcmeDNS();
+      String f = field + ".acmeDNS";
+      String host = nullToEmpty(p.getHost()).trim();
+      if (!host.startsWith("https://") && !host.startsWith("http://")) {
+        problems.add(Problem.of(Severity.ERROR, r, f + ".host", (host.isEmpty() ? "missing" : host) + " (expected: "
+            + "the acme-dns server URL, e.g. https://auth.acme-dns.io)"));
+      }
+      Optional<IssuerConfig.SecretRef> account = secretRef(r, f + ".accountSecretRef", p.getAccountSecretRef(),
+          secretNamespace, true, problems);
+      account.ifPresent(a -> providers.add(new IssuerConfig.AcmeDns(host, a)));
+    }
+    JsonNode pdns = raw.path("powerdns");
+    if (!pdns.isMissingNode() && !pdns.isNull()) {
+      String f = field + ".powerdns";
+      String url = pdns.path("apiUrl").asText("").trim();
+      if (!url.startsWith("https://") && !url.startsWith("http://")) {
+        problems.add(Problem.of(Severity.ERROR, r, f + ".apiUrl", (url.isEmpty() ? "missing" : url) + " (expected: "
+            + "the PowerDNS API base URL, e.g. http://127.0.0.1:8081)"));
+      }
+      String server = pdns.path("serverId").asText("").trim();
+      io.fabric8.certmanager.api.model.meta.v1.SecretKeySelector ref = null;
+      if (pdns.hasNonNull("apiKeySecretRef")) {
+        ref = new io.fabric8.certmanager.api.model.meta.v1.SecretKeySelector(
+            pdns.path("apiKeySecretRef").path("key").asText(null), pdns.path("apiKeySecretRef").path("name")
+            .asText(null));
+      }
+      Optional<IssuerConfig.SecretRef> key = secretRef(r, f + ".apiKeySecretRef", ref, secretNamespace, true,
+          problems);
+      key.ifPresent(k -> providers.add(new IssuerConfig.PowerDns(url.replaceAll("/+$", ""), server.isEmpty()
+          ? "localhost" : server, k)));
+    }
+    if (!unsupported.isEmpty()) {
+      problems.add(Problem.of(Severity.ERROR, r, field + "." + unsupported.get(0), "not supported by Portcullis "
+          + "(expected: one of rfc2136, cloudflare, route53, cloudDNS, acmeDNS, powerdns)"));
+    } else if (providers.size() != 1 && problems.size() == before) {
+      problems.add(Problem.of(Severity.ERROR, r, field, (providers.isEmpty() ? "no provider" : "more than one "
+          + "provider") + " (expected: exactly one of rfc2136, cloudflare, route53, cloudDNS, acmeDNS, powerdns)"));
+    }
+    if (problems.subList(before, problems.size()).stream().anyMatch(p -> p.severity() == Severity.ERROR)) {
+      return Optional.empty();
+    }
+    return Optional.of(new IssuerConfig.Dns01(providers.get(0), cname.equals("Follow")));
+  }
+
+  /** A {@code SecretKeySelector}: {@code name} and {@code key} both needed when it is given. */
+  private static Optional<IssuerConfig.SecretRef> secretRef(Resource r, String field,
+      io.fabric8.certmanager.api.model.meta.v1.SecretKeySelector ref, String secretNamespace, boolean required,
+      List<Problem> problems) {
+    if (ref == null) {
+      if (required) {
+        problems.add(Problem.of(Severity.ERROR, r, field, "missing (expected: name and key of a Secret in "
+            + secretNamespace + ")"));
+      }
+      return Optional.empty();
+    }
+    String name = nullToEmpty(ref.getName()).trim();
+    String key = nullToEmpty(ref.getKey()).trim();
+    if (name.isEmpty() || key.isEmpty()) {
+      problems.add(Problem.of(Severity.ERROR, r, field + (name.isEmpty() ? ".name" : ".key"), "missing (expected: "
+          + "name and key of a Secret in " + secretNamespace + ")"));
+      return Optional.empty();
+    }
+    return Optional.of(new IssuerConfig.SecretRef(secretNamespace + "/" + name, key));
+  }
+
+  /** {@code host}, {@code host:port} or {@code [v6]:port}, as cert-manager's rfc2136 {@code nameserver}. */
+  public static Optional<java.net.InetSocketAddress> parseHostPort(String s, int defaultPort) {
+    String host = s;
+    int port = defaultPort;
+    try {
+      if (s.startsWith("[")) {
+        int end = s.indexOf(']');
+        host = s.substring(1, end);
+        if (end + 1 < s.length()) {
+          port = Integer.parseInt(s.substring(end + 2));
+        }
+      } else if (s.indexOf(':') > 0 && s.indexOf(':') == s.lastIndexOf(':')) {
+        host = s.substring(0, s.indexOf(':'));
+        port = Integer.parseInt(s.substring(s.indexOf(':') + 1));
+      }
+    } catch (RuntimeException e) {
+      return Optional.empty();
+    }
+    if (host.isEmpty() || port < 1 || port > 65535) {
+      return Optional.empty();
+    }
+    return Optional.of(java.net.InetSocketAddress.createUnresolved(host, port));
+  }
+
+  /** {@code metadata.labels} of a resource. */
+  private static Map<String, String> labels(Resource r) {
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    r.body().path("metadata").path("labels").fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue()
+        .asText()));
+    return out;
   }
 
   // ---- certificates ----
@@ -348,14 +557,14 @@ public final class CertManagerTranslator {
       }
     }
     if (issuer != null) {
-      checkSolvable(r, "spec.dnsNames", dnsNames, issuers.get(issuer.key()), problems);
+      checkSolvable(r, "spec.dnsNames", dnsNames, labels(r), issuers.get(issuer.key()), problems);
     }
     if (problems.subList(before, problems.size()).stream().anyMatch(p -> p.severity() == Severity.ERROR)
         || issuer == null) {
       return Optional.empty();
     }
     return Optional.of(new CertificateConfig(r.namespace(), r.name(), secretName, commonName, dnsNames, issuer,
-        duration, renewBefore, key, Boolean.TRUE.equals(s.getIsCA()), usages, r.source().toString()));
+        duration, renewBefore, key, Boolean.TRUE.equals(s.getIsCA()), usages, r.source().toString(), labels(r)));
   }
 
   /** The model's Duration type parses only part of Go's syntax: durations are read from the tree instead. */
@@ -423,18 +632,18 @@ public final class CertManagerTranslator {
    * Each name needs a solver (cert-manager's selection, {@link IssuerConfig.Acme#solverFor}), and a wildcard name
    * cannot be validated over HTTP-01 (RFC 8555 §8.3): say so now, not as a failed order.
    */
-  private static void checkSolvable(Resource r, String field, List<String> dnsNames, IssuerConfig issuer,
-      List<Problem> problems) {
+  private static void checkSolvable(Resource r, String field, List<String> dnsNames, Map<String, String> labels,
+      IssuerConfig issuer, List<Problem> problems) {
     if (!(issuer instanceof IssuerConfig.Acme acme)) {
       return;
     }
     for (int i = 0; i < dnsNames.size(); i++) {
       String name = dnsNames.get(i);
-      Optional<IssuerConfig.Solver> solver = acme.solverFor(name);
+      Optional<IssuerConfig.Solver> solver = acme.solverFor(name, labels);
       if (solver.isEmpty()) {
         problems.add(Problem.of(Severity.ERROR, r, field + "[" + i + "]", name + ": no solver of " + acme.ref()
             + " selects it (expected: a solver without a selector, or one whose selector.dnsNames or "
-            + "selector.dnsZones covers the name)"));
+            + "selector.dnsZones covers the name and whose selector.matchLabels the Certificate carries)"));
       } else if (name.startsWith("*.") && solver.get().http01()) {
         problems.add(Problem.of(Severity.ERROR, r, field + "[" + i + "]", name + ": a wildcard name needs a DNS-01 "
             + "solver, and " + acme.ref() + " has only HTTP-01 for it (expected: a name without *., or an issuer "
@@ -488,13 +697,14 @@ public final class CertManagerTranslator {
         return;
       }
       int before = problems.size();
-      checkSolvable(g, fieldBySecret.get(secret), List.copyOf(hosts), issuers.get(ref.key()), problems);
+      checkSolvable(g, fieldBySecret.get(secret), List.copyOf(hosts), Map.of(), issuers.get(ref.key()), problems);
       if (problems.size() > before) {
         return;
       }
       out.add(new CertificateConfig(gatewayNamespace, secret, secret, Optional.empty(), List.copyOf(hosts), ref,
           DEFAULT_DURATION, Optional.empty(), new CertificateConfig.KeySpec("ECDSA", 256, "Always"), false,
-          List.of("digital signature", "key encipherment"), "Gateway " + g.key() + " (" + annotation + ")"));
+          List.of("digital signature", "key encipherment"), "Gateway " + g.key() + " (" + annotation + ")",
+          Map.of()));
     });
     return out;
   }

@@ -20,15 +20,17 @@ import java.util.Optional;
  * @param isCa {@code spec.isCA}
  * @param usages {@code spec.usages} (default {@code digital signature}, {@code key encipherment})
  * @param origin where it came from: the manifest file, or {@code Gateway ns/name} for a secured host
+ * @param labels {@code metadata.labels} (what a solver's {@code selector.matchLabels} is matched against)
  */
 public record CertificateConfig(String namespace, String name, String secretName, Optional<String> commonName,
     List<String> dnsNames, IssuerConfig.IssuerRef issuer, Duration duration, Optional<Duration> renewBefore,
-    KeySpec privateKey, boolean isCa, List<String> usages, String origin) {
+    KeySpec privateKey, boolean isCa, List<String> usages, String origin, java.util.Map<String, String> labels) {
 
   /** Copies the lists. */
   public CertificateConfig {
     dnsNames = List.copyOf(dnsNames);
     usages = List.copyOf(usages);
+    labels = java.util.Map.copyOf(labels);
   }
 
   /** Returns {@code namespace/name}. */
@@ -40,7 +42,7 @@ public record CertificateConfig(String namespace, String name, String secretName
   public boolean sameSpec(CertificateConfig other) {
     return other != null && equals(new CertificateConfig(other.namespace, other.name, other.secretName,
         other.commonName, other.dnsNames, other.issuer, other.duration, other.renewBefore, other.privateKey,
-        other.isCa, other.usages, origin));
+        other.isCa, other.usages, origin, other.labels));
   }
 
   /** Returns {@code namespace/secretName}. */

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import io.portcullis.acme.AcmeClient;
 import io.portcullis.certs.CertificateStatus.Condition;
 import io.portcullis.config.GatewayConfig.SecretData;
+import io.portcullis.dns.DnsProvider;
+import io.portcullis.dns.DnsProviders;
 import io.portcullis.storage.Storage;
 import io.portcullis.storage.StoredSecret;
 import io.portcullis.tls.Credential;
@@ -398,22 +400,73 @@ public final class CertificateManager implements AutoCloseable {
     KeyPair keys = domainKey(c, check);
     Optional<byte[]> eabKey = eab;
     Optional<X509Certificate> replaces = check.current().map(cur -> cur.credential().leaf());
+    Map<IssuerConfig.Solver, DnsProvider> providers = new LinkedHashMap<>();
+    Map<String, AcmeClient.DnsSolver> dnsSolvers = new HashMap<>();
+    try {
+      for (String name : c.dnsNames()) {
+        Optional<IssuerConfig.Solver> solver = issuer.solverFor(name, c.labels());
+        if (solver.isEmpty() || solver.get().dns01().isEmpty()) {
+          continue;
+        }
+        IssuerConfig.Dns01 d = solver.get().dns01().get();
+        DnsProvider p = providers.get(solver.get());
+        if (p == null) {
+          p = dnsProvider(issuer, d.provider());
+          providers.put(solver.get(), p);
+        }
+        dnsSolvers.put(name, new AcmeClient.DnsSolver(p, d.followCnames()));
+      }
+    } catch (NotReady e) {
+      providers.values().forEach(DnsProvider::close);
+      throw e;
+    }
     long t0 = System.nanoTime();
-    st.ordering = "ordering from " + issuer.ref() + " (" + issuer.server() + ")";
+    String base = "ordering from " + issuer.ref() + " (" + issuer.server() + ")";
+    st.ordering = base;
     log.info("certs: Certificate {}: {} for {} ({})", c.key(), st.ordering, c.dnsNames(), reason);
-    CompletableFuture<List<X509Certificate>> order = CompletableFuture.supplyAsync(() -> {
+    CompletableFuture<List<X509Certificate>> order = new CompletableFuture<>();
+    st.inFlight = order;
+    CompletableFuture.runAsync(() -> {
       try {
-        return acme.order(issuer, account, eabKey, c.dnsNames(), keys, replaces,
-            step -> log.info("certs: Certificate {}: {}", c.key(), step));
+        order.complete(acme.order(issuer, account, eabKey, c.dnsNames(), keys, replaces,
+            name -> Optional.ofNullable(dnsSolvers.get(name)), step -> {
+              log.info("certs: Certificate {}: {}", c.key(), step);
+              executor.execute(() -> {
+                if (st.inFlight == order) {
+                  st.ordering = base + ": " + step;
+                  publishStatuses();
+                }
+              });
+            }));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new java.util.concurrent.CompletionException(e);
-      } catch (AcmeClient.OrderException e) {
-        throw new java.util.concurrent.CompletionException(e);
+        order.completeExceptionally(e);
+      } catch (AcmeClient.OrderException | RuntimeException e) {
+        order.completeExceptionally(e);
+      } finally {
+        providers.values().forEach(DnsProvider::close);
       }
     }, orders);
-    st.inFlight = order;
     order.whenComplete((chain, err) -> executor.execute(() -> orderDone(c, keys, chain, err, reason, t0)));
+  }
+
+  /** The provider of a {@code dns01} solver, with the Secrets it names (stored or from the manifests). */
+  private DnsProvider dnsProvider(IssuerConfig.Acme issuer, IssuerConfig.DnsProviderConfig config)
+      throws NotReady {
+    Map<IssuerConfig.SecretRef, byte[]> data = new HashMap<>();
+    for (IssuerConfig.SecretRef ref : config.secrets()) {
+      Optional<Map<String, byte[]>> secret = secretData(ref.secret());
+      if (secret.isEmpty() || secret.get().get(ref.key()) == null) {
+        throw new NotReady("IssuerNotReady: " + issuer.ref() + ": dns01: " + (secret.isEmpty() ? "Secret "
+            + ref.secret() + " does not exist" : ref + " is missing") + " (expected: the provider's credentials)");
+      }
+      data.put(ref, secret.get().get(ref.key()));
+    }
+    try {
+      return DnsProviders.create(config, data);
+    } catch (IllegalArgumentException e) {
+      throw new NotReady("IssuerNotReady: " + issuer.ref() + ": dns01: " + e.getMessage());
+    }
   }
 
   private void orderDone(CertificateConfig c, KeyPair keys, List<X509Certificate> chain, Throwable err, String reason,

@@ -8,6 +8,7 @@ import io.portcullis.config.Problem;
 import io.portcullis.config.Snapshot;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -96,7 +97,7 @@ class CertManagerTranslatorTest {
     assertThat(a.server()).isEqualTo("https://acme-staging-v02.api.letsencrypt.org/directory");
     assertThat(a.accountKeySecret()).isEqualTo("istio-system/letsencrypt-staging");
     assertThat(a.profile()).isEqualTo("shortlived");
-    assertThat(a.solvers()).containsExactly(new IssuerConfig.Solver(true, List.of(), List.of()));
+    assertThat(a.solvers()).containsExactly(new IssuerConfig.Solver(Optional.empty(), false, List.of(), List.of(), Map.of()));
   }
 
   @Test
@@ -216,20 +217,23 @@ class CertManagerTranslatorTest {
 
   @Test
   void solversAreChosenAsCertManagerChoosesThem() {
-    IssuerConfig.Solver any = new IssuerConfig.Solver(true, List.of(), List.of());
-    IssuerConfig.Solver zone = new IssuerConfig.Solver(true, List.of(), List.of("example.test"));
-    IssuerConfig.Solver subZone = new IssuerConfig.Solver(true, List.of(), List.of("shop.example.test"));
-    IssuerConfig.Solver name = new IssuerConfig.Solver(true, List.of("www.shop.example.test"), List.of());
+    IssuerConfig.Solver any = new IssuerConfig.Solver(Optional.empty(), false, List.of(), List.of(), Map.of());
+    IssuerConfig.Solver zone = new IssuerConfig.Solver(Optional.empty(), true, List.of(), List.of("example.test"),
+        Map.of());
+    IssuerConfig.Solver subZone = new IssuerConfig.Solver(Optional.empty(), true, List.of(),
+        List.of("shop.example.test"), Map.of());
+    IssuerConfig.Solver name = new IssuerConfig.Solver(Optional.empty(), true,
+        List.of("www.shop.example.test"), List.of(), Map.of());
     IssuerConfig.Acme acme = new IssuerConfig.Acme(new IssuerConfig.IssuerRef("ClusterIssuer", "", "a"), "https://x",
         "", "ns/k", false, new byte[0], Optional.empty(), "", List.of(any, zone, subZone, name));
-    assertThat(acme.solverFor("www.shop.example.test")).contains(name);
-    assertThat(acme.solverFor("api.shop.example.test")).contains(subZone);
-    assertThat(acme.solverFor("shop.example.test")).contains(subZone);
-    assertThat(acme.solverFor("*.example.test")).contains(zone);
-    assertThat(acme.solverFor("other.test")).contains(any);
+    assertThat(acme.solverFor("www.shop.example.test", Map.of())).contains(name);
+    assertThat(acme.solverFor("api.shop.example.test", Map.of())).contains(subZone);
+    assertThat(acme.solverFor("shop.example.test", Map.of())).contains(subZone);
+    assertThat(acme.solverFor("*.example.test", Map.of())).contains(zone);
+    assertThat(acme.solverFor("other.test", Map.of())).contains(any);
     IssuerConfig.Acme zonesOnly = new IssuerConfig.Acme(acme.ref(), "https://x", "", "ns/k", false, new byte[0],
         Optional.empty(), "", List.of(zone));
-    assertThat(zonesOnly.solverFor("other.test")).isEmpty();
+    assertThat(zonesOnly.solverFor("other.test", Map.of())).isEmpty();
 
     CertManagerConfig c = translate("""
         apiVersion: cert-manager.io/v1

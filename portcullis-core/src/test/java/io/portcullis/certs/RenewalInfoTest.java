@@ -67,7 +67,8 @@ class RenewalInfoTest {
 
   static IssuerConfig.Acme issuer(String server) {
     return new IssuerConfig.Acme(new IssuerConfig.IssuerRef("ClusterIssuer", "", "ari"), server, "", "ns/account",
-        false, new byte[0], Optional.empty(), "", List.of(new IssuerConfig.Solver(true, List.of(), List.of())));
+        false, new byte[0], Optional.empty(), "", List.of(new IssuerConfig.Solver(Optional.empty(), false, List.of(), List.of(),
+            Map.of())));
   }
 
   static X509Certificate certificate() throws Exception {
@@ -82,7 +83,7 @@ class RenewalInfoTest {
 
   @Test
   void fetchesTheSuggestedWindowByTheCertificatesRenewalIdentifier() throws Exception {
-    AcmeClient client = new AcmeClient(new Http01Challenges(), Duration.ofSeconds(10));
+    AcmeClient client = new AcmeClient(new Http01Challenges(), CertificateManagerTest.NO_DNS, Duration.ofSeconds(10));
     X509Certificate cert = certificate();
     String dir = "http://127.0.0.1:" + server.getAddress().getPort() + "/dir";
     Optional<AcmeClient.RenewalWindow> w = client.renewalWindow(issuer(dir), Keys.generate(
@@ -141,7 +142,7 @@ class RenewalInfoTest {
         Pem.encode(leaf.getPrivate()).getBytes(StandardCharsets.US_ASCII))));
     CertificateManagerTest.MutableClock clock = new CertificateManagerTest.MutableClock(Instant.now());
     try (CertificateManager m = new CertificateManager(new io.portcullis.storage.DirectoryStorage(state), clock,
-        Duration.ofHours(1), new AcmeClient(new Http01Challenges(), Duration.ofSeconds(5)), () -> { })) {
+        Duration.ofHours(1), new AcmeClient(new Http01Challenges(), CertificateManagerTest.NO_DNS, Duration.ofSeconds(5)), () -> { })) {
       m.update(config, Map.of());
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> m.statuses().size() == 1
           && m.statuses().get(0).renewalTime().map(t -> !t.isAfter(windowEnd)).orElse(false));
@@ -168,7 +169,7 @@ class RenewalInfoTest {
     CertificateManagerTest.MutableClock clock = new CertificateManagerTest.MutableClock(Instant.now());
     try (CertificateManager m = new CertificateManager(new io.portcullis.storage.DirectoryStorage(
         java.nio.file.Files.createTempDirectory("ari")), clock, Duration.ofSeconds(1), new AcmeClient(
-        new Http01Challenges(), Duration.ofSeconds(5)), () -> { })) {
+        new Http01Challenges(), CertificateManagerTest.NO_DNS, Duration.ofSeconds(5)), () -> { })) {
       m.update(CertManagerTranslatorTest.translate(CertManagerTranslatorTest.BOOTSTRAP), Map.of());
       m.sync().get();
       StoredSecret web = m.storedSecrets().get("istio-system/web-credential");

@@ -30,6 +30,13 @@ public final class Gateways {
         Duration.ofSeconds(1)));
   }
 
+  /** As {@link #start(Path, Path, int)} without a port offset, with {@code issuance} settings. */
+  public static Portcullis start(Path config, Path state, Portcullis.IssuanceOptions issuance) throws Exception {
+    return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
+        Duration.ofSeconds(1), issuance));
+  }
+
   /** As {@link #start(Path, Path, int)} without a port offset. */
   public static Portcullis start(Path config, Path state) throws Exception {
     return start(config, state, 0);

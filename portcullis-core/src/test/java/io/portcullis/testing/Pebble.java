@@ -24,6 +24,7 @@ public final class Pebble implements AutoCloseable {
   private final int challtestManagementPort = Ports.free();
   private Proc challtestsrv;
   private Proc pebble;
+  private String dnsServer;
 
   /**
    * Prepares (does not start) a Pebble that validates HTTP-01 challenges on {@code httpPort} (Pebble's
@@ -55,21 +56,31 @@ public final class Pebble implements AutoCloseable {
         Ports.free(), extraConfig.isBlank() ? "" : ", " + extraConfig));
   }
 
-  /** Starts pebble-challtestsrv (DNS) and Pebble, and waits until Pebble listens. */
+  /**
+   * Makes Pebble ask {@code hostPort} (a real DNS server, e.g. a test's BIND) for everything, DNS-01 TXT records
+   * included, instead of pebble-challtestsrv; call before {@link #start()}.
+   */
+  public Pebble dnsServer(String hostPort) {
+    this.dnsServer = hostPort;
+    return this;
+  }
+
+  /** Starts pebble-challtestsrv (DNS, unless {@link #dnsServer} was set) and Pebble, and waits until Pebble listens. */
   public Pebble start() throws Exception {
-    if (challtestsrv == null || !challtestsrv.alive()) {
+    if (dnsServer == null && (challtestsrv == null || !challtestsrv.alive())) {
       challtestsrv = Proc.start(List.of("pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
           "-dns01", "127.0.0.1:" + dnsPort, "-http01", "", "-https01", "", "-tlsalpn01", "",
           "-management", "127.0.0.1:" + challtestManagementPort), dir, Map.of());
     }
     pebble = Proc.start(List.of("pebble", "-config", dir.resolve("pebble.json").toString(), "-dnsserver",
-        "127.0.0.1:" + dnsPort), dir, Map.of("PEBBLE_VA_NOSLEEP", "1", "PEBBLE_WFE_NONCEREJECT", "20"));
+        dnsServer != null ? dnsServer : "127.0.0.1:" + dnsPort), dir, Map.of("PEBBLE_VA_NOSLEEP", "1",
+        "PEBBLE_WFE_NONCEREJECT", "20"));
     Instant deadline = Instant.now().plus(Duration.ofSeconds(20));
     while (!Ports.listening(acmePort) || !Ports.listening(managementPort)
-        || !Ports.listening(challtestManagementPort)) {
+        || (dnsServer == null && !Ports.listening(challtestManagementPort))) {
       if (Instant.now().isAfter(deadline) || !pebble.alive()) {
         throw new IllegalStateException("pebble did not start: " + pebble.output() + "\nchalltestsrv: "
-            + challtestsrv.output());
+            + (challtestsrv == null ? "not started" : challtestsrv.output()));
       }
       Thread.sleep(50);
     }

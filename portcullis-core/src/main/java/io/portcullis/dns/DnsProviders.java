@@ -1,0 +1,53 @@
+package io.portcullis.dns;
+
+import io.portcullis.certs.CertManagerTranslator;
+import io.portcullis.certs.IssuerConfig;
+import io.portcullis.certs.IssuerConfig.SecretRef;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/** Makes the {@link DnsProvider} of a {@code dns01} solver from its settings and the Secrets they name. */
+public final class DnsProviders {
+  /** How long one provider call (an update, an API request) may take. */
+  static final Duration CALL_TIMEOUT = Duration.ofSeconds(15);
+
+  private DnsProviders() { }
+
+  /**
+   * Makes the provider.
+   *
+   * @param secrets the data of every key {@link IssuerConfig.DnsProviderConfig#secrets()} names
+   * @throws IllegalArgumentException naming the Secret key or field when a value is missing or malformed
+   */
+  public static DnsProvider create(IssuerConfig.DnsProviderConfig config, Map<SecretRef, byte[]> secrets) {
+    if (config instanceof IssuerConfig.Rfc2136 c) {
+      InetSocketAddress ns = CertManagerTranslator.parseHostPort(c.nameserver(), 53).map(a -> new InetSocketAddress(
+          a.getHostString(), a.getPort())).orElseThrow(() -> new IllegalArgumentException("rfc2136.nameserver: "
+          + c.nameserver() + " (expected: host:port)"));
+      if (ns.isUnresolved()) {
+        throw new IllegalArgumentException("rfc2136.nameserver: " + c.nameserver() + ": unknown host");
+      }
+      Optional<org.xbill.DNS.TSIG> tsig = c.tsigSecret().map(ref -> {
+        try {
+          return Rfc2136Provider.tsig(c.tsigAlgorithm(), c.tsigKeyName(), text(secrets, ref));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(ref + ": " + e.getMessage());
+        }
+      });
+      return new Rfc2136Provider(ns, tsig, c.tsigKeyName(), CALL_TIMEOUT);
+    }
+    throw new IllegalArgumentException(config.getClass().getSimpleName() + " is not supported yet");
+  }
+
+  /** The value of a Secret key as text, trimmed. */
+  static String text(Map<SecretRef, byte[]> secrets, SecretRef ref) {
+    byte[] v = secrets.get(ref);
+    if (v == null || v.length == 0) {
+      throw new IllegalArgumentException(ref + ": missing or empty");
+    }
+    return new String(v, StandardCharsets.UTF_8).trim();
+  }
+}

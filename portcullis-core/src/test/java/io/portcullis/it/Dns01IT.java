@@ -1,0 +1,209 @@
+package io.portcullis.it;
+
+import static io.portcullis.testing.Gateways.ready;
+import static io.portcullis.testing.Gateways.status;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.portcullis.Portcullis;
+import io.portcullis.certs.CertificateStatus;
+import io.portcullis.dns.DnsLookup;
+import io.portcullis.testing.Bind;
+import io.portcullis.testing.Gateways;
+import io.portcullis.testing.Pebble;
+import io.portcullis.testing.Ports;
+import io.portcullis.testing.Proc;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * DNS-01 end to end: a real BIND 9 authoritative for {@code example.test} takes RFC 2136 updates signed with TSIG,
+ * and a real Pebble validates against that same BIND ({@code -dnsserver}).
+ */
+class Dns01IT {
+  @TempDir Path tmp;
+  Bind bind;
+  Pebble pebble;
+  int http;
+  int https;
+
+  @BeforeEach
+  void start() throws Exception {
+    bind = new Bind(tmp.resolve("bind")).start();
+    http = Ports.free();
+    https = Ports.free();
+    pebble = new Pebble(tmp.resolve("pebble"), http).dnsServer(bind.address()).start();
+  }
+
+  @AfterEach
+  void stop() {
+    System.out.println("named log:\n" + bind.log()); // kept in the Failsafe report
+    System.out.println("pebble log:\n" + pebble.log());
+    pebble.close();
+    bind.close();
+  }
+
+  Portcullis gateway(String tsigSecret, String certificates, Duration propagationTimeout) throws Exception {
+    Path config = Files.createDirectories(tmp.resolve("config"));
+    Files.writeString(config.resolve("all.yaml"), """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: tsig, namespace: cert-manager}
+        stringData: {secret: "%s"}
+        ---
+        apiVersion: cert-manager.io/v1
+        kind: ClusterIssuer
+        metadata: {name: pebble-dns}
+        spec:
+          acme:
+            server: %s
+            caBundle: %s
+            privateKeySecretRef: {name: pebble-account}
+            solvers:
+            - dns01:
+                rfc2136:
+                  nameserver: %s
+                  tsigKeyName: %s
+                  tsigAlgorithm: HMACSHA256
+                  tsigSecretSecretRef: {name: tsig, key: secret}
+            - http01: {}
+              selector: {dnsNames: [web.example.test]}
+        ---
+        %s
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: web}
+        spec:
+          servers:
+          - port: {number: %d, name: http, protocol: HTTP}
+            hosts: ["*"]
+          - port: {number: %d, name: https, protocol: HTTPS}
+            tls: {mode: SIMPLE, credentialName: wild-credential}
+            hosts: [example.test, "*.example.test"]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: hello}
+        spec:
+          hosts: ["*"]
+          gateways: [web]
+          http:
+          - directResponse: {status: 200, body: {string: "hello over DNS-01\\n"}}
+        """.formatted(tsigSecret, pebble.directory(), pebble.caBundle(), bind.address(), Bind.KEY_NAME,
+        certificates, http, https));
+    // SOA/NS look-ups go to BIND, and BIND is asked as each nameserver of the zone (127.0.0.1 and ::1).
+    return Gateways.start(config, tmp.resolve("state"), new Portcullis.IssuanceOptions("cert-manager",
+        List.of(new InetSocketAddress("127.0.0.1", bind.port())), false, bind.port(), propagationTimeout));
+  }
+
+  static final String WILDCARD = """
+      apiVersion: cert-manager.io/v1
+      kind: Certificate
+      metadata: {name: wild, namespace: istio-system}
+      spec:
+        secretName: wild-credential
+        dnsNames: [example.test, "*.example.test", web.example.test]
+        issuerRef: {name: pebble-dns, kind: ClusterIssuer}
+      """;
+
+  @Test
+  void apexAndWildcardAreIssuedOverRfc2136WithAnHttp01NameBesideThemAndTheTxtRecordsAreRemoved() throws Exception {
+    try (Portcullis p = gateway(bind.secret(), WILDCARD, Duration.ofSeconds(30))) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "wild") || failures(p, "wild") > 0);
+      assertThat(ready(p, "wild")).as(String.valueOf(status(p, "wild"))).isTrue();
+      assertThat(status(p, "wild").orElseThrow().subjectAltNames()).containsExactlyInAnyOrder("example.test",
+          "*.example.test", "web.example.test");
+      Path root = pebble.root();
+      for (String host : List.of("x.example.test", "example.test", "web.example.test")) {
+        Proc.Result r = Gateways.curl(https, host, root);
+        assertThat(r.exitCode()).as(host + ": " + r.stderr()).isZero();
+        assertThat(r.stdout()).isEqualTo("hello over DNS-01\n");
+      }
+      // Both values were written at the one name (two authorizations), and both are gone, at both nameservers.
+      assertThat(bind.log()).contains("adding an RR at '_acme-challenge.example.test' TXT");
+      for (String ns : List.of("127.0.0.1", "::1")) {
+        assertThat(bind.dig(ns, "_acme-challenge.example.test", "TXT")).as(ns).isEmpty();
+      }
+      // The HTTP-01 name was validated over HTTP (Pebble's log), the others not.
+      assertThat(pebble.log()).contains("validate w/ HTTP: http://web.example.test:")
+          .doesNotContain("validate w/ HTTP: http://example.test:");
+    }
+  }
+
+  @Test
+  void aWrongTsigSecretFailsTheCertificateWithBindsRefusal() throws Exception {
+    String wrong = java.util.Base64.getEncoder().encodeToString(new byte[32]);
+    try (Portcullis p = gateway(wrong, WILDCARD, Duration.ofSeconds(30))) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> failures(p, "wild") > 0);
+      CertificateStatus s = status(p, "wild").orElseThrow();
+      assertThat(s.ready().status()).isEqualTo("False");
+      assertThat(s.ready().message()).contains("rfc2136 " + bind.address()).contains("refused: NOTAUTH")
+          .contains("BADSIG");
+      assertThat(bind.log()).contains("BADSIG");
+    }
+  }
+
+  @Test
+  void withBindStoppedIssuanceBacksOffAndSucceedsOnceItIsBack() throws Exception {
+    bind.stop();
+    try (Portcullis p = gateway(bind.secret(), WILDCARD, Duration.ofSeconds(30))) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> failures(p, "wild") > 0);
+      CertificateStatus failed = status(p, "wild").orElseThrow();
+      assertThat(failed.ready().status()).isEqualTo("False");
+      assertThat(failed.nextAttempt()).isPresent();
+      bind.start();
+      await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "wild"));
+      assertThat(status(p, "wild").orElseThrow().failedIssuanceAttempts()).isZero();
+      assertThat(Gateways.curl(https, "y.example.test", pebble.root()).stdout()).isEqualTo("hello over DNS-01\n");
+    }
+  }
+
+  @Test
+  void aNameserverThatNeverAnswersFailsTheChallengeAtThePropagationTimeoutAndSaysWhich() throws Exception {
+    try (Portcullis p = gateway(bind.secret(), """
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: lame, namespace: istio-system}
+        spec:
+          secretName: lame-credential
+          dnsNames: [lame.test]
+          issuerRef: {name: pebble-dns, kind: ClusterIssuer}
+        """, Duration.ofSeconds(2))) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> failures(p, "lame") > 0);
+      String message = status(p, "lame").orElseThrow().ready().message();
+      assertThat(message).contains("TXT _acme-challenge.lame.test. ").contains("not seen after 2 s at 127.0.0.3:"
+          + bind.port());
+      assertThat(message).doesNotContain("127.0.0.1:" + bind.port() + " (");
+      // Cleaned up even though the order failed.
+      await().atMost(Duration.ofSeconds(10)).until(() -> bind.dig("127.0.0.1", "_acme-challenge.lame.test", "TXT")
+          .isEmpty());
+    }
+  }
+
+  @Test
+  void zonesAreFoundBySoaForDeepNamesAndDelegatedSubZonesAndCnamesAreFollowed() throws Exception {
+    DnsLookup lookup = new DnsLookup(List.of(new InetSocketAddress("127.0.0.1", bind.port())), false, bind.port(),
+        Duration.ofSeconds(2));
+    assertThat(lookup.findZone("_acme-challenge.a.b.c.example.test")).isEqualTo("example.test.");
+    assertThat(lookup.findZone("_acme-challenge.x.y.sub.example.test")).isEqualTo("sub.example.test.");
+    assertThat(lookup.findZone("sub.example.test")).isEqualTo("sub.example.test.");
+    assertThat(lookup.followCnames("_acme-challenge.followed.example.test")).isEqualTo("challenges.sub.example.test.");
+    assertThat(lookup.followCnames("_acme-challenge.www.example.test")).isEqualTo("_acme-challenge.www.example.test.");
+    assertThat(lookup.checkServers("example.test.")).containsExactlyInAnyOrder(
+        new InetSocketAddress("127.0.0.1", bind.port()), new InetSocketAddress("::1", bind.port()));
+    assertThat(lookup.checkServers("sub.example.test.")).containsExactly(
+        new InetSocketAddress("127.0.0.1", bind.port()));
+  }
+
+  static int failures(Portcullis p, String name) {
+    return status(p, name).map(CertificateStatus::failedIssuanceAttempts).orElse(0);
+  }
+}
