@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 
 /** Makes the {@link DnsProvider} of a {@code dns01} solver from its settings and the Secrets they name. */
 public final class DnsProviders {
@@ -39,7 +40,39 @@ public final class DnsProviders {
       });
       return new Rfc2136Provider(ns, tsig, c.tsigKeyName(), CALL_TIMEOUT);
     }
-    throw new IllegalArgumentException(config.getClass().getSimpleName() + " is not supported yet");
+    if (config instanceof IssuerConfig.PowerDns c) {
+      return new PowerDnsProvider(c.apiUrl(), c.serverId(), text(secrets, c.apiKey()), CALL_TIMEOUT);
+    }
+    if (config instanceof IssuerConfig.Cloudflare c) {
+      Map<String, String> auth = c.apiToken().isPresent() ? CloudflareProvider.token(text(secrets, c.apiToken().get()))
+          : CloudflareProvider.globalKey(c.email(), text(secrets, c.apiKey().orElseThrow()));
+      return new CloudflareProvider(CloudflareProvider.API, auth, CALL_TIMEOUT);
+    }
+    if (config instanceof IssuerConfig.AcmeDns c) {
+      try {
+        return new AcmeDnsProvider(c.host(), text(secrets, c.account()), CALL_TIMEOUT);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(c.account() + ": " + e.getMessage());
+      }
+    }
+    if (config instanceof IssuerConfig.Route53 c) {
+      Optional<AwsBasicCredentials> keys = Optional.empty();
+      if (c.secretAccessKey().isPresent()) {
+        String id = c.accessKeyIdRef().isPresent() ? text(secrets, c.accessKeyIdRef().get()) : c.accessKeyId();
+        keys = Optional.of(AwsBasicCredentials.create(id, text(secrets, c.secretAccessKey().get())));
+      }
+      return new Route53Provider(c.region(), c.hostedZoneId(), keys, c.role(), Optional.empty(), CALL_TIMEOUT);
+    }
+    if (config instanceof IssuerConfig.CloudDns c) {
+      try {
+        return new CloudDnsProvider(c.project(), c.hostedZoneName(), c.serviceAccount().map(ref -> text(secrets,
+            ref)), Optional.empty());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(c.serviceAccount().map(Object::toString).orElse("cloudDNS") + ": "
+            + e.getMessage());
+      }
+    }
+    throw new IllegalArgumentException(config.getClass().getSimpleName() + ": no such provider");
   }
 
   /** The value of a Secret key as text, trimmed. */
