@@ -258,4 +258,120 @@ class CertManagerTranslatorTest {
     assertThat(errors(c)).contains("spec.dnsNames[1]: b.other.test: no solver of ClusterIssuer zoned selects it")
         .doesNotContain("spec.dnsNames[0]");
   }
+
+  @Test
+  void matchLabelsRefineTheChoiceAndMoreMatchingLabelsWin() {
+    IssuerConfig.Solver any = new IssuerConfig.Solver(Optional.empty(), false, List.of(), List.of(), Map.of());
+    IssuerConfig.Solver team = new IssuerConfig.Solver(Optional.empty(), true, List.of(), List.of(),
+        Map.of("team", "a"));
+    IssuerConfig.Solver teamProd = new IssuerConfig.Solver(Optional.empty(), true, List.of(), List.of(),
+        Map.of("team", "a", "env", "prod"));
+    IssuerConfig.Solver zone = new IssuerConfig.Solver(Optional.empty(), true, List.of(), List.of("example.test"),
+        Map.of());
+    IssuerConfig.Acme acme = new IssuerConfig.Acme(new IssuerConfig.IssuerRef("ClusterIssuer", "", "a"), "https://x",
+        "", "ns/k", false, new byte[0], Optional.empty(), "", List.of(any, team, teamProd, zone));
+    assertThat(acme.solverFor("x.other.test", Map.of())).contains(any);
+    assertThat(acme.solverFor("x.other.test", Map.of("team", "a"))).contains(team);
+    assertThat(acme.solverFor("x.other.test", Map.of("team", "a", "env", "prod"))).contains(teamProd);
+    assertThat(acme.solverFor("x.other.test", Map.of("team", "b", "env", "prod"))).contains(any);
+    // A dnsZones match outranks labels.
+    assertThat(acme.solverFor("x.example.test", Map.of("team", "a", "env", "prod"))).contains(zone);
+  }
+
+  static final String DNS01_ISSUER = """
+      apiVersion: cert-manager.io/v1
+      kind: ClusterIssuer
+      metadata: {name: dns}
+      spec:
+        acme:
+          server: https://acme.example.test/directory
+          privateKeySecretRef: {name: dns}
+          solvers:
+          - dns01:
+              cnameStrategy: Follow
+      %s
+          - http01: {}
+            selector: {dnsNames: [www.example.test]}
+      ---
+      apiVersion: cert-manager.io/v1
+      kind: Certificate
+      metadata: {name: c, namespace: istio-system, labels: {team: a}}
+      spec:
+        secretName: c
+        dnsNames: [example.test, "*.example.test", www.example.test]
+        issuerRef: {name: dns, kind: ClusterIssuer}
+      """;
+
+  /** {@link #DNS01_ISSUER} with {@code providers} (YAML lines) under its {@code dns01}. */
+  static String dns01(String providers) {
+    return DNS01_ISSUER.formatted(providers.strip().lines().map(l -> "        " + l.strip())
+        .collect(java.util.stream.Collectors.joining("\n")));
+  }
+
+  @Test
+  void dns01SolversAreReadForEveryProviderWithSecretsInTheClusterResourceNamespace() {
+    String providers = """
+              rfc2136: {nameserver: "192.0.2.53:5353", tsigKeyName: k, tsigAlgorithm: hmac-sha256,
+                        tsigSecretSecretRef: {name: tsig, key: secret}}
+        """;
+    CertManagerConfig c = new CertManagerTranslator("istio-system", "cert-manager").translate(
+        Manifests.snapshot(dns01(providers)), new ConfigTranslator("istio-system", 0).translate(
+        Manifests.snapshot()));
+    assertThat(errors(c)).isEmpty();
+    IssuerConfig.Acme acme = (IssuerConfig.Acme) c.issuers().get("ClusterIssuer/dns");
+    IssuerConfig.Dns01 d = acme.solverFor("*.example.test", Map.of()).orElseThrow().dns01().orElseThrow();
+    assertThat(d.followCnames()).isTrue();
+    assertThat(d.provider()).isEqualTo(new IssuerConfig.Rfc2136("192.0.2.53:5353", "k", "HMACSHA256",
+        Optional.of(new IssuerConfig.SecretRef("cert-manager/tsig", "secret"))));
+    assertThat(acme.solverFor("www.example.test", Map.of()).orElseThrow().http01()).isTrue();
+    assertThat(c.certificates().get("istio-system/c").labels()).containsEntry("team", "a");
+
+    for (String p : List.of(
+        "cloudflare: {apiTokenSecretRef: {name: cf, key: token}}",
+        "cloudflare: {email: a@example.test, apiKeySecretRef: {name: cf, key: key}}",
+        "route53: {region: eu-west-1, hostedZoneID: Z1, accessKeyID: AKID, secretAccessKeySecretRef: {name: aws, "
+            + "key: secret}}",
+        "route53: {region: eu-west-1}",
+        "cloudDNS: {project: p, serviceAccountSecretRef: {name: gcp, key: key.json}}",
+        "acmeDNS: {host: https://auth.acme-dns.io, accountSecretRef: {name: acme-dns, key: acmedns.json}}",
+        "powerdns: {apiUrl: 'http://127.0.0.1:8081/', apiKeySecretRef: {name: pdns, key: key}}")) {
+      CertManagerConfig one = translate(dns01(p));
+      assertThat(errors(one)).as(p).isEmpty();
+      assertThat(one.certificates()).as(p).containsKey("istio-system/c");
+    }
+    CertManagerConfig pdns = translate(dns01("powerdns: {apiUrl: 'http://127.0.0.1:8081/', apiKeySecretRef: "
+        + "{name: pdns, key: key}}"));
+    assertThat(((IssuerConfig.Acme) pdns.issuers().get("ClusterIssuer/dns")).solvers().get(0).dns01().orElseThrow()
+        .provider()).isEqualTo(new IssuerConfig.PowerDns("http://127.0.0.1:8081", "localhost",
+        new IssuerConfig.SecretRef("istio-system/pdns", "key")));
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+      "rfc2136: {tsigKeyName: k}                                        | dns01.rfc2136.nameserver: missing",
+      "rfc2136: {nameserver: 'host:99999'}                              | dns01.rfc2136.nameserver: host:99999 "
+          + "(expected: host, host:port",
+      "rfc2136: {nameserver: ns, tsigAlgorithm: HMACSHA3}                | dns01.rfc2136.tsigAlgorithm: HMACSHA3",
+      "rfc2136: {nameserver: ns, tsigKeyName: k}                        | dns01.rfc2136: tsigKeyName and "
+          + "tsigSecretSecretRef go together",
+      "cloudflare: {email: a@b.c}                                        | dns01.cloudflare: apiTokenSecretRef and "
+          + "apiKeySecretRef (expected: exactly one",
+      "cloudflare: {apiKeySecretRef: {name: cf, key: k}}                | dns01.cloudflare.email: missing",
+      "route53: {accessKeyID: AKID}                                      | dns01.route53: an access key id needs "
+          + "secretAccessKeySecretRef",
+      "cloudDNS: {}                                                      | dns01.cloudDNS.project: missing",
+      "acmeDNS: {host: auth.example}                                     | dns01.acmeDNS.host: auth.example "
+          + "(expected: the acme-dns server URL",
+      "acmeDNS: {host: 'https://a.example'}                             | dns01.acmeDNS.accountSecretRef: missing",
+      "powerdns: {apiUrl: 'http://p', apiKeySecretRef: {name: p}}       | dns01.powerdns.apiKeySecretRef.key: missing",
+      "azureDNS: {subscriptionID: s}                                     | dns01.azureDNS: not supported by Portcullis",
+      "{}                                                                | dns01: no provider (expected: exactly one of",
+      "rfc2136: {nameserver: ns}; powerdns: {apiUrl: http://p, apiKeySecretRef: {name: p, key: k}} | dns01: "
+          + "more than one provider",
+  })
+  void aBadDns01SolverIsAnErrorNamingTheField(String provider, String expected) {
+    String yaml = provider.startsWith("{") ? "" : provider.replace("; ", "\n"); // ';' separates two providers
+    CertManagerConfig c = translate(dns01(yaml));
+    assertThat(errors(c)).contains("spec.acme.solvers[0]." + expected);
+  }
 }
