@@ -3,7 +3,9 @@ package io.portcullis;
 import static java.util.Objects.requireNonNull;
 
 import io.portcullis.acme.AcmeClient;
+import io.portcullis.dns.AddressPublisher;
 import io.portcullis.dns.Dns01;
+import io.portcullis.dns.DnsProviders;
 import io.portcullis.dns.DnsLookup;
 import io.portcullis.acme.Http01Challenges;
 import io.portcullis.admin.AdminServer;
@@ -137,6 +139,8 @@ public final class Portcullis implements AutoCloseable {
   private final ConfigTranslator translator;
   private final CertManagerTranslator certTranslator;
   private final CertificateManager certs;
+  /** A/AAAA records of Gateways annotated for external-dns. */
+  private final AddressPublisher addressRecords;
   private final ConfigSource source;
   private final AdminServer admin;
   private final Clock clock = Clock.systemUTC();
@@ -160,11 +164,14 @@ public final class Portcullis implements AutoCloseable {
     this.certTranslator = new CertManagerTranslator(options.namespace(), issuance.clusterResourceNamespace()
         .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace());
     Http01Challenges challenges = new Http01Challenges();
-    Dns01 dns01 = new Dns01(new DnsLookup(issuance.recursiveNameservers(), issuance.recursiveNameserversOnly(),
-        issuance.authoritativePort(), Duration.ofSeconds(3)), issuance.propagationTimeout());
+    DnsLookup lookup = new DnsLookup(issuance.recursiveNameservers(), issuance.recursiveNameserversOnly(),
+        issuance.authoritativePort(), Duration.ofSeconds(3));
+    Dns01 dns01 = new Dns01(lookup, issuance.propagationTimeout());
+    this.addressRecords = new AddressPublisher(lookup, DnsProviders::create);
     // An order's own time limit leaves room for DNS-01 propagation on top of the CA's work.
     this.certs = new CertificateManager(new DirectoryStorage(options.stateDir()), clock, options.issuanceBackoff(),
-        new AcmeClient(challenges, dns01, ORDER_TIMEOUT.plus(issuance.propagationTimeout())), this::secretsChanged);
+        new AcmeClient(challenges, dns01, ORDER_TIMEOUT.plus(issuance.propagationTimeout())), addressRecords,
+        this::secretsChanged);
     this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport(),
         challenges);
     this.source = new DirectoryConfigSource(options.configDirs());
@@ -200,6 +207,7 @@ public final class Portcullis implements AutoCloseable {
     } catch (RuntimeException e) {
       dataPlane.close(); // nothing else is running yet
       certs.close();
+      addressRecords.close();
       throw e;
     }
   }
@@ -388,11 +396,17 @@ public final class Portcullis implements AutoCloseable {
     reported.addAll(now);
   }
 
+  /** Returns the publisher of external-dns A/AAAA records (tests read what it has published). */
+  public AddressPublisher addressRecords() {
+    return addressRecords;
+  }
+
   @Override
   public void close() {
     source.close();
     credentialFiles.close();
     certs.close();
+    addressRecords.close();
     admin.close();
     dataPlane.close();
     options.accessLog().close();

@@ -54,6 +54,9 @@ public final class CertManagerTranslator {
   static final String GROUP = "cert-manager.io";
   static final String CLUSTER_ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer";
   static final String ISSUER_ANNOTATION = "cert-manager.io/issuer";
+  /** external-dns's annotations, read on Gateways (Vamp Lamia's A record). */
+  static final String EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname";
+  static final String EXTERNAL_DNS_TARGET = "external-dns.alpha.kubernetes.io/target";
   /** cert-manager's default {@code spec.duration}: 90 days. */
   static final Duration DEFAULT_DURATION = Duration.ofDays(90);
   private static final Pattern DNS_NAME = Pattern.compile(
@@ -137,6 +140,7 @@ public final class CertManagerTranslator {
     for (Resource r : certificates) {
       certificate(r, issuers, problems).ifPresent(c -> add(c, r, certs, secretOwner, problems));
     }
+    List<CertManagerConfig.AddressRecord> addressRecords = new ArrayList<>();
     Map<String, List<ServerConfig>> serversByGateway = new LinkedHashMap<>();
     gateway.listeners().values().stream().flatMap(l -> l.servers().stream())
         .sorted(Comparator.comparing(ServerConfig::gateway).thenComparingInt(ServerConfig::index))
@@ -146,13 +150,14 @@ public final class CertManagerTranslator {
       if (g == null) {
         continue;
       }
+      addressRecords(g, e.getValue(), issuers, problems, addressRecords);
       for (CertificateConfig c : securedHosts(g, e.getValue(), issuers, gateway.secrets().keySet(), problems)) {
         if (!secretOwner.containsKey(c.secretKey())) { // a Certificate manifest for that Secret wins, as in cert-manager
           add(c, g, certs, secretOwner, problems);
         }
       }
     }
-    return new CertManagerConfig(issuers, certs, problems);
+    return new CertManagerConfig(issuers, certs, problems, addressRecords);
   }
 
   private static void add(CertificateConfig c, Resource from, Map<String, CertificateConfig> certs,
@@ -653,6 +658,70 @@ public final class CertManagerTranslator {
   }
 
   // ---- secured hosts ----
+
+  /**
+   * The A/AAAA records of one Gateway annotated with external-dns's {@code target} (IP addresses, comma-separated)
+   * and an issuer annotation: one per secured host that is not a wildcard, plus the names of external-dns's
+   * {@code hostname} annotation.
+   */
+  private void addressRecords(Resource g, List<ServerConfig> servers, Map<String, IssuerConfig> issuers,
+      List<Problem> problems, List<CertManagerConfig.AddressRecord> out) {
+    JsonNode annotations = g.body().path("metadata").path("annotations");
+    String target = annotations.path(EXTERNAL_DNS_TARGET).asText("").trim();
+    if (target.isEmpty()) {
+      return;
+    }
+    String field = "metadata.annotations." + EXTERNAL_DNS_TARGET;
+    String clusterIssuer = annotations.path(CLUSTER_ISSUER_ANNOTATION).asText("").trim();
+    String issuer = annotations.path(ISSUER_ANNOTATION).asText("").trim();
+    if (clusterIssuer.isEmpty() && issuer.isEmpty()) {
+      problems.add(Problem.of(Severity.ERROR, g, field, "set without " + CLUSTER_ISSUER_ANNOTATION + " or "
+          + ISSUER_ANNOTATION + " (expected: an issuer whose dns01 provider keeps the records)"));
+      return;
+    }
+    IssuerRef ref = clusterIssuer.isEmpty() ? new IssuerRef("Issuer", gatewayNamespace, issuer)
+        : new IssuerRef("ClusterIssuer", "", clusterIssuer);
+    List<java.net.InetAddress> addresses = new ArrayList<>();
+    for (String t : target.split(",")) {
+      String a = t.trim();
+      if (!a.matches("[0-9.]+|[0-9a-fA-F:]+") || !a.contains(".") && !a.contains(":")) {
+        problems.add(Problem.of(Severity.ERROR, g, field, a + " (expected: IP addresses, comma-separated; a "
+            + "host name target (CNAME) is not supported)"));
+        return;
+      }
+      try {
+        addresses.add(java.net.InetAddress.getByName(a)); // a literal: no look-up
+      } catch (java.net.UnknownHostException e) {
+        problems.add(Problem.of(Severity.ERROR, g, field, a + " (expected: an IPv4 or IPv6 address)"));
+        return;
+      }
+    }
+    Set<String> hosts = new LinkedHashSet<>();
+    for (ServerConfig sc : servers) {
+      if (sc.tls().isPresent()) {
+        sc.hosts().forEach(h -> {
+          if (!h.host().startsWith("*")) {
+            hosts.add(h.host());
+          }
+        });
+      }
+    }
+    for (String h : annotations.path(EXTERNAL_DNS_HOSTNAME).asText("").split(",")) {
+      String n = h.trim().toLowerCase(Locale.ROOT).replaceAll("\\.$", "");
+      if (n.isEmpty()) {
+        continue;
+      }
+      if (!DNS_NAME.matcher(n).matches() || n.startsWith("*")) {
+        problems.add(Problem.of(Severity.ERROR, g, "metadata.annotations." + EXTERNAL_DNS_HOSTNAME, n
+            + " (expected: DNS names, comma-separated, no wildcards)"));
+        continue;
+      }
+      hosts.add(n);
+    }
+    for (String h : hosts) {
+      out.add(new CertManagerConfig.AddressRecord(h, addresses, ref, g.key()));
+    }
+  }
 
   /** The Certificates of one annotated Gateway: its validated servers, grouped by {@code credentialName}. */
   private List<CertificateConfig> securedHosts(Resource g, List<ServerConfig> servers,

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.portcullis.acme.AcmeClient;
 import io.portcullis.certs.CertificateStatus.Condition;
 import io.portcullis.config.GatewayConfig.SecretData;
+import io.portcullis.dns.AddressPublisher;
 import io.portcullis.dns.DnsProvider;
 import io.portcullis.dns.DnsProviders;
 import io.portcullis.storage.Storage;
@@ -54,6 +55,8 @@ public final class CertificateManager implements AutoCloseable {
   private final Duration backoffBase;
   private final Runnable onSecretsChanged;
   private final AcmeClient acme;
+  private final AddressPublisher addresses;
+  private final java.util.Set<String> addressProblems = new java.util.HashSet<>(); // logged once each
   private final ScheduledExecutorService executor;
   /** ACME orders block for seconds: each runs on its own thread here, so that one never holds up another. */
   private final ExecutorService orders;
@@ -97,6 +100,16 @@ public final class CertificateManager implements AutoCloseable {
    */
   public CertificateManager(Storage storage, Clock clock, Duration backoffBase, AcmeClient acme,
       Runnable onSecretsChanged) {
+    this(storage, clock, backoffBase, acme, null, onSecretsChanged);
+  }
+
+  /**
+   * As {@link #CertificateManager(Storage, Clock, Duration, AcmeClient, Runnable)}, also keeping the A/AAAA records
+   * of {@link CertManagerConfig#addressRecords()} through {@code addresses}.
+   */
+  public CertificateManager(Storage storage, Clock clock, Duration backoffBase, AcmeClient acme,
+      AddressPublisher addresses, Runnable onSecretsChanged) {
+    this.addresses = addresses;
     this.storage = requireNonNull(storage, "storage");
     this.clock = requireNonNull(clock, "clock");
     this.backoffBase = requireNonNull(backoffBase, "backoffBase");
@@ -232,6 +245,7 @@ public final class CertificateManager implements AutoCloseable {
     if (changed) {
       onSecretsChanged.run();
     }
+    publishAddresses();
     reconciled = true;
     Instant next = null;
     for (CertificateStatus s : statuses) {
@@ -448,6 +462,44 @@ public final class CertificateManager implements AutoCloseable {
       }
     }, orders);
     order.whenComplete((chain, err) -> executor.execute(() -> orderDone(c, keys, chain, err, reason, t0)));
+  }
+
+  /**
+   * Hands the wanted A/AAAA records to the publisher: each through the dns01 provider its issuer's solver picks for
+   * the name. One that cannot be resolved (no such issuer, an HTTP-01 solver, missing Secrets) is logged once.
+   */
+  private void publishAddresses() {
+    if (addresses == null) {
+      return;
+    }
+    List<AddressPublisher.Wanted> wanted = new ArrayList<>();
+    java.util.Set<String> problems = new java.util.HashSet<>();
+    for (CertManagerConfig.AddressRecord r : desired.addressRecords()) {
+      String origin = "Gateway " + r.gateway();
+      IssuerConfig issuer = desired.issuers().get(r.issuer().key());
+      Optional<IssuerConfig.Dns01> dns01 = issuer instanceof IssuerConfig.Acme a ? a.solverFor(r.fqdn(), Map.of())
+          .flatMap(IssuerConfig.Solver::dns01) : Optional.empty();
+      if (dns01.isEmpty()) {
+        problems.add(origin + ": A/AAAA records of " + r.fqdn() + ": " + r.issuer() + " has no dns01 solver for it "
+            + "(expected: an ACME issuer whose solver for the name is dns01)");
+        continue;
+      }
+      Map<IssuerConfig.SecretRef, byte[]> data = new HashMap<>();
+      for (IssuerConfig.SecretRef ref : dns01.get().provider().secrets()) {
+        secretData(ref.secret()).map(d -> d.get(ref.key())).ifPresentOrElse(v -> data.put(ref, v),
+            () -> problems.add(origin + ": A/AAAA records of " + r.fqdn() + ": " + ref + " is missing"));
+      }
+      if (data.size() == dns01.get().provider().secrets().size()) {
+        wanted.add(new AddressPublisher.Wanted(r.fqdn(), r.addresses(), dns01.get().provider(), data, origin));
+      }
+    }
+    for (String p : problems) {
+      if (addressProblems.add(p)) {
+        log.error("dns: {}", p);
+      }
+    }
+    addressProblems.retainAll(problems);
+    addresses.publish(wanted);
   }
 
   /** The provider of a {@code dns01} solver, with the Secrets it names (stored or from the manifests). */

@@ -51,8 +51,15 @@ class Dns01IT {
   }
 
   Portcullis gateway(String tsigSecret, String certificates, Duration propagationTimeout) throws Exception {
+    Path config = writeConfig(tsigSecret, certificates, "{}");
+    // SOA/NS look-ups go to BIND, and BIND is asked as each nameserver of the zone (127.0.0.1 and ::1).
+    return Gateways.start(config, tmp.resolve("state"), new Portcullis.IssuanceOptions("cert-manager",
+        List.of(new InetSocketAddress("127.0.0.1", bind.port())), false, bind.port(), propagationTimeout));
+  }
+
+  Path writeConfig(String tsigSecret, String certificates, String gatewayAnnotations) throws Exception {
     Path config = Files.createDirectories(tmp.resolve("config"));
-    Files.writeString(config.resolve("all.yaml"), """
+    Files.writeString(config.resolve("all.yaml.tmp"), """
         apiVersion: v1
         kind: Secret
         metadata: {name: tsig, namespace: cert-manager}
@@ -80,7 +87,9 @@ class Dns01IT {
         ---
         apiVersion: networking.istio.io/v1
         kind: Gateway
-        metadata: {name: web}
+        metadata:
+          name: web
+          annotations: %s
         spec:
           servers:
           - port: {number: %d, name: http, protocol: HTTP}
@@ -98,10 +107,10 @@ class Dns01IT {
           http:
           - directResponse: {status: 200, body: {string: "hello over DNS-01\\n"}}
         """.formatted(tsigSecret, pebble.directory(), pebble.caBundle(), bind.address(), Bind.KEY_NAME,
-        certificates, http, https));
-    // SOA/NS look-ups go to BIND, and BIND is asked as each nameserver of the zone (127.0.0.1 and ::1).
-    return Gateways.start(config, tmp.resolve("state"), new Portcullis.IssuanceOptions("cert-manager",
-        List.of(new InetSocketAddress("127.0.0.1", bind.port())), false, bind.port(), propagationTimeout));
+        certificates, gatewayAnnotations, http, https));
+    Files.move(config.resolve("all.yaml.tmp"), config.resolve("all.yaml"),
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    return config;
   }
 
   static final String WILDCARD = """
@@ -189,6 +198,28 @@ class Dns01IT {
   }
 
   @Test
+  void aChallengeStuckInPropagationDoesNotHoldUpAnotherCertificate() throws Exception {
+    try (Portcullis p = gateway(bind.secret(), WILDCARD + """
+        ---
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: lame, namespace: istio-system}
+        spec:
+          secretName: lame-credential
+          dnsNames: [lame.test]
+          issuerRef: {name: pebble-dns, kind: ClusterIssuer}
+        """, Duration.ofSeconds(60))) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> ready(p, "wild"));
+      CertificateStatus lame = status(p, "lame").orElseThrow();
+      assertThat(lame.ready().status()).isEqualTo("False");
+      assertThat(lame.failedIssuanceAttempts()).isZero();
+      // Its status says what it is waiting for.
+      assertThat(lame.issuing().orElseThrow().message()).contains("waiting for TXT _acme-challenge.lame.test. at "
+          + "127.0.0.3:" + bind.port());
+    }
+  }
+
+  @Test
   void zonesAreFoundBySoaForDeepNamesAndDelegatedSubZonesAndCnamesAreFollowed() throws Exception {
     DnsLookup lookup = new DnsLookup(List.of(new InetSocketAddress("127.0.0.1", bind.port())), false, bind.port(),
         Duration.ofSeconds(2));
@@ -201,6 +232,29 @@ class Dns01IT {
         new InetSocketAddress("127.0.0.1", bind.port()), new InetSocketAddress("::1", bind.port()));
     assertThat(lookup.checkServers("sub.example.test.")).containsExactly(
         new InetSocketAddress("127.0.0.1", bind.port()));
+  }
+
+  @Test
+  void externalDnsAnnotationsGetARecordsForTheSecuredHostsThroughTheSameProviderRemovedWithTheHost()
+      throws Exception {
+    String annotations = "{cert-manager.io/cluster-issuer: pebble-dns, external-dns.alpha.kubernetes.io/target: "
+        + "'192.0.2.10,2001:db8::10', external-dns.alpha.kubernetes.io/hostname: '%s'}";
+    try (Portcullis p = gateway(bind.secret(), WILDCARD, Duration.ofSeconds(30))) {
+      writeConfig(bind.secret(), WILDCARD, annotations.formatted("extra.example.test"));
+      await().atMost(Duration.ofSeconds(20)).until(() -> bind.dig("127.0.0.1", "extra.example.test", "A")
+          .equals("192.0.2.10"));
+      for (String host : List.of("example.test", "extra.example.test")) {
+        assertThat(bind.dig("127.0.0.1", host, "A")).as(host).isEqualTo("192.0.2.10");
+        assertThat(bind.dig("::1", host, "AAAA")).as(host).isEqualTo("2001:db8::10");
+      }
+      assertThat(p.addressRecords().published()).containsOnlyKeys("example.test", "extra.example.test");
+      // The host goes away: its records go too; the other host's stay.
+      writeConfig(bind.secret(), WILDCARD, annotations.formatted(""));
+      await().atMost(Duration.ofSeconds(20)).until(() -> bind.dig("127.0.0.1", "extra.example.test", "A")
+          .isEmpty());
+      assertThat(bind.dig("127.0.0.1", "extra.example.test", "AAAA")).isEmpty();
+      assertThat(bind.dig("127.0.0.1", "example.test", "A")).isEqualTo("192.0.2.10");
+    }
   }
 
   static int failures(Portcullis p, String name) {

@@ -108,4 +108,17 @@ class PowerDnsIT {
       assertThat(pdns.dig("_acme-challenge.example.test", "TXT")).isEmpty();
     }
   }
+
+  @Test
+  void addressRecordsAreSetAndRemovedThroughTheApi() throws Exception {
+    io.portcullis.dns.PowerDnsProvider p = new io.portcullis.dns.PowerDnsProvider(pdns.apiUrl(), "localhost",
+        PowerDns.API_KEY, Duration.ofSeconds(10));
+    p.setAddresses("example.test.", "www.example.test.", List.of(java.net.InetAddress.getByName("192.0.2.7"),
+        java.net.InetAddress.getByName("2001:db8::7")), 300);
+    assertThat(pdns.dig("www.example.test", "A")).isEqualTo("192.0.2.7");
+    assertThat(pdns.dig("www.example.test", "AAAA")).isEqualTo("2001:db8::7");
+    p.deleteAddresses("example.test.", "www.example.test.");
+    assertThat(pdns.dig("www.example.test", "A")).isEmpty();
+    assertThat(pdns.dig("www.example.test", "AAAA")).isEmpty();
+  }
 }
