@@ -82,6 +82,14 @@ class Dns01IT {
                   tsigSecretSecretRef: {name: tsig, key: secret}
             - http01: {}
               selector: {dnsNames: [web.example.test]}
+            - dns01:
+                cnameStrategy: Follow
+                rfc2136:
+                  nameserver: %4$s
+                  tsigKeyName: %5$s
+                  tsigAlgorithm: hmac-sha256
+                  tsigSecretSecretRef: {name: tsig, key: secret}
+              selector: {dnsNames: [followed.example.test]}
         ---
         %s
         ---
@@ -144,6 +152,26 @@ class Dns01IT {
       // The HTTP-01 name was validated over HTTP (Pebble's log), the others not.
       assertThat(pebble.log()).contains("validate w/ HTTP: http://web.example.test:")
           .doesNotContain("validate w/ HTTP: http://example.test:");
+    }
+  }
+
+  @Test
+  void withCnameStrategyFollowTheRecordIsWrittenWhereTheCnameOfTheChallengeNamePoints() throws Exception {
+    try (Portcullis p = gateway(bind.secret(), """
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: followed, namespace: istio-system}
+        spec:
+          secretName: followed-credential
+          dnsNames: [followed.example.test]
+          issuerRef: {name: pebble-dns, kind: ClusterIssuer}
+        """, Duration.ofSeconds(30))) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "followed") || failures(p, "followed") > 0);
+      assertThat(ready(p, "followed")).as(String.valueOf(status(p, "followed"))).isTrue();
+      // _acme-challenge.followed.example.test is a CNAME to challenges.example.test (BIND, not recursive, answers
+      // the CA's query with the TXT records of the target only within one zone).
+      assertThat(bind.log()).contains("adding an RR at 'challenges.example.test' TXT");
+      assertThat(bind.dig("127.0.0.1", "challenges.example.test", "TXT")).isEmpty();
     }
   }
 
@@ -226,7 +254,7 @@ class Dns01IT {
     assertThat(lookup.findZone("_acme-challenge.a.b.c.example.test")).isEqualTo("example.test.");
     assertThat(lookup.findZone("_acme-challenge.x.y.sub.example.test")).isEqualTo("sub.example.test.");
     assertThat(lookup.findZone("sub.example.test")).isEqualTo("sub.example.test.");
-    assertThat(lookup.followCnames("_acme-challenge.followed.example.test")).isEqualTo("challenges.sub.example.test.");
+    assertThat(lookup.followCnames("_acme-challenge.followed.example.test")).isEqualTo("challenges.example.test.");
     assertThat(lookup.followCnames("_acme-challenge.www.example.test")).isEqualTo("_acme-challenge.www.example.test.");
     assertThat(lookup.checkServers("example.test.")).containsExactlyInAnyOrder(
         new InetSocketAddress("127.0.0.1", bind.port()), new InetSocketAddress("::1", bind.port()));

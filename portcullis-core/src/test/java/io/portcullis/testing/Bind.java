@@ -62,7 +62,7 @@ public final class Bind implements AutoCloseable {
         web   IN A   127.0.0.1
         sub   IN NS  ns1.example.test.
         alias IN CNAME target.sub.example.test.
-        _acme-challenge.followed IN CNAME challenges.sub.example.test.
+        _acme-challenge.followed IN CNAME challenges.example.test.
         """);
     Files.writeString(dir.resolve("sub.example.test.db"), """
         $TTL 60
