@@ -38,6 +38,13 @@ public final class AddressPublisher implements AutoCloseable {
    */
   public record Wanted(String fqdn, List<InetAddress> addresses, IssuerConfig.DnsProviderConfig provider,
       Map<IssuerConfig.SecretRef, byte[]> secrets, String origin) {
+    /** Names the Secret keys, never their data. */
+    @Override
+    public String toString() {
+      return "Wanted[" + fqdn + " " + addresses + " through " + provider + ", secrets " + secrets.keySet() + ", "
+          + origin + "]";
+    }
+
     boolean sameRecords(Wanted o) {
       return o != null && fqdn.equals(o.fqdn) && addresses.equals(o.addresses) && provider.equals(o.provider);
     }
