@@ -60,7 +60,7 @@ public final class CloudflareProvider implements DnsProvider, AddressRecords {
     String id = zoneId(zone);
     deleteAll(id, fqdn);
     for (InetAddress a : addresses) {
-      create(id, a instanceof Inet4Address ? "A" : "AAAA", fqdn, a.getHostAddress(), ttlSeconds);
+      create(id, a instanceof Inet4Address ? "A" : "AAAA", fqdn, AddressRecords.text(a), ttlSeconds);
     }
   }
 

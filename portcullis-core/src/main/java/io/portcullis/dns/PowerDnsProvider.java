@@ -55,7 +55,7 @@ public final class PowerDnsProvider implements DnsProvider, AddressRecords {
       throws DnsException {
     Set<String> v4 = new LinkedHashSet<>();
     Set<String> v6 = new LinkedHashSet<>();
-    addresses.forEach(a -> (a instanceof Inet4Address ? v4 : v6).add(a.getHostAddress()));
+    addresses.forEach(a -> (a instanceof Inet4Address ? v4 : v6).add(AddressRecords.text(a)));
     List<Map<String, Object>> rrsets = new ArrayList<>();
     rrsets.add(rrset(fqdn, "A", v4, ttlSeconds));
     rrsets.add(rrset(fqdn, "AAAA", v6, ttlSeconds));

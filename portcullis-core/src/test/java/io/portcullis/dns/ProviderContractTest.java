@@ -46,6 +46,7 @@ class ProviderContractTest {
   @Test
   void cloudflareCreatesOneRecordPerValueAndDeletesExactlyTheOneCleanedUp() throws Exception {
     Map<String, JsonNode> records = new ConcurrentHashMap<>();
+    java.util.concurrent.atomic.AtomicInteger ids = new java.util.concurrent.atomic.AtomicInteger();
     try (FakeApi api = new FakeApi(r -> {
       assertThat(r.header("Authorization")).isEqualTo("Bearer cf-token");
       assertThat(r.path()).startsWith("/client/v4/");
@@ -58,23 +59,23 @@ class ProviderContractTest {
       if (r.method().equals("POST") && path.equals("/zones/zone-1/dns_records")) {
         assertThat(r.header("Content-Type")).startsWith("application/json");
         JsonNode b = JSON.readTree(r.body());
-        assertThat(b.path("type").asText()).isEqualTo("TXT");
-        assertThat(b.path("name").asText()).isEqualTo("_acme-challenge.example.com"); // no trailing dot
+        assertThat(b.path("type").asText()).isIn("TXT", "A", "AAAA");
+        assertThat(b.path("name").asText()).doesNotEndWith(".").endsWith("example.com"); // no trailing dot
         assertThat(b.path("ttl").asInt()).isBetween(60, 86400);
-        String id = "rec-" + records.size();
+        String id = "rec-" + ids.incrementAndGet();
         records.put(id, b);
         return Response.json(200, "{\"success\":true,\"errors\":[],\"result\":{\"id\":\"" + id + "\"}}");
       }
       if (r.method().equals("GET") && path.equals("/zones/zone-1/dns_records")) {
-        List<String> ids = new ArrayList<>();
+        List<String> found = new ArrayList<>();
         records.forEach((id, b) -> {
           if (b.path("type").asText().equals(r.query().get("type")) && b.path("name").asText().equals(r.query()
               .get("name")) && (!r.query().containsKey("content") || b.path("content").asText().equals(r.query()
               .get("content")))) {
-            ids.add("{\"id\":\"" + id + "\"}");
+            found.add("{\"id\":\"" + id + "\"}");
           }
         });
-        return Response.json(200, "{\"success\":true,\"errors\":[],\"result\":" + ids + "}");
+        return Response.json(200, "{\"success\":true,\"errors\":[],\"result\":" + found + "}");
       }
       Matcher m = Pattern.compile("/zones/zone-1/dns_records/(rec-\\d+)").matcher(path);
       if (r.method().equals("DELETE") && m.matches() && records.remove(m.group(1)) != null) {
@@ -82,10 +83,23 @@ class ProviderContractTest {
       }
       return null;
     })) {
-      presentTwoCleanOne(new CloudflareProvider(api.url() + "/client/v4", CloudflareProvider.token("cf-token"),
-          TIMEOUT));
+      CloudflareProvider p = new CloudflareProvider(api.url() + "/client/v4", CloudflareProvider.token("cf-token"),
+          TIMEOUT);
+      presentTwoCleanOne(p);
       assertThat(api.unexpected()).isEmpty();
       assertThat(records.values()).extracting(b -> b.path("content").asText()).containsExactly(B);
+
+      // Address records (external-dns annotations): replaced as a whole, then removed.
+      p.setAddresses(ZONE, "www.example.com.", List.of(java.net.InetAddress.getByName("192.0.2.1")), 300);
+      p.setAddresses(ZONE, "www.example.com.", List.of(java.net.InetAddress.getByName("192.0.2.2"),
+          java.net.InetAddress.getByName("2001:db8::2")), 300);
+      assertThat(records.values()).filteredOn(b -> b.path("name").asText().equals("www.example.com"))
+          .extracting(b -> b.path("type").asText() + " " + b.path("content").asText())
+          .containsExactlyInAnyOrder("A 192.0.2.2", "AAAA 2001:db8::2");
+      p.deleteAddresses(ZONE, "www.example.com.");
+      assertThat(records.values()).extracting(b -> b.path("name").asText()).containsExactly(
+          "_acme-challenge.example.com");
+      assertThat(api.unexpected()).isEmpty();
     }
   }
 
