@@ -44,10 +44,14 @@ class Dns01IT {
 
   @AfterEach
   void stop() {
-    System.out.println("named log:\n" + bind.log()); // kept in the Failsafe report
-    System.out.println("pebble log:\n" + pebble.log());
-    pebble.close();
-    bind.close();
+    if (pebble != null) {
+      System.out.println("pebble log:\n" + pebble.log()); // kept in the Failsafe report
+      pebble.close();
+    }
+    if (bind != null) {
+      System.out.println("named log:\n" + bind.log());
+      bind.close();
+    }
   }
 
   Portcullis gateway(String tsigSecret, String certificates, Duration propagationTimeout) throws Exception {

@@ -39,10 +39,14 @@ class PowerDnsIT {
 
   @AfterEach
   void stop() {
-    System.out.println("pdns log:\n" + pdns.log()); // kept in the Failsafe report
-    System.out.println("pebble log:\n" + pebble.log());
-    pebble.close();
-    pdns.close();
+    if (pebble != null) {
+      System.out.println("pebble log:\n" + pebble.log()); // kept in the Failsafe report
+      pebble.close();
+    }
+    if (pdns != null) {
+      System.out.println("pdns log:\n" + pdns.log());
+      pdns.close();
+    }
   }
 
   @Test

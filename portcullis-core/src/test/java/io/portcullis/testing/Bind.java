@@ -90,6 +90,7 @@ public final class Bind implements AutoCloseable {
     while (!dig("127.0.0.1", "example.test", "SOA").contains("hostmaster")) {
       if (Instant.now().isAfter(deadline) || !named.alive()) {
         String out = named.output();
+        named.close(); // a failed start leaves no process behind
         throw new IllegalStateException("named did not start: " + out.substring(Math.max(0, out.length() - 2000)));
       }
       Thread.sleep(50);

@@ -79,8 +79,10 @@ public final class Pebble implements AutoCloseable {
     while (!Ports.listening(acmePort) || !Ports.listening(managementPort)
         || (dnsServer == null && !Ports.listening(challtestManagementPort))) {
       if (Instant.now().isAfter(deadline) || !pebble.alive()) {
-        throw new IllegalStateException("pebble did not start: " + pebble.output() + "\nchalltestsrv: "
-            + (challtestsrv == null ? "not started" : challtestsrv.output()));
+        String out = "pebble did not start: " + pebble.output() + "\nchalltestsrv: "
+            + (challtestsrv == null ? "not started" : challtestsrv.output());
+        close(); // a failed start leaves no process behind
+        throw new IllegalStateException(out);
       }
       Thread.sleep(50);
     }

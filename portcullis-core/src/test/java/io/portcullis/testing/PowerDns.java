@@ -63,7 +63,9 @@ public final class PowerDns implements AutoCloseable {
     Instant deadline = Instant.now().plus(Duration.ofSeconds(20));
     while (!Ports.listening(apiPort)) {
       if (Instant.now().isAfter(deadline) || !pdns.alive()) {
-        throw new IllegalStateException("pdns_server did not start: " + pdns.output());
+        String out = pdns.output();
+        pdns.close(); // a failed start leaves no process behind
+        throw new IllegalStateException("pdns_server did not start: " + out);
       }
       Thread.sleep(50);
     }
