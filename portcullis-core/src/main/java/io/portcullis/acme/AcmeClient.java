@@ -62,15 +62,16 @@ import org.shredzone.acme4j.provider.GenericAcmeProvider;
  * external account binding, §7.3.4, when configured), orders all names at once (§7.4), answers each authorization's
  * HTTP-01 challenge (§8.3) through {@link Http01Challenges} or DNS-01 challenge (§8.4) through its solver's
  * {@link DnsProvider} (TXT records removed when the order ends, whatever its outcome), finalizes with the
- * Certificate's key and downloads the chain. Blocking: run it off the event loops. Thread-safe (no shared mutable state beyond the challenge table).
+ * Certificate's key and downloads the chain. Blocking: run it off the event loops. Thread-safe (no shared mutable
+ * state beyond the challenge table).
  */
 public final class AcmeClient {
   private final Http01Challenges challenges;
   private final Dns01 dns01;
   private final Duration timeout;
-  /** DNS-01 authorizations (present, propagation, trigger) and clean-ups: one thread each, never an event loop. */
+  /** DNS-01 clean-ups, in parallel, never on an event loop. */
   private final ExecutorService dnsExecutor = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "portcullis-dns01");
+    Thread t = new Thread(r, "portcullis-dns01-cleanup");
     t.setDaemon(true);
     return t;
   });
@@ -179,6 +180,7 @@ public final class AcmeClient {
     Consumer<String> log = s -> step.accept(s + " (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
     List<String> presented = new ArrayList<>();
     List<Dns01.TxtRecord> txtRecords = new ArrayList<>();
+    DnsWork dnsWork = new DnsWork();
     String at = "account";
     try {
       Session session = new Session(URI.create(issuer.server()), new Provider(issuer));
@@ -210,7 +212,6 @@ public final class AcmeClient {
       // one on its own thread, triggered when its TXT record shows at every authoritative nameserver. Then all are
       // awaited: they validate in parallel at the CA.
       Map<Challenge, String> triggered = new LinkedHashMap<>();
-      List<CompletableFuture<Void>> dnsWork = new ArrayList<>();
       for (Authorization auth : order.getAuthorizations()) {
         String domain = auth.getIdentifier().getDomain();
         String name = auth.isWildcard() ? "*." + domain : domain;
@@ -223,7 +224,7 @@ public final class AcmeClient {
         if (dns.isPresent()) {
           Dns01Challenge ch = auth.findChallenge(Dns01Challenge.class).orElseThrow(() -> noChallenge(auth, name,
               Dns01Challenge.TYPE));
-          dnsWork.add(CompletableFuture.runAsync(() -> {
+          dnsWork.start(() -> {
             try {
               Dns01.TxtRecord r = dns01.present(dns.get().provider(), domain, ch.getDigest(),
                   dns.get().followCnames());
@@ -234,15 +235,13 @@ public final class AcmeClient {
                   + " through " + r.provider().describe() + ")");
               dns01.awaitPropagation(r, s -> log.accept(name + ": " + s));
               log.accept("TXT " + r.checkName() + " seen at every authoritative nameserver");
-              ch.trigger();
-            } catch (DnsException | AcmeException e) {
-              throw new CompletionException(new AcmeException("challenge " + name + " (dns-01): " + e.getMessage(),
-                  e));
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              throw new CompletionException(e);
+              synchronized (session) { // one request at a time on the session (its nonce)
+                ch.trigger();
+              }
+            } catch (DnsException e) {
+              throw new AcmeException("challenge " + name + " (dns-01): " + e.getMessage(), e);
             }
-          }, dnsExecutor));
+          });
           triggered.put(ch, name);
           continue;
         }
@@ -251,12 +250,14 @@ public final class AcmeClient {
         challenges.present(ch.getToken(), ch.getAuthorization());
         presented.add(ch.getToken());
         at = "challenge " + name;
-        ch.trigger();
+        synchronized (session) {
+          ch.trigger();
+        }
         triggered.put(ch, name);
         log.accept("challenge presented for " + name + " (http-01 token " + ch.getToken() + ")");
       }
       at = "dns-01";
-      awaitAll(dnsWork);
+      dnsWork.await(timeout);
       for (Map.Entry<Challenge, String> e : triggered.entrySet()) {
         String name = e.getValue();
         Challenge ch = e.getKey();
@@ -296,6 +297,7 @@ public final class AcmeClient {
       throw new OrderException(at + ": " + e.getMessage() + cause, Optional.empty(), e);
     } finally {
       presented.forEach(challenges::remove);
+      dnsWork.stop(); // no authorization may write a record after the clean-up has looked
       cleanUp(txtRecords, log);
     }
   }
@@ -326,21 +328,76 @@ public final class AcmeClient {
     });
   }
 
-  /** Waits for every DNS-01 authorization to be triggered; the first failure fails the order. */
-  private void awaitAll(List<CompletableFuture<Void>> work) throws AcmeException, InterruptedException {
-    try {
-      CompletableFuture.allOf(work.toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      Throwable c = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
-          ? e.getCause().getCause() : e.getCause();
-      work.forEach(f -> f.cancel(true));
-      if (c instanceof AcmeException ae) {
-        throw ae;
+  /** One DNS-01 authorization's work: present, wait for propagation, trigger. */
+  @FunctionalInterface
+  private interface DnsTask {
+    void run() throws AcmeException, InterruptedException;
+  }
+
+  /**
+   * The DNS-01 authorizations of one order, each on its own thread ({@code portcullis-dns01}). Threads rather than
+   * an executor's futures: {@link #stop} must know that every one has ended, including one cancelled before it ran.
+   */
+  private static final class DnsWork {
+    /** How long {@link #stop} waits for a thread in a provider call (15 s timeouts) to notice the interrupt. */
+    private static final long JOIN_MS = 30_000;
+    private final List<Thread> threads = new ArrayList<>();
+    private final List<CompletableFuture<Void>> results = new ArrayList<>();
+    private final CompletableFuture<Void> firstFailure = new CompletableFuture<>();
+
+    void start(DnsTask task) {
+      CompletableFuture<Void> result = new CompletableFuture<>();
+      result.whenComplete((v, e) -> {
+        if (e != null) {
+          firstFailure.completeExceptionally(e);
+        }
+      });
+      Thread t = new Thread(() -> {
+        try {
+          task.run();
+          result.complete(null);
+        } catch (Throwable e) {
+          result.completeExceptionally(e);
+        }
+      }, "portcullis-dns01");
+      t.setDaemon(true);
+      threads.add(t);
+      results.add(result);
+      t.start();
+    }
+
+    /** Waits until every authorization is triggered; the first failure fails at once. */
+    void await(Duration timeout) throws AcmeException, InterruptedException {
+      try {
+        CompletableFuture.anyOf(CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)), firstFailure)
+            .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException e) {
+        Throwable c = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
+            ? e.getCause().getCause() : e.getCause();
+        if (c instanceof AcmeException ae) {
+          throw ae;
+        }
+        if (c instanceof InterruptedException ie) {
+          throw ie;
+        }
+        throw new AcmeException(String.valueOf(c.getMessage()), c);
+      } catch (TimeoutException e) {
+        throw new AcmeException("DNS-01 challenges not ready after " + timeout.toSeconds() + " s");
       }
-      throw new AcmeException(String.valueOf(c.getMessage()), c);
-    } catch (TimeoutException e) {
-      work.forEach(f -> f.cancel(true));
-      throw new AcmeException("DNS-01 challenges not ready after " + timeout.toSeconds() + " s");
+    }
+
+    /** Interrupts the threads still working and waits until they have ended. */
+    void stop() {
+      threads.forEach(Thread::interrupt);
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(JOIN_MS);
+      for (Thread t : threads) {
+        try {
+          t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
     }
   }
 

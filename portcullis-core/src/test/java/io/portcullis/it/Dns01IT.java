@@ -252,6 +252,74 @@ class Dns01IT {
   }
 
   @Test
+  void whenOneAuthorizationFailsTheOthersAreStoppedAndEveryRecordTheyWroteIsRemoved() throws Exception {
+    // b's provider takes 1 s to write its record and ignores interrupts meanwhile (a network call); a's refuses as
+    // soon as b's write has begun. The order fails on a's refusal; b's record, written after that, must still be
+    // cleaned up.
+    java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
+    java.util.Set<String> written = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.concurrent.atomic.AtomicInteger cleanedUp = new java.util.concurrent.atomic.AtomicInteger();
+    io.portcullis.dns.DnsProvider refusing = new io.portcullis.dns.DnsProvider() {
+      @Override
+      public void present(String zone, String fqdn, String value) throws io.portcullis.dns.DnsException {
+        try {
+          writing.await(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        throw new io.portcullis.dns.DnsException("refusing: REFUSED");
+      }
+
+      @Override
+      public void cleanUp(String zone, String fqdn, String value) { }
+
+      @Override
+      public String describe() {
+        return "refusing";
+      }
+    };
+    io.portcullis.dns.DnsProvider slow = new io.portcullis.dns.DnsProvider() {
+      @Override
+      public void present(String zone, String fqdn, String value) {
+        writing.countDown();
+        long end = System.nanoTime() + 1_000_000_000L;
+        while (System.nanoTime() < end) {
+          java.util.concurrent.locks.LockSupport.parkNanos(end - System.nanoTime()); // returns early on interrupt
+        }
+        written.add(fqdn + " " + value);
+      }
+
+      @Override
+      public void cleanUp(String zone, String fqdn, String value) {
+        written.remove(fqdn + " " + value);
+        cleanedUp.incrementAndGet();
+      }
+
+      @Override
+      public String describe() {
+        return "slow";
+      }
+    };
+    var ec = java.security.KeyPairGenerator.getInstance("EC");
+    ec.initialize(256);
+    io.portcullis.certs.IssuerConfig.Acme issuer = new io.portcullis.certs.IssuerConfig.Acme(
+        new io.portcullis.certs.IssuerConfig.IssuerRef("ClusterIssuer", "", "t"), pebble.directory(), "", "ns/account",
+        false, java.util.Base64.getDecoder().decode(pebble.caBundle()), java.util.Optional.empty(), "", List.of());
+    DnsLookup lookup = new DnsLookup(List.of(new InetSocketAddress("127.0.0.1", bind.port())), false, bind.port(),
+        Duration.ofSeconds(2));
+    io.portcullis.acme.AcmeClient client = new io.portcullis.acme.AcmeClient(
+        new io.portcullis.acme.Http01Challenges(), new io.portcullis.dns.Dns01(lookup, Duration.ofSeconds(30)),
+        Duration.ofSeconds(60));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.order(issuer, ec.generateKeyPair(),
+        java.util.Optional.empty(), List.of("a.example.test", "b.example.test"), ec.generateKeyPair(),
+        java.util.Optional.empty(), name -> java.util.Optional.of(new io.portcullis.acme.AcmeClient.DnsSolver(
+        name.startsWith("a.") ? refusing : slow, false)), step -> { }))
+        .hasMessageContaining("challenge a.example.test (dns-01): refusing: REFUSED");
+    assertThat(cleanedUp.get()).isEqualTo(1);
+    assertThat(written).isEmpty();
+  }
+
+  @Test
   void zonesAreFoundBySoaForDeepNamesAndDelegatedSubZonesAndCnamesAreFollowed() throws Exception {
     DnsLookup lookup = new DnsLookup(List.of(new InetSocketAddress("127.0.0.1", bind.port())), false, bind.port(),
         Duration.ofSeconds(2));
