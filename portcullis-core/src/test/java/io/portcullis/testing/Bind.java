@@ -84,7 +84,7 @@ public final class Bind implements AutoCloseable {
 
   /** Starts named (again, after {@link #stop()}, on the same port) and waits until it answers. */
   public Bind start() throws Exception {
-    named = Proc.start(List.of("named", "-g", "-n", "1", "-c", dir.resolve("named.conf").toString()), dir,
+    named = Proc.start(List.of(Proc.sbin("named"), "-g", "-n", "1", "-c", dir.resolve("named.conf").toString()), dir,
         Map.of());
     Instant deadline = Instant.now().plus(Duration.ofSeconds(20));
     while (!dig("127.0.0.1", "example.test", "SOA").contains("hostmaster")) {

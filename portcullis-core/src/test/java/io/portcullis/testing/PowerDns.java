@@ -59,7 +59,7 @@ public final class PowerDns implements AutoCloseable {
 
   /** Starts pdns_server and waits until its API answers. */
   public PowerDns start() throws Exception {
-    pdns = Proc.start(List.of("pdns_server", "--config-dir=" + dir), dir, Map.of());
+    pdns = Proc.start(List.of(Proc.sbin("pdns_server"), "--config-dir=" + dir), dir, Map.of());
     Instant deadline = Instant.now().plus(Duration.ofSeconds(20));
     while (!Ports.listening(apiPort)) {
       if (Instant.now().isAfter(deadline) || !pdns.alive()) {

@@ -63,6 +63,15 @@ public final class Proc implements AutoCloseable {
   }
 
   /**
+   * Returns {@code /usr/sbin/<name>} when it exists (where Debian puts daemons such as {@code named}, and not on
+   * every PATH), else {@code name}.
+   */
+  public static String sbin(String name) {
+    java.nio.file.Path p = java.nio.file.Path.of("/usr/sbin", name);
+    return Files.isExecutable(p) ? p.toString() : name;
+  }
+
+  /**
    * Runs {@code command} to completion (at most {@code timeoutSeconds}) and returns its exit code and output.
    *
    * @throws IllegalStateException when it does not finish in time (it is killed)
