@@ -484,13 +484,11 @@ public final class CertificateManager implements AutoCloseable {
             + "(expected: an ACME issuer whose solver for the name is dns01)");
         continue;
       }
-      Map<IssuerConfig.SecretRef, byte[]> data = new HashMap<>();
-      for (IssuerConfig.SecretRef ref : dns01.get().provider().secrets()) {
-        secretData(ref.secret()).map(d -> d.get(ref.key())).ifPresentOrElse(v -> data.put(ref, v),
-            () -> problems.add(origin + ": A/AAAA records of " + r.fqdn() + ": " + ref + " is missing"));
-      }
-      if (data.size() == dns01.get().provider().secrets().size()) {
-        wanted.add(new AddressPublisher.Wanted(r.fqdn(), r.addresses(), dns01.get().provider(), data, origin));
+      try {
+        wanted.add(new AddressPublisher.Wanted(r.fqdn(), r.addresses(), dns01.get().provider(),
+            providerSecrets(r.issuer(), dns01.get().provider()), origin));
+      } catch (NotReady e) {
+        problems.add(origin + ": A/AAAA records of " + r.fqdn() + ": " + e.getMessage());
       }
     }
     for (String p : problems) {
@@ -505,20 +503,27 @@ public final class CertificateManager implements AutoCloseable {
   /** The provider of a {@code dns01} solver, with the Secrets it names (stored or from the manifests). */
   private DnsProvider dnsProvider(IssuerConfig.Acme issuer, IssuerConfig.DnsProviderConfig config)
       throws NotReady {
-    Map<IssuerConfig.SecretRef, byte[]> data = new HashMap<>();
-    for (IssuerConfig.SecretRef ref : config.secrets()) {
-      Optional<Map<String, byte[]>> secret = secretData(ref.secret());
-      if (secret.isEmpty() || secret.get().get(ref.key()) == null) {
-        throw new NotReady("IssuerNotReady: " + issuer.ref() + ": dns01: " + (secret.isEmpty() ? "Secret "
-            + ref.secret() + " does not exist" : ref + " is missing") + " (expected: the provider's credentials)");
-      }
-      data.put(ref, secret.get().get(ref.key()));
-    }
+    Map<IssuerConfig.SecretRef, byte[]> data = providerSecrets(issuer.ref(), config);
     try {
       return DnsProviders.create(config, data);
     } catch (IllegalArgumentException e) {
       throw new NotReady("IssuerNotReady: " + issuer.ref() + ": dns01: " + e.getMessage());
     }
+  }
+
+  /** The data of every Secret key a DNS provider names, stored or from the manifests. */
+  private Map<IssuerConfig.SecretRef, byte[]> providerSecrets(IssuerConfig.IssuerRef issuer,
+      IssuerConfig.DnsProviderConfig config) throws NotReady {
+    Map<IssuerConfig.SecretRef, byte[]> data = new HashMap<>();
+    for (IssuerConfig.SecretRef ref : config.secrets()) {
+      Optional<Map<String, byte[]>> secret = secretData(ref.secret());
+      if (secret.isEmpty() || secret.get().get(ref.key()) == null) {
+        throw new NotReady("IssuerNotReady: " + issuer + ": dns01: " + (secret.isEmpty() ? "Secret "
+            + ref.secret() + " does not exist" : ref + " is missing") + " (expected: the provider's credentials)");
+      }
+      data.put(ref, secret.get().get(ref.key()));
+    }
+    return data;
   }
 
   private void orderDone(CertificateConfig c, KeyPair keys, List<X509Certificate> chain, Throwable err, String reason,
