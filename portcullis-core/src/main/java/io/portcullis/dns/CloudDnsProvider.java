@@ -59,7 +59,7 @@ public final class CloudDnsProvider implements DnsProvider {
     Optional<RecordSet> existing = txt(z, fqdn);
     Set<String> values = new LinkedHashSet<>();
     existing.ifPresent(rr -> values.addAll(rr.getRecords()));
-    values.add(quote(value));
+    values.add(RecordText.txt(value));
     apply(z, existing, Optional.of(rrset(fqdn, values, existing)), "adding TXT " + fqdn);
   }
 
@@ -71,7 +71,7 @@ public final class CloudDnsProvider implements DnsProvider {
       return;
     }
     Set<String> values = new LinkedHashSet<>(existing.get().getRecords());
-    if (values.remove(quote(value))) {
+    if (values.remove(RecordText.txt(value))) {
       apply(z, existing, values.isEmpty() ? Optional.empty() : Optional.of(rrset(fqdn, values, existing)),
           "removing TXT " + fqdn);
     }
@@ -79,9 +79,9 @@ public final class CloudDnsProvider implements DnsProvider {
 
   private Optional<RecordSet> txt(String zoneName, String fqdn) throws DnsException {
     try {
-      for (RecordSet rr : dns.listRecordSets(zoneName, Dns.RecordSetListOption.dnsName(canonical(fqdn)),
+      for (RecordSet rr : dns.listRecordSets(zoneName, Dns.RecordSetListOption.dnsName(RecordText.absolute(fqdn)),
           Dns.RecordSetListOption.type(RecordSet.Type.TXT)).iterateAll()) {
-        if (rr.getType() == RecordSet.Type.TXT && canonical(rr.getName()).equalsIgnoreCase(canonical(fqdn))) {
+        if (rr.getType() == RecordSet.Type.TXT && RecordText.absolute(rr.getName()).equalsIgnoreCase(RecordText.absolute(fqdn))) {
           return Optional.of(rr);
         }
       }
@@ -108,8 +108,8 @@ public final class CloudDnsProvider implements DnsProvider {
       return hostedZoneName;
     }
     try {
-      for (Zone z : dns.listZones(Dns.ZoneListOption.dnsName(canonical(zone))).iterateAll()) {
-        if (canonical(z.getDnsName()).equalsIgnoreCase(canonical(zone))) {
+      for (Zone z : dns.listZones(Dns.ZoneListOption.dnsName(RecordText.absolute(zone))).iterateAll()) {
+        if (RecordText.absolute(z.getDnsName()).equalsIgnoreCase(RecordText.absolute(zone))) {
           return z.getName();
         }
       }
@@ -122,17 +122,11 @@ public final class CloudDnsProvider implements DnsProvider {
 
   private static RecordSet rrset(String fqdn, Set<String> values, Optional<RecordSet> existing) {
     List<String> records = new ArrayList<>(values);
-    return RecordSet.newBuilder(canonical(fqdn), RecordSet.Type.TXT).setRecords(records).setTtl(existing.map(
+    return RecordSet.newBuilder(RecordText.absolute(fqdn), RecordSet.Type.TXT).setRecords(records).setTtl(existing.map(
         RecordSet::getTtl).orElse(TTL), TimeUnit.SECONDS).build();
   }
 
-  private static String canonical(String name) {
-    return name.endsWith(".") ? name : name + ".";
-  }
 
-  private static String quote(String value) {
-    return "\"" + value + "\"";
-  }
 
   @Override
   public String describe() {

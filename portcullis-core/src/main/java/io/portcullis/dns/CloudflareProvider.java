@@ -60,7 +60,7 @@ public final class CloudflareProvider implements DnsProvider, AddressRecords {
     String id = zoneId(zone);
     deleteAll(id, fqdn);
     for (InetAddress a : addresses) {
-      create(id, a instanceof Inet4Address ? "A" : "AAAA", fqdn, AddressRecords.text(a), ttlSeconds);
+      create(id, a instanceof Inet4Address ? "A" : "AAAA", fqdn, RecordText.address(a), ttlSeconds);
     }
   }
 
@@ -78,20 +78,20 @@ public final class CloudflareProvider implements DnsProvider, AddressRecords {
   }
 
   private void create(String zoneId, String type, String fqdn, String content, long ttl) throws DnsException {
-    check(rest.send("POST", base + "/zones/" + zoneId + "/dns_records", Map.of("type", type, "name", bare(fqdn),
+    check(rest.send("POST", base + "/zones/" + zoneId + "/dns_records", Map.of("type", type, "name", RecordText.relative(fqdn),
         "content", content, "ttl", ttl)), "creating " + type + " " + fqdn);
   }
 
   private JsonNode find(String zoneId, String type, String fqdn, String content) throws DnsException {
-    String q = "?type=" + type + "&name=" + enc(bare(fqdn)) + (content == null ? "" : "&content=" + enc(content));
+    String q = "?type=" + type + "&name=" + enc(RecordText.relative(fqdn)) + (content == null ? "" : "&content=" + enc(content));
     return check(rest.send("GET", base + "/zones/" + zoneId + "/dns_records" + q, null), "listing " + type + " "
         + fqdn).path("result");
   }
 
   private String zoneId(String zone) throws DnsException {
-    JsonNode r = check(rest.send("GET", base + "/zones?name=" + enc(bare(zone)), null), "finding zone " + zone);
+    JsonNode r = check(rest.send("GET", base + "/zones?name=" + enc(RecordText.relative(zone)), null), "finding zone " + zone);
     if (r.path("result").size() == 0) {
-      throw new DnsException(describe() + ": no zone " + bare(zone) + " in this account (expected: the zone the SOA "
+      throw new DnsException(describe() + ": no zone " + RecordText.relative(zone) + " in this account (expected: the zone the SOA "
           + "walk found, visible to the token)");
     }
     return r.path("result").get(0).path("id").asText();
@@ -105,9 +105,6 @@ public final class CloudflareProvider implements DnsProvider, AddressRecords {
     return r;
   }
 
-  private static String bare(String name) {
-    return name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
-  }
 
   private static String enc(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);

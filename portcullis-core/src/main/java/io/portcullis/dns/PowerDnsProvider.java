@@ -38,14 +38,14 @@ public final class PowerDnsProvider implements DnsProvider, AddressRecords {
   @Override
   public synchronized void present(String zone, String fqdn, String value) throws DnsException {
     Set<String> values = contents(zone, fqdn, "TXT");
-    values.add(quote(value));
+    values.add(RecordText.txt(value));
     patch(zone, fqdn, "TXT", values);
   }
 
   @Override
   public synchronized void cleanUp(String zone, String fqdn, String value) throws DnsException {
     Set<String> values = contents(zone, fqdn, "TXT");
-    if (values.remove(quote(value))) {
+    if (values.remove(RecordText.txt(value))) {
       patch(zone, fqdn, "TXT", values);
     }
   }
@@ -55,7 +55,7 @@ public final class PowerDnsProvider implements DnsProvider, AddressRecords {
       throws DnsException {
     Set<String> v4 = new LinkedHashSet<>();
     Set<String> v6 = new LinkedHashSet<>();
-    addresses.forEach(a -> (a instanceof Inet4Address ? v4 : v6).add(AddressRecords.text(a)));
+    addresses.forEach(a -> (a instanceof Inet4Address ? v4 : v6).add(RecordText.address(a)));
     List<Map<String, Object>> rrsets = new ArrayList<>();
     rrsets.add(rrset(fqdn, "A", v4, ttlSeconds));
     rrsets.add(rrset(fqdn, "AAAA", v6, ttlSeconds));
@@ -73,7 +73,7 @@ public final class PowerDnsProvider implements DnsProvider, AddressRecords {
     JsonNode z = rest.send("GET", zoneUrl(zone) + "?rrsets=true", null);
     Set<String> out = new LinkedHashSet<>();
     for (JsonNode rr : z.path("rrsets")) {
-      if (rr.path("name").asText().equalsIgnoreCase(canonical(fqdn)) && rr.path("type").asText().equals(type)) {
+      if (rr.path("name").asText().equalsIgnoreCase(RecordText.absolute(fqdn)) && rr.path("type").asText().equals(type)) {
         rr.path("records").forEach(r -> out.add(r.path("content").asText()));
       }
     }
@@ -86,26 +86,19 @@ public final class PowerDnsProvider implements DnsProvider, AddressRecords {
 
   private static Map<String, Object> rrset(String fqdn, String type, Set<String> contents, long ttl) {
     if (contents.isEmpty()) {
-      return Map.of("name", canonical(fqdn), "type", type, "changetype", "DELETE");
+      return Map.of("name", RecordText.absolute(fqdn), "type", type, "changetype", "DELETE");
     }
     List<Map<String, Object>> records = new ArrayList<>();
     contents.forEach(c -> records.add(Map.of("content", c, "disabled", false)));
-    return Map.of("name", canonical(fqdn), "type", type, "ttl", ttl, "changetype", "REPLACE", "records", records);
+    return Map.of("name", RecordText.absolute(fqdn), "type", type, "ttl", ttl, "changetype", "REPLACE", "records", records);
   }
 
   private String zoneUrl(String zone) {
     return apiUrl + "/api/v1/servers/" + URLEncoder.encode(serverId, StandardCharsets.UTF_8) + "/zones/"
-        + URLEncoder.encode(canonical(zone), StandardCharsets.UTF_8);
+        + URLEncoder.encode(RecordText.absolute(zone), StandardCharsets.UTF_8);
   }
 
-  static String canonical(String name) {
-    return name.endsWith(".") ? name : name + ".";
-  }
 
-  /** TXT content in zone-file form: quoted, with {@code "} and {@code \} escaped. */
-  private static String quote(String value) {
-    return "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
-  }
 
   @Override
   public String describe() {

@@ -68,7 +68,7 @@ public final class Route53Provider implements DnsProvider {
     Optional<ResourceRecordSet> existing = txt(zoneId, fqdn);
     Set<String> values = new LinkedHashSet<>();
     existing.ifPresent(rr -> rr.resourceRecords().forEach(x -> values.add(x.value())));
-    values.add(quote(value));
+    values.add(RecordText.txt(value));
     change(zoneId, ChangeAction.UPSERT, rrset(fqdn, values, existing.map(ResourceRecordSet::ttl).orElse(TTL)),
         "adding TXT " + fqdn);
   }
@@ -82,7 +82,7 @@ public final class Route53Provider implements DnsProvider {
     }
     Set<String> values = new LinkedHashSet<>();
     existing.get().resourceRecords().forEach(x -> values.add(x.value()));
-    if (!values.remove(quote(value))) {
+    if (!values.remove(RecordText.txt(value))) {
       return;
     }
     if (values.isEmpty()) {
@@ -95,9 +95,9 @@ public final class Route53Provider implements DnsProvider {
 
   private Optional<ResourceRecordSet> txt(String zoneId, String fqdn) throws DnsException {
     try {
-      return client.listResourceRecordSets(b -> b.hostedZoneId(zoneId).startRecordName(canonical(fqdn))
+      return client.listResourceRecordSets(b -> b.hostedZoneId(zoneId).startRecordName(RecordText.absolute(fqdn))
           .startRecordType(RRType.TXT).maxItems("1")).resourceRecordSets().stream()
-          .filter(rr -> rr.type() == RRType.TXT && canonical(rr.name()).equalsIgnoreCase(canonical(fqdn)))
+          .filter(rr -> rr.type() == RRType.TXT && RecordText.absolute(rr.name()).equalsIgnoreCase(RecordText.absolute(fqdn)))
           .findFirst();
     } catch (SdkException e) {
       throw new DnsException(describe() + ": listing TXT " + fqdn + ": " + e.getMessage(), e);
@@ -118,9 +118,9 @@ public final class Route53Provider implements DnsProvider {
       return hostedZoneId;
     }
     try {
-      List<HostedZone> zones = client.listHostedZonesByName(b -> b.dnsName(canonical(zone))).hostedZones();
+      List<HostedZone> zones = client.listHostedZonesByName(b -> b.dnsName(RecordText.absolute(zone))).hostedZones();
       for (HostedZone z : zones) {
-        if (canonical(z.name()).equalsIgnoreCase(canonical(zone)) && (z.config() == null
+        if (RecordText.absolute(z.name()).equalsIgnoreCase(RecordText.absolute(zone)) && (z.config() == null
             || !Boolean.TRUE.equals(z.config().privateZone()))) {
           return z.id().replaceFirst("^/?hostedzone/", "");
         }
@@ -135,17 +135,11 @@ public final class Route53Provider implements DnsProvider {
   private static ResourceRecordSet rrset(String fqdn, Set<String> values, long ttl) {
     List<ResourceRecord> records = new ArrayList<>();
     values.forEach(v -> records.add(ResourceRecord.builder().value(v).build()));
-    return ResourceRecordSet.builder().name(canonical(fqdn)).type(RRType.TXT).ttl(ttl).resourceRecords(records)
+    return ResourceRecordSet.builder().name(RecordText.absolute(fqdn)).type(RRType.TXT).ttl(ttl).resourceRecords(records)
         .build();
   }
 
-  private static String canonical(String name) {
-    return name.endsWith(".") ? name : name + ".";
-  }
 
-  private static String quote(String value) {
-    return "\"" + value + "\"";
-  }
 
   @Override
   public String describe() {

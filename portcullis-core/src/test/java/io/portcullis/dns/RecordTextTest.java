@@ -6,7 +6,7 @@ import java.net.InetAddress;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-class AddressRecordsTest {
+class RecordTextTest {
   @ParameterizedTest
   @CsvSource({
       "192.0.2.1, 192.0.2.1",
@@ -18,6 +18,6 @@ class AddressRecordsTest {
       "fe80:0:0:0:1:0:0:0, fe80::1:0:0:0",
   })
   void addressesAreWrittenInCanonicalText(String in, String expected) throws Exception {
-    assertThat(AddressRecords.text(InetAddress.getByName(in))).isEqualTo(expected);
+    assertThat(RecordText.address(InetAddress.getByName(in))).isEqualTo(expected);
   }
 }
