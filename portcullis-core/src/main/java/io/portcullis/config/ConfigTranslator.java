@@ -681,14 +681,10 @@ public final class ConfigTranslator {
       cx.problem(Severity.ERROR, r, at + ".route", "empty (expected: at least one destination)");
       return null;
     }
-    List<RouteAction.WeightedCluster> dests = new ArrayList<>();
-    for (int d = 0; d < rs.size(); d++) {
-      RouteAction.WeightedCluster wc = destination(r, at + ".route[" + d + "]", rs.get(d).getDestination(),
-          rs.get(d).getWeight(), rs.size(), cx);
-      if (wc == null) {
-        return null;
-      }
-      dests.add(wc);
+    List<RouteAction.WeightedCluster> dests = destinations(r, at, rs.size(), d -> rs.get(d).getDestination(),
+        d -> rs.get(d).getWeight(), cx);
+    if (dests == null) {
+      return null;
     }
     TlsRoute route = new TlsRoute(r.key() + "." + index, dests);
     List<TlsRule> out = new ArrayList<>();
@@ -764,15 +760,11 @@ public final class ConfigTranslator {
       }
       action = new RouteAction.DirectResponse((int) status, body);
     } else {
-      List<RouteAction.WeightedCluster> dests = new ArrayList<>();
       List<HTTPRouteDestination> rs = h.getRoute();
-      for (int d = 0; d < rs.size(); d++) {
-        RouteAction.WeightedCluster wc = destination(r, at + ".route[" + d + "]", rs.get(d).getDestination(),
-            rs.get(d).getWeight(), rs.size(), cx);
-        if (wc == null) {
-          return null;
-        }
-        dests.add(wc);
+      List<RouteAction.WeightedCluster> dests = destinations(r, at, rs.size(), d -> rs.get(d).getDestination(),
+          d -> rs.get(d).getWeight(), cx);
+      if (dests == null) {
+        return null;
       }
       Duration timeout = duration(r, at + ".timeout", h.getTimeout(), cx);
       if (timeout == null) {
@@ -828,6 +820,24 @@ public final class ConfigTranslator {
     }
     return new HeaderOps(ops.getSet() == null ? Map.of() : ops.getSet(), ops.getAdd() == null ? Map.of()
         : ops.getAdd(), ops.getRemove() == null ? List.of() : ops.getRemove());
+  }
+
+  /**
+   * The {@code route[]} of an HTTP or TLS route ({@code count} entries, each read by index), or null after an ERROR.
+   */
+  private List<RouteAction.WeightedCluster> destinations(Resource r, String at, int count,
+      java.util.function.IntFunction<Destination> destination, java.util.function.IntFunction<Integer> weight,
+      Context cx) {
+    List<RouteAction.WeightedCluster> dests = new ArrayList<>();
+    for (int d = 0; d < count; d++) {
+      RouteAction.WeightedCluster wc = destination(r, at + ".route[" + d + "]", destination.apply(d), weight.apply(d),
+          count, cx);
+      if (wc == null) {
+        return null;
+      }
+      dests.add(wc);
+    }
+    return dests;
   }
 
   private RouteAction.WeightedCluster destination(Resource r, String at, Destination d, Integer routeWeight,
