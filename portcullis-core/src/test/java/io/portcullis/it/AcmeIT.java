@@ -89,15 +89,8 @@ class AcmeIT {
             tls: {mode: SIMPLE, credentialName: shop-credential}
             hosts: [shop.example.test]
         ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: hello}
-        spec:
-          hosts: ["*"]
-          gateways: [web]
-          http:
-          - directResponse: {status: 200, body: {string: "hello from an ACME certificate\\n"}}
-        """.formatted(pebble.directory(), pebble.caBundle(), http, https, extraCertificates, securedAnnotation);
+        """.formatted(pebble.directory(), pebble.caBundle(), http, https, extraCertificates, securedAnnotation)
+        + Gateways.directResponse("web", "hello from an ACME certificate\n");
   }
 
   Proc.Result curl(String host, Path root) throws Exception {
@@ -213,15 +206,8 @@ class AcmeIT {
             tls: {mode: SIMPLE, credentialName: only-tls}
             hosts: [only-tls.example.test]
         ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: hello}
-        spec:
-          hosts: ["*"]
-          gateways: [web]
-          http:
-          - directResponse: {status: 200, body: {string: "no HTTP server, still issued\\n"}}
-        """.formatted(pebble.directory(), pebble.caBundle(), tlsPort - offset));
+        """.formatted(pebble.directory(), pebble.caBundle(), tlsPort - offset)
+        + Gateways.directResponse("web", "no HTTP server, still issued\n"));
     try (Portcullis p = start(config, tmp.resolve("state"), offset)) {
       await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "only-tls"));
       assertThat(p.boundAddresses()).containsKey(80);

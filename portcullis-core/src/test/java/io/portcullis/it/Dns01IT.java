@@ -110,16 +110,9 @@ class Dns01IT {
             tls: {mode: SIMPLE, credentialName: wild-credential}
             hosts: [example.test, "*.example.test"]
         ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: hello}
-        spec:
-          hosts: ["*"]
-          gateways: [web]
-          http:
-          - directResponse: {status: 200, body: {string: "hello over DNS-01\\n"}}
         """.formatted(tsigSecret, pebble.directory(), pebble.caBundle(), bind.address(), Bind.KEY_NAME,
-        certificates, gatewayAnnotations, http, https));
+        certificates, gatewayAnnotations, http, https)
+        + Gateways.directResponse("web", "hello over DNS-01\n"));
     Files.move(config.resolve("all.yaml.tmp"), config.resolve("all.yaml"),
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     return config;

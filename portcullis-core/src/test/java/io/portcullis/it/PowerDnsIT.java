@@ -90,15 +90,8 @@ class PowerDnsIT {
             tls: {mode: SIMPLE, credentialName: wild-credential}
             hosts: [example.test, "*.example.test"]
         ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: hello}
-        spec:
-          hosts: ["*"]
-          gateways: [web]
-          http:
-          - directResponse: {status: 200, body: {string: "hello over PowerDNS\\n"}}
-        """.formatted(PowerDns.API_KEY, pebble.directory(), pebble.caBundle(), pdns.apiUrl(), https));
+        """.formatted(PowerDns.API_KEY, pebble.directory(), pebble.caBundle(), pdns.apiUrl(), https)
+        + Gateways.directResponse("web", "hello over PowerDNS\n"));
     try (Portcullis p = Gateways.start(config, tmp.resolve("state"), new Portcullis.IssuanceOptions("",
         List.of(new InetSocketAddress("127.0.0.1", pdns.port())), false, pdns.port(), Duration.ofSeconds(30)))) {
       await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "wild")

@@ -42,6 +42,23 @@ public final class Gateways {
     return start(config, state, 0);
   }
 
+  /**
+   * Returns the YAML of a VirtualService {@code hello} that answers every host of Gateway {@code gateway} with 200
+   * and {@code body}, to end a multi-document manifest after a {@code ---} line.
+   */
+  public static String directResponse(String gateway, String body) {
+    return """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: hello}
+        spec:
+          hosts: ["*"]
+          gateways: [%s]
+          http:
+          - directResponse: {status: 200, body: {string: "%s"}}
+        """.formatted(gateway, body.replace("\n", "\\n"));
+  }
+
   /** Returns the status of Certificate {@code name}, if the gateway manages one. */
   public static Optional<CertificateStatus> status(Portcullis p, String name) {
     return p.certificates().statuses().stream().filter(s -> s.name().equals(name)).findFirst();
