@@ -142,7 +142,7 @@ class Dns01IT {
         assertThat(r.stdout()).isEqualTo("hello over DNS-01\n");
       }
       // Both values were written at the one name (two authorizations), and both are gone, at both nameservers.
-      assertThat(bind.log()).contains("adding an RR at '_acme-challenge.example.test' TXT");
+      assertThat(bind.log().split("adding an RR at '_acme-challenge.example.test' TXT", -1)).hasSize(3);
       for (String ns : List.of("127.0.0.1", "::1")) {
         assertThat(bind.dig(ns, "_acme-challenge.example.test", "TXT")).as(ns).isEmpty();
       }
