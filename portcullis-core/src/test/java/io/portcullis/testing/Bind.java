@@ -21,7 +21,7 @@ public final class Bind implements AutoCloseable {
   /** The TSIG key's name. */
   public static final String KEY_NAME = "portcullis-key";
   private final Path dir;
-  private final int port = freeUdpAndTcp();
+  private final int port = Ports.free();
   private final String secret;
   private Proc named;
 
@@ -141,17 +141,4 @@ public final class Bind implements AutoCloseable {
     stop();
   }
 
-  /** A port free for both UDP and TCP on 127.0.0.1. */
-  private static int freeUdpAndTcp() {
-    List<Integer> tried = new ArrayList<>();
-    for (int i = 0; i < 20; i++) {
-      int p = Ports.free();
-      try (java.net.DatagramSocket u = new java.net.DatagramSocket(p, java.net.InetAddress.getLoopbackAddress())) {
-        return p;
-      } catch (IOException e) {
-        tried.add(p);
-      }
-    }
-    throw new IllegalStateException("no port free for UDP and TCP among " + tried);
-  }
 }

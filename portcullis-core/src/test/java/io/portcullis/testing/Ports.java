@@ -1,22 +1,72 @@
 package io.portcullis.testing;
 
 import java.io.IOException;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ThreadLocalRandom;
 
-/** Free loopback ports for tests (never fixed ones). */
+/**
+ * Free loopback ports for tests (never fixed ones), each handed out once for the life of the JVM.
+ *
+ * <p>A port found by binding port 0 and closing the socket comes from the kernel's ephemeral range, so the next
+ * {@code bind(0)} or outgoing connection (of this JVM or of a child process) can be given the same number before the
+ * child that was meant to bind it does: two Pebble ports once came out equal that way. So ports come from below the
+ * ephemeral range ({@code net.ipv4.ip_local_port_range}), which the kernel never assigns on its own, in sequence from
+ * a random start (two JVMs at once rarely meet), each checked free on TCP and UDP before it is handed out.
+ */
 public final class Ports {
+  private static final int LOWEST = 10_000;
+  private static final int EPHEMERAL_LOW = ephemeralLow();
+  private static int next = LOWEST + ThreadLocalRandom.current().nextInt(Math.max(1, EPHEMERAL_LOW - LOWEST));
+  private static int handedOut;
+
   private Ports() {}
 
-  /** Returns a port that was free on 127.0.0.1 a moment ago. */
-  public static int free() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
+  /**
+   * Returns a port that is free on 127.0.0.1 for TCP and UDP and was never returned before in this JVM.
+   *
+   * @throws IllegalStateException when every port below the ephemeral range was handed out or is taken
+   */
+  public static synchronized int free() {
+    int range = EPHEMERAL_LOW - LOWEST;
+    while (handedOut < range) {
+      int p = next;
+      next = next + 1 >= EPHEMERAL_LOW ? LOWEST : next + 1;
+      handedOut++;
+      if (bindable(p)) {
+        return p;
+      }
+    }
+    throw new IllegalStateException("no free port left in " + LOWEST + ".." + (EPHEMERAL_LOW - 1));
+  }
+
+  private static boolean bindable(int port) {
+    InetAddress lo = InetAddress.getLoopbackAddress();
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(false);
+      s.bind(new InetSocketAddress(lo, port), 1);
     } catch (IOException e) {
-      throw new IllegalStateException(e);
+      return false;
+    }
+    try (DatagramSocket u = new DatagramSocket(new InetSocketAddress(lo, port))) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static int ephemeralLow() {
+    try {
+      String[] range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim().split("\\s+");
+      int low = Integer.parseInt(range[0]);
+      return low > LOWEST + 1000 ? low : 32_768;
+    } catch (IOException | RuntimeException e) {
+      return 32_768;
     }
   }
 
