@@ -1,0 +1,683 @@
+package io.portcullis.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.portcullis.acme.Http01Challenges;
+import io.portcullis.config.ServerConfig;
+import io.portcullis.routing.Endpoint;
+import io.portcullis.routing.HttpRoute;
+import io.portcullis.routing.RouteAction;
+import io.portcullis.routing.RouteMatch;
+import io.portcullis.routing.VirtualHost;
+import io.portcullis.tls.TlsContexts.ServerTls;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One request and its response on a downstream HTTP/1.1 connection or HTTP/2 stream: routes it, answers locally or
+ * forwards it upstream, streaming both ways with backpressure, and writes its access-log line. Runs on the channel's
+ * event loop and never blocks; not thread-safe.
+ */
+final class Exchange implements Upstreams.UpstreamListener {
+  private static final Logger log = LoggerFactory.getLogger(Exchange.class);
+  /** Request bodies up to this size are kept so a retry can replay them; larger ones are not retried. */
+  static final int MAX_REPLAY_BYTES = 64 * 1024;
+
+  private final ProxyHandler owner;
+  private final ChannelHandlerContext ctx;
+  private final Listener listener;
+  private final Upstreams upstreams;
+  private final AccessLog accessLog;
+  private final Http01Challenges challenges;
+  private final String sni;
+  private final Channel connection;
+  private final boolean h2;
+  private final HttpRequest request;
+  private final Instant startTime = Instant.now();
+  private final long startNanos = System.nanoTime();
+  private final boolean keepAlive;
+  private final boolean expectsBody;
+  private final List<HttpContent> body = new ArrayList<>();
+  private ListenerState state;
+  private View view;
+  private String host = "";
+  private HttpRoute route;
+  private RouteAction.Forward forward;
+  private RouteAction.WeightedCluster cluster;
+  private Upstreams.Pool pool;
+  private Endpoint endpoint;
+  private Channel upstream;
+  private HttpRequest upstreamHead;
+  private boolean replayable = true;
+  private int replayBytes;
+  private boolean requestComplete;
+  private boolean responseStarted;
+  private boolean responseComplete;
+  private boolean awaitingWritability;
+  private boolean done;
+  private boolean upstreamReusable = true;
+  private int attempts;
+  private long bytesReceived;
+  private long bytesSent;
+  private long upstreamStartNanos;
+  private long upstreamServiceMs = -1;
+  private int status;
+  private String flags = "-";
+  private String requestId;
+  private ScheduledFuture<?> timeout;
+  private ScheduledFuture<?> perTryTimeout;
+
+  Exchange(ProxyHandler owner, ChannelHandlerContext ctx, HttpRequest request) {
+    this.owner = owner;
+    this.ctx = ctx;
+    this.listener = owner.listener;
+    this.upstreams = owner.upstreams;
+    this.accessLog = owner.accessLog;
+    this.challenges = owner.challenges;
+    this.sni = owner.sni;
+    this.connection = owner.connection;
+    this.h2 = owner.isH2();
+    this.request = request;
+    this.keepAlive = HttpUtil.isKeepAlive(request);
+    this.expectsBody = !(request instanceof FullHttpRequest) && !request.decoderResult().isFailure()
+        && (h2 || contentLength(request) > 0 || HttpUtil.isTransferEncodingChunked(request));
+    ReferenceCountUtil.retain(request); // released with the exchange when request is a FullHttpRequest
+  }
+
+  void start() {
+    state = listener.state();
+    if (request.decoderResult().isFailure() || state == null) {
+      local(400, "bad request\n", "-", null);
+      return;
+    }
+    String uri = request.uri();
+    int q = uri.indexOf('?');
+    String path = q >= 0 ? uri.substring(0, q) : uri;
+    String authority = request.headers().get(HttpHeaderNames.HOST, "");
+    host = hostOf(authority);
+    view = new View(path, authority, request.method().name(), request.headers(), state.config().port());
+    requestId = request.headers().get("x-request-id");
+    if (requestId == null || requestId.isEmpty()) {
+      requestId = randomUuid();
+    }
+    if (state.config().tls() && misdirected()) {
+      local(421, "misdirected request: " + host + " is not served by the server this connection's SNI chose, or "
+          + "its certificate does not cover it\n", "-", null);
+      return;
+    }
+    if (!state.config().tls()) {
+      Optional<String> keyAuthorization = challenges.forPath(path); // RFC 8555 §8.3, before routing
+      if (keyAuthorization.isPresent()) {
+        local(200, keyAuthorization.get(), "-", null);
+        return;
+      }
+      Optional<ServerConfig> server = state.config().serversByHost().find(host);
+      if (server.isPresent() && server.get().httpsRedirect()) {
+        local(301, "", "-", "https://" + hostWithoutPort(authority) + uri);
+        return;
+      }
+    }
+    Optional<VirtualHost> vh = state.config().routes().find(host);
+    Optional<HttpRoute> r = vh.flatMap(v -> v.route(view));
+    if (r.isEmpty()) {
+      local(404, "", "NR", null);
+      return;
+    }
+    route = r.get();
+    RouteAction action = route.action();
+    if (action instanceof RouteAction.DirectResponse d) {
+      local(d.status(), d.body(), "-", null);
+    } else if (action instanceof RouteAction.Redirect rd) {
+      local(rd.code(), new byte[0], "-", redirectLocation(rd, authority, uri));
+    } else if (action instanceof RouteAction.Forward f) {
+      startForward(f);
+    }
+  }
+
+  /**
+   * Whether the request's host belongs to another server block than the one the handshake chose by SNI (its TLS
+   * settings may differ), or to the same block but is not covered by the certificate served for the SNI: RFC 9110
+   * §15.5.20, the case of an HTTP/2 connection reused across hosts (istio#13589). The certificate is checked only
+   * when the host differs from the SNI, so the common request costs one string comparison more.
+   */
+  private boolean misdirected() {
+    Optional<ServerTls> byHost = state.tls().find(host);
+    if (byHost.isEmpty() || !byHost.get().server().routeName().equals(
+        connection.attr(GatewayChannelInitializer.SNI_SERVER).get())) {
+      return true;
+    }
+    return sni != null && !sni.equalsIgnoreCase(host)
+        && !byHost.get().credentials().stream().allMatch(c -> c.covers(host));
+  }
+
+  private String redirectLocation(RouteAction.Redirect rd, String authority, String uri) {
+    String scheme = rd.scheme().orElse(state.config().tls() ? "https" : "http");
+    String h = rd.authority().orElse(hostWithoutPort(authority));
+    int port = rd.port();
+    String p = rd.uri().orElse(uri);
+    return scheme + "://" + h + (port > 0 ? ":" + port : "") + p;
+  }
+
+  private void startForward(RouteAction.Forward f) {
+    forward = f;
+    cluster = f.pick();
+    if (cluster.cluster().endpoints().isEmpty()) {
+      local(503, "no healthy upstream", "NC", null);
+      return;
+    }
+    pool = upstreams.pool(ctx.channel().eventLoop());
+    upstreamHead = upstreamRequest();
+    if (!f.timeout().isZero()) {
+      timeout = ctx.executor().schedule(this::onTimeout, f.timeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+    attempt();
+  }
+
+  private HttpRequest upstreamRequest() {
+    HttpHeaders h = request.headers(); // ours alone: changed in place rather than copied
+    HopByHop.strip(h);
+    h.remove(HttpHeaderNames.EXPECT);
+    String authority = forward.rewriteAuthority().orElse(view.authority());
+    h.set(HttpHeaderNames.HOST, authority);
+    String remote = remoteIp(connection.remoteAddress());
+    String xff = h.get("x-forwarded-for");
+    h.set("x-forwarded-for", xff == null || xff.isEmpty() ? remote : xff + ", " + remote);
+    h.set("x-forwarded-proto", state.config().tls() ? "https" : "http");
+    h.set("x-request-id", requestId);
+    String uri = request.uri();
+    if (forward.rewriteUri().isPresent()) {
+      int q = uri.indexOf('?');
+      String query = q >= 0 ? uri.substring(q) : "";
+      uri = HttpRoute.rewritePath(view.path(), forward.rewriteUri().get(), route.matches(), view) + query;
+    }
+    route.requestHeaders().applyTo(h);
+    boolean hasBody = !(request instanceof FullHttpRequest full) || full.content().isReadable();
+    if (h2 && hasBody && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    }
+    if (!h2 && !h.contains(HttpHeaderNames.CONTENT_LENGTH)
+        && !HttpUtil.isTransferEncodingChunked(request)) {
+      h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    }
+    return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), uri, h);
+  }
+
+  private void attempt() {
+    attempts++;
+    endpoint = pool.next(cluster.cluster());
+    upstreamStartNanos = System.nanoTime();
+    upstreamReusable = true;
+    RouteAction.RetryPolicy retry = forward.retries();
+    if (!retry.perTryTimeout().isZero()) {
+      perTryTimeout = ctx.executor().schedule(this::onPerTryTimeout, retry.perTryTimeout().toNanos(),
+          TimeUnit.NANOSECONDS);
+    }
+    Endpoint ep = endpoint;
+    int attempt = attempts;
+    pool.acquire(ep).addListener((ChannelFutureListener) f -> {
+      if (done || attempt != attempts) {
+        if (f.isSuccess()) {
+          if (done) {
+            pool.release(ep, f.channel());
+          } else {
+            f.channel().close();
+          }
+        }
+        return;
+      }
+      if (!f.isSuccess()) {
+        onConnectFailure(f.cause());
+      } else {
+        onConnected(f.channel());
+      }
+    });
+  }
+
+  private void onConnected(Channel ch) {
+    upstream = ch;
+    ch.attr(Upstreams.LISTENER).set(this);
+    ch.write(ReferenceCountUtil.retain(upstreamHead));
+    for (HttpContent c : body) {
+      ch.write(c.retainedDuplicate());
+    }
+    ch.flush(); // upstream connections read freely (auto-read); see upstreamReadComplete for backpressure
+    if (!requestComplete) {
+      ctx.read();
+    }
+  }
+
+  void requestContent(HttpContent c) {
+    if (done) {
+      c.release();
+      if (!requestComplete && c instanceof LastHttpContent) {
+        requestComplete = true;
+      }
+      if (!requestComplete) {
+        ctx.read();
+      }
+      return;
+    }
+    bytesReceived += c.content().readableBytes();
+    boolean last = c instanceof LastHttpContent;
+    if (last) {
+      requestComplete = true;
+    }
+    if (replayable) {
+      replayBytes += c.content().readableBytes();
+      if (replayBytes > MAX_REPLAY_BYTES) {
+        replayable = false;
+        body.forEach(HttpContent::release);
+        body.clear();
+      }
+    }
+    if (upstream == null) {
+      if (replayable) {
+        body.add(c);
+      } else {
+        c.release(); // cannot happen: body is read only once connected
+        upstreamReusable = false;
+      }
+      return;
+    }
+    if (replayable) {
+      body.add(c);
+      c = c.retainedDuplicate();
+    }
+    Channel up = upstream;
+    up.writeAndFlush(c).addListener((ChannelFutureListener) f -> {
+      if (f.isSuccess() && !last && up == upstream && !done) {
+        ctx.read();
+      }
+    });
+  }
+
+  @Override
+  public void upstreamRead(Object msg) {
+    if (done) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (msg instanceof HttpResponse resp) {
+      int code = resp.status().code();
+      if (code >= 100 && code < 200) {
+        ReferenceCountUtil.release(msg); // interim response: upstreamReadComplete reads on
+        return;
+      }
+      cancel(perTryTimeout);
+      upstreamServiceMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStartNanos);
+      if (!responseStarted && forward.retries().retriesStatus(code) && canRetry()) {
+        ReferenceCountUtil.release(msg);
+        discardUpstream();
+        retry();
+        return;
+      }
+      if (!HttpUtil.isKeepAlive(resp)) {
+        upstreamReusable = false;
+      }
+      status = code;
+      responseStarted = true;
+      HttpHeaders h = resp.headers(); // changed in place and sent on as the same object
+      boolean chunked = HttpUtil.isTransferEncodingChunked(resp);
+      HopByHop.strip(h);
+      route.responseHeaders().applyTo(h);
+      h.set("x-envoy-upstream-service-time", Long.toString(upstreamServiceMs));
+      if (!h2) {
+        boolean bodyAllowed = code != 204 && code != 304 && !request.method().equals(HttpMethod.HEAD);
+        if (bodyAllowed && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+          h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        } else if (!chunked) {
+          h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+        }
+        if (!keepAlive || bodyPending()) {
+          h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+      } else {
+        h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+      }
+      resp.setProtocolVersion(HttpVersion.HTTP_1_1);
+      HttpResponse out = msg instanceof HttpContent ? new DefaultHttpResponse(HttpVersion.HTTP_1_1, resp.status(), h)
+          : resp;
+      ctx.write(out, ctx.voidPromise()); // flushed with the body, or on upstreamReadComplete
+      if (msg instanceof HttpContent c) {
+        forwardResponseContent(c);
+      }
+      return;
+    }
+    if (msg instanceof HttpContent c && responseStarted) {
+      forwardResponseContent(c);
+      return;
+    }
+    ReferenceCountUtil.release(msg);
+  }
+
+  /**
+   * Flushes what this upstream read produced, once per read batch rather than per message (Netty's proxy
+   * pattern). Upstream connections read freely; only when the downstream cannot take more does reading stop,
+   * until {@link #downstreamWritable()}: no epoll change per read, no unbounded buffering.
+   */
+  @Override
+  public void upstreamReadComplete() {
+    if (done || upstream == null || responseComplete) {
+      return;
+    }
+    if (responseStarted) {
+      ctx.flush();
+    }
+    if (!ctx.channel().isWritable()) {
+      awaitingWritability = true;
+      upstream.config().setAutoRead(false);
+    }
+  }
+
+  void downstreamWritable() {
+    if (awaitingWritability && !done && upstream != null) {
+      awaitingWritability = false;
+      upstream.config().setAutoRead(true);
+    }
+  }
+
+  private void forwardResponseContent(HttpContent c) {
+    bytesSent += c.content().readableBytes();
+    if (c instanceof LastHttpContent) {
+      responseComplete = true;
+      Channel up = upstream;
+      ctx.writeAndFlush(c).addListener((ChannelFutureListener) f -> finishForward(up, f.isSuccess()));
+      return;
+    }
+    ctx.write(c, ctx.voidPromise());
+  }
+
+  private void finishForward(Channel up, boolean written) {
+    if (done) {
+      return;
+    }
+    if (up != null) {
+      if (upstreamReusable && requestComplete && up == upstream) {
+        pool.release(endpoint, up);
+      } else {
+        up.attr(Upstreams.LISTENER).set(null);
+        up.close();
+      }
+      upstream = null;
+    }
+    finish();
+    if (!written || h2) {
+      return;
+    }
+    if (keepAlive && !bodyPending()) {
+      ctx.read();
+    } else {
+      ctx.close();
+    }
+  }
+
+  /** Whether request body bytes may still arrive (then an HTTP/1.1 connection cannot be reused). */
+  private boolean bodyPending() {
+    return expectsBody && !requestComplete;
+  }
+
+  private boolean canRetry() {
+    return attempts <= forward.retries().attempts() && replayable && (timeout == null || !timeout.isDone());
+  }
+
+  private void retry() {
+    ctx.executor().schedule(() -> {
+      if (!done) {
+        attempt();
+      }
+    }, Math.min(25L * attempts, 250L), TimeUnit.MILLISECONDS);
+  }
+
+  private void onConnectFailure(Throwable cause) {
+    cancel(perTryTimeout);
+    log.debug("upstream {} {}: connect failed: {}", cluster.cluster().name(), endpoint, cause.toString());
+    if (forward.retries().retriesConnectFailure() && canRetry()) {
+      retry();
+      return;
+    }
+    local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure",
+        "UF", null);
+  }
+
+  @Override
+  public void upstreamClosed() {
+    if (done) {
+      return;
+    }
+    upstream = null;
+    cancel(perTryTimeout);
+    if (!responseStarted) {
+      if (forward.retries().retriesConnectFailure() && canRetry()) {
+        retry();
+        return;
+      }
+      local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection termination",
+          "UC", null);
+      return;
+    }
+    flags = "UC";
+    abortDownstream();
+  }
+
+  @Override
+  public void upstreamException(Throwable cause) {
+    log.debug("upstream {} {}: {}", cluster.cluster().name(), endpoint, cause.toString());
+    upstreamClosed();
+  }
+
+  private void onTimeout() {
+    if (done) {
+      return;
+    }
+    discardUpstream();
+    if (!responseStarted) {
+      local(504, "upstream request timeout", "UT", null);
+    } else {
+      flags = "UT";
+      abortDownstream();
+    }
+  }
+
+  private void onPerTryTimeout() {
+    if (done || responseStarted) {
+      return;
+    }
+    discardUpstream();
+    if (canRetry()) {
+      retry();
+    } else {
+      local(504, "upstream request timeout", "UT", null);
+    }
+  }
+
+  private void discardUpstream() {
+    Channel up = upstream;
+    upstream = null;
+    if (up != null) {
+      up.attr(Upstreams.LISTENER).set(null);
+      up.close();
+    }
+  }
+
+  private void abortDownstream() {
+    finish();
+    ctx.close(); // an HTTP/2 stream is reset, an HTTP/1.1 connection closed: the response is incomplete
+  }
+
+  void downstreamClosed() {
+    if (done) {
+      return;
+    }
+    discardUpstream();
+    if (!responseStarted) {
+      flags = "DC";
+      status = 0;
+    } else {
+      flags = "DC";
+    }
+    finish();
+  }
+
+  private void local(int code, String text, String responseFlags, String location) {
+    local(code, text.getBytes(StandardCharsets.UTF_8), responseFlags, location);
+  }
+
+  private void local(int code, byte[] content, String responseFlags, String location) {
+    if (done) {
+      return;
+    }
+    status = code;
+    flags = responseFlags;
+    ByteBuf buf = Unpooled.wrappedBuffer(content);
+    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), buf);
+    resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.length);
+    if (content.length > 0) {
+      resp.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+    }
+    if (location != null) {
+      resp.headers().set(HttpHeaderNames.LOCATION, location);
+    }
+    if (route != null) {
+      route.responseHeaders().applyTo(resp.headers());
+    }
+    boolean close = !h2 && (!keepAlive || bodyPending() || code == 400);
+    if (close) {
+      resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    bytesSent = content.length;
+    responseStarted = true;
+    discardUpstream();
+    finish();
+    ctx.writeAndFlush(resp).addListener((ChannelFutureListener) f -> {
+      if (h2) {
+        return;
+      }
+      if (close || !f.isSuccess()) {
+        ctx.close();
+      } else {
+        ctx.read();
+      }
+    });
+  }
+
+  private void finish() {
+    if (done) {
+      return;
+    }
+    done = true;
+    cancel(timeout);
+    cancel(perTryTimeout);
+    body.forEach(HttpContent::release);
+    body.clear();
+    ReferenceCountUtil.release(request);
+    if (upstreamHead != null) {
+      ReferenceCountUtil.release(upstreamHead);
+    }
+    owner.exchangeDone(this);
+    if (accessLog.enabled()) {
+      accessLog.log(entry());
+    }
+  }
+
+  private AccessLog.Entry entry() {
+    HttpHeaders h = request.headers();
+    String authority = view == null ? h.get(HttpHeaderNames.HOST) : view.authority();
+    String upstreamCluster = cluster == null ? null : cluster.cluster().name();
+    String upstreamHost = endpoint == null ? null : endpoint.toString();
+    return new AccessLog.Entry(startTime, request.method().name(), request.uri(), owner.protocol, status, flags,
+        bytesReceived, bytesSent, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), upstreamServiceMs,
+        upstreamHost, upstreamCluster, authority, h.get("x-forwarded-for"),
+        h.get(HttpHeaderNames.USER_AGENT), requestId, sni, address(connection.localAddress()),
+        address(connection.remoteAddress()), route == null ? null : route.name());
+  }
+
+  /** The parts of the request routing looks at. */
+  private record View(String path, String authority, String method, HttpHeaders headers, int port)
+      implements RouteMatch.RequestView {
+    @Override
+    public String header(String lowerCaseName) {
+      return headers.get(lowerCaseName);
+    }
+  }
+
+  private static void cancel(ScheduledFuture<?> f) {
+    if (f != null) {
+      f.cancel(false);
+    }
+  }
+
+  /** Returns the request's Content-Length, 0 when absent, -1 when malformed (the decoder then flags the request). */
+  private static long contentLength(HttpRequest request) {
+    try {
+      return HttpUtil.getContentLength(request, 0L);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /** Returns a random (version 4) UUID from the thread's fast generator: request ids need no SecureRandom. */
+  static String randomUuid() {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    long msb = (r.nextLong() & ~0xF000L) | 0x4000L;
+    long lsb = (r.nextLong() & ~(0xC000000000000000L)) | 0x8000000000000000L;
+    return new UUID(msb, lsb).toString();
+  }
+
+  static String hostOf(String authority) {
+    return hostWithoutPort(authority).toLowerCase(Locale.ROOT);
+  }
+
+  static String hostWithoutPort(String authority) {
+    if (authority.startsWith("[")) {
+      int end = authority.indexOf(']');
+      return end > 0 ? authority.substring(0, end + 1) : authority;
+    }
+    int colon = authority.lastIndexOf(':');
+    return colon >= 0 ? authority.substring(0, colon) : authority;
+  }
+
+  private static String remoteIp(SocketAddress a) {
+    return a instanceof InetSocketAddress i && i.getAddress() != null ? i.getAddress().getHostAddress()
+        : String.valueOf(a);
+  }
+
+  private static String address(SocketAddress a) {
+    if (a instanceof InetSocketAddress i && i.getAddress() != null) {
+      String ip = i.getAddress().getHostAddress();
+      return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + i.getPort();
+    }
+    return String.valueOf(a);
+  }
+}
