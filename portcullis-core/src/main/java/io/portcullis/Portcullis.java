@@ -24,6 +24,7 @@ import io.portcullis.config.Problem;
 import io.portcullis.config.Snapshot;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.DataPlane;
+import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.proxy.Transport;
 import io.portcullis.routing.HostTable;
 import io.portcullis.storage.DirectoryStorage;
@@ -76,10 +77,19 @@ public final class Portcullis implements AutoCloseable {
    * @param stateDir where issued certificates and account keys are kept ({@code --state})
    * @param issuanceBackoff the first retry delay after a failed issuance; it doubles per failure, up to 32 h
    * @param issuance where ClusterIssuer Secrets live and how DNS-01 looks things up
+   * @param limits the data plane's timeouts and size limits ({@code --idle-timeout}, {@code --max-connections}, ...)
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
       InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
-      Duration issuanceBackoff, IssuanceOptions issuance) {
+      Duration issuanceBackoff, IssuanceOptions issuance, ProxyLimits limits) {
+    /** As the canonical constructor, with {@link ProxyLimits#defaults()}. */
+    public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
+        InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
+        Duration issuanceBackoff, IssuanceOptions issuance) {
+      this(configDirs, namespace, portOffset, bindAddress, admin, accessLog, threads, transport, stateDir,
+          issuanceBackoff, issuance, ProxyLimits.defaults());
+    }
+
     /** As the canonical constructor, with {@link IssuanceOptions#defaults()}. */
     public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
         InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
@@ -91,6 +101,7 @@ public final class Portcullis implements AutoCloseable {
     /** Checks for nulls. */
     public Options {
       requireNonNull(issuance, "issuance");
+      requireNonNull(limits, "limits");
       configDirs = List.copyOf(configDirs);
       requireNonNull(namespace, "namespace");
       requireNonNull(bindAddress, "bindAddress");
@@ -173,7 +184,7 @@ public final class Portcullis implements AutoCloseable {
         new AcmeClient(challenges, dns01, ORDER_TIMEOUT.plus(issuance.propagationTimeout())), addressRecords,
         this::secretsChanged);
     this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport(),
-        challenges);
+        challenges, options.limits());
     this.source = new DirectoryConfigSource(options.configDirs());
     this.admin = adminServer();
   }
@@ -199,7 +210,7 @@ public final class Portcullis implements AutoCloseable {
           public String configDumpJson() {
             Applied a = applied;
             return ConfigDump.render(a.config(), a.tls(), dataPlane.boundAddresses(), tlsContexts.provider().name(),
-                clock);
+                clock, dataPlane.limits(), dataPlane.openConnections());
           }
         };
     try {

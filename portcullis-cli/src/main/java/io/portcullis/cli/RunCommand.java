@@ -4,6 +4,7 @@ import io.portcullis.Portcullis;
 import io.portcullis.certs.CertManagerTranslator;
 import io.portcullis.config.GoDuration;
 import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.proxy.Transport;
 import io.portcullis.storage.DirectoryStorage;
 import java.io.FileOutputStream;
@@ -103,6 +104,47 @@ final class RunCommand implements Callable<Integer> {
           + "challenge fails. Default: ${DEFAULT-VALUE}.")
   String propagationTimeout;
 
+  @Option(names = "--listener-filters-timeout", paramLabel = "DURATION", defaultValue = "15s",
+      description = "A new connection must send its TLS ClientHello (on a plain port: its first request line) within "
+          + "this, or it is closed (Envoy's listener_filters_timeout). 0 disables. Default: ${DEFAULT-VALUE}.")
+  String listenerFiltersTimeout;
+
+  @Option(names = "--request-headers-timeout", paramLabel = "DURATION", defaultValue = "10s",
+      description = "An HTTP/1.1 request's headers must be complete this long after their first byte, or the client "
+          + "gets 408 and the connection closes (Envoy's request_headers_timeout). 0 disables. Default: "
+          + "${DEFAULT-VALUE}.")
+  String requestHeadersTimeout;
+
+  @Option(names = "--idle-timeout", paramLabel = "DURATION", defaultValue = "1h",
+      description = "A connection with no request in flight this long is closed, HTTP/2 with GOAWAY (Envoy's "
+          + "idle_timeout). 0 disables. Default: ${DEFAULT-VALUE}.")
+  String idleTimeout;
+
+  @Option(names = "--stream-idle-timeout", paramLabel = "DURATION", defaultValue = "5m",
+      description = "A request with no bytes moving either way this long is ended: 408 before the response started, "
+          + "a reset after (Envoy's stream_idle_timeout); slow request bodies included. 0 disables. Default: "
+          + "${DEFAULT-VALUE}.")
+  String streamIdleTimeout;
+
+  @Option(names = "--max-connections", paramLabel = "N", defaultValue = "10000",
+      description = "Per listener: a connection accepted beyond N open ones is closed at once and counted "
+          + "(downstream_cx_overflow in /stats). 0 for no limit. Default: ${DEFAULT-VALUE}.")
+  int maxConnections;
+
+  @Option(names = "--max-request-headers-kb", paramLabel = "KB", defaultValue = "60",
+      description = "The largest request header block, KiB; larger gets 431 (Envoy's max_request_headers_kb). "
+          + "Request lines over 8 KiB get 414. Default: ${DEFAULT-VALUE}.")
+  int maxRequestHeadersKb;
+
+  @Option(names = "--max-headers-count", paramLabel = "N", defaultValue = "100",
+      description = "The most request headers; more gets 431 (Envoy's max_headers_count). Default: ${DEFAULT-VALUE}.")
+  int maxHeadersCount;
+
+  @Option(names = "--upstream-idle-timeout", paramLabel = "DURATION", defaultValue = "1h",
+      description = "An upstream connection idle in a pool this long is closed (DestinationRule's "
+          + "connectionPool.http.idleTimeout). 0 disables. Default: ${DEFAULT-VALUE}.")
+  String upstreamIdleTimeout;
+
   @Override
   public Integer call() throws Exception {
     boolean quickstart = configDirs.isEmpty();
@@ -120,7 +162,7 @@ final class RunCommand implements Callable<Integer> {
         address(admin), accessLog(), threads, transport, stateDir, duration("--issuance-backoff",
         issuanceBackoff), new Portcullis.IssuanceOptions(clusterResourceNamespace, nameservers(),
         recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
-        "--dns01-propagation-timeout", propagationTimeout))));
+        "--dns01-propagation-timeout", propagationTimeout)), limits()));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       p.close();
@@ -135,6 +177,19 @@ final class RunCommand implements Callable<Integer> {
     }
     stopped.await();
     return 0;
+  }
+
+  private ProxyLimits limits() {
+    return new ProxyLimits(timeout("--listener-filters-timeout", listenerFiltersTimeout),
+        timeout("--request-headers-timeout", requestHeadersTimeout), timeout("--idle-timeout", idleTimeout),
+        timeout("--stream-idle-timeout", streamIdleTimeout), maxConnections, maxRequestHeadersKb, maxHeadersCount,
+        timeout("--upstream-idle-timeout", upstreamIdleTimeout));
+  }
+
+  /** Parses a Go duration that may be 0 (which disables the timeout). */
+  static Duration timeout(String option, String value) {
+    return GoDuration.parse(value).orElseThrow(() -> new IllegalArgumentException(option + ": " + value
+        + " (expected: a duration such as 30s, 5m or 1h30m; 0 disables)"));
   }
 
   private AccessLog accessLog() throws IOException {

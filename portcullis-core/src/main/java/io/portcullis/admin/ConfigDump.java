@@ -8,6 +8,7 @@ import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.ListenerConfig;
 import io.portcullis.config.Problem;
 import io.portcullis.config.ServerConfig;
+import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.routing.HostTable;
 import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
@@ -16,6 +17,7 @@ import io.portcullis.routing.VirtualHost;
 import io.portcullis.tls.Credential;
 import io.portcullis.tls.TlsContexts;
 import io.portcullis.tls.TlsContexts.ServerTls;
+import java.math.BigDecimal;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,17 +34,35 @@ public final class ConfigDump {
 
   private ConfigDump() {}
 
-  /** Returns the dump as indented JSON. */
+  /**
+   * Returns the dump as indented JSON.
+   *
+   * @param limits the data plane's timeouts and limits, shown under {@code limits} with Envoy's field names
+   *     (durations as protobuf JSON does them, {@code "15s"}; 0 is off)
+   * @param connections the connections open now, by Gateway port
+   */
   public static String render(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls,
-      Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock) {
+      Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock, ProxyLimits limits,
+      Map<Integer, Integer> connections) {
     ObjectNode root = JSON.createObjectNode();
     root.put("generation", config.generation());
     root.put("tls_provider", tlsProvider);
+    ObjectNode lim = root.putObject("limits");
+    lim.put("listener_filters_timeout", seconds(limits.listenerFiltersTimeout()));
+    lim.put("request_headers_timeout", seconds(limits.requestHeadersTimeout()));
+    lim.put("idle_timeout", seconds(limits.idleTimeout()));
+    lim.put("stream_idle_timeout", seconds(limits.streamIdleTimeout()));
+    lim.put("max_connections", limits.maxConnections());
+    lim.put("max_request_headers_kb", limits.maxRequestHeadersKb());
+    lim.put("max_headers_count", limits.maxHeadersCount());
+    lim.put("max_request_line_bytes", ProxyLimits.MAX_REQUEST_LINE);
+    lim.put("upstream_idle_timeout", seconds(limits.upstreamIdleTimeout()));
     ArrayNode listeners = root.putArray("listeners");
     for (ListenerConfig l : config.listeners().values()) {
       ObjectNode ln = listeners.addObject();
       ln.put("port", l.port());
       ln.put("bind_port", l.bindPort());
+      ln.put("open_connections", connections.getOrDefault(l.port(), 0));
       InetSocketAddress a = bound.get(l.port());
       ln.put("address", a == null ? "(not bound)" : a.getAddress().getHostAddress() + ":" + a.getPort());
       ln.put("protocol", l.tls() ? "HTTPS" : "HTTP");
@@ -144,6 +164,11 @@ public final class ConfigDump {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** Formats {@code d} as protobuf's JSON mapping of a Duration does: {@code "15s"}, {@code "0.5s"}. */
+  static String seconds(Duration d) {
+    return BigDecimal.valueOf(d.toNanos(), 9).stripTrailingZeros().toPlainString() + "s";
   }
 
   private static void credential(ObjectNode n, Credential c, Clock clock) {

@@ -15,9 +15,12 @@ public final class GoDuration {
 
   private GoDuration() {}
 
-  /** Parses {@code s}; empty when it is not a Go duration (negative durations are not accepted). */
+  /** Parses {@code s} ({@code 0} alone needs no unit); empty when it is not a Go duration (negative durations are not accepted). */
   public static Optional<Duration> parse(String s) {
     String t = s.trim();
+    if (t.equals("0")) {
+      return Optional.of(Duration.ZERO); // as Go's time.ParseDuration
+    }
     Matcher m = PART.matcher(t);
     int end = 0;
     double nanos = 0;

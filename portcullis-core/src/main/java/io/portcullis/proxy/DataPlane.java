@@ -58,6 +58,8 @@ public final class DataPlane implements AutoCloseable {
   private final Upstreams upstreams;
   private final Map<Integer, Listener> listeners = new ConcurrentHashMap<>();
   private final DnsAddressResolverGroup resolver;
+  private final ProxyLimits limits;
+  private final ProxyStats stats = new ProxyStats();
 
   /**
    * Starts the event loops (none bound yet).
@@ -66,9 +68,11 @@ public final class DataPlane implements AutoCloseable {
    * @param threads event loops; 0 for one per available processor
    * @param transport the socket transport wanted; the first available one is used ({@link Transport#resolve})
    * @param challenges the ACME HTTP-01 challenges every plain-HTTP listener answers before routing
+   * @param limits the timeouts and size limits of every listener and upstream pool
    */
   public DataPlane(String bindAddress, AccessLog accessLog, int threads, Transport transport,
-      Http01Challenges challenges) {
+      Http01Challenges challenges, ProxyLimits limits) {
+    this.limits = requireNonNull(limits, "limits");
     this.bindAddress = requireNonNull(bindAddress, "bindAddress");
     this.accessLog = requireNonNull(accessLog, "accessLog");
     this.challenges = requireNonNull(challenges, "challenges");
@@ -87,7 +91,7 @@ public final class DataPlane implements AutoCloseable {
         : epoll ? EpollDatagramChannel.class : NioDatagramChannel.class;
     this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder().datagramChannelType(datagramType)
         .socketChannelType(socketType));
-    this.upstreams = new Upstreams(socketType, resolver);
+    this.upstreams = new Upstreams(socketType, resolver, limits.upstreamIdleTimeout(), stats);
     log.info("data plane: {} event loops, {} transport (asked: {})", n, t, transport);
   }
 
@@ -120,7 +124,8 @@ public final class DataPlane implements AutoCloseable {
             .option(ChannelOption.SO_BACKLOG, 1024)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
-            .childHandler(new GatewayChannelInitializer(l, upstreams, accessLog, challenges))
+            .childHandler(new GatewayChannelInitializer(l, upstreams, accessLog, challenges, limits,
+                stats))
             .bind(new InetSocketAddress(bindAddress, lc.bindPort())).syncUninterruptibly().channel();
         l.bound(ch);
         listeners.put(lc.port(), l);
@@ -144,6 +149,23 @@ public final class DataPlane implements AutoCloseable {
       l.serverChannel().close().awaitUninterruptibly(5, TimeUnit.SECONDS);
       log.info("listener {}: closed (open connections finish)", l.port());
     }
+  }
+
+  /** Returns the data plane's counters ({@code /stats}). */
+  public ProxyStats stats() {
+    return stats;
+  }
+
+  /** Returns the limits every listener applies ({@code /config_dump}). */
+  public ProxyLimits limits() {
+    return limits;
+  }
+
+  /** Returns the connections open now on each Gateway port. */
+  public Map<Integer, Integer> openConnections() {
+    Map<Integer, Integer> out = new HashMap<>();
+    listeners.forEach((port, l) -> out.put(port, l.connections()));
+    return out;
   }
 
   /** Returns the local address each Gateway port is bound to. */

@@ -3,6 +3,7 @@ package io.portcullis.proxy;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -21,6 +22,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portcullis.acme.Http01Challenges;
@@ -64,6 +67,8 @@ final class Exchange implements Upstreams.UpstreamListener {
   private final String sni;
   private final Channel connection;
   private final boolean h2;
+  private final ProxyLimits limits;
+  private final ProxyStats stats;
   private final HttpRequest request;
   private final Instant startTime = Instant.now();
   private final long startNanos = System.nanoTime();
@@ -98,6 +103,10 @@ final class Exchange implements Upstreams.UpstreamListener {
   private String requestId;
   private ScheduledFuture<?> timeout;
   private ScheduledFuture<?> perTryTimeout;
+  private ScheduledFuture<?> streamIdle;
+  private long lastActivityNanos = System.nanoTime();
+  /** An upstream connect in progress for this exchange: closed if the exchange ends first. */
+  private ChannelFuture connecting;
 
   Exchange(ProxyHandler owner, ChannelHandlerContext ctx, HttpRequest request) {
     this.owner = owner;
@@ -109,6 +118,8 @@ final class Exchange implements Upstreams.UpstreamListener {
     this.sni = owner.sni;
     this.connection = owner.connection;
     this.h2 = owner.isH2();
+    this.limits = owner.limits;
+    this.stats = owner.stats;
     this.request = request;
     this.keepAlive = HttpUtil.isKeepAlive(request);
     this.expectsBody = !(request instanceof FullHttpRequest) && !request.decoderResult().isFailure()
@@ -118,8 +129,32 @@ final class Exchange implements Upstreams.UpstreamListener {
 
   void start() {
     state = listener.state();
+    if (!limits.streamIdleTimeout().isZero()) {
+      streamIdle = ctx.executor().schedule(this::checkStreamIdle, limits.streamIdleTimeout().toNanos(),
+          TimeUnit.NANOSECONDS);
+    }
     if (request.decoderResult().isFailure() || state == null) {
-      local(400, "bad request\n", "-", null);
+      Throwable cause = request.decoderResult().cause();
+      if (cause instanceof TooLongHttpLineException) {
+        stats.inc(ProxyStats.RQ_TOO_LARGE);
+        local(414, "request line longer than " + ProxyLimits.MAX_REQUEST_LINE + " bytes\n", "DPE", null);
+      } else if (cause instanceof TooLongHttpHeaderException) {
+        stats.inc(ProxyStats.RQ_TOO_LARGE);
+        local(431, "request headers larger than " + limits.maxRequestHeadersKb() + " KiB\n", "DPE", null);
+      } else {
+        stats.inc(ProxyStats.CX_PROTOCOL_ERROR);
+        local(400, "bad request\n", "DPE", null);
+      }
+      return;
+    }
+    if (request.headers().size() > limits.maxHeadersCount()) {
+      stats.inc(ProxyStats.RQ_TOO_LARGE);
+      local(431, "more than " + limits.maxHeadersCount() + " request headers\n", "DPE", null);
+      return;
+    }
+    if (!h2 && request.headers().getAll(HttpHeaderNames.HOST).size() > 1) {
+      stats.inc(ProxyStats.RQ_BAD_REQUEST);
+      local(400, "more than one Host header (RFC 9112 §3.2)\n", "DPE", null);
       return;
     }
     String uri = request.uri();
@@ -246,23 +281,75 @@ final class Exchange implements Upstreams.UpstreamListener {
     }
     Endpoint ep = endpoint;
     int attempt = attempts;
-    pool.acquire(ep).addListener((ChannelFutureListener) f -> {
+    // After this read batch: an HTTP/2 stream reset in the same batch as its HEADERS (rapid reset), or an HTTP/1.1
+    // client gone with its request, has ended the exchange by then and no upstream connection is opened for it.
+    ctx.executor().execute(() -> {
       if (done || attempt != attempts) {
-        if (f.isSuccess()) {
-          if (done) {
-            pool.release(ep, f.channel());
-          } else {
-            f.channel().close();
-          }
-        }
+        stats.inc(ProxyStats.UPSTREAM_CX_CANCELLED);
         return;
       }
-      if (!f.isSuccess()) {
-        onConnectFailure(f.cause());
-      } else {
-        onConnected(f.channel());
+      ChannelFuture acquired = pool.acquire(ep);
+      if (!acquired.isDone()) {
+        connecting = acquired;
       }
+      acquired.addListener((ChannelFutureListener) f -> {
+        if (connecting == f) {
+          connecting = null;
+        }
+        if (done || attempt != attempts) {
+          if (f.isSuccess()) {
+            f.channel().close(); // a new connection the exchange no longer needs: never pooled unused
+          }
+          return;
+        }
+        if (!f.isSuccess()) {
+          onConnectFailure(f.cause());
+        } else {
+          onConnected(f.channel());
+        }
+      });
     });
+  }
+
+  /** Re-arms itself for what is left of the period while bytes move; ends the exchange when none moved. */
+  private void checkStreamIdle() {
+    if (done) {
+      return;
+    }
+    long left = limits.streamIdleTimeout().toNanos() - (System.nanoTime() - lastActivityNanos);
+    if (left > 0) {
+      streamIdle = ctx.executor().schedule(this::checkStreamIdle, left, TimeUnit.NANOSECONDS);
+      return;
+    }
+    stats.inc(ProxyStats.RQ_IDLE_TIMEOUT);
+    discardUpstream();
+    if (!responseStarted) {
+      local(408, "stream timeout\n", "SI", null);
+    } else {
+      flags = "SI";
+      abortDownstream();
+    }
+  }
+
+  /** An HTTP/1.1 body the decoder found malformed (bad chunk size, bare LF): 400 and close, nothing forwarded. */
+  private void badRequestBody(HttpContent c) {
+    stats.inc(ProxyStats.CX_PROTOCOL_ERROR);
+    String why = String.valueOf(c.decoderResult().cause());
+    c.release();
+    requestComplete = true;
+    if (done) {
+      ctx.close();
+      return;
+    }
+    discardUpstream();
+    upstreamReusable = false;
+    if (!responseStarted) {
+      local(400, "bad request body\n", "DPE", null);
+    } else {
+      flags = "DPE";
+      abortDownstream();
+    }
+    log.debug("downstream {}: bad request body: {}", ctx.channel(), why);
   }
 
   private void onConnected(Channel ch) {
@@ -274,18 +361,23 @@ final class Exchange implements Upstreams.UpstreamListener {
     }
     ch.flush(); // upstream connections read freely (auto-read); see upstreamReadComplete for backpressure
     if (!requestComplete) {
-      ctx.read();
+      owner.read();
     }
   }
 
   void requestContent(HttpContent c) {
+    lastActivityNanos = System.nanoTime();
+    if (c.decoderResult().isFailure()) {
+      badRequestBody(c);
+      return;
+    }
     if (done) {
       c.release();
       if (!requestComplete && c instanceof LastHttpContent) {
         requestComplete = true;
       }
       if (!requestComplete) {
-        ctx.read();
+        owner.read();
       }
       return;
     }
@@ -318,13 +410,14 @@ final class Exchange implements Upstreams.UpstreamListener {
     Channel up = upstream;
     up.writeAndFlush(c).addListener((ChannelFutureListener) f -> {
       if (f.isSuccess() && !last && up == upstream && !done) {
-        ctx.read();
+        owner.read();
       }
     });
   }
 
   @Override
   public void upstreamRead(Object msg) {
+    lastActivityNanos = System.nanoTime();
     if (done) {
       ReferenceCountUtil.release(msg);
       return;
@@ -437,7 +530,7 @@ final class Exchange implements Upstreams.UpstreamListener {
       return;
     }
     if (keepAlive && !bodyPending()) {
-      ctx.read();
+      owner.read();
     } else {
       ctx.close();
     }
@@ -572,7 +665,8 @@ final class Exchange implements Upstreams.UpstreamListener {
     if (route != null) {
       route.responseHeaders().applyTo(resp.headers());
     }
-    boolean close = !h2 && (!keepAlive || bodyPending() || code == 400);
+    boolean close = !h2 && (!keepAlive || bodyPending() || code == 400 || request.decoderResult().isFailure());
+    boolean resetStream = h2 && bodyPending();
     if (close) {
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
@@ -582,12 +676,15 @@ final class Exchange implements Upstreams.UpstreamListener {
     finish();
     ctx.writeAndFlush(resp).addListener((ChannelFutureListener) f -> {
       if (h2) {
+        if (resetStream) {
+          ctx.close(); // the client is still sending: reset the stream (RST_STREAM) rather than read on
+        }
         return;
       }
       if (close || !f.isSuccess()) {
         ctx.close();
       } else {
-        ctx.read();
+        owner.read();
       }
     });
   }
@@ -599,6 +696,12 @@ final class Exchange implements Upstreams.UpstreamListener {
     done = true;
     cancel(timeout);
     cancel(perTryTimeout);
+    cancel(streamIdle);
+    if (connecting != null) {
+      connecting.channel().close(); // the backend is not kept waiting by a connection nobody will use
+      connecting = null;
+      stats.inc(ProxyStats.UPSTREAM_CX_CANCELLED);
+    }
     body.forEach(HttpContent::release);
     body.clear();
     ReferenceCountUtil.release(request);

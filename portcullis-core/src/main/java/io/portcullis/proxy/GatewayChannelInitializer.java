@@ -8,11 +8,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.flush.FlushConsolidationHandler;
@@ -45,26 +47,43 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   static final AttributeKey<String> SNI = AttributeKey.valueOf("portcullis.sni");
   /** The name ({@link io.portcullis.config.ServerConfig#routeName()}) of the server the handshake chose by SNI. */
   static final AttributeKey<String> SNI_SERVER = AttributeKey.valueOf("portcullis.sni-server");
-  static final int MAX_INITIAL_LINE = 8192;
-  static final int MAX_HEADER_SIZE = 65_536;
   static final int MAX_CHUNK = 65_536;
 
   private final Listener listener;
   private final Upstreams upstreams;
   private final AccessLog accessLog;
   private final Http01Challenges challenges;
+  private final ProxyLimits limits;
+  private final ProxyStats stats;
 
   GatewayChannelInitializer(Listener listener, Upstreams upstreams, AccessLog accessLog,
-      Http01Challenges challenges) {
+      Http01Challenges challenges, ProxyLimits limits, ProxyStats stats) {
     this.listener = listener;
     this.upstreams = upstreams;
     this.accessLog = accessLog;
     this.challenges = challenges;
+    this.limits = limits;
+    this.stats = stats;
   }
 
   @Override
   protected void initChannel(Channel ch) {
     ChannelPipeline p = ch.pipeline();
+    stats.inc(listener.port(), ProxyStats.CX_TOTAL);
+    if (!listener.connectionOpened(limits.maxConnections())) {
+      // Over --max-connections: accepted (the kernel already did) and closed at once, before any TLS work.
+      stats.inc(listener.port(), ProxyStats.CX_OVERFLOW);
+      ch.config().setAutoRead(false);
+      ch.close();
+      return;
+    }
+    ch.closeFuture().addListener(f -> listener.connectionClosed());
+    if (!limits.listenerFiltersTimeout().isZero()) {
+      p.addLast(new ListenerFiltersTimeout(limits.listenerFiltersTimeout().toNanos(), stats, listener.port()));
+    }
+    if (!limits.idleTimeout().isZero()) {
+      p.addLast(new ConnectionIdleTimeout(limits.idleTimeout().toNanos(), stats));
+    }
     if (listener.state().config().tls()) {
       // Nearest the socket, so that its flush before the half-close is not held back by the flush consolidation.
       p.addLast(new LingerOnHandshakeFailure());
@@ -82,14 +101,18 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   /** Adds the HTTP/2 frame codec and one {@link ProxyHandler} per stream; the connection itself reads freely. */
   private void http2(ChannelPipeline p, Channel ch) {
     ch.config().setAutoRead(true);
+    ConnectionIdleTimeout.http2(ch);
     String sni = ch.attr(SNI).get();
-    p.addLast(Http2FrameCodecBuilder.forServer().validateHeaders(true).build());
+    p.addLast(Http2FrameCodecBuilder.forServer().validateHeaders(true)
+        .initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(limits.maxRequestHeadersBytes()))
+        .build());
     p.addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
       @Override
       protected void initChannel(Http2StreamChannel stream) {
         stream.config().setAutoRead(false);
         stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, true));
-        stream.pipeline().addLast(new ProxyHandler(listener, upstreams, accessLog, challenges, "HTTP/2", sni, ch));
+        stream.pipeline().addLast(new ProxyHandler(listener, upstreams, accessLog, challenges, "HTTP/2", sni, ch,
+            limits, stats));
       }
     }));
   }
@@ -116,6 +139,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
         return;
       }
       if (n == preface.readableBytes()) {
+        ListenerFiltersTimeout.passed(ctx.channel());
         http2(ctx.pipeline(), ctx.channel());
         ctx.pipeline().remove(this);
         return;
@@ -130,10 +154,16 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   }
 
   private void http1(ChannelPipeline p, Channel ch) {
-    p.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_SIZE, MAX_CHUNK));
+    if (!limits.requestHeadersTimeout().isZero()) {
+      p.addLast(new RequestHeadersTimeout(limits.requestHeadersTimeout().toNanos(), stats));
+    }
+    // Netty's decoder parses lines strictly (a bare LF in a chunk line is an error) and fails oversized lines and
+    // header blocks with TooLongHttpLineException / TooLongHttpHeaderException, which Exchange answers 414 / 431.
+    p.addLast(new HttpServerCodec(new HttpDecoderConfig().setMaxInitialLineLength(ProxyLimits.MAX_REQUEST_LINE)
+        .setMaxHeaderSize(limits.maxRequestHeadersBytes()).setMaxChunkSize(MAX_CHUNK)));
     p.addLast(new HttpServerExpectContinueHandler());
     p.addLast(new ProxyHandler(listener, upstreams, accessLog, challenges, "HTTP/1.1", ch.attr(SNI).get(),
-        ch));
+        ch, limits, stats));
   }
 
   /**
@@ -181,6 +211,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
         throw new DecoderException("TLS connection refused: " + future.cause().getMessage(), future.cause());
       }
       ctx.channel().attr(SNI).set(host);
+      ListenerFiltersTimeout.passed(ctx.channel());
       if (future.getNow() instanceof TlsRoute route) {
         ctx.pipeline().remove(Alpn.class);
         ctx.pipeline().replace(this, "passthrough", new PassthroughHandler(route.pick().cluster(), upstreams, host));

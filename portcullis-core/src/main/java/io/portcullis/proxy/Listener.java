@@ -1,6 +1,7 @@
 package io.portcullis.proxy;
 
 import io.netty.channel.Channel;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One bound Gateway port: its server socket and the state its connections read.
@@ -9,6 +10,7 @@ final class Listener {
   private final int port;
   private volatile ListenerState state;
   private volatile Channel serverChannel;
+  private final AtomicInteger connections = new AtomicInteger();
 
   Listener(int port, ListenerState state) {
     this.port = port;
@@ -27,6 +29,36 @@ final class Listener {
 
   void update(ListenerState next) {
     this.state = next;
+  }
+
+  /**
+   * Counts a new connection unless {@code max} are open already ({@code --max-connections}; 0 for no limit).
+   *
+   * @return whether it may be served; if so, {@link #connectionClosed} must follow when it closes
+   */
+  boolean connectionOpened(int max) {
+    if (max <= 0) {
+      connections.incrementAndGet();
+      return true;
+    }
+    while (true) {
+      int n = connections.get();
+      if (n >= max) {
+        return false;
+      }
+      if (connections.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  void connectionClosed() {
+    connections.decrementAndGet();
+  }
+
+  /** The connections open now. */
+  int connections() {
+    return connections.get();
   }
 
   Channel serverChannel() {

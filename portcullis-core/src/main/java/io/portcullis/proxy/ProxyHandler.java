@@ -8,17 +8,24 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
 import io.portcullis.acme.Http01Challenges;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The last handler of a downstream HTTP/1.1 connection or HTTP/2 stream: hands each request to an {@link Exchange}
- * (one at a time; the next is read only when it is done) and passes it the request body and the channel's events.
- * Runs on the channel's event loop and never blocks.
+ * and passes it the request body and the channel's events. Runs on the channel's event loop and never blocks.
+ *
+ * <p>HTTP/1.1 requests are served one at a time, in order (RFC 9112 §9.3.2): requests a client pipelines behind the
+ * one in flight wait here, already decoded, and are handed on one message per read the exchange asks for; the socket
+ * is read again only when none wait. At most {@link #MAX_PIPELINED} messages wait; a client that sends more is cut
+ * off.
  */
 final class ProxyHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
+  /** Decoded messages (request heads and body chunks) that may wait behind the request in flight. */
+  static final int MAX_PIPELINED = 256;
 
   final Listener listener;
   final Upstreams upstreams;
@@ -27,7 +34,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
   final String protocol;
   final String sni;
   final Channel connection;
+  final ProxyLimits limits;
+  final ProxyStats stats;
+  private final ArrayDeque<Object> pipelined = new ArrayDeque<>();
+  private ChannelHandlerContext ctx;
   private Exchange current;
+  private boolean seenRequest;
 
   /**
    * @param protocol {@code HTTP/1.1} or {@code HTTP/2}, as the access log shows it
@@ -35,7 +47,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
    * @param connection the downstream TCP connection (the parent of an HTTP/2 stream)
    */
   ProxyHandler(Listener listener, Upstreams upstreams, AccessLog accessLog, Http01Challenges challenges,
-      String protocol, String sni, Channel connection) {
+      String protocol, String sni, Channel connection, ProxyLimits limits, ProxyStats stats) {
     this.listener = listener;
     this.upstreams = upstreams;
     this.accessLog = accessLog;
@@ -43,6 +55,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     this.protocol = protocol;
     this.sni = sni;
     this.connection = connection;
+    this.limits = limits;
+    this.stats = stats;
   }
 
   boolean isH2() {
@@ -53,11 +67,35 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
   void exchangeDone(Exchange exchange) {
     if (current == exchange) {
       current = null;
+      ConnectionIdleTimeout.requestEnded(connection);
+      if (!isH2()) {
+        RequestHeadersTimeout.exchangeEnded(connection);
+      }
     }
+  }
+
+  /**
+   * Asks for the next message of the downstream: one that waits behind the exchange (a pipelined request or its
+   * body), else a read from the socket. What exchanges call instead of {@code ctx.read()}.
+   */
+  void read() {
+    if (pipelined.isEmpty()) {
+      ctx.read();
+      return;
+    }
+    ctx.executor().execute(() -> {
+      // Deferred: the exchange asking may still be finishing (its write listener runs after this call).
+      Object next = pipelined.peek();
+      if (next == null || (next instanceof HttpRequest && current != null)) {
+        return; // the exchange in flight asks again when it is done
+      }
+      dispatch(pipelined.poll());
+    });
   }
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
     if (ctx.channel().isActive()) {
       ctx.read(); // added after the TLS handshake: channelActive has passed already
     }
@@ -71,12 +109,29 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof HttpRequest req) {
-      if (current != null) {
-        ReferenceCountUtil.release(msg); // pipelined request while one is in flight: not supported
+    if (!pipelined.isEmpty() || (msg instanceof HttpRequest && current != null)) {
+      if (isH2() || pipelined.size() >= MAX_PIPELINED) {
+        ReferenceCountUtil.release(msg);
+        log.debug("downstream {}: more than {} pipelined messages; closing", ctx.channel(), MAX_PIPELINED);
         ctx.close();
         return;
       }
+      pipelined.add(msg); // behind the request in flight, answered in order
+      return;
+    }
+    dispatch(msg);
+  }
+
+  private void dispatch(Object msg) {
+    if (msg instanceof HttpRequest req) {
+      if (!seenRequest) {
+        seenRequest = true;
+        ListenerFiltersTimeout.passed(connection); // a plain port's first request line
+      }
+      if (!isH2()) {
+        RequestHeadersTimeout.headersReceived(connection);
+      }
+      ConnectionIdleTimeout.requestStarted(connection);
       current = new Exchange(this, ctx, req);
       current.start();
       if (msg instanceof FullHttpRequest full && current != null) {
@@ -89,12 +144,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       if (current != null) {
         current.requestContent(content);
       } else {
-        content.release();
-        ctx.read();
+        content.release(); // the rest of a body whose exchange already answered
+        read();
       }
     } else {
       ReferenceCountUtil.release(msg);
-      ctx.read();
+      read();
     }
   }
 
@@ -111,6 +166,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     if (current != null) {
       current.downstreamClosed();
     }
+    pipelined.forEach(ReferenceCountUtil::release);
+    pipelined.clear();
     ctx.fireChannelInactive();
   }
 

@@ -7,20 +7,26 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.AttributeKey;
 import io.portcullis.routing.Cluster;
 import io.portcullis.routing.Endpoint;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Upstream HTTP/1.1 keep-alive connections, pooled per (event loop, endpoint) so that a request and its upstream
- * connection share one event loop and no pool is touched by two threads.
+ * connection share one event loop and no pool is touched by two threads. A connection that has moved no bytes for
+ * the upstream idle timeout while in the pool is closed (DestinationRule {@code connectionPool.http.idleTimeout};
+ * counted as {@code upstream_cx_idle_timeout}).
  */
 final class Upstreams {
   static final AttributeKey<UpstreamListener> LISTENER = AttributeKey.valueOf("portcullis.upstream.listener");
@@ -30,10 +36,20 @@ final class Upstreams {
   private final Map<EventLoop, Pool> pools = new ConcurrentHashMap<>();
   private final Class<? extends Channel> channelType;
   private final AddressResolverGroup<? extends SocketAddress> resolver;
+  private final long idleTimeoutNanos;
+  private final ProxyStats stats;
 
-  Upstreams(Class<? extends Channel> channelType, AddressResolverGroup<? extends SocketAddress> resolver) {
+  /** @param idleTimeout how long a pooled connection may sit idle before it is closed; zero for ever */
+  Upstreams(Class<? extends Channel> channelType, AddressResolverGroup<? extends SocketAddress> resolver,
+      Duration idleTimeout, ProxyStats stats) {
     this.channelType = channelType;
     this.resolver = resolver;
+    this.idleTimeoutNanos = idleTimeout.toNanos();
+    this.stats = stats;
+  }
+
+  ProxyStats stats() {
+    return stats;
   }
 
   /** Returns the pool of {@code loop}; call only on that loop. */
@@ -69,8 +85,11 @@ final class Upstreams {
           .handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
+              if (idleTimeoutNanos > 0) {
+                ch.pipeline().addLast(new IdleStateHandler(0, 0, idleTimeoutNanos, TimeUnit.NANOSECONDS));
+              }
               ch.pipeline().addLast(new HttpClientCodec(4096, 65_536, 8192, true));
-              ch.pipeline().addLast(new UpstreamHandler());
+              ch.pipeline().addLast(new UpstreamHandler(stats));
             }
           });
     }
@@ -142,6 +161,24 @@ final class Upstreams {
 
   /** Passes upstream events to the exchange currently using the connection. */
   private static final class UpstreamHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
+    private final ProxyStats stats;
+
+    UpstreamHandler(ProxyStats stats) {
+      this.stats = stats;
+    }
+
+    /** No bytes either way for the idle timeout: a pooled connection is closed; one in use is the request's
+     *  business (its stream idle timeout and route timeout). */
+    @Override
+    public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof IdleStateEvent && ctx.channel().attr(LISTENER).get() == null) {
+        stats.inc(ProxyStats.UPSTREAM_CX_IDLE_TIMEOUT);
+        ctx.close();
+        return;
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
     @Override
     public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
       UpstreamListener l = ctx.channel().attr(LISTENER).get();

@@ -1,0 +1,63 @@
+package io.portcullis.proxy;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The data plane's counters, named as Envoy's statistics ({@code downstream_cx_overflow},
+ * {@code downstream_rq_header_timeout}, ...); per listener ones are prefixed {@code listener.<port>.}. Thread-safe;
+ * counting never blocks (a {@link LongAdder} per counter). Shown by the admin server's {@code /stats}.
+ */
+public final class ProxyStats {
+  /** A connection accepted beyond {@code --max-connections} and closed at once (per listener). */
+  static final String CX_OVERFLOW = "downstream_cx_overflow";
+  /** Connections accepted (per listener). */
+  static final String CX_TOTAL = "downstream_cx_total";
+  /** No ClientHello (or request line) within {@code --listener-filters-timeout} (per listener). */
+  static final String PRE_CX_TIMEOUT = "downstream_pre_cx_timeout";
+  /** Connections closed by {@code --idle-timeout}. */
+  static final String CX_IDLE_TIMEOUT = "downstream_cx_idle_timeout";
+  /** HTTP/1.1 framing errors (bad chunk size, bare LF, ...): 400 and close. */
+  static final String CX_PROTOCOL_ERROR = "downstream_cx_protocol_error";
+  /** Requests whose headers did not arrive within {@code --request-headers-timeout}: 408. */
+  static final String RQ_HEADER_TIMEOUT = "downstream_rq_header_timeout";
+  /** Requests ended by {@code --stream-idle-timeout}. */
+  static final String RQ_IDLE_TIMEOUT = "downstream_rq_idle_timeout";
+  /** Requests refused with 431 or 414: header block, header count or request line over the limit. */
+  static final String RQ_TOO_LARGE = "downstream_rq_headers_too_large";
+  /** Requests refused by path normalisation (Envoy's {@code downstream_rq_failed_path_normalization}). */
+  static final String RQ_FAILED_PATH_NORMALIZATION = "downstream_rq_failed_path_normalization";
+  /** Requests refused as malformed (400): duplicate Host, a Host that disagrees with the target, bad target. */
+  static final String RQ_BAD_REQUEST = "downstream_rq_400";
+  /** Pooled upstream connections closed by {@code --upstream-idle-timeout}. */
+  static final String UPSTREAM_CX_IDLE_TIMEOUT = "upstream_cx_idle_timeout";
+  /** Upstream connects abandoned because the request had ended before the connection was needed. */
+  static final String UPSTREAM_CX_CANCELLED = "upstream_cx_connect_cancelled";
+
+  private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
+
+  /** Adds one to counter {@code name}. */
+  void inc(String name) {
+    counters.computeIfAbsent(name, n -> new LongAdder()).increment();
+  }
+
+  /** Adds one to listener {@code port}'s counter {@code name}. */
+  void inc(int port, String name) {
+    inc("listener." + port + "." + name);
+  }
+
+  /** Returns every counter that was ever incremented, by name, sorted. */
+  public Map<String, Long> snapshot() {
+    Map<String, Long> out = new TreeMap<>();
+    counters.forEach((k, v) -> out.put(k, v.sum()));
+    return out;
+  }
+
+  /** Returns counter {@code name}, 0 when never incremented. */
+  public long get(String name) {
+    LongAdder a = counters.get(name);
+    return a == null ? 0 : a.sum();
+  }
+}
