@@ -25,6 +25,7 @@ import io.portcullis.config.Snapshot;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.DataPlane;
 import io.portcullis.proxy.ProxyLimits;
+import io.portcullis.proxy.ProxyStats;
 import io.portcullis.proxy.Transport;
 import io.portcullis.routing.HostTable;
 import io.portcullis.storage.DirectoryStorage;
@@ -253,6 +254,11 @@ public final class Portcullis implements AutoCloseable {
   /** Returns the admin server's bound address. */
   public InetSocketAddress adminAddress() {
     return admin.address();
+  }
+
+  /** Returns the data plane's counters (Envoy's names), as the admin server's {@code /stats} shows them. */
+  public ProxyStats stats() {
+    return dataPlane.stats();
   }
 
   /** Returns where each Gateway port is bound. */

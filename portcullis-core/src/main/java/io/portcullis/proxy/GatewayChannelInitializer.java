@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -154,6 +155,9 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   }
 
   private void http1(ChannelPipeline p, Channel ch) {
+    if (!listener.state().config().tls() && p.get(ListenerFiltersTimeout.class) != null) {
+      p.addLast(new RequestLineSeen());
+    }
     if (!limits.requestHeadersTimeout().isZero()) {
       p.addLast(new RequestHeadersTimeout(limits.requestHeadersTimeout().toNanos(), stats));
     }
@@ -164,6 +168,18 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
     p.addLast(new HttpServerExpectContinueHandler());
     p.addLast(new ProxyHandler(listener, upstreams, accessLog, challenges, "HTTP/1.1", ch.attr(SNI).get(),
         ch, limits, stats));
+  }
+
+  /** On a plain port, ends the listener filters timeout once the first request line is complete (its LF seen). */
+  private static final class RequestLineSeen extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof ByteBuf b && b.indexOf(b.readerIndex(), b.writerIndex(), (byte) '\n') >= 0) {
+        ListenerFiltersTimeout.passed(ctx.channel());
+        ctx.pipeline().remove(this);
+      }
+      ctx.fireChannelRead(msg);
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ package io.portcullis.testing;
 import io.portcullis.Portcullis;
 import io.portcullis.certs.CertificateStatus;
 import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.proxy.Transport;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
@@ -35,6 +36,13 @@ public final class Gateways {
     return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
         Duration.ofSeconds(1), issuance));
+  }
+
+  /** As {@link #start(Path, Path, int)} without a port offset, with the data plane's {@code limits}. */
+  public static Portcullis start(Path config, Path state, ProxyLimits limits) throws Exception {
+    return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
+        Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), limits));
   }
 
   /** As {@link #start(Path, Path, int)} without a port offset. */

@@ -27,6 +27,7 @@ public final class RecordingBackend implements AutoCloseable {
   private final ServerSocket server;
   private final List<Received> received = new CopyOnWriteArrayList<>();
   private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicInteger open = new AtomicInteger();
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
   /** Starts it. */
@@ -40,6 +41,16 @@ public final class RecordingBackend implements AutoCloseable {
   /** Returns its port. */
   public int port() {
     return server.getLocalPort();
+  }
+
+  /** Returns how many connections it has accepted so far. */
+  public int connections() {
+    return connections.get();
+  }
+
+  /** Returns how many of its connections are open now (the peer has not closed them). */
+  public int openConnections() {
+    return open.get();
   }
 
   /** Returns every request received so far. */
@@ -63,6 +74,7 @@ public final class RecordingBackend implements AutoCloseable {
   }
 
   private void serve(Socket s, int connection) {
+    open.incrementAndGet();
     try (s; BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(),
         StandardCharsets.ISO_8859_1)); OutputStream out = s.getOutputStream()) {
       String line;
@@ -86,6 +98,8 @@ public final class RecordingBackend implements AutoCloseable {
       }
     } catch (IOException e) {
       // the peer went away
+    } finally {
+      open.decrementAndGet();
     }
   }
 
