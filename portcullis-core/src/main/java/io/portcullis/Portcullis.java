@@ -9,6 +9,7 @@ import io.portcullis.dns.DnsProviders;
 import io.portcullis.dns.DnsLookup;
 import io.portcullis.acme.Http01Challenges;
 import io.portcullis.admin.AdminServer;
+import io.portcullis.admin.AdminToken;
 import io.portcullis.admin.CertsDump;
 import io.portcullis.admin.ConfigDump;
 import io.portcullis.certs.CertManagerConfig;
@@ -76,10 +77,20 @@ public final class Portcullis implements AutoCloseable {
    * @param stateDir where issued certificates and account keys are kept ({@code --state})
    * @param issuanceBackoff the first retry delay after a failed issuance; it doubles per failure, up to 32 h
    * @param issuance where ClusterIssuer Secrets live and how DNS-01 looks things up
+   * @param adminTokenFile the token the admin server's state-changing endpoints require ({@code --admin-token-file},
+   *     {@link AdminToken}); created at start when absent
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
       InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
-      Duration issuanceBackoff, IssuanceOptions issuance) {
+      Duration issuanceBackoff, IssuanceOptions issuance, Path adminTokenFile) {
+    /** As the canonical constructor, with the admin token in {@link AdminToken#defaultFile} of {@code stateDir}. */
+    public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
+        InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
+        Duration issuanceBackoff, IssuanceOptions issuance) {
+      this(configDirs, namespace, portOffset, bindAddress, admin, accessLog, threads, transport, stateDir,
+          issuanceBackoff, issuance, AdminToken.defaultFile(stateDir));
+    }
+
     /** As the canonical constructor, with {@link IssuanceOptions#defaults()}. */
     public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
         InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
@@ -99,6 +110,7 @@ public final class Portcullis implements AutoCloseable {
       requireNonNull(transport, "transport");
       requireNonNull(stateDir, "stateDir");
       requireNonNull(issuanceBackoff, "issuanceBackoff");
+      requireNonNull(adminTokenFile, "adminTokenFile");
     }
   }
 
@@ -203,7 +215,8 @@ public final class Portcullis implements AutoCloseable {
           }
         };
     try {
-      return new AdminServer(options.admin(), model);
+      return new AdminServer(options.admin(), model, AdminToken.loadOrCreate(options.adminTokenFile(),
+          new java.security.SecureRandom()), clock);
     } catch (RuntimeException e) {
       dataPlane.close(); // nothing else is running yet
       certs.close();
@@ -217,12 +230,14 @@ public final class Portcullis implements AutoCloseable {
    * changes.
    *
    * @throws IOException when a {@code --config} directory cannot be read
-   * @throws IllegalStateException when the admin address cannot be bound
+   * @throws IllegalStateException when the admin address cannot be bound, or the admin token file cannot be
+   *     created or is refused ({@link AdminToken#loadOrCreate})
    */
   public static Portcullis start(Options options) throws IOException {
     Portcullis p = new Portcullis(requireNonNull(options, "options"));
     try {
-      log.info("admin server on http://{}:{}", p.admin.address().getHostString(), p.admin.address().getPort());
+      log.info("admin server on http://{}:{}; state-changing endpoints need the token in {}",
+          p.admin.address().getHostString(), p.admin.address().getPort(), options.adminTokenFile());
       p.source.start(p::apply);
       try {
         // What the SelfSigned and CA issuers sign is ready within milliseconds: serve it from the start.
@@ -242,6 +257,11 @@ public final class Portcullis implements AutoCloseable {
   /** Returns the admin server's bound address. */
   public InetSocketAddress adminAddress() {
     return admin.address();
+  }
+
+  /** Returns the file holding the admin token ({@code --admin-token-file}). */
+  public Path adminTokenFile() {
+    return options.adminTokenFile();
   }
 
   /** Returns where each Gateway port is bound. */
