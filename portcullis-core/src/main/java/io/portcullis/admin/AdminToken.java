@@ -46,7 +46,7 @@ public final class AdminToken {
   private final String token;
 
   private AdminToken(Path file, String token) {
-    this.file = file;
+    this.file = file.toAbsolutePath();
     this.token = token;
     this.digest = sha256(token);
   }
@@ -57,14 +57,14 @@ public final class AdminToken {
   }
 
   /**
-   * Reads the token in {@code file}, creating the file with a new random token first when it does not exist.
+   * Reads the token in {@code tokenFile}, creating the file with a new random token first when it does not exist.
    * Called once at start, never on an event loop (file I/O).
    *
    * @throws IllegalStateException when the file cannot be read or written, is empty, is not a {@code b64token}, or
    *     other users can read it (the message names the file and what was expected, never the token)
    */
-  public static AdminToken loadOrCreate(Path file, SecureRandom random) {
-    requireNonNull(file, "file");
+  public static AdminToken loadOrCreate(Path tokenFile, SecureRandom random) {
+    Path file = requireNonNull(tokenFile, "tokenFile").toAbsolutePath();
     requireNonNull(random, "random");
     if (!Files.exists(file)) {
       byte[] bytes = new byte[RANDOM_BYTES];
@@ -89,12 +89,12 @@ public final class AdminToken {
   }
 
   /**
-   * Reads the token in {@code file} (what {@code portcullis certs renew} sends); the file must exist.
+   * Reads the token in {@code tokenFile} (what {@code portcullis certs renew} sends); the file must exist.
    *
    * @throws IllegalStateException when it cannot be read, is empty or is not a {@code b64token}
    */
-  public static AdminToken read(Path file) {
-    requireNonNull(file, "file");
+  public static AdminToken read(Path tokenFile) {
+    Path file = requireNonNull(tokenFile, "tokenFile").toAbsolutePath();
     String token;
     try {
       token = Files.readString(file, StandardCharsets.UTF_8).strip();
@@ -148,7 +148,7 @@ public final class AdminToken {
     }
   }
 
-  /** Returns the file the token came from. */
+  /** Returns the file the token came from, as an absolute path. */
   public Path file() {
     return file;
   }
