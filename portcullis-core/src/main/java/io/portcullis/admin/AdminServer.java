@@ -146,7 +146,8 @@ public final class AdminServer implements AutoCloseable {
       this.token = token;
       this.renewals = renewals;
       add(new Endpoint("/ready", false, "GET /ready", (ctx, req, q) -> send(ctx, req, model.ready()
-          ? text(HttpResponseStatus.OK, "LIVE\n") : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "PRE_INITIALIZING\n"))));
+          ? text(HttpResponseStatus.OK, "LIVE\n")
+          : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "PRE_INITIALIZING\n"))));
       add(new Endpoint("/admin/ping", false, "GET /admin/ping", (ctx, req, q) -> send(ctx, req,
           text(HttpResponseStatus.OK, "pong\n"))));
       add(new Endpoint("/config_dump", false, "GET /config_dump", (ctx, req, q) -> send(ctx, req,

@@ -115,23 +115,23 @@ class AdminSecurityIT {
 
   @ParameterizedTest(name = "{0} {1} {2}, Host {3}, Origin {4}, token {5}: {6}")
   @CsvSource(delimiter = '|', nullValues = "-", value = {
-      // method | path         | version  | Host               | Origin              | token | status | reason
-      "POST     | RENEW        | HTTP/1.1 | OWN                | -                   | -     | 401 | needs the admin token",
-      "POST     | RENEW        | HTTP/1.1 | OWN                | -                   | wrong | 401 | does not match",
-      "POST     | RENEW        | HTTP/1.1 | localhost          | -                   | wrong | 401 | does not match",
-      "POST     | RENEW        | HTTP/1.1 | OWN                | http://evil.example | right | 403 | Origin: http://evil.example",
-      "POST     | RENEW        | HTTP/1.1 | OWN                | null                | right | 403 | Origin: null",
-      "POST     | RENEW        | HTTP/1.1 | evil.example       | -                   | right | 403 | Host: evil.example is not",
-      "POST     | RENEW        | HTTP/1.1 | evil.example:ADMIN | http://evil.example | right | 403 | Host: evil.example:",
-      "POST     | RENEW        | HTTP/1.1 | -                  | -                   | right | 400 | no Host header",
-      "GET      | RENEW        | HTTP/1.1 | OWN                | -                   | right | 405 | expected: POST /certs/renew",
-      "GET      | /config_dump | HTTP/1.1 | evil.example       | -                   | -     | 403 | Host: evil.example is not",
-      "GET      | /config_dump | HTTP/1.1 | evil.example:ADMIN | -                   | -     | 403 | is not this admin server",
-      "GET      | /config_dump | HTTP/1.0 | evil.example       | -                   | -     | 403 | is not this admin server",
-      "GET      | /certs       | HTTP/1.1 | evil.example:ADMIN | -                   | -     | 403 | is not this admin server",
-      "GET      | /ready       | HTTP/1.1 | evil.example:ADMIN | -                   | -     | 403 | is not this admin server",
-      "GET      | /nope        | HTTP/1.1 | evil.example:ADMIN | -                   | -     | 403 | is not this admin server",
-      "GET      | /config_dump | HTTP/1.1 | -                  | -                   | -     | 400 | no Host header",
+      // method | path | version | Host | Origin | token | status | reason
+      "POST | RENEW | HTTP/1.1 | OWN | - | - | 401 | needs the admin token",
+      "POST | RENEW | HTTP/1.1 | OWN | - | wrong | 401 | does not match",
+      "POST | RENEW | HTTP/1.1 | localhost | - | wrong | 401 | does not match",
+      "POST | RENEW | HTTP/1.1 | OWN | http://evil.example | right | 403 | Origin: http://evil.example",
+      "POST | RENEW | HTTP/1.1 | OWN | null | right | 403 | Origin: null",
+      "POST | RENEW | HTTP/1.1 | evil.example | - | right | 403 | Host: evil.example is not",
+      "POST | RENEW | HTTP/1.1 | evil.example:ADMIN | http://evil.example | right | 403 | Host: evil.example:",
+      "POST | RENEW | HTTP/1.1 | - | - | right | 400 | no Host header",
+      "GET | RENEW | HTTP/1.1 | OWN | - | right | 405 | expected: POST /certs/renew",
+      "GET | /config_dump | HTTP/1.1 | evil.example | - | - | 403 | Host: evil.example is not",
+      "GET | /config_dump | HTTP/1.1 | evil.example:ADMIN | - | - | 403 | is not this admin server",
+      "GET | /config_dump | HTTP/1.0 | evil.example | - | - | 403 | is not this admin server",
+      "GET | /certs | HTTP/1.1 | evil.example:ADMIN | - | - | 403 | is not this admin server",
+      "GET | /ready | HTTP/1.1 | evil.example:ADMIN | - | - | 403 | is not this admin server",
+      "GET | /nope | HTTP/1.1 | evil.example:ADMIN | - | - | 403 | is not this admin server",
+      "GET | /config_dump | HTTP/1.1 | - | - | - | 400 | no Host header",
   })
   void refusedRequestsIssueNothingAndHoldUpNoOtherClient(String method, String path, String version, String host,
       String origin, String tokenKind, int status, String reason) throws Exception {
