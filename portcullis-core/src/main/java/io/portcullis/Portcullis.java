@@ -9,6 +9,7 @@ import io.portcullis.dns.DnsProviders;
 import io.portcullis.dns.DnsLookup;
 import io.portcullis.acme.Http01Challenges;
 import io.portcullis.admin.AdminServer;
+import io.portcullis.admin.AdminToken;
 import io.portcullis.admin.CertsDump;
 import io.portcullis.admin.ConfigDump;
 import io.portcullis.certs.CertManagerConfig;
@@ -79,16 +80,19 @@ public final class Portcullis implements AutoCloseable {
    * @param issuanceBackoff the first retry delay after a failed issuance; it doubles per failure, up to 32 h
    * @param issuance where ClusterIssuer Secrets live and how DNS-01 looks things up
    * @param limits the data plane's timeouts and size limits ({@code --idle-timeout}, {@code --max-connections}, ...)
+   * @param adminTokenFile the token the admin server's state-changing endpoints require ({@code --admin-token-file},
+   *     {@link AdminToken}); created at start when absent
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
       InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
-      Duration issuanceBackoff, IssuanceOptions issuance, ProxyLimits limits) {
-    /** As the canonical constructor, with {@link ProxyLimits#defaults()}. */
+      Duration issuanceBackoff, IssuanceOptions issuance, ProxyLimits limits, Path adminTokenFile) {
+    /** As the canonical constructor, with {@link ProxyLimits#defaults()} and the admin token in
+     *  {@link AdminToken#defaultFile} of {@code stateDir}. */
     public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
         InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
         Duration issuanceBackoff, IssuanceOptions issuance) {
       this(configDirs, namespace, portOffset, bindAddress, admin, accessLog, threads, transport, stateDir,
-          issuanceBackoff, issuance, ProxyLimits.defaults());
+          issuanceBackoff, issuance, ProxyLimits.defaults(), AdminToken.defaultFile(stateDir));
     }
 
     /** As the canonical constructor, with {@link IssuanceOptions#defaults()}. */
@@ -111,6 +115,7 @@ public final class Portcullis implements AutoCloseable {
       requireNonNull(transport, "transport");
       requireNonNull(stateDir, "stateDir");
       requireNonNull(issuanceBackoff, "issuanceBackoff");
+      requireNonNull(adminTokenFile, "adminTokenFile");
     }
   }
 
@@ -215,7 +220,8 @@ public final class Portcullis implements AutoCloseable {
           }
         };
     try {
-      return new AdminServer(options.admin(), model);
+      return new AdminServer(options.admin(), model, AdminToken.loadOrCreate(options.adminTokenFile(),
+          new java.security.SecureRandom()), clock);
     } catch (RuntimeException e) {
       dataPlane.close(); // nothing else is running yet
       certs.close();
@@ -229,12 +235,14 @@ public final class Portcullis implements AutoCloseable {
    * changes.
    *
    * @throws IOException when a {@code --config} directory cannot be read
-   * @throws IllegalStateException when the admin address cannot be bound
+   * @throws IllegalStateException when the admin address cannot be bound, or the admin token file cannot be
+   *     created or is refused ({@link AdminToken#loadOrCreate})
    */
   public static Portcullis start(Options options) throws IOException {
     Portcullis p = new Portcullis(requireNonNull(options, "options"));
     try {
-      log.info("admin server on http://{}:{}", p.admin.address().getHostString(), p.admin.address().getPort());
+      log.info("admin server on http://{}:{}; state-changing endpoints need the token in {}",
+          p.admin.address().getHostString(), p.admin.address().getPort(), options.adminTokenFile());
       p.source.start(p::apply);
       try {
         // What the SelfSigned and CA issuers sign is ready within milliseconds: serve it from the start.
@@ -259,6 +267,11 @@ public final class Portcullis implements AutoCloseable {
   /** Returns the data plane's counters (Envoy's names), as the admin server's {@code /stats} shows them. */
   public ProxyStats stats() {
     return dataPlane.stats();
+  }
+
+  /** Returns the file holding the admin token ({@code --admin-token-file}). */
+  public Path adminTokenFile() {
+    return options.adminTokenFile();
   }
 
   /** Returns where each Gateway port is bound. */

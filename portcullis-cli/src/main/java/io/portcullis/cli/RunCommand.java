@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code portcullis run}: serve the Gateways and VirtualServices found in manifest directories. */
@@ -60,10 +61,9 @@ final class RunCommand implements Callable<Integer> {
           + "Default: off.")
   String accessLog;
 
-  @Option(names = "--state", paramLabel = "DIR",
-      description = "Where issued certificates, their keys and ACME account keys are kept (one Secret manifest per "
-          + "file, mode 0600). Default: $XDG_STATE_HOME/portcullis/state (~/.local/state/portcullis/state).")
-  Path state;
+  /** {@code --state}, {@code --admin-token-file}: shared with {@code portcullis certs}. */
+  @Mixin
+  StateOptions stateOptions = new StateOptions();
 
   @Option(names = "--issuance-backoff", paramLabel = "DURATION", defaultValue = "5m",
       description = "First retry delay after a failed issuance (e.g. 30s, 5m, 1h); it doubles per failure, up to "
@@ -157,12 +157,12 @@ final class RunCommand implements Callable<Integer> {
     if (bind == null) {
       bind = "0.0.0.0";
     }
-    Path stateDir = state != null ? state : stateHome().resolve("portcullis/state");
+    Path stateDir = stateOptions.stateDir();
     Portcullis p = Portcullis.start(new Portcullis.Options(configDirs, namespace, portOffset, bind,
         address(admin), accessLog(), threads, transport, stateDir, duration("--issuance-backoff",
         issuanceBackoff), new Portcullis.IssuanceOptions(clusterResourceNamespace, nameservers(),
         recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
-        "--dns01-propagation-timeout", propagationTimeout)), limits()));
+        "--dns01-propagation-timeout", propagationTimeout)), limits(), stateOptions.adminTokenFile()));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       p.close();
@@ -253,13 +253,5 @@ final class RunCommand implements Callable<Integer> {
   private static Path home() {
     String home = System.getProperty("portcullis.home");
     return home == null ? Path.of("").toAbsolutePath() : Path.of(home);
-  }
-
-  private static Path stateHome() {
-    String xdg = System.getenv("XDG_STATE_HOME");
-    if (xdg != null && !xdg.isBlank()) {
-      return Path.of(xdg);
-    }
-    return Path.of(System.getProperty("user.home"), ".local", "state");
   }
 }

@@ -28,8 +28,14 @@ class LauncherIT {
     assertThat(top.stdout()).contains("run").contains("--version");
     Proc.Result run = Proc.run(60, LAUNCHER.toString(), "run", "--help");
     assertThat(run.exitCode()).isZero();
-    for (String flag : List.of("--config", "--namespace", "--port-offset", "--bind", "--admin", "--access-log")) {
+    for (String flag : List.of("--config", "--namespace", "--port-offset", "--bind", "--admin", "--access-log",
+        "--state", "--admin-token-file")) {
       assertThat(run.stdout()).as(flag).contains(flag);
+    }
+    Proc.Result renew = Proc.run(60, LAUNCHER.toString(), "certs", "renew", "--help");
+    assertThat(renew.exitCode()).isZero();
+    for (String flag : List.of("--force", "--namespace", "--admin", "--state", "--admin-token-file")) {
+      assertThat(renew.stdout()).as(flag).contains(flag);
     }
   }
 
@@ -74,7 +80,8 @@ class LauncherIT {
       Proc.Result verify = Proc.run(20, "openssl", "verify", "-CAfile", root.toString(), leaf.toString());
       assertThat(verify.stdout()).as(verify.stderr()).contains(leaf + ": OK");
 
-      // portcullis certs: the table; portcullis certs renew: a new serial.
+      // portcullis certs: the table; portcullis certs renew: a new serial. This JVM's XDG_STATE_HOME is not the
+      // gateway's, so renew is told its --state (where the admin token is).
       String adminAddr = "127.0.0.1:" + admin;
       Proc.Result table = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr);
       assertThat(table.exitCode()).as(table.stderr()).isZero();
@@ -82,14 +89,15 @@ class LauncherIT {
           "ISSUER", "NOT AFTER", "RENEWAL", "STATUS");
       assertThat(table.stdout()).containsPattern("istio-system +quickstart-localhost +True +quickstart-localhost +"
           + "ClusterIssuer portcullis-quickstart-ca");
-      Proc.Result renew = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr, "renew",
-          "quickstart-localhost");
+      Proc.Result renew = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr, "--state",
+          state.toString(), "renew", "quickstart-localhost");
       assertThat(renew.stdout()).as(renew.stderr()).contains("renewed (revision 2)");
       Proc.Result again = Proc.run(20, "bash", "-c", "openssl s_client -connect 127.0.0.1:" + (8443 + offset)
           + " -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial");
       Proc.Result before = Proc.run(20, "openssl", "x509", "-in", leaf.toString(), "-noout", "-serial");
       assertThat(again.stdout()).startsWith("serial=").isNotEqualTo(before.stdout());
-      Proc.Result unknown = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr, "renew", "nope");
+      Proc.Result unknown = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr, "--state",
+          state.toString(), "renew", "nope");
       assertThat(unknown.exitCode()).isNotZero();
       assertThat(unknown.stderr()).contains("no Certificate istio-system/nope").doesNotContain("\tat ");
     }

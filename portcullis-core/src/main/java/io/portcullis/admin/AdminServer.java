@@ -6,6 +6,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
@@ -26,15 +27,29 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The admin server (Envoy's and linkerd's admin port): {@code /ready}, {@code /admin/ping}, {@code /config_dump}.
- * Plain HTTP, meant for loopback ({@code --admin}, default {@code 127.0.0.1:15000}).
+ * The admin server (Envoy's and linkerd's admin port): {@code /ready}, {@code /admin/ping}, {@code /config_dump},
+ * {@code /certs} and {@code POST /certs/renew}. Plain HTTP, meant for loopback ({@code --admin}, default
+ * {@code 127.0.0.1:15000}).
+ *
+ * <p>Each endpoint says whether it changes state. Every request must name this server in its {@code Host} (against
+ * DNS rebinding); a state-changing one must also be a POST without {@code Origin} and carry the {@link AdminToken}
+ * ({@code AdminAccess}). Forced renewals are limited to one per Certificate per minute unless {@code force=true}
+ * ({@code RenewalLimit}).
  */
 public final class AdminServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
 
   /** What the admin server shows; implementations must not block (called on an event loop). */
   public interface Model {
@@ -62,10 +77,13 @@ public final class AdminServer implements AutoCloseable {
   /**
    * Binds the admin server.
    *
+   * @param token what state-changing requests must carry
+   * @param clock the time of the renewal limit
    * @throws IllegalStateException when the address cannot be bound
    */
-  public AdminServer(InetSocketAddress address, Model model) {
-    requireNonNull(model, "model");
+  public AdminServer(InetSocketAddress address, Model model, AdminToken token, Clock clock) {
+    Handler handler = new Handler(requireNonNull(model, "model"), requireNonNull(token, "token"),
+        new RenewalLimit(clock));
     // Its own thread: rendering /config_dump for 10,000 hosts takes a while and must not hold up a data-plane loop.
     this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     try {
@@ -73,7 +91,7 @@ public final class AdminServer implements AutoCloseable {
           .childHandler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
-              ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(65_536), new Handler(model));
+              ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(65_536), handler);
             }
           })
           .bind(address).syncUninterruptibly().channel();
@@ -94,54 +112,141 @@ public final class AdminServer implements AutoCloseable {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
   }
 
+  /**
+   * One endpoint: a GET (or HEAD) that reads, or a POST that changes state and so needs what
+   * {@link AdminAccess#checkStateChange} checks.
+   *
+   * @param usage how the 404 page names it
+   */
+  private record Endpoint(String path, boolean changesState, String usage, Action action) {
+    boolean allows(HttpMethod method) {
+      return changesState ? method.equals(HttpMethod.POST)
+          : method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD);
+    }
+
+    String allowed() {
+      return changesState ? "POST" : "GET, HEAD";
+    }
+  }
+
+  private interface Action {
+    void handle(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder query);
+  }
+
+  /** Shared by every connection: they all run on the admin server's one event loop. */
+  @ChannelHandler.Sharable
   private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final Model model;
+    private final AdminToken token;
+    private final RenewalLimit renewals;
+    private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
 
-    Handler(Model model) {
+    Handler(Model model, AdminToken token, RenewalLimit renewals) {
       this.model = model;
+      this.token = token;
+      this.renewals = renewals;
+      add(new Endpoint("/ready", false, "GET /ready", (ctx, req, q) -> send(ctx, req, model.ready()
+          ? text(HttpResponseStatus.OK, "LIVE\n")
+          : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "PRE_INITIALIZING\n"))));
+      add(new Endpoint("/admin/ping", false, "GET /admin/ping", (ctx, req, q) -> send(ctx, req,
+          text(HttpResponseStatus.OK, "pong\n"))));
+      add(new Endpoint("/config_dump", false, "GET /config_dump", (ctx, req, q) -> send(ctx, req,
+          json(model.configDumpJson()))));
+      add(new Endpoint("/certs", false, "GET /certs", (ctx, req, q) -> send(ctx, req, json(model.certsJson()))));
+      add(new Endpoint("/certs/renew", true, "POST /certs/renew?namespace=NS&name=NAME[&force=true]",
+          this::renew));
+    }
+
+    private void add(Endpoint e) {
+      endpoints.put(e.path(), e);
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-      String path = req.uri();
-      int q = path.indexOf('?');
-      if (q >= 0) {
-        path = path.substring(0, q);
-      }
-      if (path.equals("/certs/renew")) {
-        renew(ctx, req);
+      if (!req.decoderResult().isSuccess()) {
+        send(ctx, req, text(HttpResponseStatus.BAD_REQUEST, "malformed request\n"));
         return;
       }
-      FullHttpResponse resp = switch (path) {
-        case "/ready" -> model.ready() ? text(HttpResponseStatus.OK, "LIVE\n")
-            : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "PRE_INITIALIZING\n");
-        case "/admin/ping" -> text(HttpResponseStatus.OK, "pong\n");
-        case "/config_dump" -> json(model.configDumpJson());
-        case "/certs" -> json(model.certsJson());
-        default -> text(HttpResponseStatus.NOT_FOUND, "not found; try /ready, /admin/ping, /config_dump, /certs, "
-            + "POST /certs/renew?namespace=NS&name=NAME\n");
-      };
+      Optional<AdminAccess.Refusal> refused = AdminAccess.checkHost(req, (InetSocketAddress) ctx.channel()
+          .localAddress());
+      if (refused.isPresent()) {
+        refuse(ctx, req, refused.get());
+        return;
+      }
+      if (!req.uri().startsWith("/")) { // absolute-form (RFC 9112 section 3.2.2): only proxies send it
+        send(ctx, req, text(HttpResponseStatus.BAD_REQUEST, "request target is not a path (expected: /PATH)\n"));
+        return;
+      }
+      QueryStringDecoder query = new QueryStringDecoder(req.uri());
+      Endpoint e = endpoints.get(query.path());
+      if (e == null) {
+        send(ctx, req, text(HttpResponseStatus.NOT_FOUND, "not found; try " + String.join(", ",
+            endpoints.values().stream().map(Endpoint::usage).toList()) + "\n"));
+        return;
+      }
+      if (!e.allows(req.method())) {
+        FullHttpResponse r = text(HttpResponseStatus.METHOD_NOT_ALLOWED, req.method() + " " + e.path()
+            + " (expected: " + e.usage() + ")\n");
+        r.headers().set(HttpHeaderNames.ALLOW, e.allowed());
+        send(ctx, req, r);
+        return;
+      }
+      if (e.changesState()) {
+        refused = AdminAccess.checkStateChange(req, token);
+        if (refused.isPresent()) {
+          refuse(ctx, req, refused.get());
+          return;
+        }
+      }
+      e.action().handle(ctx, req, query);
+    }
+
+    private static void refuse(ChannelHandlerContext ctx, FullHttpRequest req, AdminAccess.Refusal r) {
+      log.debug("admin: {} {} from {}: {} {}", req.method(), req.uri(), ctx.channel().remoteAddress(),
+          r.status().code(), r.reason());
+      FullHttpResponse resp = text(r.status(), r.reason() + "\n");
+      r.wwwAuthenticate().ifPresent(v -> resp.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, v));
       send(ctx, req, resp);
     }
 
-    /** {@code POST /certs/renew?namespace=NS&name=NAME}: answers once the manager has acted on it. */
-    private void renew(ChannelHandlerContext ctx, FullHttpRequest req) {
-      if (!req.method().equals(HttpMethod.POST)) {
-        send(ctx, req, text(HttpResponseStatus.METHOD_NOT_ALLOWED, "use POST /certs/renew?namespace=NS&name=NAME\n"));
-        return;
-      }
-      QueryStringDecoder q = new QueryStringDecoder(req.uri());
-      String name = q.parameters().getOrDefault("name", List.of("")).get(0);
-      String namespace = q.parameters().getOrDefault("namespace", List.of("")).get(0);
+    /**
+     * {@code POST /certs/renew?namespace=NS&name=NAME[&force=true]}: answers once the manager has acted on it; 429
+     * with {@code Retry-After} when the Certificate was renewed here less than a minute ago and {@code force} is not
+     * {@code true}.
+     */
+    private void renew(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder q) {
+      String name = param(q, "name");
+      String namespace = param(q, "namespace");
+      String force = param(q, "force");
       if (name.isEmpty() || namespace.isEmpty()) {
         send(ctx, req, text(HttpResponseStatus.BAD_REQUEST, "name and namespace are required (expected: POST "
             + "/certs/renew?namespace=NS&name=NAME)\n"));
         return;
       }
+      if (!force.isEmpty() && !force.equals("true") && !force.equals("false")) {
+        send(ctx, req, text(HttpResponseStatus.BAD_REQUEST, "force: " + force + " (expected: true or false)\n"));
+        return;
+      }
+      String key = namespace + "/" + name;
+      Optional<Duration> wait = renewals.take(key, force.equals("true"));
+      if (wait.isPresent()) {
+        long seconds = (wait.get().toMillis() + 999) / 1000;
+        FullHttpResponse r = text(HttpResponseStatus.TOO_MANY_REQUESTS, "Certificate " + key + ": renewed less "
+            + "than " + RenewalLimit.INTERVAL.toSeconds() + " s ago; retry in " + seconds + " s, or force it "
+            + "(&force=true; portcullis certs renew " + name + " --force)\n");
+        r.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(seconds));
+        send(ctx, req, r);
+        return;
+      }
+      log.info("admin: renewal of Certificate {} requested{} from {}", key, force.equals("true") ? " (forced)" : "",
+          ctx.channel().remoteAddress());
       req.retain();
       model.renew(namespace, name).whenComplete((msg, err) -> ctx.executor().execute(() -> {
         try {
           Throwable cause = err instanceof java.util.concurrent.CompletionException ? err.getCause() : err;
+          if (cause instanceof IllegalArgumentException) {
+            renewals.untake(key); // no such Certificate: nothing was issued
+          }
           send(ctx, req, cause == null ? text(HttpResponseStatus.OK, msg + "\n")
               : text(cause instanceof IllegalArgumentException ? HttpResponseStatus.NOT_FOUND
                   : HttpResponseStatus.INTERNAL_SERVER_ERROR, cause.getMessage() + "\n"));
@@ -149,6 +254,10 @@ public final class AdminServer implements AutoCloseable {
           req.release();
         }
       }));
+    }
+
+    private static String param(QueryStringDecoder q, String name) {
+      return q.parameters().getOrDefault(name, List.of("")).get(0);
     }
 
     private static void send(ChannelHandlerContext ctx, FullHttpRequest req, FullHttpResponse resp) {

@@ -1,6 +1,7 @@
 package io.portcullis.testing;
 
 import io.portcullis.Portcullis;
+import io.portcullis.admin.AdminToken;
 import io.portcullis.certs.CertificateStatus;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.ProxyLimits;
@@ -42,7 +43,8 @@ public final class Gateways {
   public static Portcullis start(Path config, Path state, ProxyLimits limits) throws Exception {
     return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
-        Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), limits));
+        Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), limits,
+        AdminToken.defaultFile(state)));
   }
 
   /** As {@link #start(Path, Path, int)} without a port offset. */
@@ -82,9 +84,13 @@ public final class Gateways {
     return true;
   }
 
-  /** Sends {@code method path} to the admin server and returns the body; fails unless the status is 200. */
+  /**
+   * Sends {@code method path} to the admin server as the CLI does ({@code Host: 127.0.0.1:PORT}, the admin token
+   * from the gateway's token file) and returns the body; fails unless the status is 200.
+   */
   public static String admin(Portcullis p, String method, String path) throws Exception {
     HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.adminAddress().getPort() + path))
+        .header("Authorization", AdminToken.read(p.adminTokenFile()).authorization())
         .method(method, HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(20)).build();
     HttpResponse<String> r = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200) {
