@@ -213,6 +213,15 @@ public final class Portcullis implements AutoCloseable {
           }
 
           @Override
+          public String statsText() {
+            StringBuilder b = new StringBuilder();
+            dataPlane.stats().snapshot().forEach((k, v) -> b.append(k).append(": ").append(v).append('\n'));
+            dataPlane.openConnections().forEach((port, n) -> b.append("listener.").append(port)
+                .append(".downstream_cx_active: ").append(n).append('\n'));
+            return b.toString();
+          }
+
+          @Override
           public String configDumpJson() {
             Applied a = applied;
             return ConfigDump.render(a.config(), a.tls(), dataPlane.boundAddresses(), tlsContexts.provider().name(),

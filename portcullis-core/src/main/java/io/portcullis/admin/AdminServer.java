@@ -63,6 +63,12 @@ public final class AdminServer implements AutoCloseable {
     String certsJson();
 
     /**
+     * The data plane's counters, one {@code name: value} line each, sorted, as Envoy's {@code /stats} prints them
+     * ({@code downstream_cx_overflow}, {@code listener.443.downstream_pre_cx_timeout}, ...).
+     */
+    String statsText();
+
+    /**
      * Forces the renewal of Certificate {@code namespace/name}.
      *
      * @return completes with what happened, or exceptionally with {@link IllegalArgumentException} when there is
@@ -153,6 +159,8 @@ public final class AdminServer implements AutoCloseable {
       add(new Endpoint("/config_dump", false, "GET /config_dump", (ctx, req, q) -> send(ctx, req,
           json(model.configDumpJson()))));
       add(new Endpoint("/certs", false, "GET /certs", (ctx, req, q) -> send(ctx, req, json(model.certsJson()))));
+      add(new Endpoint("/stats", false, "GET /stats", (ctx, req, q) -> send(ctx, req,
+          text(HttpResponseStatus.OK, model.statsText()))));
       add(new Endpoint("/certs/renew", true, "POST /certs/renew?namespace=NS&name=NAME[&force=true]",
           this::renew));
     }
