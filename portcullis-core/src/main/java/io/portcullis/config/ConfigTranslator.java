@@ -99,8 +99,10 @@ public final class ConfigTranslator {
       "spec.endpoints[].ports.*", "spec.endpoints[].labels.**");
   private static final FieldCheck CONFIG_MAP_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**",
       "immutable", "data.*", "binaryData.*");
+  // data.** and stringData.**: below a data key is a value of the wrong type (reported by convert, without it), and
+  // never a field name worth quoting: it may be the key itself.
   private static final FieldCheck SECRET_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**", "type",
-      "immutable", "data.*", "stringData.*");
+      "immutable", "data.**", "stringData.**");
 
   private final ObjectMapper mapper = JsonMapper.builder()
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -1099,11 +1101,18 @@ public final class ConfigTranslator {
           path.append('[').append(ref.getIndex()).append(']');
         }
       }
-      cx.problem(Severity.ERROR, r, path.toString(), e.getOriginalMessage().split("\n")[0]
-          + " (expected: a valid " + r.kind() + ")");
+      if (r.kind().equals("Secret")) {
+        // databind quotes the value it could not convert, and a Secret's values are keys: only its type is said.
+        cx.problem(Severity.ERROR, r, path.toString(), "not " + ParseErrors.expectedType(e)
+            + " (expected: a valid Secret; the value is not shown)");
+      } else {
+        cx.problem(Severity.ERROR, r, path.toString(), e.getOriginalMessage().split("\n")[0]
+            + " (expected: a valid " + r.kind() + ")");
+      }
       return null;
     } catch (Exception e) {
-      cx.problem(Severity.ERROR, r, "", e.getMessage() + " (expected: a valid " + r.kind() + ")");
+      cx.problem(Severity.ERROR, r, "", (r.kind().equals("Secret") ? e.getClass().getSimpleName() : e.getMessage())
+          + " (expected: a valid " + r.kind() + ")");
       return null;
     }
   }

@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Changes are seen through a {@link FileWatch} (the file system's watch service, with a stat-only rescan every
  * {@value FileWatch#POLL_MS} ms as a fallback), and emitted after {@value FileWatch#DEBOUNCE_MS} ms of quiet. A file that stops parsing keeps contributing its last
- * good objects, so a half-saved edit never removes a Gateway; the parse error is reported once. Runs on its own daemon
- * thread.
+ * good objects, so a half-saved edit never removes a Gateway; the parse error is reported once, by line and column
+ * and never quoting the file ({@link ManifestReader#read}). Runs on its own daemon thread.
  */
 public final class DirectoryConfigSource implements ConfigSource {
   private static final Logger log = LoggerFactory.getLogger(DirectoryConfigSource.class);
@@ -116,7 +116,7 @@ public final class DirectoryConfigSource implements ConfigSource {
         try {
           state = new FileState(e.getValue(), reader.read(file), null);
         } catch (ManifestException | IOException ex) {
-          String msg = ex instanceof ManifestException ? ex.getMessage() : file + ": " + ex;
+          String msg = ex instanceof ManifestException me ? me.detail() : ex.toString();
           List<Resource> kept = old == null ? List.of() : old.lastGood();
           state = new FileState(e.getValue(), kept, msg);
         }

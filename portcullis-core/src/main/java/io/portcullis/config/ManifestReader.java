@@ -2,17 +2,20 @@ package io.portcullis.config;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * Reads Kubernetes manifests ({@code *.yaml}, {@code *.yml}, {@code *.json}, several documents per file,
@@ -25,8 +28,9 @@ public final class ManifestReader {
   /** The namespace of objects whose manifest names none, as kubectl does. */
   public static final String DEFAULT_NAMESPACE = "default";
 
-  private final ObjectMapper yaml = YAMLMapper.builder().build();
-  private final ObjectMapper json = JsonMapper.builder().build();
+  // Locations never carry the source (Jackson's default since 2.16; said here because messages must not quote it).
+  private final ObjectMapper yaml = YAMLMapper.builder().disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION).build();
+  private final ObjectMapper json = JsonMapper.builder().disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION).build();
 
   /** Returns whether {@code file}'s name ends in {@code .yaml}, {@code .yml} or {@code .json}. */
   public static boolean isManifest(Path file) {
@@ -36,6 +40,10 @@ public final class ManifestReader {
 
   /**
    * Parses every object in {@code file}.
+   *
+   * <p>A syntax error is reported by file, document, line and column and what the parser found wrong, and never
+   * quotes the file ({@link ParseErrors}): any file may be a Secret, and the error may sit inside its key. Nothing
+   * else is quoted either: the other errors name fields, not values.
    *
    * @throws ManifestException naming the file, the document number and what was expected, when any document does not
    *     parse or lacks {@code apiVersion}, {@code kind} or {@code metadata.name}; no object of the file is returned then
@@ -57,28 +65,24 @@ public final class ManifestReader {
         }
         addObject(file, doc, node, out);
       }
-    } catch (JsonProcessingException e) {
-      throw new ManifestException(file + ": document " + Math.max(doc, 1) + ": " + e.getOriginalMessage()
-          + location(e) + " (expected: a YAML or JSON Kubernetes object)");
-    } catch (RuntimeException e) {
-      if (e.getCause() instanceof JsonProcessingException jpe) {
-        throw new ManifestException(file + ": document " + (doc + 1) + ": " + jpe.getOriginalMessage() + location(jpe)
-            + " (expected: a YAML or JSON Kubernetes object)");
+    } catch (JsonProcessingException | RuntimeException e) {
+      // The parser's exception (or MappingIterator's wrapper of it) quotes the file in its message: neither it nor
+      // its stack goes on, only ParseErrors' description.
+      Optional<String> what = ParseErrors.describe(e, new String(bytes, StandardCharsets.UTF_8));
+      if (what.isEmpty() && e instanceof RuntimeException r) {
+        throw r; // ours (ManifestException) or a bug
       }
-      throw e;
+      int at = e instanceof JsonProcessingException ? Math.max(doc, 1) : doc + 1;
+      throw new ManifestException(file, "document " + at + ": " + what.orElse("not valid")
+          + " (expected: a YAML or JSON Kubernetes object)");
     }
     return out;
   }
 
-  private static String location(JsonProcessingException e) {
-    return e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
-        + e.getLocation().getColumnNr();
-  }
-
   private void addObject(Path file, int doc, JsonNode node, List<Resource> out) {
-    String where = file + ": document " + doc;
+    String where = "document " + doc;
     if (!node.isObject()) {
-      throw new ManifestException(where + ": " + node.getNodeType().name().toLowerCase(Locale.ROOT)
+      throw new ManifestException(file, where + ": " + node.getNodeType().name().toLowerCase(Locale.ROOT)
           + " (expected: an object with apiVersion, kind and metadata)");
     }
     String kind = text(node, "kind");
@@ -90,14 +94,14 @@ public final class ManifestReader {
     }
     String apiVersion = text(node, "apiVersion");
     if (apiVersion.isEmpty()) {
-      throw new ManifestException(where + ": apiVersion: missing (expected: e.g. networking.istio.io/v1)");
+      throw new ManifestException(file, where + ": apiVersion: missing (expected: e.g. networking.istio.io/v1)");
     }
     if (kind.isEmpty()) {
-      throw new ManifestException(where + ": kind: missing (expected: e.g. Gateway)");
+      throw new ManifestException(file, where + ": kind: missing (expected: e.g. Gateway)");
     }
     String name = text(node.path("metadata"), "name");
     if (name.isEmpty()) {
-      throw new ManifestException(where + ": " + kind + ": metadata.name: missing (expected: a DNS-1123 name)");
+      throw new ManifestException(file, where + ": " + kind + ": metadata.name: missing (expected: a DNS-1123 name)");
     }
     String namespace = text(node.path("metadata"), "namespace");
     out.add(new Resource(apiVersion, kind, namespace.isEmpty() ? DEFAULT_NAMESPACE : namespace, name, file, node));

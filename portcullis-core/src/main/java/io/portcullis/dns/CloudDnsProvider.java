@@ -6,6 +6,7 @@ import com.google.cloud.dns.Dns;
 import com.google.cloud.dns.DnsOptions;
 import com.google.cloud.dns.RecordSet;
 import com.google.cloud.dns.Zone;
+import io.portcullis.config.ParseErrors;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -44,8 +45,10 @@ public final class CloudDnsProvider implements DnsProvider {
       creds = serviceAccountJson.isPresent() ? GoogleCredentials.fromStream(new ByteArrayInputStream(
           serviceAccountJson.get().getBytes(StandardCharsets.UTF_8))) : GoogleCredentials.getApplicationDefault();
     } catch (IOException | RuntimeException e) {
-      throw new IllegalArgumentException("cannot read the service account key: " + e.getMessage()
-          + " (expected: a Google service account JSON key)");
+      // google-auth's JSON parser may quote the file, which holds a private key.
+      throw new IllegalArgumentException("cannot read the service account key: " + ParseErrors.withoutInput(
+          String.valueOf(e.getMessage()), serviceAccountJson.orElse("")) + " (expected: a Google service account JSON "
+          + "key)");
     }
     DnsOptions.Builder b = DnsOptions.newBuilder().setProjectId(project).setCredentials(creds.createScoped(
         "https://www.googleapis.com/auth/ndev.clouddns.readwrite"));

@@ -2,12 +2,15 @@ package io.portcullis.storage;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.portcullis.config.ParseErrors;
 import io.portcullis.tls.SecureFiles;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -119,8 +122,17 @@ public final class DirectoryStorage implements Storage {
     return yaml.writeValueAsBytes(root);
   }
 
+  /**
+   * Reads a state file; errors name the line or the data key and never quote the file (it holds keys: {@link
+   * ParseErrors}).
+   */
   StoredSecret parse(byte[] bytes) throws IOException {
-    JsonNode root = yaml.readTree(bytes);
+    JsonNode root;
+    try {
+      root = yaml.readTree(bytes);
+    } catch (JsonProcessingException e) {
+      throw new IOException(ParseErrors.describe(e, new String(bytes, StandardCharsets.UTF_8)).orElse("not YAML"));
+    }
     if (root == null || !root.isObject() || !"Secret".equals(root.path("kind").asText())) {
       throw new IOException("not a Secret");
     }

@@ -1,5 +1,6 @@
 package io.portcullis.tls;
 
+import io.portcullis.config.ParseErrors;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.StringReader;
@@ -39,8 +40,11 @@ public final class Pem {
       }
       return out;
     } catch (CertificateException e) {
-      throw new IllegalArgumentException("not a valid certificate: " + e.getMessage()
-          + " (expected: PEM \"BEGIN CERTIFICATE\" blocks)");
+      // The JDK's message names what is wrong ("signed fields invalid"), and may quote a PEM header line.
+      String why = ParseErrors.withoutInput(String.valueOf(e.getMessage()), new String(pem,
+          StandardCharsets.ISO_8859_1));
+      throw new IllegalArgumentException("not a valid certificate: " + why + " (expected: PEM \"BEGIN CERTIFICATE\" "
+          + "blocks)");
     }
   }
 

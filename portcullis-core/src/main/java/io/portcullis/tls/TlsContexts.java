@@ -520,7 +520,8 @@ public final class TlsContexts {
         out.add((X509CRL) c);
       }
     } catch (java.security.cert.CRLException | java.security.cert.CertificateException e) {
-      throw new IllegalArgumentException(where + ": not a PEM CRL (" + e.getMessage() + ")");
+      throw new IllegalArgumentException(where + ": not a PEM CRL (" + io.portcullis.config.ParseErrors.withoutInput(
+          String.valueOf(e.getMessage()), new String(pem, java.nio.charset.StandardCharsets.ISO_8859_1)) + ")");
     }
     if (out.isEmpty()) {
       throw new IllegalArgumentException(where + ": no CRL found (expected: -----BEGIN X509 CRL-----)");

@@ -60,6 +60,25 @@ class ManifestReaderTest {
         .hasMessageContaining(f.toString()).hasMessageContaining(expected);
   }
 
+  /** Syntax errors inside a value: each says line and column, and none quotes the value (it may be a key). */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "bad.yaml|'data:\n  key: c2VjcmV0dmFsdWU: x\n'|line 2, column 23: mapping values are not allowed here",
+      "bad.yaml|'data:\n  key: \"c2VjcmV0dmFsdWU\\q\"\n'|line 2, column 25: found unknown escape character q(113)",
+      "bad.yaml|'data: {key: c2VjcmV0dmFsdWU\n'|line 2, column 1: expected ',' or '}'",
+      "bad.yaml|'data:\n  key: \"\\Uc2VjcmV0\"\n'|line 2, column 11: expected escape sequence of 8 hexadecimal numbers",
+      "bad.json|'{\"data\": {\"key\": c2VjcmV0dmFsdWU}}'|line 1, column 34: Unrecognized token '…'",
+      "bad.json|'{\"data\": {\"key\": \"c2VjcmV0dmFsdWU'|line 1, column 34: Unexpected end-of-input",
+  })
+  void syntaxErrorsSayWhereAndNeverQuoteTheFile(String name, String text, String expected) throws Exception {
+    Path f = dir.resolve(name);
+    Files.writeString(f, text.replace("\\n", "\n"));
+    assertThatThrownBy(() -> new ManifestReader().read(f)).isInstanceOf(ManifestException.class)
+        .hasMessageContaining(f + ": document 1: " + expected)
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("c2VjcmV0").doesNotContain("secret"))
+        .hasNoCause();
+  }
+
   @ParameterizedTest
   @CsvSource({"a.yaml, true", "a.yml, true", "a.JSON, true", "a.txt, false", ".hidden.yaml, false"})
   void picksManifestFilesByName(String name, boolean manifest) {
