@@ -49,11 +49,23 @@ public class HotPathBenchmarks {
   Req[] paths;
   AccessLog.Entry entry;
 
+  /** The nested-quantifier pattern of issue 12: exponential for a backtracking engine on a near miss. */
+  static final StringMatcher NESTED_URI = StringMatcher.regex("/((a+)+)+$", false);
+  static final StringMatcher NESTED_HEADER = StringMatcher.regex("(a+)+$", false);
+  static final String PATH_32_MISS = "/" + "a".repeat(30) + "!";
+  static final String PATH_32_HIT = "/" + "a".repeat(31);
+  static final String HEADER_60K_MISS = "a".repeat(60 * 1024) + "!";
+
   record Req(String path, String authority, String method, Map<String, String> headers, int port)
       implements RouteMatch.RequestView {
     @Override
     public String header(String lowerCaseName) {
       return headers.get(lowerCaseName);
+    }
+
+    @Override
+    public String query() {
+      return "";
     }
   }
 
@@ -118,6 +130,24 @@ public class HotPathBenchmarks {
   @Benchmark
   public Optional<HttpRoute> routeByPathOf10k() {
     return tenThousandRoutes.route(paths[ThreadLocalRandom.current().nextInt(N)]);
+  }
+
+  /** Regex: {@code uri: {regex: "/((a+)+)+$"}} against the 32-byte path {@code /aaa…a!} (no match; RE2/J). */
+  @Benchmark
+  public boolean regexNestedPath32Miss() {
+    return NESTED_URI.matches(PATH_32_MISS);
+  }
+
+  /** Regex: the same pattern against a 32-byte path it matches. */
+  @Benchmark
+  public boolean regexNestedPath32Hit() {
+    return NESTED_URI.matches(PATH_32_HIT);
+  }
+
+  /** Regex: a header {@code regex: "(a+)+$"} against a 60 KiB value {@code aaa…a!} (no match). */
+  @Benchmark
+  public boolean regexNestedHeader60kMiss() {
+    return NESTED_HEADER.matches(HEADER_60K_MISS);
   }
 
   /** Access log: one JSON line with every Envoy field. */
