@@ -52,6 +52,11 @@ public class HotPathBenchmarks {
   /** The nested-quantifier pattern of issue 12: exponential for a backtracking engine on a near miss. */
   static final StringMatcher NESTED_URI = StringMatcher.regex("/((a+)+)+$", false);
   static final StringMatcher NESTED_HEADER = StringMatcher.regex("(a+)+$", false);
+  static final java.util.regex.Pattern JDK_NESTED_URI = java.util.regex.Pattern.compile("/((a+)+)+$");
+  static final StringMatcher CURL = StringMatcher.regex(".*curl.*", false);
+  static final java.util.regex.Pattern JDK_CURL = java.util.regex.Pattern.compile(".*curl.*");
+  static final String USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      + "Chrome/120.0.0.0 Safari/537.36";
   static final String PATH_32_MISS = "/" + "a".repeat(30) + "!";
   static final String PATH_32_HIT = "/" + "a".repeat(31);
   static final String HEADER_60K_MISS = "a".repeat(60 * 1024) + "!";
@@ -142,6 +147,24 @@ public class HotPathBenchmarks {
   @Benchmark
   public boolean regexNestedPath32Hit() {
     return NESTED_URI.matches(PATH_32_HIT);
+  }
+
+  /** Baseline, not used by the gateway: java.util.regex on the same matching path (it backtracks on a miss). */
+  @Benchmark
+  public boolean regexNestedPath32HitJdk() {
+    return JDK_NESTED_URI.matcher(PATH_32_HIT).matches();
+  }
+
+  /** Regex: a typical header match, {@code user-agent: {regex: ".*curl.*"}} against a 101-byte browser agent. */
+  @Benchmark
+  public boolean regexUserAgent() {
+    return CURL.matches(USER_AGENT);
+  }
+
+  /** Baseline, not used by the gateway: java.util.regex on the same agent. */
+  @Benchmark
+  public boolean regexUserAgentJdk() {
+    return JDK_CURL.matcher(USER_AGENT).matches();
   }
 
   /** Regex: a header {@code regex: "(a+)+$"} against a 60 KiB value {@code aaa…a!} (no match). */
