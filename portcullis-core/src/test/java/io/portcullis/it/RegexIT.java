@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Issue 12: regexes that backtrack exponentially in java.util.regex ({@code /((a+)+)+$} took over 30 s of an event
  * loop on a 32-byte path, {@code (a+)+$} 12 s on a 60 KB header) answer at once with RE2/J, and a second client on
- * its own connection to the same (single) event loop is answered meanwhile.
+ * its own connection to the same (single) event loop is answered meanwhile. The query parameter rows check that
+ * the proxy hands routing the raw query string.
  */
 class RegexIT {
   /** Far above what RE2 needs (milliseconds), far below what backtracking needs (tens of seconds and more). */
@@ -57,6 +58,8 @@ class RegexIT {
             directResponse: {status: 200, body: {string: "uri"}}
           - match: [{headers: {x-probe: {regex: "(a+)+$"}}}]
             directResponse: {status: 201, body: {string: "header"}}
+          - match: [{queryParams: {id: {regex: "(a+)+$"}}}]
+            directResponse: {status: 202, body: {string: "query"}}
           - directResponse: {status: 418, body: {string: "fallback"}}
         """.formatted(port));
     gateway = Gateways.start(config, tmp.resolve("state")); // one event loop
@@ -75,10 +78,11 @@ class RegexIT {
       "32-byte path match, /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, 0, 200",
       "60 KB header near miss, /x, 61440, 418",
       "60 KB header match, /x, -61440, 201",
+      "query parameter near miss, /q?x=1&id=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!, 0, 418",
+      "query parameter match, /q?x=1&id=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, 0, 202",
   })
   void nestedQuantifiersAnswerPromptlyWhileAnotherClientIsServed(String name, String path, int headerLength,
       int status) throws Exception {
-    assertThat(path.length()).isIn(2, 32);
     HttpClient evil = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     HttpClient other = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build(); // its own connection
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(BOUND);
