@@ -23,8 +23,8 @@ import com.google.re2j.PatternSyntaxException;
  * in Envoy), while a character class costs one instruction here and one per byte range there ({@code \p{L}+}: 4
  * here, 1198 in Envoy). So a pattern near the limit may be accepted here and rejected by Envoy; the other way round
  * only where C++ RE2 simplifies further ({@code a*a*a*a*}: 10 here, 5 in Envoy). Istio's proxies run with a limit of
- * 32768 (the runtime flags of Istio's {@code pkg/bootstrap}); this class keeps Envoy's default ({@code docs/configuration.md}, "Regular
- * expressions").
+ * 32768 (the runtime flags of Istio's {@code pkg/bootstrap}); this class keeps Envoy's default
+ * ({@code docs/configuration.md}, "Regular expressions").
  *
  * <p><b>Before compiling.</b> RE2/J expands counted repetitions while compiling and recurses on nested groups, so
  * {@code ((a{1000}){1000}){1000}} would allocate a billion instructions and 5,000 nested capture groups overflow
