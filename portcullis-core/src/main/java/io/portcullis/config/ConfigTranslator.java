@@ -19,10 +19,6 @@ import io.fabric8.istio.api.api.networking.v1alpha3.Port;
 import io.fabric8.istio.api.api.networking.v1alpha3.Server;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettings;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServicePort;
-import io.fabric8.istio.api.api.networking.v1alpha3.StringMatch;
-import io.fabric8.istio.api.api.networking.v1alpha3.StringMatchExact;
-import io.fabric8.istio.api.api.networking.v1alpha3.StringMatchPrefix;
-import io.fabric8.istio.api.api.networking.v1alpha3.StringMatchRegex;
 import io.fabric8.istio.api.api.networking.v1alpha3.WorkloadEntry;
 import io.fabric8.istio.api.networking.v1.Gateway;
 import io.fabric8.istio.api.networking.v1.ServiceEntry;
@@ -36,7 +32,6 @@ import io.portcullis.routing.HostTable;
 import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.RouteMatch;
-import io.portcullis.routing.StringMatcher;
 import io.portcullis.routing.TlsRoute;
 import io.portcullis.routing.VirtualHost;
 import java.nio.charset.StandardCharsets;
@@ -53,7 +48,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Turns a {@link Snapshot} into a {@link GatewayConfig}: Istio {@code Gateway}, {@code VirtualService},
@@ -81,7 +75,8 @@ public final class ConfigTranslator {
   private static final FieldCheck VIRTUAL_SERVICE_FIELDS = new FieldCheck("apiVersion", "kind", "metadata.**",
       "status.**", "spec.hosts[]", "spec.gateways[]", "spec.exportTo[]", "spec.http[].name",
       "spec.http[].match[].name", "spec.http[].match[].uri.*", "spec.http[].match[].authority.*",
-      "spec.http[].match[].method.*", "spec.http[].match[].headers.*.*", "spec.http[].match[].port",
+      "spec.http[].match[].method.*", "spec.http[].match[].headers.*.*", "spec.http[].match[].queryParams.*.*",
+      "spec.http[].match[].port",
       "spec.http[].match[].ignoreUriCase", "spec.http[].route[].destination.host",
       "spec.http[].route[].destination.port.number", "spec.http[].route[].weight", "spec.http[].redirect.uri",
       "spec.http[].redirect.authority", "spec.http[].redirect.scheme", "spec.http[].redirect.port",
@@ -718,7 +713,7 @@ public final class ConfigTranslator {
     List<RouteMatch> matches = new ArrayList<>();
     List<HTTPMatchRequest> ms = h.getMatch() == null ? List.of() : h.getMatch();
     for (int m = 0; m < ms.size(); m++) {
-      RouteMatch match = routeMatch(r, at + ".match[" + m + "]", ms.get(m), cx);
+      RouteMatch match = MatchTranslator.routeMatch(r, at + ".match[" + m + "]", ms.get(m), cx.problems);
       if (match == null) {
         return null;
       }
@@ -913,62 +908,6 @@ public final class ConfigTranslator {
       }
     }
     return cx.services.get(host);
-  }
-
-  private RouteMatch routeMatch(Resource r, String at, HTTPMatchRequest m, Context cx) {
-    boolean ignoreCase = Boolean.TRUE.equals(m.getIgnoreUriCase());
-    try {
-      Optional<StringMatcher> uri = stringMatch(r, at + ".uri", m.getUri(), ignoreCase, cx);
-      Optional<StringMatcher> authority = stringMatch(r, at + ".authority", m.getAuthority(), true, cx);
-      Optional<StringMatcher> method = stringMatch(r, at + ".method", m.getMethod(), false, cx);
-      if (uri == null || authority == null || method == null) {
-        return null;
-      }
-      Map<String, StringMatcher> headers = new LinkedHashMap<>();
-      if (m.getHeaders() != null) {
-        for (Map.Entry<String, StringMatch> e : m.getHeaders().entrySet()) {
-          Optional<StringMatcher> hm = stringMatch(r, at + ".headers." + e.getKey(), e.getValue(), false, cx);
-          if (hm == null) {
-            return null;
-          }
-          if (hm.isEmpty()) {
-            cx.problem(Severity.ERROR, r, at + ".headers." + e.getKey(), "empty (expected: exact, prefix or regex)");
-            return null;
-          }
-          headers.put(e.getKey().toLowerCase(Locale.ROOT), hm.get());
-        }
-      }
-      int port = m.getPort() == null ? 0 : m.getPort().intValue();
-      if (port < 0 || port > 65535) {
-        cx.problem(Severity.ERROR, r, at + ".port", port + " (expected: 1..65535)");
-        return null;
-      }
-      return new RouteMatch(uri, authority, method, headers, port);
-    } catch (PatternSyntaxException e) {
-      cx.problem(Severity.ERROR, r, at, "bad regex: " + e.getDescription() + " in \"" + e.getPattern()
-          + "\" (expected: an RE2 regular expression)");
-      return null;
-    }
-  }
-
-  /** Returns empty for no match, null after reporting an error. */
-  private static Optional<StringMatcher> stringMatch(Resource r, String at, StringMatch sm, boolean ignoreCase,
-      Context cx) {
-    if (sm == null) {
-      return Optional.empty();
-    }
-    Object t = sm.getMatchType();
-    if (t instanceof StringMatchExact e && e.getExact() != null) {
-      return Optional.of(new StringMatcher.Exact(e.getExact(), ignoreCase));
-    }
-    if (t instanceof StringMatchPrefix p && p.getPrefix() != null) {
-      return Optional.of(new StringMatcher.Prefix(p.getPrefix(), ignoreCase));
-    }
-    if (t instanceof StringMatchRegex x && x.getRegex() != null) {
-      return Optional.of(StringMatcher.regex(x.getRegex(), ignoreCase));
-    }
-    cx.problem(Severity.ERROR, r, at, "no exact, prefix or regex (expected: one of them)");
-    return null;
   }
 
   // ---- listeners ----

@@ -162,7 +162,8 @@ final class Exchange implements Upstreams.UpstreamListener {
     String path = q >= 0 ? uri.substring(0, q) : uri;
     String authority = request.headers().get(HttpHeaderNames.HOST, "");
     host = hostOf(authority);
-    view = new View(path, authority, request.method().name(), request.headers(), state.config().port());
+    view = new View(path, q >= 0 ? uri.substring(q + 1) : "", authority, request.method().name(), request.headers(),
+        state.config().port());
     requestId = request.headers().get("x-request-id");
     if (requestId == null || requestId.isEmpty()) {
       requestId = randomUuid();
@@ -727,7 +728,7 @@ final class Exchange implements Upstreams.UpstreamListener {
   }
 
   /** The parts of the request routing looks at. */
-  private record View(String path, String authority, String method, HttpHeaders headers, int port)
+  private record View(String path, String query, String authority, String method, HttpHeaders headers, int port)
       implements RouteMatch.RequestView {
     @Override
     public String header(String lowerCaseName) {

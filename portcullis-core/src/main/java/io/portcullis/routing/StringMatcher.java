@@ -2,11 +2,12 @@ package io.portcullis.routing;
 
 import static java.util.Objects.requireNonNull;
 
-import java.util.regex.Pattern;
+import com.google.re2j.Pattern;
 
 /**
- * Istio's {@code StringMatch}: {@code exact}, {@code prefix} or {@code regex} (RE2 syntax in Istio; Java regular
- * expressions here, which accept RE2's common subset), matched against the whole value.
+ * Istio's {@code StringMatch}: {@code exact}, {@code prefix} or {@code regex} (RE2 syntax, as Istio documents and
+ * Envoy's {@code safe_regex} runs it; see {@link SafeRegex}), matched against the whole value; and, for query
+ * parameters, Envoy's {@code present_match}.
  */
 public sealed interface StringMatcher {
 
@@ -52,7 +53,10 @@ public sealed interface StringMatcher {
     }
   }
 
-  /** Full-string regular expression match. */
+  /**
+   * Full-string RE2 match (Envoy {@code safe_regex}): time linear in the value's length, whatever the pattern.
+   * Called on an event loop; does not block. Build one with {@link StringMatcher#regex} to get Envoy's limits.
+   */
   record Regex(Pattern pattern) implements StringMatcher {
     /** Checks for null. */
     public Regex {
@@ -61,7 +65,7 @@ public sealed interface StringMatcher {
 
     @Override
     public boolean matches(String v) {
-      return v != null && pattern.matcher(v).matches();
+      return v != null && pattern.matches(v);
     }
 
     @Override
@@ -70,9 +74,26 @@ public sealed interface StringMatcher {
     }
   }
 
-  /** Compiles {@code regex}, ignoring case when asked; throws {@link java.util.regex.PatternSyntaxException}. */
+  /** Matches any value, the empty one too, when present (Envoy {@code present_match}); never an absent one. */
+  record Present() implements StringMatcher {
+    @Override
+    public boolean matches(String v) {
+      return v != null;
+    }
+
+    @Override
+    public String describe() {
+      return "present";
+    }
+  }
+
+  /**
+   * Compiles {@code regex} with {@link SafeRegex#compile}, ignoring case ({@code (?i)}) when asked.
+   *
+   * @throws SafeRegex.InvalidRegexException when RE2 rejects the syntax or the program is over Envoy's size limit
+   */
   static Regex regex(String regex, boolean ignoreCase) {
-    return new Regex(Pattern.compile(regex, ignoreCase ? Pattern.CASE_INSENSITIVE : 0));
+    return new Regex(SafeRegex.compile(regex, ignoreCase));
   }
 
 }

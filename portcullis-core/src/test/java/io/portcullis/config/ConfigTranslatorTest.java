@@ -123,7 +123,14 @@ class ConfigTranslatorTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "bad timeout|timeout: 1.5s|timeout: soon|spec.http[0].timeout|soon (expected: a duration",
-      "bad regex|uri: {prefix: /delay}|uri: {regex: \"/de(lay\"}|spec.http[0].match[1]|bad regex",
+      "bad regex|uri: {prefix: /delay}|uri: {regex: \"/de(lay\"}|spec.http[0].match[1].uri.regex|\"/de(lay\": missing closing ): /de(lay (expected: RE2 syntax, program size <= 100)",
+      "backreference|uri: {prefix: /delay}|uri: {regex: \"(a)\\\\1\"}|spec.http[0].match[1].uri.regex|\"(a)\\1\": invalid escape sequence: \\1 (expected: RE2 syntax, program size <= 100)",
+      "lookahead|uri: {prefix: /delay}|uri: {regex: \"/(?=x)\"}|spec.http[0].match[1].uri.regex|invalid or unsupported Perl syntax: (?=",
+      "program size|uri: {prefix: /delay}|uri: {regex: \"a{99}\"}|spec.http[0].match[1].uri.regex|\"a{99}\": program size 101, over 100 (expected: RE2 syntax, program size <= 100)",
+      "header regex|uri: {prefix: /delay}|headers: {x-a: {regex: \"(?!a)\"}}|spec.http[0].match[1].headers.x-a.regex|invalid or unsupported Perl syntax: (?!",
+      "authority regex|uri: {prefix: /delay}|authority: {regex: \"x{2000}\"}|spec.http[0].match[1].authority.regex|invalid repeat count: {2000}",
+      "method regex|uri: {prefix: /delay}|method: {regex: \"G++\"}|spec.http[0].match[1].method.regex|invalid nested repetition operator: ++",
+      "query regex|uri: {prefix: /delay}|queryParams: {id: {regex: \"[0-9\"}}|spec.http[0].match[1].queryParams.id.regex|missing closing ]",
       "two actions|timeout: 1.5s|timeout: 1.5s\\n    redirect: {uri: /x}|spec.http[0]|more than one action",
       "unknown port|number: 8000}}|number: 9000}}|spec.http[0].route[0].destination.port.number|9000 (expected: one of [8000]",
       "bad weight|port: {number: 8000}}|port: {number: 8000}}\\n      weight: 300|spec.http[0].route[0].weight|300 (expected: 0..100)",
@@ -142,6 +149,19 @@ class ConfigTranslatorTest {
       assertThat(c.listeners().get(443).routes().find("httpbin.example.com")).isEmpty();
     }
     assertThat(c.listeners()).containsKey(443);
+  }
+
+  @Test
+  void aRejectedRegexLeavesOutItsVirtualServiceAndNothingElse() {
+    String other = VIRTUAL_SERVICE.replace("name: httpbin}", "name: other}").replace("\"httpbin.example.com\"",
+        "\"helloworld-v1.example.com\"");
+    GatewayConfig c = Manifests.translate(GATEWAY, VIRTUAL_SERVICE.replace("uri: {prefix: /delay}",
+        "uri: {regex: \"/(a)\\\\1\"}"), other, SERVICE_ENTRY);
+    assertThat(c.problems()).extracting(Problem::toString).containsExactly("VirtualService default/httpbin (" + c
+        .problems().get(0).source() + "): spec.http[0].match[1].uri.regex: \"/(a)\\1\": invalid escape sequence: \\1 "
+        + "(expected: RE2 syntax, program size <= 100)");
+    assertThat(c.listeners().get(443).routes().find("httpbin.example.com")).isEmpty();
+    assertThat(c.listeners().get(443).routes().find("helloworld-v1.example.com")).isPresent();
   }
 
   @Test

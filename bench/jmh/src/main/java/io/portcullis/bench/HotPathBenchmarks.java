@@ -49,11 +49,28 @@ public class HotPathBenchmarks {
   Req[] paths;
   AccessLog.Entry entry;
 
+  /** The nested-quantifier pattern of issue 12: exponential for a backtracking engine on a near miss. */
+  static final StringMatcher NESTED_URI = StringMatcher.regex("/((a+)+)+$", false);
+  static final StringMatcher NESTED_HEADER = StringMatcher.regex("(a+)+$", false);
+  static final java.util.regex.Pattern JDK_NESTED_URI = java.util.regex.Pattern.compile("/((a+)+)+$");
+  static final StringMatcher CURL = StringMatcher.regex(".*curl.*", false);
+  static final java.util.regex.Pattern JDK_CURL = java.util.regex.Pattern.compile(".*curl.*");
+  static final String USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      + "Chrome/120.0.0.0 Safari/537.36";
+  static final String PATH_32_MISS = "/" + "a".repeat(30) + "!";
+  static final String PATH_32_HIT = "/" + "a".repeat(31);
+  static final String HEADER_60K_MISS = "a".repeat(60 * 1024) + "!";
+
   record Req(String path, String authority, String method, Map<String, String> headers, int port)
       implements RouteMatch.RequestView {
     @Override
     public String header(String lowerCaseName) {
       return headers.get(lowerCaseName);
+    }
+
+    @Override
+    public String query() {
+      return "";
     }
   }
 
@@ -118,6 +135,42 @@ public class HotPathBenchmarks {
   @Benchmark
   public Optional<HttpRoute> routeByPathOf10k() {
     return tenThousandRoutes.route(paths[ThreadLocalRandom.current().nextInt(N)]);
+  }
+
+  /** Regex: {@code uri: {regex: "/((a+)+)+$"}} against the 32-byte path {@code /aaa…a!} (no match; RE2/J). */
+  @Benchmark
+  public boolean regexNestedPath32Miss() {
+    return NESTED_URI.matches(PATH_32_MISS);
+  }
+
+  /** Regex: the same pattern against a 32-byte path it matches. */
+  @Benchmark
+  public boolean regexNestedPath32Hit() {
+    return NESTED_URI.matches(PATH_32_HIT);
+  }
+
+  /** Baseline, not used by the gateway: java.util.regex on the same matching path (it backtracks on a miss). */
+  @Benchmark
+  public boolean regexNestedPath32HitJdk() {
+    return JDK_NESTED_URI.matcher(PATH_32_HIT).matches();
+  }
+
+  /** Regex: a typical header match, {@code user-agent: {regex: ".*curl.*"}} against a 101-byte browser agent. */
+  @Benchmark
+  public boolean regexUserAgent() {
+    return CURL.matches(USER_AGENT);
+  }
+
+  /** Baseline, not used by the gateway: java.util.regex on the same agent. */
+  @Benchmark
+  public boolean regexUserAgentJdk() {
+    return JDK_CURL.matcher(USER_AGENT).matches();
+  }
+
+  /** Regex: a header {@code regex: "(a+)+$"} against a 60 KiB value {@code aaa…a!} (no match). */
+  @Benchmark
+  public boolean regexNestedHeader60kMiss() {
+    return NESTED_HEADER.matches(HEADER_60K_MISS);
   }
 
   /** Access log: one JSON line with every Envoy field. */
