@@ -62,14 +62,14 @@ import java.util.Optional;
  *
  * <p>Called on an event loop for every request: one linear scan without regular expressions; a target that needs
  * nothing (no decodable {@code %}, no dot segment, no {@code \}, no {@code //} when merging) is returned as the same
- * string; otherwise one {@code char[]} is filled and copied into the path. Thread-safe (stateless).
+ * string; otherwise {@link PathNormalization} fills one {@code char[]}, copied into the path. Thread-safe
+ * (stateless).
  */
 public final class RequestTarget {
   /** At most this many characters of a target are quoted in a rejection reason. */
   public static final int MAX_ECHO = 64;
 
   private static final Accepted ASTERISK = new Accepted(Form.ASTERISK, "*", "", Optional.empty(), false);
-  private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
   // What the scan of the path saw.
   private static final int DECODE = 1; // %XX of an unreserved character or a dot
@@ -79,37 +79,7 @@ public final class RequestTarget {
   private static final int ENCODE = 16; // a character normalize_path percent-encodes
   private static final int ESCAPED_SLASH = 32;
 
-  // Token kinds of the normalising pass.
-  private static final int T_LITERAL = 0;
-  private static final int T_SLASH = 1;
-  private static final int T_DOT = 2;
-  private static final int T_KEEP = 3; // a %XX kept as sent
-  private static final int T_ENCODE = 4; // a raw character to percent-encode
-
-  /** Character classes of visible ASCII. */
-  private static final byte[] CLASS = new byte[128];
-  private static final byte UNRESERVED = 1;
-  private static final byte SUB_DELIM = 2;
-  private static final byte TO_ENCODE = 4;
-
-  static {
-    for (char c = 'A'; c <= 'Z'; c++) {
-      CLASS[c] = UNRESERVED;
-      CLASS[c + 32] = UNRESERVED;
-    }
-    for (char c = '0'; c <= '9'; c++) {
-      CLASS[c] = UNRESERVED;
-    }
-    for (char c : "-._~".toCharArray()) {
-      CLASS[c] = UNRESERVED;
-    }
-    for (char c : "!$&'()*+,;=".toCharArray()) {
-      CLASS[c] = SUB_DELIM;
-    }
-    for (char c : "\"<>^`{|}".toCharArray()) {
-      CLASS[c] = TO_ENCODE;
-    }
-  }
+  private static final String SUB_DELIMS = "!$&'()*+,;="; // RFC 3986 §2.2
 
   private RequestTarget() {}
 
@@ -323,7 +293,7 @@ public final class RequestTarget {
       }
       for (int k = a + 1; k < close; k++) {
         char c = t.charAt(k);
-        if (c >= 128 || (CLASS[c] & (UNRESERVED | SUB_DELIM)) == 0 && c != ':') {
+        if (!PathNormalization.unreserved(c) && SUB_DELIMS.indexOf(c) < 0 && c != ':') {
           return "character " + describe(c) + " in an IP literal";
         }
       }
@@ -336,7 +306,7 @@ public final class RequestTarget {
             return "malformed percent-encoding in the host";
           }
           i += 2;
-        } else if (c >= 128 || (CLASS[c] & (UNRESERVED | SUB_DELIM)) == 0) {
+        } else if (!PathNormalization.unreserved(c) && SUB_DELIMS.indexOf(c) < 0) {
           return "character " + describe(c) + " in the host";
         }
       }
@@ -394,7 +364,7 @@ public final class RequestTarget {
         }
         if (v == '/' || v == '\\') {
           flags |= ESCAPED_SLASH;
-        } else if (v < 128 && CLASS[v] == UNRESERVED) {
+        } else if (PathNormalization.unreserved(v)) {
           flags |= DECODE;
         }
         i += 2;
@@ -409,7 +379,7 @@ public final class RequestTarget {
         flags |= BACKSLASH;
       } else if (c == '#') {
         return reject(what, t, "fragment # at index " + i, "no fragment in a request target, RFC 9112 §3.2");
-      } else if (CLASS[c] == TO_ENCODE) {
+      } else if (PathNormalization.encoded(c)) {
         flags |= ENCODE;
       }
       prev = c;
@@ -451,149 +421,12 @@ public final class RequestTarget {
       path = "/";
     } else if ((flags & work) == 0 && !unescape) {
       path = start == 0 && q == len ? t : t.substring(start, q);
-    } else if (type.normalizes()) {
-      path = normalize(t, start, q, unescape, type.mergesSlashes(), (flags & ENCODE) != 0);
     } else {
-      path = unescapeSlashes(t, start, q);
+      path = n.apply(t, start, q, unescape, (flags & ENCODE) != 0);
     }
     boolean changed = form != Form.ORIGIN || path != t && !(path.length() == q && t.startsWith(path));
     Accepted accepted = new Accepted(form, path, q == len ? "" : t.substring(q), authority, changed);
     return redirect ? new Redirect(accepted) : accepted;
-  }
-
-  /**
-   * Envoy's {@code normalize_path} (Chromium's {@code DoPartialPath}) over {@code t[start, end)}, which starts with
-   * {@code /} and is valid, then {@code merge_slashes} when asked.
-   */
-  private static String normalize(String t, int start, int end, boolean unescape, boolean merge, boolean encodes) {
-    char[] out = new char[encodes ? (end - start) * 3 : end - start];
-    int w = 0;
-    int i = start;
-    while (i < end) {
-      int d = token(t, i, end, unescape);
-      int kind = d & 0xF;
-      int len = (d >> 4) & 0xF;
-      if (kind == T_DOT && w > 0 && out[w - 1] == '/') { // RFC 3986 §5.2.4, as Chromium's ClassifyAfterDot
-        int j = i + len;
-        if (j == end) { // "/." at the end
-          i = j;
-          continue;
-        }
-        int d2 = token(t, j, end, unescape);
-        if ((d2 & 0xF) == T_SLASH) { // "/./"
-          i = j + ((d2 >> 4) & 0xF);
-          continue;
-        }
-        if ((d2 & 0xF) == T_DOT) {
-          int k = j + ((d2 >> 4) & 0xF);
-          if (k == end) { // "/.." at the end
-            w = backUp(out, w);
-            i = k;
-            continue;
-          }
-          int d3 = token(t, k, end, unescape);
-          if ((d3 & 0xF) == T_SLASH) { // "/../"
-            w = backUp(out, w);
-            i = k + ((d3 >> 4) & 0xF);
-            continue;
-          }
-        }
-        out[w++] = '.'; // a dot starting a name such as ".well-known" or "..."
-        i = j;
-        continue;
-      }
-      switch (kind) {
-        case T_SLASH:
-          out[w++] = '/';
-          break;
-        case T_KEEP:
-          out[w++] = '%';
-          out[w++] = t.charAt(i + 1);
-          out[w++] = t.charAt(i + 2);
-          break;
-        case T_ENCODE:
-          int ch = d >>> 8;
-          out[w++] = '%';
-          out[w++] = HEX[ch >> 4];
-          out[w++] = HEX[ch & 0xF];
-          break;
-        default: // T_LITERAL, T_DOT
-          out[w++] = (char) (d >>> 8);
-          break;
-      }
-      i += len;
-    }
-    if (merge) {
-      int m = 0;
-      for (int r = 0; r < w; r++) {
-        if (out[r] != '/' || m == 0 || out[m - 1] != '/') {
-          out[m++] = out[r];
-        }
-      }
-      w = m;
-    }
-    return new String(out, 0, w);
-  }
-
-  /**
-   * Returns the token at {@code t[i]}: kind in bits 0..3, length in {@code t} (1 or 3) in bits 4..7, the character
-   * it stands for in bits 8..15.
-   */
-  private static int token(String t, int i, int end, boolean unescape) {
-    char c = t.charAt(i);
-    if (c == '%') {
-      int v = (hex(t.charAt(i + 1)) << 4) | hex(t.charAt(i + 2));
-      int kind;
-      if (v == '/' || v == '\\') {
-        kind = unescape ? T_SLASH : T_KEEP;
-      } else if (v == '.') {
-        kind = T_DOT;
-      } else {
-        kind = v < 128 && CLASS[v] == UNRESERVED ? T_LITERAL : T_KEEP;
-      }
-      return v << 8 | 3 << 4 | kind;
-    }
-    int kind;
-    if (c == '/' || c == '\\') {
-      kind = T_SLASH;
-    } else if (c == '.') {
-      kind = T_DOT;
-    } else {
-      kind = c >= 0x80 || CLASS[c] == TO_ENCODE ? T_ENCODE : T_LITERAL;
-    }
-    return c << 8 | 1 << 4 | kind;
-  }
-
-  /** Drops the last segment of {@code out[0, w)}, which ends with {@code /}; never the root {@code /}. */
-  private static int backUp(char[] out, int w) {
-    int i = w - 1;
-    if (i == 0) {
-      return w;
-    }
-    i--;
-    while (i > 0 && out[i] != '/') {
-      i--;
-    }
-    return i + 1;
-  }
-
-  /** Envoy's {@code PathUtil::unescapeSlashes} alone (type {@code NONE}): %2F to {@code /}, %5C to {@code \}. */
-  private static String unescapeSlashes(String t, int start, int end) {
-    char[] out = new char[end - start];
-    int w = 0;
-    for (int i = start; i < end; i++) {
-      char c = t.charAt(i);
-      if (c == '%') {
-        int v = (hex(t.charAt(i + 1)) << 4) | hex(t.charAt(i + 2));
-        if (v == '/' || v == '\\') {
-          out[w++] = (char) v;
-          i += 2;
-          continue;
-        }
-      }
-      out[w++] = c;
-    }
-    return new String(out, 0, w);
   }
 
   /** Returns the octet {@code t[i, i+2)} encodes, or -1 unless both are hex digits before {@code end}. */
@@ -601,19 +434,9 @@ public final class RequestTarget {
     if (i + 1 >= end) {
       return -1;
     }
-    int h = hex(t.charAt(i));
-    int l = hex(t.charAt(i + 1));
+    int h = PathNormalization.hex(t.charAt(i));
+    int l = PathNormalization.hex(t.charAt(i + 1));
     return h < 0 || l < 0 ? -1 : h << 4 | l;
-  }
-
-  private static int hex(char c) {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
   }
 
   private static String invalidCharacter(char c, int i) {
