@@ -81,6 +81,15 @@ public final class RequestTarget {
 
   private static final String SUB_DELIMS = "!$&'()*+,;="; // RFC 3986 §2.2
 
+  /** Visible ASCII the scan of a path has nothing to note about: all but {@code % / . \ # ?} and those to encode. */
+  private static final boolean[] PLAIN = new boolean[128];
+
+  static {
+    for (char c = 0x21; c < 0x7F; c++) {
+      PLAIN[c] = "%/.\\#?".indexOf(c) < 0 && !PathNormalization.encoded(c);
+    }
+  }
+
   private RequestTarget() {}
 
   /** The form of a request target, RFC 9112 §3.2. */
@@ -344,6 +353,10 @@ public final class RequestTarget {
     char prev = 0;
     for (int i = start; i < len; i++) {
       char c = t.charAt(i);
+      if (c < 128 && PLAIN[c]) {
+        prev = c;
+        continue;
+      }
       if (c == '?') {
         q = i;
         break;
