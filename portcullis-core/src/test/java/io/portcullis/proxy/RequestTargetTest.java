@@ -10,6 +10,7 @@ import io.portcullis.proxy.RequestTarget.Redirect;
 import io.portcullis.proxy.RequestTarget.Rejected;
 import io.portcullis.proxy.RequestTarget.Result;
 import java.util.Optional;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -284,6 +285,76 @@ class RequestTargetTest {
     assertThat(normalization(type, explicit)).isEqualTo(new PathNormalization(type, inForce));
     assertThat(PathNormalization.DEFAULT).isEqualTo(new PathNormalization(Type.BASE,
         EscapedSlashesAction.REJECT_REQUEST));
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @CsvSource(delimiter = '|', textBlock = """
+      BASE                     | KEEP_UNCHANGED
+      BASE                     | UNESCAPE_AND_FORWARD
+      MERGE_SLASHES            | KEEP_UNCHANGED
+      DECODE_AND_MERGE_SLASHES | UNESCAPE_AND_FORWARD
+      """)
+  void agreesWithRfc3986RemoveDotSegmentsOnRandomPaths(Type type, EscapedSlashesAction action) {
+    PathNormalization n = new PathNormalization(type, action);
+    String[] pieces = {"a", "b", "/", "/", ".", "..", "%2e", "%2E", "%2F", "%5c", "\\", "%41", "%3f", "//", "?"};
+    Random random = new Random(12);
+    for (int run = 0; run < 20_000; run++) {
+      StringBuilder b = new StringBuilder("/");
+      for (int k = random.nextInt(12); k > 0; k--) {
+        b.append(pieces[random.nextInt(pieces.length)]);
+      }
+      String target = b.toString();
+      int q = target.indexOf('?');
+      String expected = reference(q < 0 ? target : target.substring(0, q),
+          action == EscapedSlashesAction.UNESCAPE_AND_FORWARD, type.mergesSlashes());
+      Accepted a = (Accepted) RequestTarget.http1("GET", target, n);
+      assertThat(a.path()).as(target).isEqualTo(expected);
+      assertThat(a.query()).as(target).isEqualTo(q < 0 ? "" : target.substring(q));
+      assertThat(a.changed()).as(target).isEqualTo(!a.originForm().equals(target));
+      Accepted again = (Accepted) RequestTarget.http1("GET", a.originForm(), n);
+      assertThat(again.changed()).as("normalising " + target + " twice").isFalse();
+    }
+  }
+
+  /** Decodes as Envoy does, then RFC 3986 §5.2.4 remove_dot_segments written out as the RFC states it. */
+  private static String reference(String path, boolean unescapeSlashes, boolean merge) {
+    StringBuilder decoded = new StringBuilder();
+    for (int i = 0; i < path.length(); i++) {
+      char c = path.charAt(i);
+      if (c == '%') {
+        String escape = path.substring(i, i + 3);
+        int v = Integer.parseInt(escape.substring(1), 16);
+        if (v == '/' || v == '\\') {
+          decoded.append(unescapeSlashes ? "/" : escape);
+        } else if (Character.isLetterOrDigit(v) || "-._~".indexOf(v) >= 0) {
+          decoded.append((char) v);
+        } else {
+          decoded.append(escape);
+        }
+        i += 2;
+      } else {
+        decoded.append(c == '\\' ? '/' : c);
+      }
+    }
+    String input = decoded.toString();
+    StringBuilder out = new StringBuilder();
+    while (!input.isEmpty()) {
+      if (input.startsWith("/./")) {
+        input = input.substring(2);
+      } else if (input.equals("/.")) {
+        input = "/";
+      } else if (input.startsWith("/../") || input.equals("/..")) {
+        input = "/" + input.substring(input.length() == 3 ? 3 : 4);
+        out.setLength(Math.max(out.lastIndexOf("/"), 0));
+      } else {
+        int next = input.indexOf('/', 1);
+        next = next < 0 ? input.length() : next;
+        out.append(input, 0, next);
+        input = input.substring(next);
+      }
+    }
+    String result = out.toString();
+    return merge ? result.replaceAll("/{2,}", "/") : result;
   }
 
   @Test
