@@ -1,6 +1,8 @@
 package io.portcullis.bench;
 
 import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.PathNormalization;
+import io.portcullis.proxy.RequestTarget;
 import io.portcullis.routing.HeaderOps;
 import io.portcullis.routing.HostTable;
 import io.portcullis.routing.HttpRoute;
@@ -48,6 +50,10 @@ public class HotPathBenchmarks {
   String[] wildcardNames;
   Req[] paths;
   AccessLog.Entry entry;
+  String plainTarget = "/service-42/items/42?page=2&sort=asc";
+  String dottedTarget = "/service-42/./items/%34%32/../42?page=2&sort=asc";
+  String escapedSlashTarget = "/service-42//items%2F42/%2E%2E/42?page=2&sort=asc";
+  PathNormalization decodeAndMerge = PathNormalization.of(PathNormalization.Type.DECODE_AND_MERGE_SLASHES);
 
   /** The nested-quantifier pattern of issue 12: exponential for a backtracking engine on a near miss. */
   static final StringMatcher NESTED_URI = StringMatcher.regex("/((a+)+)+$", false);
@@ -177,5 +183,23 @@ public class HotPathBenchmarks {
   @Benchmark
   public String accessLogFormat() {
     return AccessLog.format(entry);
+  }
+
+  /** Request target, BASE: a path with nothing to normalise (the fast path: scan, then split off the query). */
+  @Benchmark
+  public RequestTarget.Result requestTargetPlain() {
+    return RequestTarget.http1("GET", plainTarget, PathNormalization.DEFAULT);
+  }
+
+  /** Request target, BASE: dot segments and encoded unreserved characters (the normalising pass). */
+  @Benchmark
+  public RequestTarget.Result requestTargetDottedEncoded() {
+    return RequestTarget.http1("GET", dottedTarget, PathNormalization.DEFAULT);
+  }
+
+  /** Request target, DECODE_AND_MERGE_SLASHES: escaped slashes decoded, dot segments, slashes merged. */
+  @Benchmark
+  public RequestTarget.Result requestTargetDecodeAndMerge() {
+    return RequestTarget.http1("GET", escapedSlashTarget, decodeAndMerge);
   }
 }
