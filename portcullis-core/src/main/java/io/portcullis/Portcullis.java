@@ -25,6 +25,7 @@ import io.portcullis.config.Problem;
 import io.portcullis.config.Snapshot;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.DataPlane;
+import io.portcullis.proxy.PathNormalization;
 import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.proxy.ProxyStats;
 import io.portcullis.proxy.Transport;
@@ -80,19 +81,23 @@ public final class Portcullis implements AutoCloseable {
    * @param issuanceBackoff the first retry delay after a failed issuance; it doubles per failure, up to 32 h
    * @param issuance where ClusterIssuer Secrets live and how DNS-01 looks things up
    * @param limits the data plane's timeouts and size limits ({@code --idle-timeout}, {@code --max-connections}, ...)
+   * @param pathNormalization how request paths are normalised before routing ({@code --path-normalization},
+   *     {@code --path-with-escaped-slashes-action})
    * @param adminTokenFile the token the admin server's state-changing endpoints require ({@code --admin-token-file},
    *     {@link AdminToken}); created at start when absent
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
       InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
-      Duration issuanceBackoff, IssuanceOptions issuance, ProxyLimits limits, Path adminTokenFile) {
+      Duration issuanceBackoff, IssuanceOptions issuance, ProxyLimits limits, PathNormalization pathNormalization,
+      Path adminTokenFile) {
     /** As the canonical constructor, with {@link ProxyLimits#defaults()} and the admin token in
      *  {@link AdminToken#defaultFile} of {@code stateDir}. */
     public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
         InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
         Duration issuanceBackoff, IssuanceOptions issuance) {
       this(configDirs, namespace, portOffset, bindAddress, admin, accessLog, threads, transport, stateDir,
-          issuanceBackoff, issuance, ProxyLimits.defaults(), AdminToken.defaultFile(stateDir));
+          issuanceBackoff, issuance, ProxyLimits.defaults(), PathNormalization.DEFAULT,
+          AdminToken.defaultFile(stateDir));
     }
 
     /** As the canonical constructor, with {@link IssuanceOptions#defaults()}. */
@@ -107,6 +112,7 @@ public final class Portcullis implements AutoCloseable {
     public Options {
       requireNonNull(issuance, "issuance");
       requireNonNull(limits, "limits");
+      requireNonNull(pathNormalization, "pathNormalization");
       configDirs = List.copyOf(configDirs);
       requireNonNull(namespace, "namespace");
       requireNonNull(bindAddress, "bindAddress");
@@ -190,7 +196,7 @@ public final class Portcullis implements AutoCloseable {
         new AcmeClient(challenges, dns01, ORDER_TIMEOUT.plus(issuance.propagationTimeout())), addressRecords,
         this::secretsChanged);
     this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport(),
-        challenges, options.limits());
+        challenges, options.limits(), options.pathNormalization());
     this.source = new DirectoryConfigSource(options.configDirs());
     this.admin = adminServer();
   }
@@ -225,7 +231,8 @@ public final class Portcullis implements AutoCloseable {
           public String configDumpJson() {
             Applied a = applied;
             return ConfigDump.render(a.config(), a.tls(), dataPlane.boundAddresses(), tlsContexts.provider().name(),
-                clock, dataPlane.limits(), dataPlane.openConnections());
+                clock, dataPlane.limits(), dataPlane.openConnections(),
+                dataPlane.normalization());
           }
         };
     try {

@@ -4,6 +4,7 @@ import io.portcullis.Portcullis;
 import io.portcullis.certs.CertManagerTranslator;
 import io.portcullis.config.GoDuration;
 import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.PathNormalization;
 import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.proxy.Transport;
 import io.portcullis.storage.DirectoryStorage;
@@ -145,6 +146,19 @@ final class RunCommand implements Callable<Integer> {
           + "connectionPool.http.idleTimeout). 0 disables. Default: ${DEFAULT-VALUE}.")
   String upstreamIdleTimeout;
 
+  @Option(names = "--path-normalization", paramLabel = "TYPE", defaultValue = "BASE",
+      description = "How request paths are normalised before routing, rewriting and forwarding (Istio's "
+          + "meshConfig.pathNormalization): NONE, BASE (RFC 3986: dot segments, unreserved %XX decoded), "
+          + "MERGE_SLASHES (BASE and // merged) or DECODE_AND_MERGE_SLASHES (also %2F and %5C decoded). Default: "
+          + "${DEFAULT-VALUE}.")
+  PathNormalization.Type pathNormalization;
+
+  @Option(names = "--path-with-escaped-slashes-action", paramLabel = "ACTION",
+      description = "What a path with %2F or %5C gets (Envoy's path_with_escaped_slashes_action): KEEP_UNCHANGED, "
+          + "REJECT_REQUEST (400), UNESCAPE_AND_REDIRECT (307) or UNESCAPE_AND_FORWARD. Default: REJECT_REQUEST for "
+          + "BASE and MERGE_SLASHES, UNESCAPE_AND_FORWARD for DECODE_AND_MERGE_SLASHES, KEEP_UNCHANGED for NONE.")
+  PathNormalization.EscapedSlashesAction escapedSlashesAction;
+
   @Override
   public Integer call() throws Exception {
     boolean quickstart = configDirs.isEmpty();
@@ -162,7 +176,8 @@ final class RunCommand implements Callable<Integer> {
         address(admin), accessLog(), threads, transport, stateDir, duration("--issuance-backoff",
         issuanceBackoff), new Portcullis.IssuanceOptions(clusterResourceNamespace, nameservers(),
         recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
-        "--dns01-propagation-timeout", propagationTimeout)), limits(), stateOptions.adminTokenFile()));
+        "--dns01-propagation-timeout", propagationTimeout)), limits(), pathNormalization(),
+        stateOptions.adminTokenFile()));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       p.close();
@@ -177,6 +192,11 @@ final class RunCommand implements Callable<Integer> {
     }
     stopped.await();
     return 0;
+  }
+
+  private PathNormalization pathNormalization() {
+    return escapedSlashesAction == null ? PathNormalization.of(pathNormalization)
+        : new PathNormalization(pathNormalization, escapedSlashesAction);
   }
 
   private ProxyLimits limits() {

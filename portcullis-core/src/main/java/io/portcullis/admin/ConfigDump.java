@@ -8,6 +8,7 @@ import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.ListenerConfig;
 import io.portcullis.config.Problem;
 import io.portcullis.config.ServerConfig;
+import io.portcullis.proxy.PathNormalization;
 import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.routing.HostTable;
 import io.portcullis.routing.HttpRoute;
@@ -40,10 +41,11 @@ public final class ConfigDump {
    * @param limits the data plane's timeouts and limits, shown under {@code limits} with Envoy's field names
    *     (durations as protobuf JSON does them, {@code "15s"}; 0 is off)
    * @param connections the connections open now, by Gateway port
+   * @param normalization how request paths are normalised (Istio's {@code meshConfig.pathNormalization})
    */
   public static String render(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls,
       Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock, ProxyLimits limits,
-      Map<Integer, Integer> connections) {
+      Map<Integer, Integer> connections, PathNormalization normalization) {
     ObjectNode root = JSON.createObjectNode();
     root.put("generation", config.generation());
     root.put("tls_provider", tlsProvider);
@@ -57,6 +59,9 @@ public final class ConfigDump {
     lim.put("max_headers_count", limits.maxHeadersCount());
     lim.put("max_request_line_bytes", ProxyLimits.MAX_REQUEST_LINE);
     lim.put("upstream_idle_timeout", seconds(limits.upstreamIdleTimeout()));
+    ObjectNode paths = root.putObject("path_normalization");
+    paths.put("normalization", normalization.type().name());
+    paths.put("path_with_escaped_slashes_action", normalization.escapedSlashes().name());
     ArrayNode listeners = root.putArray("listeners");
     for (ListenerConfig l : config.listeners().values()) {
       ObjectNode ln = listeners.addObject();

@@ -67,12 +67,15 @@ public final class AccessLog implements AutoCloseable {
    * @param startTime when the request's first byte arrived
    * @param durationMs total time until the last byte was sent
    * @param upstreamServiceTimeMs time from sending upstream to the first response byte, or -1
+   * @param path the request target as the client sent it
+   * @param routedPath the normalised target routing saw ({@code --path-normalization}), logged as
+   *     {@code routed_path} only when it differs from {@code path}; null when the request never got that far
    */
   public record Entry(Instant startTime, String method, String path, String protocol, int responseCode,
       String responseFlags, long bytesReceived, long bytesSent, long durationMs, long upstreamServiceTimeMs,
       String upstreamHost, String upstreamCluster, String authority, String xForwardedFor, String userAgent,
       String requestId, String requestedServerName, String downstreamLocalAddress, String downstreamRemoteAddress,
-      String routeName) {}
+      String routeName, String routedPath) {}
 
   /** Formats and queues {@code e}. Called on an event loop; never blocks. */
   public void log(Entry e) {
@@ -112,6 +115,10 @@ public final class AccessLog implements AutoCloseable {
     str(b, "downstream_local_address", e.downstreamLocalAddress()).append(',');
     str(b, "downstream_remote_address", e.downstreamRemoteAddress()).append(',');
     str(b, "route_name", e.routeName());
+    if (e.routedPath() != null && !e.routedPath().equals(e.path())) {
+      b.append(',');
+      str(b, "routed_path", e.routedPath());
+    }
     return b.append('}').toString();
   }
 

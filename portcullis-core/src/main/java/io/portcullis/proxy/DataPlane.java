@@ -59,6 +59,7 @@ public final class DataPlane implements AutoCloseable {
   private final Map<Integer, Listener> listeners = new ConcurrentHashMap<>();
   private final DnsAddressResolverGroup resolver;
   private final ProxyLimits limits;
+  private final PathNormalization normalization;
   private final ProxyStats stats = new ProxyStats();
 
   /**
@@ -69,9 +70,11 @@ public final class DataPlane implements AutoCloseable {
    * @param transport the socket transport wanted; the first available one is used ({@link Transport#resolve})
    * @param challenges the ACME HTTP-01 challenges every plain-HTTP listener answers before routing
    * @param limits the timeouts and size limits of every listener and upstream pool
+   * @param normalization how request paths are normalised before routing ({@code --path-normalization})
    */
   public DataPlane(String bindAddress, AccessLog accessLog, int threads, Transport transport,
-      Http01Challenges challenges, ProxyLimits limits) {
+      Http01Challenges challenges, ProxyLimits limits, PathNormalization normalization) {
+    this.normalization = requireNonNull(normalization, "normalization");
     this.limits = requireNonNull(limits, "limits");
     this.bindAddress = requireNonNull(bindAddress, "bindAddress");
     this.accessLog = requireNonNull(accessLog, "accessLog");
@@ -125,7 +128,7 @@ public final class DataPlane implements AutoCloseable {
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childHandler(new GatewayChannelInitializer(l, upstreams, accessLog, challenges, limits,
-                stats))
+                stats, normalization))
             .bind(new InetSocketAddress(bindAddress, lc.bindPort())).syncUninterruptibly().channel();
         l.bound(ch);
         listeners.put(lc.port(), l);
@@ -159,6 +162,11 @@ public final class DataPlane implements AutoCloseable {
   /** Returns the limits every listener applies ({@code /config_dump}). */
   public ProxyLimits limits() {
     return limits;
+  }
+
+  /** Returns how request paths are normalised ({@code /config_dump}). */
+  public PathNormalization normalization() {
+    return normalization;
   }
 
   /** Returns the connections open now on each Gateway port. */

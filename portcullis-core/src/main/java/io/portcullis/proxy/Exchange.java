@@ -1,29 +1,18 @@
 package io.portcullis.proxy;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portcullis.acme.Http01Challenges;
@@ -34,16 +23,11 @@ import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.RouteMatch;
 import io.portcullis.routing.VirtualHost;
 import io.portcullis.tls.TlsContexts.ServerTls;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
-import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,6 +64,7 @@ final class Exchange implements Upstreams.UpstreamListener {
   private String host = "";
   private HttpRoute route;
   private RouteAction.Forward forward;
+  private RequestHead.Checked head;
   private RouteAction.WeightedCluster cluster;
   private Upstreams.Pool pool;
   private Endpoint endpoint;
@@ -123,7 +108,7 @@ final class Exchange implements Upstreams.UpstreamListener {
     this.request = request;
     this.keepAlive = HttpUtil.isKeepAlive(request);
     this.expectsBody = !(request instanceof FullHttpRequest) && !request.decoderResult().isFailure()
-        && (h2 || contentLength(request) > 0 || HttpUtil.isTransferEncodingChunked(request));
+        && (h2 || RequestHead.contentLength(request) > 0 || HttpUtil.isTransferEncodingChunked(request));
     ReferenceCountUtil.retain(request); // released with the exchange when request is a FullHttpRequest
   }
 
@@ -133,40 +118,22 @@ final class Exchange implements Upstreams.UpstreamListener {
       streamIdle = ctx.executor().schedule(this::checkStreamIdle, limits.streamIdleTimeout().toNanos(),
           TimeUnit.NANOSECONDS);
     }
-    if (request.decoderResult().isFailure() || state == null) {
-      Throwable cause = request.decoderResult().cause();
-      if (cause instanceof TooLongHttpLineException) {
-        stats.inc(ProxyStats.RQ_TOO_LARGE);
-        local(414, "request line longer than " + ProxyLimits.MAX_REQUEST_LINE + " bytes\n", "DPE", null);
-      } else if (cause instanceof TooLongHttpHeaderException) {
-        stats.inc(ProxyStats.RQ_TOO_LARGE);
-        local(431, "request headers larger than " + limits.maxRequestHeadersKb() + " KiB\n", "DPE", null);
-      } else {
-        stats.inc(ProxyStats.CX_PROTOCOL_ERROR);
-        local(400, "bad request\n", "DPE", null);
-      }
+    RequestHead.Result checked = RequestHead.check(request, h2, limits, owner.normalization);
+    if (checked instanceof RequestHead.Refused r) {
+      stats.inc(r.counter());
+      local(r.status(), r.text(), r.status() == 307 ? "-" : "DPE", r.location());
       return;
     }
-    if (request.headers().size() > limits.maxHeadersCount()) {
-      stats.inc(ProxyStats.RQ_TOO_LARGE);
-      local(431, "more than " + limits.maxHeadersCount() + " request headers\n", "DPE", null);
-      return;
-    }
-    if (!h2 && request.headers().getAll(HttpHeaderNames.HOST).size() > 1) {
-      stats.inc(ProxyStats.RQ_BAD_REQUEST);
-      local(400, "more than one Host header (RFC 9112 §3.2)\n", "DPE", null);
-      return;
-    }
-    String uri = request.uri();
-    int q = uri.indexOf('?');
-    String path = q >= 0 ? uri.substring(0, q) : uri;
-    String authority = request.headers().get(HttpHeaderNames.HOST, "");
-    host = hostOf(authority);
-    view = new View(path, q >= 0 ? uri.substring(q + 1) : "", authority, request.method().name(), request.headers(),
+    head = (RequestHead.Checked) checked;
+    String path = head.path();
+    String authority = head.authority();
+    String uri = head.originForm();
+    host = RequestHead.hostOf(authority);
+    view = new View(path, head.query(), authority, request.method().name(), request.headers(),
         state.config().port());
     requestId = request.headers().get("x-request-id");
     if (requestId == null || requestId.isEmpty()) {
-      requestId = randomUuid();
+      requestId = RequestHead.randomUuid();
     }
     if (state.config().tls() && misdirected()) {
       local(421, "misdirected request: " + host + " is not served by the server this connection's SNI chose, or "
@@ -181,7 +148,7 @@ final class Exchange implements Upstreams.UpstreamListener {
       }
       Optional<ServerConfig> server = state.config().serversByHost().find(host);
       if (server.isPresent() && server.get().httpsRedirect()) {
-        local(301, "", "-", "https://" + hostWithoutPort(authority) + uri);
+        local(301, "", "-", "https://" + RequestHead.hostWithoutPort(authority) + uri);
         return;
       }
     }
@@ -220,7 +187,7 @@ final class Exchange implements Upstreams.UpstreamListener {
 
   private String redirectLocation(RouteAction.Redirect rd, String authority, String uri) {
     String scheme = rd.scheme().orElse(state.config().tls() ? "https" : "http");
-    String h = rd.authority().orElse(hostWithoutPort(authority));
+    String h = rd.authority().orElse(RequestHead.hostWithoutPort(authority));
     int port = rd.port();
     String p = rd.uri().orElse(uri);
     return scheme + "://" + h + (port > 0 ? ":" + port : "") + p;
@@ -234,40 +201,12 @@ final class Exchange implements Upstreams.UpstreamListener {
       return;
     }
     pool = upstreams.pool(ctx.channel().eventLoop());
-    upstreamHead = upstreamRequest();
+    upstreamHead = UpstreamRequest.build(request, head, view, route, forward, Addresses.ip(connection.remoteAddress()),
+        state.config().tls(), h2, requestId);
     if (!f.timeout().isZero()) {
       timeout = ctx.executor().schedule(this::onTimeout, f.timeout().toNanos(), TimeUnit.NANOSECONDS);
     }
     attempt();
-  }
-
-  private HttpRequest upstreamRequest() {
-    HttpHeaders h = request.headers(); // ours alone: changed in place rather than copied
-    HopByHop.strip(h);
-    h.remove(HttpHeaderNames.EXPECT);
-    String authority = forward.rewriteAuthority().orElse(view.authority());
-    h.set(HttpHeaderNames.HOST, authority);
-    String remote = remoteIp(connection.remoteAddress());
-    String xff = h.get("x-forwarded-for");
-    h.set("x-forwarded-for", xff == null || xff.isEmpty() ? remote : xff + ", " + remote);
-    h.set("x-forwarded-proto", state.config().tls() ? "https" : "http");
-    h.set("x-request-id", requestId);
-    String uri = request.uri();
-    if (forward.rewriteUri().isPresent()) {
-      int q = uri.indexOf('?');
-      String query = q >= 0 ? uri.substring(q) : "";
-      uri = HttpRoute.rewritePath(view.path(), forward.rewriteUri().get(), route.matches(), view) + query;
-    }
-    route.requestHeaders().applyTo(h);
-    boolean hasBody = !(request instanceof FullHttpRequest full) || full.content().isReadable();
-    if (h2 && hasBody && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-      h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-    }
-    if (!h2 && !h.contains(HttpHeaderNames.CONTENT_LENGTH)
-        && !HttpUtil.isTransferEncodingChunked(request)) {
-      h.remove(HttpHeaderNames.TRANSFER_ENCODING);
-    }
-    return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), uri, h);
   }
 
   private void attempt() {
@@ -442,27 +381,8 @@ final class Exchange implements Upstreams.UpstreamListener {
       }
       status = code;
       responseStarted = true;
-      HttpHeaders h = resp.headers(); // changed in place and sent on as the same object
-      boolean chunked = HttpUtil.isTransferEncodingChunked(resp);
-      HopByHop.strip(h);
-      route.responseHeaders().applyTo(h);
-      h.set("x-envoy-upstream-service-time", Long.toString(upstreamServiceMs));
-      if (!h2) {
-        boolean bodyAllowed = code != 204 && code != 304 && !request.method().equals(HttpMethod.HEAD);
-        if (bodyAllowed && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-          h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-        } else if (!chunked) {
-          h.remove(HttpHeaderNames.TRANSFER_ENCODING);
-        }
-        if (!keepAlive || bodyPending()) {
-          h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        }
-      } else {
-        h.remove(HttpHeaderNames.TRANSFER_ENCODING);
-      }
-      resp.setProtocolVersion(HttpVersion.HTTP_1_1);
-      HttpResponse out = msg instanceof HttpContent ? new DefaultHttpResponse(HttpVersion.HTTP_1_1, resp.status(), h)
-          : resp;
+      HttpResponse out = DownstreamResponse.fromUpstream(resp, route, upstreamServiceMs, h2, request.method(),
+          !keepAlive || bodyPending());
       ctx.write(out, ctx.voidPromise()); // flushed with the body, or on upstreamReadComplete
       if (msg instanceof HttpContent c) {
         forwardResponseContent(c);
@@ -654,23 +574,9 @@ final class Exchange implements Upstreams.UpstreamListener {
     }
     status = code;
     flags = responseFlags;
-    ByteBuf buf = Unpooled.wrappedBuffer(content);
-    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), buf);
-    resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.length);
-    if (content.length > 0) {
-      resp.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
-    }
-    if (location != null) {
-      resp.headers().set(HttpHeaderNames.LOCATION, location);
-    }
-    if (route != null) {
-      route.responseHeaders().applyTo(resp.headers());
-    }
     boolean close = !h2 && (!keepAlive || bodyPending() || code == 400 || request.decoderResult().isFailure());
     boolean resetStream = h2 && bodyPending();
-    if (close) {
-      resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    }
+    FullHttpResponse resp = DownstreamResponse.local(code, content, location, route, close);
     bytesSent = content.length;
     responseStarted = true;
     discardUpstream();
@@ -723,8 +629,8 @@ final class Exchange implements Upstreams.UpstreamListener {
     return new AccessLog.Entry(startTime, request.method().name(), request.uri(), owner.protocol, status, flags,
         bytesReceived, bytesSent, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), upstreamServiceMs,
         upstreamHost, upstreamCluster, authority, h.get("x-forwarded-for"),
-        h.get(HttpHeaderNames.USER_AGENT), requestId, sni, address(connection.localAddress()),
-        address(connection.remoteAddress()), route == null ? null : route.name());
+        h.get(HttpHeaderNames.USER_AGENT), requestId, sni, Addresses.text(connection.localAddress()),
+        Addresses.text(connection.remoteAddress()), route == null ? null : route.name(), head == null ? null : head.originForm());
   }
 
   /** The parts of the request routing looks at. */
@@ -740,48 +646,5 @@ final class Exchange implements Upstreams.UpstreamListener {
     if (f != null) {
       f.cancel(false);
     }
-  }
-
-  /** Returns the request's Content-Length, 0 when absent, -1 when malformed (the decoder then flags the request). */
-  private static long contentLength(HttpRequest request) {
-    try {
-      return HttpUtil.getContentLength(request, 0L);
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
-  /** Returns a random (version 4) UUID from the thread's fast generator: request ids need no SecureRandom. */
-  static String randomUuid() {
-    ThreadLocalRandom r = ThreadLocalRandom.current();
-    long msb = (r.nextLong() & ~0xF000L) | 0x4000L;
-    long lsb = (r.nextLong() & ~(0xC000000000000000L)) | 0x8000000000000000L;
-    return new UUID(msb, lsb).toString();
-  }
-
-  static String hostOf(String authority) {
-    return hostWithoutPort(authority).toLowerCase(Locale.ROOT);
-  }
-
-  static String hostWithoutPort(String authority) {
-    if (authority.startsWith("[")) {
-      int end = authority.indexOf(']');
-      return end > 0 ? authority.substring(0, end + 1) : authority;
-    }
-    int colon = authority.lastIndexOf(':');
-    return colon >= 0 ? authority.substring(0, colon) : authority;
-  }
-
-  private static String remoteIp(SocketAddress a) {
-    return a instanceof InetSocketAddress i && i.getAddress() != null ? i.getAddress().getHostAddress()
-        : String.valueOf(a);
-  }
-
-  private static String address(SocketAddress a) {
-    if (a instanceof InetSocketAddress i && i.getAddress() != null) {
-      String ip = i.getAddress().getHostAddress();
-      return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + i.getPort();
-    }
-    return String.valueOf(a);
   }
 }

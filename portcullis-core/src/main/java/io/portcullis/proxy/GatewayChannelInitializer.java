@@ -56,15 +56,17 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   private final Http01Challenges challenges;
   private final ProxyLimits limits;
   private final ProxyStats stats;
+  private final PathNormalization normalization;
 
   GatewayChannelInitializer(Listener listener, Upstreams upstreams, AccessLog accessLog,
-      Http01Challenges challenges, ProxyLimits limits, ProxyStats stats) {
+      Http01Challenges challenges, ProxyLimits limits, ProxyStats stats, PathNormalization normalization) {
     this.listener = listener;
     this.upstreams = upstreams;
     this.accessLog = accessLog;
     this.challenges = challenges;
     this.limits = limits;
     this.stats = stats;
+    this.normalization = normalization;
   }
 
   @Override
@@ -113,7 +115,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
         stream.config().setAutoRead(false);
         stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, true));
         stream.pipeline().addLast(new ProxyHandler(listener, upstreams, accessLog, challenges, "HTTP/2", sni, ch,
-            limits, stats));
+            limits, stats, normalization));
       }
     }));
   }
@@ -167,7 +169,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
         .setMaxHeaderSize(limits.maxRequestHeadersBytes()).setMaxChunkSize(MAX_CHUNK)));
     p.addLast(new HttpServerExpectContinueHandler());
     p.addLast(new ProxyHandler(listener, upstreams, accessLog, challenges, "HTTP/1.1", ch.attr(SNI).get(),
-        ch, limits, stats));
+        ch, limits, stats, normalization));
   }
 
   /** On a plain port, ends the listener filters timeout once the first request line is complete (its LF seen). */

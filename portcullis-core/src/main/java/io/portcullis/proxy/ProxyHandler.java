@@ -36,6 +36,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
   final Channel connection;
   final ProxyLimits limits;
   final ProxyStats stats;
+  final PathNormalization normalization;
   private final ArrayDeque<Object> pipelined = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private Exchange current;
@@ -47,7 +48,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
    * @param connection the downstream TCP connection (the parent of an HTTP/2 stream)
    */
   ProxyHandler(Listener listener, Upstreams upstreams, AccessLog accessLog, Http01Challenges challenges,
-      String protocol, String sni, Channel connection, ProxyLimits limits, ProxyStats stats) {
+      String protocol, String sni, Channel connection, ProxyLimits limits, ProxyStats stats,
+      PathNormalization normalization) {
     this.listener = listener;
     this.upstreams = upstreams;
     this.accessLog = accessLog;
@@ -57,6 +59,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     this.connection = connection;
     this.limits = limits;
     this.stats = stats;
+    this.normalization = normalization;
   }
 
   boolean isH2() {

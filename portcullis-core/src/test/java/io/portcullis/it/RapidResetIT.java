@@ -100,7 +100,7 @@ class RapidResetIT {
       assertThat(target.connections()).as("upstream connections opened").isBetween(1, 3);
       assertThat(target.received().size()).as("requests forwarded").isBetween(3, 3 + 30);
       assertThat(gateway.stats().get("upstream_cx_connect_cancelled")).isGreaterThanOrEqualTo(600 - 30);
-      Thread.sleep(300);
+      bystander.awaitMore(2, Duration.ofSeconds(5));
       String result = bystander.stop();
       assertThat(bystander.failed()).as(result).isZero();
       assertThat(bystander.ok()).as(result).isGreaterThan(1);

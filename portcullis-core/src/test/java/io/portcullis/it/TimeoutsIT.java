@@ -127,10 +127,10 @@ class TimeoutsIT {
 
   @AfterEach
   void bystanderWasServedThroughout() {
-    int ok = bystander.ok();
+    bystander.awaitMore(2, Duration.ofSeconds(5)); // still served after the probe, not only before it
     String result = bystander.stop();
     assertThat(bystander.failed()).as(result).isZero();
-    assertThat(ok).as(result).isGreaterThan(3);
+    assertThat(bystander.ok()).as(result).isGreaterThanOrEqualTo(2);
   }
 
   @Test

@@ -15,14 +15,14 @@ class AccessLogTest {
   void formatsValidJsonWithEnvoysFieldsWhateverTheValues(String agent) throws Exception {
     AccessLog.Entry e = new AccessLog.Entry(Instant.parse("2026-11-21T19:00:00.123Z"), "GET", "/status/418?x=\"1\"",
         "HTTP/2", 418, "-", 12, 135, 7, -1, null, "", "httpbin.example.com", null, agent, "id-1", "httpbin.example.com",
-        "127.0.0.1:443", "127.0.0.1:5555", "default/httpbin.0");
+        "127.0.0.1:443", "127.0.0.1:5555", "default/httpbin.0", "/status/418?x=\"1\"");
     JsonNode n = new ObjectMapper().readTree(AccessLog.format(e));
     assertThat(n.size()).isEqualTo(20);
     assertThat(n.get("start_time").asText()).isEqualTo("2026-11-21T19:00:00.123Z");
     for (String t : new String[] {"2026-01-02T03:04:05.006Z", "1999-12-31T23:59:59.999Z", "2026-11-21T19:00:00Z"}) {
       String expected = t.endsWith(":00Z") ? t.replace("Z", ".000Z") : t;
       AccessLog.Entry at = new AccessLog.Entry(Instant.parse(t), "GET", "/", "HTTP/1.1", 200, "-", 0, 0, 0, 0, null,
-          null, null, null, null, null, null, null, null, null);
+          null, null, null, null, null, null, null, null, null, null);
       assertThat(new ObjectMapper().readTree(AccessLog.format(at)).get("start_time").asText()).isEqualTo(expected);
     }
     assertThat(n.get("user_agent").asText()).isEqualTo(agent);
@@ -33,5 +33,23 @@ class AccessLogTest {
     assertThat(n.get("upstream_host").asText()).as("absent is a dash, as Envoy logs it").isEqualTo("-");
     assertThat(n.get("upstream_cluster").asText()).isEqualTo("-");
     assertThat(n.get("x_forwarded_for").asText()).isEqualTo("-");
+  }
+
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({
+      "/status/%34%31%38, /status/418, /status/418",
+      "/status/418, /status/418, ",
+      "http://x/a/./b, /a/b, /a/b"})
+  void logsTheRoutedPathOnlyWhenItDiffersFromWhatTheClientSent(String sent, String routed, String logged)
+      throws Exception {
+    AccessLog.Entry e = new AccessLog.Entry(Instant.parse("2026-11-21T19:00:00Z"), "GET", sent, "HTTP/1.1", 200, "-",
+        0, 0, 0, 0, null, null, null, null, null, null, null, null, null, null, routed);
+    JsonNode n = new ObjectMapper().readTree(AccessLog.format(e));
+    assertThat(n.get("path").asText()).isEqualTo(sent);
+    if (logged == null) {
+      assertThat(n.has("routed_path")).isFalse();
+    } else {
+      assertThat(n.get("routed_path").asText()).isEqualTo(logged);
+    }
   }
 }

@@ -77,6 +77,20 @@ public final class Bystander implements AutoCloseable {
     return ok.get();
   }
 
+  /** Waits until {@code n} more answers than so far came back, or {@code timeout} passed. */
+  public void awaitMore(int n, Duration timeout) {
+    int target = ok() + n;
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (ok() < target && System.nanoTime() < deadline && thread.isAlive()) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
   /** Failures so far. */
   public int failed() {
     return failed.get();

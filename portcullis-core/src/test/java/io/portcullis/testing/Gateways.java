@@ -4,6 +4,7 @@ import io.portcullis.Portcullis;
 import io.portcullis.admin.AdminToken;
 import io.portcullis.certs.CertificateStatus;
 import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.PathNormalization;
 import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.proxy.Transport;
 import java.math.BigInteger;
@@ -44,6 +45,14 @@ public final class Gateways {
     return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
         Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), limits,
+        PathNormalization.DEFAULT, AdminToken.defaultFile(state)));
+  }
+
+  /** As {@link #start(Path, Path, int)} without a port offset, with paths normalised as {@code normalization}. */
+  public static Portcullis start(Path config, Path state, PathNormalization normalization) throws Exception {
+    return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
+        Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), ProxyLimits.defaults(), normalization,
         AdminToken.defaultFile(state)));
   }
 

@@ -53,6 +53,11 @@ public final class RecordingBackend implements AutoCloseable {
     return open.get();
   }
 
+  /** Forgets the requests received so far. */
+  public void clear() {
+    received.clear();
+  }
+
   /** Returns every request received so far. */
   public List<Received> received() {
     return List.copyOf(received);

@@ -109,7 +109,7 @@ public class HotPathBenchmarks {
     entry = new AccessLog.Entry(Instant.now(), "GET", "/status/418", "HTTP/2", 418, "-", 0, 135, 3, 2,
         "127.0.0.1:8000", "outbound|8000||httpbin.default.svc.cluster.local", "httpbin.example.com:443",
         "203.0.113.7, 127.0.0.1", "curl/7.88.1", "3f2b8c1e-6d4a-4b8e-9c2d-1a2b3c4d5e6f", "httpbin.example.com",
-        "127.0.0.1:443", "127.0.0.1:51234", "default/httpbin.0");
+        "127.0.0.1:443", "127.0.0.1:51234", "default/httpbin.0", "/status/418");
   }
 
   /** SNI: an exact host among 10,000. */
