@@ -125,6 +125,38 @@ class Http1FramingIT {
     assertThat(backend.received()).anyMatch(x -> x.requestLine().startsWith("POST /chunked/good "));
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "CL and TE       | Content-Length: 5\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\n",
+      "TE not chunked  | Transfer-Encoding: gzip\\r\\n\\r\\nhello",
+      "two CLs         | Content-Length: 5\\r\\nContent-Length: 6\\r\\n\\r\\nhello!",
+      "space in name   | X A: b\\r\\n\\r\\n",
+      "bare CR         | X-A: a\\rX-B: b\\r\\n\\r\\n"})
+  void smugglingHeadsAre400WithNothingForwarded(String name, String rest) throws Exception {
+    String path = "/smuggle/" + name.trim().replace(' ', '-');
+    try (RawClient c = RawClient.connect(http)) {
+      RawClient.Response r = c.send("POST " + path + " HTTP/1.1\r\nHost: a.example\r\n"
+          + rest.trim().replace("\\r", "\r").replace("\\n", "\n")).readResponse(Duration.ofSeconds(5));
+      assertThat(r).as("a response").isNotNull();
+      assertThat(r.status()).isEqualTo(400);
+      assertThat(c.closedWithin(Duration.ofSeconds(2))).isTrue();
+    }
+    assertThat(backend.received()).noneMatch(x -> x.requestLine().contains(path));
+  }
+
+  @Test
+  void anObsFoldIsUnfoldedToASpaceBeforeForwarding() throws Exception {
+    // RFC 9112 §5.2: reject, or replace each obs-fold with SP before forwarding; Netty's decoder does the latter.
+    try (RawClient c = RawClient.connect(http)) {
+      assertThat(c.send("GET /obs-fold HTTP/1.1\r\nHost: a.example\r\nX-A: a\r\n b\r\n\r\n")
+          .readResponse(Duration.ofSeconds(5)).status()).isEqualTo(200);
+    }
+    assertThat(backend.received()).anySatisfy(x -> {
+      assertThat(x.requestLine()).isEqualTo("GET /obs-fold HTTP/1.1");
+      assertThat(x.headers().get("x-a")).containsExactly("a b");
+    });
+  }
+
   @Test
   void twoHostHeadersAre400() throws Exception {
     try (RawClient c = RawClient.connect(http)) {
