@@ -68,15 +68,7 @@ class PathNormalizationIT {
             route: [{destination: {host: rec.internal, port: {number: 80}}}]
           - route: [{destination: {host: rec.internal, port: {number: 80}}}]
         ---
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: {name: rec}
-        spec:
-          hosts: [rec.internal]
-          ports: [{number: 80, name: http, protocol: HTTP, targetPort: %d}]
-          resolution: STATIC
-          endpoints: [{address: 127.0.0.1}]
-        """.formatted(backend.port());
+        """ + Gateways.staticService("rec", "rec.internal", backend.port());
     Files.writeString(tmp.resolve("base/config.yaml"), """
         apiVersion: networking.istio.io/v1
         kind: Gateway
@@ -91,16 +83,7 @@ class PathNormalizationIT {
         ---
         """.formatted(http, https) + routes);
     Files.createDirectories(tmp.resolve("merging"));
-    Files.writeString(tmp.resolve("merging/config.yaml"), """
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata: {name: gw}
-        spec:
-          servers:
-          - port: {number: %d, name: http, protocol: HTTP}
-            hosts: ["*"]
-        ---
-        """.formatted(mergingHttp) + routes);
+    Files.writeString(tmp.resolve("merging/config.yaml"), Gateways.plainGateway(mergingHttp) + "---\n" + routes);
     base = Gateways.start(tmp.resolve("base"), tmp.resolve("base-state"));
     merging = Gateways.start(tmp.resolve("merging"), tmp.resolve("merging-state"),
         PathNormalization.of(PathNormalization.Type.MERGE_SLASHES));
@@ -126,10 +109,7 @@ class PathNormalizationIT {
 
   @AfterEach
   void bystanderWasServedThroughout() {
-    bystander.awaitMore(2, Duration.ofSeconds(5));
-    String result = bystander.stop();
-    assertThat(bystander.failed()).as(result).isZero();
-    assertThat(bystander.ok()).as(result).isGreaterThanOrEqualTo(2);
+    bystander.assertServedThroughout();
   }
 
   @ParameterizedTest(name = "{0} -> {1}")
@@ -158,16 +138,12 @@ class PathNormalizationIT {
 
   @Test
   void doubleSlashesAreKeptUnderBaseAndMergedUnderMergeSlashes() throws Exception {
-    try (RawClient c = RawClient.connect(http)) {
-      assertThat(c.send("GET //status/418 HTTP/1.1\r\nHost: a.example\r\n\r\n").readResponse(Duration.ofSeconds(5))
-          .status()).isEqualTo(200);
-    }
+    assertThat(RawClient.exchange(http, "GET //status/418 HTTP/1.1\r\nHost: a.example\r\n\r\n")
+        .status()).isEqualTo(200);
     // BASE: the backend gets exactly the path that was routed.
     assertThat(backend.received()).anyMatch(x -> x.requestLine().equals("GET //status/418 HTTP/1.1"));
-    try (RawClient c = RawClient.connect(mergingHttp)) {
-      assertThat(c.send("GET //status//418 HTTP/1.1\r\nHost: a.example\r\n\r\n").readResponse(Duration.ofSeconds(5))
-          .status()).isEqualTo(403);
-    }
+    assertThat(RawClient.exchange(mergingHttp, "GET //status//418 HTTP/1.1\r\nHost: a.example\r\n\r\n")
+        .status()).isEqualTo(403);
   }
 
   @Test

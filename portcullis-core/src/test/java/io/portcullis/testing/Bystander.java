@@ -91,6 +91,20 @@ public final class Bystander implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits for two more answers (so it was served after the probe, not only before), stops, and fails unless every
+   * request it made was answered as expected.
+   *
+   * @throws AssertionError naming the counts and the last failure
+   */
+  public void assertServedThroughout() {
+    awaitMore(2, Duration.ofSeconds(5));
+    String result = stop();
+    if (failed() > 0 || ok() < 2) {
+      throw new AssertionError("the bystander was not served throughout: " + result);
+    }
+  }
+
   /** Failures so far. */
   public int failed() {
     return failed.get();

@@ -78,6 +78,36 @@ public final class Gateways {
         """.formatted(gateway, body.replace("\n", "\\n"));
   }
 
+  /**
+   * Returns the YAML of a ServiceEntry {@code name} that puts {@code host} port 80 at 127.0.0.1:{@code targetPort}
+   * (STATIC resolution), to join a multi-document manifest with {@code ---} lines.
+   */
+  public static String staticService(String name, String host, int targetPort) {
+    return """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: %s}
+        spec:
+          hosts: [%s]
+          ports: [{number: 80, name: http, protocol: HTTP, targetPort: %d}]
+          resolution: STATIC
+          endpoints: [{address: 127.0.0.1}]
+        """.formatted(name, host, targetPort);
+  }
+
+  /** Returns the YAML of a Gateway {@code gw} with one plain HTTP server on {@code port} for every host. */
+  public static String plainGateway(int port) {
+    return """
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: gw}
+        spec:
+          servers:
+          - port: {number: %d, name: http, protocol: HTTP}
+            hosts: ["*"]
+        """.formatted(port);
+  }
+
   /** Returns the status of Certificate {@code name}, if the gateway manages one. */
   public static Optional<CertificateStatus> status(Portcullis p, String name) {
     return p.certificates().statuses().stream().filter(s -> s.name().equals(name)).findFirst();

@@ -62,7 +62,8 @@ public final class Ports {
 
   private static int ephemeralLow() {
     try {
-      String[] range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim().split("\\s+");
+      String[] range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim()
+          .split("\\s+");
       int low = Integer.parseInt(range[0]);
       return low > LOWEST + 1000 ? low : 32_768;
     } catch (IOException | RuntimeException e) {

@@ -34,6 +34,17 @@ public final class RawClient implements AutoCloseable {
     return new RawClient(s);
   }
 
+  /**
+   * Connects to 127.0.0.1:{@code port}, sends {@code text}, reads one response (5 s at most) and disconnects.
+   *
+   * @return the response, or null when the gateway closed the connection without one
+   */
+  public static Response exchange(int port, String text) throws IOException {
+    try (RawClient c = connect(port)) {
+      return c.send(text).readResponse(Duration.ofSeconds(5));
+    }
+  }
+
   /** Sends {@code text} (ISO-8859-1) and flushes. */
   public RawClient send(String text) throws IOException {
     return send(text.getBytes(StandardCharsets.ISO_8859_1));
