@@ -15,7 +15,7 @@ class PortsTest {
   @Test
   void everyPortIsHandedOutOnceAndNeverFromTheEphemeralRange() throws IOException {
     int ephemeralLow = Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0)
-        .trim()        .split("\\s+")[0]);
+        .trim().split("\\s+")[0]);
     Set<Integer> seen = new HashSet<>();
     // Ports the kernel gives out meanwhile (bind to port 0) must never be among them.
     try (ServerSocket kernelChosen = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
