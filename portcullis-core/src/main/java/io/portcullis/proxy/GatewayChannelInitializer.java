@@ -192,6 +192,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
    */
   private final class TlsRouter extends AbstractSniHandler<Object> {
     private boolean ecdsa;
+    private boolean sha2;
 
     TlsRouter() {
       super(0L); // no handshake timeout of its own, as Netty's SniHandler by default
@@ -200,6 +201,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
     @Override
     protected Future<Object> lookup(ChannelHandlerContext ctx, ByteBuf clientHello) throws Exception {
       ecdsa = ClientHellos.acceptsEcdsa(clientHello);
+      sha2 = ClientHellos.acceptsSha2Signatures(clientHello);
       return super.lookup(ctx, clientHello);
     }
 
@@ -213,6 +215,10 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
         return route.<Future<Object>>map(r -> ctx.executor().newSucceededFuture(r)).orElseGet(() ->
             ctx.executor().newFailedFuture(new SSLHandshakeException("PASSTHROUGH server " + server.get().routeName()
                 + " has no VirtualService tls route for SNI " + host)));
+      }
+      if (!sha2) {
+        return ctx.executor().newFailedFuture(new SSLHandshakeException("the client accepts only MD5 or SHA-1 "
+            + "handshake signatures (RFC 9155: refused)"));
       }
       Optional<ServerTls> tls = state.tls().find(h);
       if (tls.isPresent() && tls.get().context().isPresent()) {

@@ -213,6 +213,23 @@ class GatewayIT {
         .doesNotContain("CN = helloworld-v1.example.com");
   }
 
+  /** RFC 9155: no handshake is signed with SHA-1; a TLS 1.2 client that accepts nothing better is refused. */
+  @ParameterizedTest(name = "-sigalgs {0}")
+  @CsvSource({"ECDSA+SHA1:RSA+SHA1, false", "RSA+SHA1, false", "ECDSA+SHA256:RSA+SHA256, true",
+      "ECDSA+SHA1:ECDSA+SHA384, true"})
+  void aTls12ClientThatAcceptsOnlySha1SignaturesIsRefused(String sigalgs, boolean served) throws Exception {
+    Proc.Result r = Proc.run(20, "openssl", "s_client", "-connect", "127.0.0.1:" + https, "-servername",
+        "httpbin.example.com", "-tls1_2", "-sigalgs", sigalgs, "-cipher", "DEFAULT:@SECLEVEL=0",
+        "-CAfile", chain("httpbin"));
+    if (served) {
+      assertThat(r.stdout()).contains("CN = httpbin.example.com").contains("Verify return code: 0 (ok)")
+          .doesNotContain("SHA1");
+    } else {
+      assertThat(r.exitCode()).isNotZero();
+      assertThat(r.stdout()).contains("no peer certificate available");
+    }
+  }
+
   @Test
   void secondHostRoutesByExactPathWithRewrite() throws Exception {
     Proc.Result r = curl("helloworld-v1.example.com", chain("helloworld"), "-i",
