@@ -188,7 +188,8 @@ final class RunCommand implements Callable<Integer> {
       int port = https == null ? 8443 + portOffset : https.getPort();
       System.err.printf("%nPortcullis quickstart is serving. Try:%n  curl --cacert %s https://localhost:%d/%n"
           + "  curl http://localhost:%d/%n  bin/portcullis certs --admin %s%n%n",
-          new DirectoryStorage(stateDir).trustAnchorFile(namespace, QUICKSTART_ROOT), port, 8080 + portOffset, admin);
+          new DirectoryStorage(stateDir).trustAnchorFile(namespace, QUICKSTART_ROOT), port, 8080 + portOffset,
+          p.adminAddress().getHostString() + ":" + p.adminAddress().getPort()); // the bound port, also for :0
     }
     stopped.await();
     return 0;

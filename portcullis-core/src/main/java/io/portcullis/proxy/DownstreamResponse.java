@@ -1,6 +1,7 @@
 package io.portcullis.proxy;
 
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -14,6 +15,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.portcullis.routing.HttpRoute;
+import java.util.Date;
 
 /**
  * The response head a client gets: an upstream's, adapted (hop-by-hop headers dropped, the route's response header
@@ -56,6 +58,21 @@ final class DownstreamResponse {
     return resp instanceof HttpContent ? new DefaultHttpResponse(HttpVersion.HTTP_1_1, resp.status(), h) : resp;
   }
 
+  private record Stamp(long second, String text) {}
+
+  private static volatile Stamp stamp = new Stamp(-1, "");
+
+  /** Returns the IMF-fixdate of now ({@code Tue, 01 Dec 2026 21:40:00 GMT}), formatted once a second. */
+  static String date() {
+    long now = System.currentTimeMillis();
+    Stamp s = stamp;
+    if (s.second() != now / 1000) {
+      s = new Stamp(now / 1000, DateFormatter.format(new Date(now / 1000 * 1000)));
+      stamp = s;
+    }
+    return s.text();
+  }
+
   /**
    * Returns a complete local response.
    *
@@ -67,6 +84,7 @@ final class DownstreamResponse {
     FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code),
         Unpooled.wrappedBuffer(content));
     resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.length);
+    resp.headers().set(HttpHeaderNames.DATE, date()); // RFC 9110 §6.6.1: a server with a clock sends Date
     if (content.length > 0) {
       resp.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
     }

@@ -162,6 +162,10 @@ class Http1FramingIT {
         assertThat(r).as("response %d", i + 1).isNotNull();
         assertThat(r.status()).isEqualTo(200);
         bodies.add(r.body());
+        if (i == 1) {
+          assertThat(r.head().toLowerCase(java.util.Locale.ROOT)).as("a local answer has a Date (RFC 9110 §6.6.1)")
+              .containsPattern("\r\ndate: \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} gmt\r\n");
+        }
       }
       assertThat(bodies.get(1)).isEqualTo("local");
       assertThat(c.closedWithin(Duration.ofSeconds(2))).isTrue();
