@@ -6,6 +6,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -66,6 +68,33 @@ final class ConnectionIdleTimeout extends ChannelInboundHandlerAdapter {
           .addListener(ChannelFutureListener.CLOSE);
     } else {
       ctx.channel().close();
+    }
+  }
+
+  /**
+   * For a connection relayed as TCP ({@code PASSTHROUGH}), where no request starts or ends: Envoy's TCP proxy
+   * {@code idle_timeout}, the connection is closed once no byte moved either way for the timeout.
+   */
+  static void relayed(Channel connection) {
+    ConnectionIdleTimeout t = connection.attr(KEY).get();
+    if (t != null) {
+      connection.pipeline().replace(t, "tcp-idle-timeout", new Tcp(t.timeoutNanos, t.stats));
+    }
+  }
+
+  /** No bytes either way for the timeout: closed (a {@code PASSTHROUGH} relay's idle timeout). */
+  private static final class Tcp extends IdleStateHandler {
+    private final ProxyStats stats;
+
+    Tcp(long timeoutNanos, ProxyStats stats) {
+      super(0, 0, timeoutNanos, TimeUnit.NANOSECONDS);
+      this.stats = stats;
+    }
+
+    @Override
+    protected void channelIdle(ChannelHandlerContext ctx, IdleStateEvent evt) {
+      stats.inc(ProxyStats.CX_IDLE_TIMEOUT);
+      ctx.close();
     }
   }
 

@@ -238,6 +238,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
       ListenerFiltersTimeout.passed(ctx.channel());
       if (future.getNow() instanceof TlsRoute route) {
         ctx.pipeline().remove(Alpn.class);
+        ConnectionIdleTimeout.relayed(ctx.channel());
         ctx.pipeline().replace(this, "passthrough", new PassthroughHandler(route.pick().cluster(), upstreams, host));
         return;
       }

@@ -15,6 +15,7 @@ import io.portcullis.testing.RecordingBackend;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,6 +42,9 @@ class TimeoutsIT {
   static RecordingBackend pooled;
   /** Bound, never accepting: the kernel completes connects, nothing ever answers. */
   static ServerSocket silent;
+  /** Sends back every byte it gets: the backend of a PASSTHROUGH server. */
+  static ServerSocket echo;
+  static int pass;
   static Portcullis gateway;
   static int http;
   static int https;
@@ -51,6 +55,28 @@ class TimeoutsIT {
     backend = new RecordingBackend();
     pooled = new RecordingBackend();
     silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread echoing = new Thread(() -> {
+      while (!echo.isClosed()) {
+        try {
+          Socket s = echo.accept();
+          Thread t = new Thread(() -> {
+            try (s) {
+              s.getInputStream().transferTo(s.getOutputStream());
+            } catch (IOException e) {
+              // the relay closed
+            }
+          });
+          t.setDaemon(true);
+          t.start();
+        } catch (IOException e) {
+          return;
+        }
+      }
+    }, "echo");
+    echoing.setDaemon(true);
+    echoing.start();
+    pass = Ports.free();
     http = Ports.free();
     https = Ports.free();
     DevSecret.write(tmp.resolve("dev"), tmp.resolve("secret.yaml"));
@@ -65,6 +91,19 @@ class TimeoutsIT {
           - port: {number: %2$d, name: https, protocol: HTTPS}
             tls: {mode: SIMPLE, credentialName: localhost-credential}
             hosts: ["*"]
+          - port: {number: %3$d, name: tls-pass, protocol: TLS}
+            tls: {mode: PASSTHROUGH}
+            hosts: [pass.example]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: pass}
+        spec:
+          hosts: [pass.example]
+          gateways: [gw]
+          tls:
+          - match: [{sniHosts: [pass.example]}]
+            route: [{destination: {host: echo.internal, port: {number: 80}}}]
         ---
         apiVersion: networking.istio.io/v1
         kind: VirtualService
@@ -79,7 +118,8 @@ class TimeoutsIT {
             route: [{destination: {host: silent.internal, port: {number: 80}}}]
           - route: [{destination: {host: rec.internal, port: {number: 80}}}]
         ---
-        """.formatted(http, https) + Gateways.staticService("rec", "rec.internal", backend.port()) + "---\n"
+        """.formatted(http, https, pass) + Gateways.staticService("echo", "echo.internal", echo.getLocalPort())
+        + "---\n" + Gateways.staticService("rec", "rec.internal", backend.port()) + "---\n"
         + Gateways.staticService("pooled", "pooled.internal", pooled.port()) + "---\n"
         + Gateways.staticService("silent", "silent.internal", silent.getLocalPort()));
     gateway = Gateways.start(tmp, tmp.resolve("state"), LIMITS);
@@ -94,6 +134,7 @@ class TimeoutsIT {
     backend.close();
     pooled.close();
     silent.close();
+    echo.close();
   }
 
   @BeforeEach
@@ -221,6 +262,23 @@ class TimeoutsIT {
     await().atMost(Duration.ofSeconds(1)).until(() -> pooled.openConnections() == 1);
     await().atMost(Duration.ofSeconds(4)).until(() -> pooled.openConnections() == 0);
     assertThat(gateway.stats().get("upstream_cx_idle_timeout")).isGreaterThanOrEqualTo(1);
+  }
+
+  @Test
+  void aPassthroughRelayIsClosedOnlyWhenNoByteMovedForTheIdleTimeout() throws Exception {
+    byte[] hello = RawClient.clientHello("pass.example");
+    try (RawClient c = RawClient.connect(pass)) {
+      c.send(hello);
+      assertThat(c.readBytes(hello.length, Duration.ofSeconds(5))).isEqualTo(hello);
+      long end = System.nanoTime() + Duration.ofMillis(3500).toNanos(); // longer than the 2 s idle timeout
+      while (System.nanoTime() < end) {
+        Thread.sleep(400);
+        assertThat(new String(c.send("still here").readBytes(10, Duration.ofSeconds(2)))).isEqualTo("still here");
+      }
+      long quiet = System.nanoTime();
+      assertThat(c.closedWithin(Duration.ofSeconds(5))).isTrue();
+      assertThat(Duration.ofNanos(System.nanoTime() - quiet)).isGreaterThan(Duration.ofMillis(1500));
+    }
   }
 
   private static int openConnections() throws Exception {

@@ -45,6 +45,31 @@ public final class RawClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Returns a minimal TLS 1.2 ClientHello record (RFC 5246 §7.4.1.2) for {@code sni}: enough for the gateway's SNI
+   * routing, not for a handshake.
+   */
+  public static byte[] clientHello(String sni) {
+    byte[] name = sni.getBytes(StandardCharsets.US_ASCII);
+    java.nio.ByteBuffer ext = java.nio.ByteBuffer.allocate(9 + name.length + 8);
+    ext.putShort((short) 0).putShort((short) (5 + name.length)).putShort((short) (3 + name.length)).put((byte) 0)
+        .putShort((short) name.length).put(name); // server_name
+    ext.putShort((short) 13).putShort((short) 4).putShort((short) 2).putShort((short) 0x0403); // signature_algorithms
+    java.nio.ByteBuffer body = java.nio.ByteBuffer.allocate(2 + 32 + 1 + 4 + 2 + 2 + ext.position());
+    body.putShort((short) 0x0303).put(new byte[32]).put((byte) 0).putShort((short) 2).putShort((short) 0xC02B)
+        .put((byte) 1).put((byte) 0).putShort((short) ext.position()).put(ext.array(), 0, ext.position());
+    java.nio.ByteBuffer record = java.nio.ByteBuffer.allocate(5 + 4 + body.position());
+    record.put((byte) 0x16).putShort((short) 0x0301).putShort((short) (4 + body.position())).put((byte) 1)
+        .put((byte) 0).putShort((short) body.position()).put(body.array(), 0, body.position());
+    return record.array();
+  }
+
+  /** Reads exactly {@code n} bytes, or fewer if the connection ends first ({@code timeout} for all of them). */
+  public byte[] readBytes(int n, Duration timeout) throws IOException {
+    socket.setSoTimeout((int) timeout.toMillis());
+    return in.readNBytes(n);
+  }
+
   /** Sends {@code text} (ISO-8859-1) and flushes. */
   public RawClient send(String text) throws IOException {
     return send(text.getBytes(StandardCharsets.ISO_8859_1));
