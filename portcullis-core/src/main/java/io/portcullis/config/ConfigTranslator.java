@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.portcullis.config.Problem.Severity;
+import io.portcullis.routing.SafeRegex;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,6 +39,19 @@ public final class ConfigTranslator {
       .build();
   private final String gatewayNamespace;
   private final int portOffset;
+  private final int maxRegexProgramSize;
+
+  /**
+   * Creates a translator that accepts regexes of at most Envoy's default program size,
+   * {@value SafeRegex#DEFAULT_MAX_PROGRAM_SIZE} RE2 instructions.
+   *
+   * @param gatewayNamespace the gateway workload's namespace ({@code --namespace}): where {@code credentialName}
+   *     Secrets are looked up, as Istio does
+   * @param portOffset added to every Gateway port number to get the port to bind ({@code --port-offset})
+   */
+  public ConfigTranslator(String gatewayNamespace, int portOffset) {
+    this(gatewayNamespace, portOffset, SafeRegex.DEFAULT_MAX_PROGRAM_SIZE);
+  }
 
   /**
    * Creates a translator.
@@ -45,15 +59,20 @@ public final class ConfigTranslator {
    * @param gatewayNamespace the gateway workload's namespace ({@code --namespace}): where {@code credentialName}
    *     Secrets are looked up, as Istio does
    * @param portOffset added to every Gateway port number to get the port to bind ({@code --port-offset})
+   * @param maxRegexProgramSize the most RE2 instructions a VirtualService {@code regex} may compile to (Envoy's
+   *     {@code re2.max_program_size.error_level}, {@code --max-regex-program-size}); a larger one is an ERROR
+   * @throws IllegalArgumentException when {@code maxRegexProgramSize} is outside
+   *     1..{@value SafeRegex#MAX_PROGRAM_SIZE_CEILING}
    */
-  public ConfigTranslator(String gatewayNamespace, int portOffset) {
+  public ConfigTranslator(String gatewayNamespace, int portOffset, int maxRegexProgramSize) {
     this.gatewayNamespace = requireNonNull(gatewayNamespace, "gatewayNamespace");
     this.portOffset = portOffset;
+    this.maxRegexProgramSize = SafeRegex.checkMaxProgramSize("maxRegexProgramSize", maxRegexProgramSize);
   }
 
   /** Translates {@code snapshot}; never throws for bad input, which becomes {@link Problem}s instead. */
   public GatewayConfig translate(Snapshot snapshot) {
-    Context cx = new Context(snapshot, mapper, gatewayNamespace, portOffset);
+    Context cx = new Context(snapshot, mapper, gatewayNamespace, portOffset, maxRegexProgramSize);
     List<Resource> gateways = new ArrayList<>();
     List<Resource> virtualServices = new ArrayList<>();
     List<Resource> serviceEntries = new ArrayList<>();
@@ -118,13 +137,17 @@ public final class ConfigTranslator {
     final String gatewayNamespace;
     /** Added to every Gateway port number to get the port to bind ({@code --port-offset}). */
     final int portOffset;
+    /** The most RE2 instructions a {@code regex} may compile to ({@code --max-regex-program-size}). */
+    final int maxRegexProgramSize;
     private final ObjectMapper mapper;
 
-    Context(Snapshot snapshot, ObjectMapper mapper, String gatewayNamespace, int portOffset) {
+    Context(Snapshot snapshot, ObjectMapper mapper, String gatewayNamespace, int portOffset,
+        int maxRegexProgramSize) {
       problems.addAll(snapshot.problems());
       this.mapper = mapper;
       this.gatewayNamespace = gatewayNamespace;
       this.portOffset = portOffset;
+      this.maxRegexProgramSize = maxRegexProgramSize;
     }
 
     void problem(Severity severity, Resource r, String field, String message) {

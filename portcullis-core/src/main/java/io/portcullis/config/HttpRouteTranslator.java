@@ -43,7 +43,8 @@ final class HttpRouteTranslator {
     List<RouteMatch> matches = new ArrayList<>();
     List<HTTPMatchRequest> ms = h.getMatch() == null ? List.of() : h.getMatch();
     for (int m = 0; m < ms.size(); m++) {
-      RouteMatch match = MatchTranslator.routeMatch(r, at + ".match[" + m + "]", ms.get(m), cx.problems);
+      RouteMatch match = MatchTranslator.routeMatch(r, at + ".match[" + m + "]", ms.get(m), cx.maxRegexProgramSize,
+          cx.problems);
       if (match == null) {
         return null;
       }
