@@ -30,6 +30,7 @@ import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.proxy.ProxyStats;
 import io.portcullis.proxy.Transport;
 import io.portcullis.routing.HostTable;
+import io.portcullis.routing.SafeRegex;
 import io.portcullis.storage.DirectoryStorage;
 import io.portcullis.tls.CredentialFiles;
 import io.portcullis.tls.TlsContexts;
@@ -83,21 +84,25 @@ public final class Portcullis implements AutoCloseable {
    * @param limits the data plane's timeouts and size limits ({@code --idle-timeout}, {@code --max-connections}, ...)
    * @param pathNormalization how request paths are normalised before routing ({@code --path-normalization},
    *     {@code --path-with-escaped-slashes-action})
+   * @param maxRegexProgramSize the most RE2 instructions a VirtualService {@code regex} may compile to
+   *     ({@code --max-regex-program-size}, Envoy's {@code re2.max_program_size.error_level}),
+   *     1..{@value SafeRegex#MAX_PROGRAM_SIZE_CEILING}
    * @param adminTokenFile the token the admin server's state-changing endpoints require ({@code --admin-token-file},
    *     {@link AdminToken}); created at start when absent
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
       InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
       Duration issuanceBackoff, IssuanceOptions issuance, ProxyLimits limits, PathNormalization pathNormalization,
-      Path adminTokenFile) {
-    /** As the canonical constructor, with {@link ProxyLimits#defaults()} and the admin token in
+      int maxRegexProgramSize, Path adminTokenFile) {
+    /** As the canonical constructor, with {@link ProxyLimits#defaults()}, {@link PathNormalization#DEFAULT},
+     *  Envoy's regex program-size limit ({@value SafeRegex#DEFAULT_MAX_PROGRAM_SIZE}) and the admin token in
      *  {@link AdminToken#defaultFile} of {@code stateDir}. */
     public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
         InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
         Duration issuanceBackoff, IssuanceOptions issuance) {
       this(configDirs, namespace, portOffset, bindAddress, admin, accessLog, threads, transport, stateDir,
           issuanceBackoff, issuance, ProxyLimits.defaults(), PathNormalization.DEFAULT,
-          AdminToken.defaultFile(stateDir));
+          SafeRegex.DEFAULT_MAX_PROGRAM_SIZE, AdminToken.defaultFile(stateDir));
     }
 
     /** As the canonical constructor, with {@link IssuanceOptions#defaults()}. */
@@ -108,7 +113,7 @@ public final class Portcullis implements AutoCloseable {
           issuanceBackoff, IssuanceOptions.defaults());
     }
 
-    /** Checks for nulls. */
+    /** Checks for nulls and the range of {@code maxRegexProgramSize}. */
     public Options {
       requireNonNull(issuance, "issuance");
       requireNonNull(limits, "limits");
@@ -122,6 +127,7 @@ public final class Portcullis implements AutoCloseable {
       requireNonNull(stateDir, "stateDir");
       requireNonNull(issuanceBackoff, "issuanceBackoff");
       requireNonNull(adminTokenFile, "adminTokenFile");
+      SafeRegex.checkMaxProgramSize("maxRegexProgramSize", maxRegexProgramSize);
     }
   }
 
@@ -182,7 +188,8 @@ public final class Portcullis implements AutoCloseable {
 
   private Portcullis(Options options) {
     this.options = options;
-    this.translator = new ConfigTranslator(options.namespace(), options.portOffset());
+    this.translator = new ConfigTranslator(options.namespace(), options.portOffset(),
+        options.maxRegexProgramSize());
     IssuanceOptions issuance = options.issuance();
     this.certTranslator = new CertManagerTranslator(options.namespace(), issuance.clusterResourceNamespace()
         .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace());
@@ -231,7 +238,7 @@ public final class Portcullis implements AutoCloseable {
           public String configDumpJson() {
             Applied a = applied;
             return ConfigDump.render(a.config(), a.tls(), dataPlane.boundAddresses(), tlsContexts.provider().name(),
-                clock, dataPlane.limits(), dataPlane.openConnections(),
+                clock, dataPlane.limits(), options.maxRegexProgramSize(), dataPlane.openConnections(),
                 dataPlane.normalization());
           }
         };

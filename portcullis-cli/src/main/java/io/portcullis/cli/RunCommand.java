@@ -7,6 +7,7 @@ import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.PathNormalization;
 import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.proxy.Transport;
+import io.portcullis.routing.SafeRegex;
 import io.portcullis.storage.DirectoryStorage;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -159,8 +160,16 @@ final class RunCommand implements Callable<Integer> {
           + "BASE and MERGE_SLASHES, UNESCAPE_AND_FORWARD for DECODE_AND_MERGE_SLASHES, KEEP_UNCHANGED for NONE.")
   PathNormalization.EscapedSlashesAction escapedSlashesAction;
 
+  @Option(names = "--max-regex-program-size", paramLabel = "N", defaultValue = "100",
+      description = "The most RE2 instructions a VirtualService regex may compile to; a larger one is an ERROR and "
+          + "its VirtualService is left out (Envoy's re2.max_program_size.error_level; Istio's proxies raise it to "
+          + "32768). Matching costs up to program size x value length of event-loop CPU per request, so raise it "
+          + "with care. 1..100000. Default: ${DEFAULT-VALUE}.")
+  int maxRegexProgramSize;
+
   @Override
   public Integer call() throws Exception {
+    SafeRegex.checkMaxProgramSize("--max-regex-program-size", maxRegexProgramSize);
     boolean quickstart = configDirs.isEmpty();
     if (quickstart) {
       configDirs.add(home().resolve("examples/quickstart"));
@@ -176,7 +185,7 @@ final class RunCommand implements Callable<Integer> {
         address(admin), accessLog(), threads, transport, stateDir, duration("--issuance-backoff",
         issuanceBackoff), new Portcullis.IssuanceOptions(clusterResourceNamespace, nameservers(),
         recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
-        "--dns01-propagation-timeout", propagationTimeout)), limits(), pathNormalization(),
+        "--dns01-propagation-timeout", propagationTimeout)), limits(), pathNormalization(), maxRegexProgramSize,
         stateOptions.adminTokenFile()));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

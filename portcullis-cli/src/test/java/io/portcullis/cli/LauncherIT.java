@@ -13,7 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** {@code bin/portcullis} as a user runs it: the packaged jar in a real process, from another directory. */
 class LauncherIT {
@@ -29,7 +29,7 @@ class LauncherIT {
     Proc.Result run = Proc.run(60, LAUNCHER.toString(), "run", "--help");
     assertThat(run.exitCode()).isZero();
     for (String flag : List.of("--config", "--namespace", "--port-offset", "--bind", "--admin", "--access-log",
-        "--state", "--admin-token-file")) {
+        "--state", "--admin-token-file", "--max-regex-program-size")) {
       assertThat(run.stdout()).as(flag).contains(flag);
     }
     Proc.Result renew = Proc.run(60, LAUNCHER.toString(), "certs", "renew", "--help");
@@ -39,12 +39,18 @@ class LauncherIT {
     }
   }
 
-  @ParameterizedTest
-  @ValueSource(strings = {"--admin=nope", "--port-offset=x"})
-  void badFlagsFailWithOneClearLine(String flag) throws Exception {
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "--admin=nope|--admin",
+      "--port-offset=x|--port-offset",
+      "--max-regex-program-size=0|portcullis: --max-regex-program-size: 0 (expected: 1..100000)",
+      "--max-regex-program-size=100001|portcullis: --max-regex-program-size: 100001 (expected: 1..100000)",
+      "--max-regex-program-size=x|--max-regex-program-size",
+  })
+  void badFlagsFailWithOneClearLine(String flag, String said) throws Exception {
     Proc.Result r = Proc.run(60, LAUNCHER.toString(), "run", "--config", tmp.toString(), flag);
     assertThat(r.exitCode()).isNotZero();
-    assertThat(r.stderr()).containsAnyOf("--admin", "--port-offset").doesNotContain("\tat ");
+    assertThat(r.stderr()).contains(said).doesNotContain("\tat ");
   }
 
   @Test

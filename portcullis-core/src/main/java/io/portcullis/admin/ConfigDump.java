@@ -40,12 +40,14 @@ public final class ConfigDump {
    *
    * @param limits the data plane's timeouts and limits, shown under {@code limits} with Envoy's field names
    *     (durations as protobuf JSON does them, {@code "15s"}; 0 is off)
+   * @param maxRegexProgramSize the most RE2 instructions a route {@code regex} may compile to
+   *     ({@code --max-regex-program-size}), shown as {@code limits.max_regex_program_size}
    * @param connections the connections open now, by Gateway port
    * @param normalization how request paths are normalised (Istio's {@code meshConfig.pathNormalization})
    */
   public static String render(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls,
       Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock, ProxyLimits limits,
-      Map<Integer, Integer> connections, PathNormalization normalization) {
+      int maxRegexProgramSize, Map<Integer, Integer> connections, PathNormalization normalization) {
     ObjectNode root = JSON.createObjectNode();
     root.put("generation", config.generation());
     root.put("tls_provider", tlsProvider);
@@ -59,6 +61,7 @@ public final class ConfigDump {
     lim.put("max_headers_count", limits.maxHeadersCount());
     lim.put("max_request_line_bytes", ProxyLimits.MAX_REQUEST_LINE);
     lim.put("upstream_idle_timeout", seconds(limits.upstreamIdleTimeout()));
+    lim.put("max_regex_program_size", maxRegexProgramSize);
     ObjectNode paths = root.putObject("path_normalization");
     paths.put("normalization", normalization.type().name());
     paths.put("path_with_escaped_slashes_action", normalization.escapedSlashes().name());

@@ -20,26 +20,34 @@ import java.util.Optional;
  * {@link RouteMatch}: {@code uri}, {@code authority}, {@code method}, {@code headers}, {@code queryParams},
  * {@code port}, {@code ignoreUriCase}.
  *
- * <p>Every {@code regex} is compiled by {@link SafeRegex} (RE2 syntax, Envoy's program-size limit); one RE2 rejects
- * is an ERROR naming the field, e.g. {@code spec.http[0].match[0].uri.regex: "(a)\1": invalid escape sequence: \1
- * (expected: RE2 syntax, program size <= 100)}. As Istio builds Envoy's matchers ({@code TranslateRouteMatch}): a
- * query parameter or header with an empty match, or {@code regex: "*"}, only needs to be present. Pure; safe on any
- * thread.
+ * <p>Every {@code regex} is compiled by {@link SafeRegex} (RE2 syntax, at most the configured program size, by
+ * default Envoy's 100); one RE2 rejects is an ERROR naming the field and the limit, e.g.
+ * {@code spec.http[0].match[0].uri.regex: "(a)\1": invalid escape sequence: \1 (expected: RE2 syntax, program size
+ * <= 100)}. As Istio builds Envoy's matchers ({@code TranslateRouteMatch}): a query parameter or header with an
+ * empty match, or {@code regex: "*"}, only needs to be present. Pure; safe on any thread.
  */
 final class MatchTranslator {
   private MatchTranslator() {}
 
-  /** Returns the translated block, or null after adding an ERROR to {@code problems}. */
-  static RouteMatch routeMatch(Resource r, String at, HTTPMatchRequest m, List<Problem> problems) {
+  /**
+   * Returns the translated block, or null after adding an ERROR to {@code problems}.
+   *
+   * @param maxRegexProgramSize the most RE2 instructions a {@code regex} may compile to
+   *     ({@code --max-regex-program-size})
+   */
+  static RouteMatch routeMatch(Resource r, String at, HTTPMatchRequest m, int maxRegexProgramSize,
+      List<Problem> problems) {
     boolean ignoreCase = Boolean.TRUE.equals(m.getIgnoreUriCase());
-    Optional<StringMatcher> uri = stringMatch(r, at + ".uri", m.getUri(), ignoreCase, problems);
-    Optional<StringMatcher> authority = stringMatch(r, at + ".authority", m.getAuthority(), true, problems);
-    Optional<StringMatcher> method = stringMatch(r, at + ".method", m.getMethod(), false, problems);
+    int max = maxRegexProgramSize;
+    Optional<StringMatcher> uri = stringMatch(r, at + ".uri", m.getUri(), ignoreCase, max, problems);
+    Optional<StringMatcher> authority = stringMatch(r, at + ".authority", m.getAuthority(), true, max, problems);
+    Optional<StringMatcher> method = stringMatch(r, at + ".method", m.getMethod(), false, max, problems);
     if (uri == null || authority == null || method == null) {
       return null;
     }
-    Map<String, StringMatcher> headers = presenceMatches(r, at + ".headers", m.getHeaders(), true, problems);
-    Map<String, StringMatcher> query = presenceMatches(r, at + ".queryParams", m.getQueryParams(), false, problems);
+    Map<String, StringMatcher> headers = presenceMatches(r, at + ".headers", m.getHeaders(), true, max, problems);
+    Map<String, StringMatcher> query = presenceMatches(r, at + ".queryParams", m.getQueryParams(), false, max,
+        problems);
     if (headers == null || query == null) {
       return null;
     }
@@ -56,7 +64,7 @@ final class MatchTranslator {
    * means "present". Header names are lower-cased, query parameter names kept as sent. Returns null after an ERROR.
    */
   private static Map<String, StringMatcher> presenceMatches(Resource r, String at, Map<String, StringMatch> in,
-      boolean lowerCaseNames, List<Problem> problems) {
+      boolean lowerCaseNames, int maxRegexProgramSize, List<Problem> problems) {
     Map<String, StringMatcher> out = new LinkedHashMap<>();
     if (in == null) {
       return out;
@@ -69,7 +77,7 @@ final class MatchTranslator {
           || (sm.getMatchType() instanceof StringMatchRegex x && "*".equals(x.getRegex()))) {
         matcher = Optional.of(new StringMatcher.Present());
       } else {
-        matcher = stringMatch(r, field, sm, false, problems);
+        matcher = stringMatch(r, field, sm, false, maxRegexProgramSize, problems);
         if (matcher == null) {
           return null;
         }
@@ -81,7 +89,7 @@ final class MatchTranslator {
 
   /** Returns empty for no match, null after reporting an error. */
   private static Optional<StringMatcher> stringMatch(Resource r, String at, StringMatch sm, boolean ignoreCase,
-      List<Problem> problems) {
+      int maxRegexProgramSize, List<Problem> problems) {
     if (sm == null) {
       return Optional.empty();
     }
@@ -94,7 +102,7 @@ final class MatchTranslator {
     }
     if (t instanceof StringMatchRegex x && x.getRegex() != null) {
       try {
-        return Optional.of(StringMatcher.regex(x.getRegex(), ignoreCase));
+        return Optional.of(StringMatcher.regex(x.getRegex(), ignoreCase, maxRegexProgramSize));
       } catch (SafeRegex.InvalidRegexException e) {
         problems.add(Problem.of(Severity.ERROR, r, at + ".regex", e.getMessage()));
         return null;

@@ -10,7 +10,7 @@ import com.google.re2j.PatternSyntaxException;
  * linear in the input (RE2/J's automaton, never backtracking), and rejected when its program is too large.
  *
  * <p><b>Program size.</b> Envoy rejects a regex whose RE2 program has more instructions than the runtime value
- * {@code re2.max_program_size.error_level}, default {@value #MAX_PROGRAM_SIZE} (Envoy
+ * {@code re2.max_program_size.error_level}, default {@value #DEFAULT_MAX_PROGRAM_SIZE} (Envoy
  * {@code source/common/common/regex.cc}, {@code CompiledGoogleReMatcher}; {@code type.matcher.v3.RegexMatcher}).
  * The size here is RE2/J's own count, {@link Pattern#programSize()} (public since RE2/J 1.8: the number of
  * instructions of the compiled program, the measure that gRPC and CEL use across languages). It was chosen over
@@ -23,58 +23,89 @@ import com.google.re2j.PatternSyntaxException;
  * in Envoy), while a character class costs one instruction here and one per byte range there ({@code \p{L}+}: 4
  * here, 1198 in Envoy). So a pattern near the limit may be accepted here and rejected by Envoy; the other way round
  * only where C++ RE2 simplifies further ({@code a*a*a*a*}: 10 here, 5 in Envoy). Istio's proxies run with a limit of
- * 32768 (the runtime flags of Istio's {@code pkg/bootstrap}); this class keeps Envoy's default
+ * 32768 (the runtime flags of Istio's {@code pkg/bootstrap}); the limit here is Envoy's default unless the caller
+ * passes another ({@code portcullis run --max-regex-program-size}, 1..{@value #MAX_PROGRAM_SIZE_CEILING}). A larger
+ * limit costs matching time: RE2/J simulates the automaton, so a match costs up to program size × input length
  * ({@code docs/configuration.md}, "Regular expressions").
  *
  * <p><b>Before compiling.</b> RE2/J expands counted repetitions while compiling and recurses on nested groups, so
  * {@code ((a{1000}){1000}){1000}} would allocate a billion instructions and 5,000 nested capture groups overflow
  * the stack. A linear scan of the pattern therefore estimates the program size first (atoms times the counts of
- * the repetitions around them) and rejects estimates over {@value #MAX_ESTIMATE} and nesting deeper than
+ * the repetitions around them) and rejects estimates over a hundred times the limit (at most
+ * {@value #MAX_ESTIMATE}, whose compilation took about 100 MB and a quarter of a second) and nesting deeper than
  * {@value #MAX_NESTING} groups (Go's {@code regexp/syntax} limit) without compiling; every other pattern is
  * compiled and measured exactly.
  */
 public final class SafeRegex {
   /** Envoy's default {@code re2.max_program_size.error_level}: the most instructions a program may have. */
-  public static final int MAX_PROGRAM_SIZE = 100;
+  public static final int DEFAULT_MAX_PROGRAM_SIZE = 100;
 
-  /** The estimate above which a pattern is rejected without compiling it (a hundred times the limit). */
-  static final long MAX_ESTIMATE = 100L * MAX_PROGRAM_SIZE;
+  /** The largest program-size limit accepted (about three times Istio's 32768). */
+  public static final int MAX_PROGRAM_SIZE_CEILING = 100_000;
+
+  /**
+   * The largest estimate compiled whatever the limit: a million instructions (RE2/J 1.8 took about 100 MB and
+   * 0.26 s to compile {@code (a{1000}){1000}}; ten million took 700 MB and 2 s).
+   */
+  static final long MAX_ESTIMATE = 1_000_000;
 
   /** The deepest group nesting compiled (Go's {@code regexp/syntax} {@code maxHeight}). */
   static final int MAX_NESTING = 1000;
 
-  /** What the rejection messages expect, for the {@code (expected: ...)} part of a config problem. */
-  public static final String EXPECTED = "RE2 syntax, program size <= " + MAX_PROGRAM_SIZE;
-
   private SafeRegex() {}
+
+  /**
+   * Returns {@code maxProgramSize} when it is a limit {@link #compile(String, boolean, int)} accepts.
+   *
+   * @param name what to call the value in the message, e.g. {@code --max-regex-program-size}
+   * @throws IllegalArgumentException naming {@code name} when it is outside 1..{@value #MAX_PROGRAM_SIZE_CEILING}
+   */
+  public static int checkMaxProgramSize(String name, int maxProgramSize) {
+    if (maxProgramSize < 1 || maxProgramSize > MAX_PROGRAM_SIZE_CEILING) {
+      throw new IllegalArgumentException(name + ": " + maxProgramSize + " (expected: 1.." + MAX_PROGRAM_SIZE_CEILING
+          + ")");
+    }
+    return maxProgramSize;
+  }
+
+  /** As {@link #compile(String, boolean, int)} with Envoy's default limit, {@value #DEFAULT_MAX_PROGRAM_SIZE}. */
+  public static Pattern compile(String regex, boolean ignoreCase) {
+    return compile(regex, ignoreCase, DEFAULT_MAX_PROGRAM_SIZE);
+  }
 
   /**
    * Returns {@code regex} compiled for a full-string match, ignoring case ({@code (?i)}) when asked.
    *
+   * @param maxProgramSize the most instructions the program may have (Envoy's
+   *     {@code re2.max_program_size.error_level}), 1..{@value #MAX_PROGRAM_SIZE_CEILING}
    * @throws InvalidRegexException when RE2 does not accept the syntax (backreferences, lookaround, possessive
-   *     quantifiers...) or the program has more than {@value #MAX_PROGRAM_SIZE} instructions
+   *     quantifiers...) or the program has more than {@code maxProgramSize} instructions
+   * @throws IllegalArgumentException when {@code maxProgramSize} is out of range
    */
-  public static Pattern compile(String regex, boolean ignoreCase) {
+  public static Pattern compile(String regex, boolean ignoreCase, int maxProgramSize) {
     requireNonNull(regex, "regex");
+    checkMaxProgramSize("maxProgramSize", maxProgramSize);
     Estimate e = estimate(regex);
     if (e.depth() > MAX_NESTING) {
-      throw new InvalidRegexException(regex, "groups nested " + e.depth() + " deep, over " + MAX_NESTING);
+      throw new InvalidRegexException(regex, "groups nested " + e.depth() + " deep, over " + MAX_NESTING,
+          maxProgramSize);
     }
-    if (e.size() > MAX_ESTIMATE && !e.badRepeat()) {
+    if (e.size() > Math.min(100L * maxProgramSize, MAX_ESTIMATE) && !e.badRepeat()) {
       throw new InvalidRegexException(regex, "program size about " + e.size() + " (counted before compiling), "
-          + "over " + MAX_PROGRAM_SIZE);
+          + "over " + maxProgramSize, maxProgramSize);
     }
     Pattern p;
     try {
       p = Pattern.compile(regex, ignoreCase ? Pattern.CASE_INSENSITIVE : 0);
     } catch (PatternSyntaxException ex) {
       String at = ex.getPattern().isEmpty() ? "" : ": " + ex.getPattern();
-      throw new InvalidRegexException(regex, ex.getDescription() + at);
+      throw new InvalidRegexException(regex, ex.getDescription() + at, maxProgramSize);
     } catch (StackOverflowError ex) { // the scan's nesting limit should prevent this; a small thread stack may not
-      throw new InvalidRegexException(regex, "too deeply nested to compile");
+      throw new InvalidRegexException(regex, "too deeply nested to compile", maxProgramSize);
     }
-    if (p.programSize() > MAX_PROGRAM_SIZE) {
-      throw new InvalidRegexException(regex, "program size " + p.programSize() + ", over " + MAX_PROGRAM_SIZE);
+    if (p.programSize() > maxProgramSize) {
+      throw new InvalidRegexException(regex, "program size " + p.programSize() + ", over " + maxProgramSize,
+          maxProgramSize);
     }
     return p;
   }
@@ -301,16 +332,26 @@ public final class SafeRegex {
     return new int[] {min, max, k + 1};
   }
 
-  /** A regex that RE2 does not accept, or whose program is too large; says which and why. */
+  /**
+   * A regex that RE2 does not accept, or whose program is too large; says which and why, and what was expected:
+   * {@code "a{99}": program size 101, over 100 (expected: RE2 syntax, program size <= 100)}.
+   */
   public static final class InvalidRegexException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
     private final String regex;
     private final String reason;
+    private final int maxProgramSize;
 
-    InvalidRegexException(String regex, String reason) {
-      super("\"" + regex + "\": " + reason + " (expected: " + EXPECTED + ")");
+    InvalidRegexException(String regex, String reason, int maxProgramSize) {
+      super("\"" + regex + "\": " + reason + " (expected: RE2 syntax, program size <= " + maxProgramSize + ")");
       this.regex = regex;
       this.reason = reason;
+      this.maxProgramSize = maxProgramSize;
+    }
+
+    /** The program-size limit the pattern was compiled under. */
+    public int maxProgramSize() {
+      return maxProgramSize;
     }
 
     /** The pattern as configured. */

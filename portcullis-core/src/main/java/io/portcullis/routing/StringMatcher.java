@@ -54,8 +54,9 @@ public sealed interface StringMatcher {
   }
 
   /**
-   * Full-string RE2 match (Envoy {@code safe_regex}): time linear in the value's length, whatever the pattern.
-   * Called on an event loop; does not block. Build one with {@link StringMatcher#regex} to get Envoy's limits.
+   * Full-string RE2 match (Envoy {@code safe_regex}): time linear in the value's length, whatever the pattern, and
+   * at worst in the program's size times that length. Called on an event loop; does not block. Build one with
+   * {@link StringMatcher#regex} to get Envoy's limits.
    */
   record Regex(Pattern pattern) implements StringMatcher {
     /** Checks for null. */
@@ -88,12 +89,24 @@ public sealed interface StringMatcher {
   }
 
   /**
-   * Compiles {@code regex} with {@link SafeRegex#compile}, ignoring case ({@code (?i)}) when asked.
+   * Compiles {@code regex} with {@link SafeRegex#compile}, ignoring case ({@code (?i)}) when asked, under Envoy's
+   * default program-size limit ({@value SafeRegex#DEFAULT_MAX_PROGRAM_SIZE}).
    *
    * @throws SafeRegex.InvalidRegexException when RE2 rejects the syntax or the program is over Envoy's size limit
    */
   static Regex regex(String regex, boolean ignoreCase) {
-    return new Regex(SafeRegex.compile(regex, ignoreCase));
+    return regex(regex, ignoreCase, SafeRegex.DEFAULT_MAX_PROGRAM_SIZE);
+  }
+
+  /**
+   * Compiles {@code regex} with {@link SafeRegex#compile}, ignoring case ({@code (?i)}) when asked.
+   *
+   * @param maxProgramSize the most RE2 instructions the program may have ({@code --max-regex-program-size})
+   * @throws SafeRegex.InvalidRegexException when RE2 rejects the syntax or the program has more than
+   *     {@code maxProgramSize} instructions
+   */
+  static Regex regex(String regex, boolean ignoreCase, int maxProgramSize) {
+    return new Regex(SafeRegex.compile(regex, ignoreCase, maxProgramSize));
   }
 
 }

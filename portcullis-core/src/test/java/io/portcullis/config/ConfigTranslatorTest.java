@@ -1,6 +1,8 @@
 package io.portcullis.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.groups.Tuple.tuple;
 
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.VirtualHost;
@@ -162,6 +164,43 @@ class ConfigTranslatorTest {
         + "(expected: RE2 syntax, program size <= 100)");
     assertThat(c.listeners().get(443).routes().find("httpbin.example.com")).isEmpty();
     assertThat(c.listeners().get(443).routes().find("helloworld-v1.example.com")).isPresent();
+  }
+
+  @ParameterizedTest(name = "limit {0}: {1}")
+  @CsvSource(delimiter = '|', nullValues = "default", value = {
+      "default|a{99}|\"a{99}\": program size 101, over 100 (expected: RE2 syntax, program size <= 100)",
+      "100|a{98}|",
+      "200|a{99}|",
+      "200|a{199}|\"a{199}\": program size 201, over 200 (expected: RE2 syntax, program size <= 200)",
+      "100|'/api/v[0-9]+/(users|groups)/[a-z0-9-]{1,63}(/.*)?'|'\"/api/v[0-9]+/(users|groups)/[a-z0-9-]{1,63}(/.*)?\": "
+          + "program size 157, over 100 (expected: RE2 syntax, program size <= 100)'",
+      "32768|'/api/v[0-9]+/(users|groups)/[a-z0-9-]{1,63}(/.*)?'|", // as Istio's proxies accept it
+      "100000|(a{1000}){99}|",
+      "100000|(a{1000}){101}|\"(a{1000}){101}\": program size 101204, over 100000 (expected: RE2 syntax, program size "
+          + "<= 100000)",
+  })
+  void theRegexProgramSizeLimitIsConfigurableAndNamedInTheMessage(Integer limit, String regex, String problem) {
+    ConfigTranslator t = limit == null ? new ConfigTranslator("istio-system", 0)
+        : new ConfigTranslator("istio-system", 0, limit);
+    GatewayConfig c = t.translate(Manifests.snapshot(GATEWAY, VIRTUAL_SERVICE.replace("uri: {prefix: /delay}",
+        "uri: {regex: \"" + regex.replace("\\", "\\\\") + "\"}"), SERVICE_ENTRY));
+    if (problem == null) {
+      assertThat(c.problems()).isEmpty();
+      VirtualHost vh = c.listeners().get(443).routes().find("httpbin.example.com").orElseThrow();
+      assertThat(vh.routes().get(0).matches().get(1).uri().orElseThrow().describe()).isEqualTo("regex:" + regex);
+    } else {
+      assertThat(c.problems()).extracting(Problem::field, Problem::message)
+          .containsExactly(tuple("spec.http[0].match[1].uri.regex", problem));
+      assertThat(c.listeners().get(443).routes().find("httpbin.example.com")).isEmpty();
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"0", "-1", "100001"})
+  void aRegexProgramSizeLimitOutOfRangeIsRefused(int limit) {
+    assertThatThrownBy(() -> new ConfigTranslator("istio-system", 0, limit))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxRegexProgramSize: " + limit + " (expected: 1..100000)");
   }
 
   @Test

@@ -2,10 +2,18 @@ package io.portcullis.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.portcullis.Portcullis;
+import io.portcullis.admin.AdminToken;
+import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.PathNormalization;
+import io.portcullis.proxy.ProxyLimits;
+import io.portcullis.proxy.Transport;
 import io.portcullis.testing.Gateways;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.RequestLoop;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,9 +21,11 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -63,6 +73,52 @@ class RegexIT {
           - directResponse: {status: 418, body: {string: "fallback"}}
         """.formatted(port));
     gateway = Gateways.start(config, tmp.resolve("state")); // one event loop
+  }
+
+  /**
+   * {@code --max-regex-program-size} end to end: a pattern of over 150 instructions, an ERROR under Envoy's default
+   * ({@code ConfigTranslatorTest}), is served under a limit of 200, which {@code /config_dump} shows under
+   * {@code limits}; this class's gateway shows the default.
+   */
+  @Test
+  void aRaisedProgramSizeLimitServesALargerPatternAndConfigDumpShowsIt() throws Exception {
+    int raisedPort = Ports.free();
+    Path config = Files.createDirectories(tmp.resolve("raised"));
+    Files.writeString(config.resolve("gateway.yaml"), """
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: gw}
+        spec:
+          servers:
+          - port: {number: %d, name: http, protocol: HTTP}
+            hosts: ["*"]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: large}
+        spec:
+          hosts: ["*"]
+          gateways: [gw]
+          http:
+          - match: [{uri: {regex: "/a{150}"}}]
+            directResponse: {status: 200, body: {string: "large"}}
+          - directResponse: {status: 418, body: {string: "fallback"}}
+        """.formatted(raisedPort));
+    Path state = tmp.resolve("raised-state");
+    try (Portcullis raised = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0,
+        "127.0.0.1", new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
+        Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), ProxyLimits.defaults(),
+        PathNormalization.DEFAULT, 200, AdminToken.defaultFile(state)))) {
+      HttpClient client = HttpClient.newHttpClient();
+      HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + raisedPort + "/"
+          + "a".repeat(150))).timeout(BOUND).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      JsonNode dump = new ObjectMapper().readTree(Gateways.admin(raised, "GET", "/config_dump"));
+      assertThat(dump.path("limits").path("max_regex_program_size").asInt()).isEqualTo(200);
+      assertThat(dump.path("problems").toString()).doesNotContain("regex");
+    }
+    JsonNode dump = new ObjectMapper().readTree(Gateways.admin(gateway, "GET", "/config_dump"));
+    assertThat(dump.path("limits").path("max_regex_program_size").asInt()).isEqualTo(100);
   }
 
   @AfterAll

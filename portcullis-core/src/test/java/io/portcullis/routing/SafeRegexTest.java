@@ -65,6 +65,37 @@ class SafeRegexTest {
         });
   }
 
+  @ParameterizedTest(name = "limit {0}: {1}")
+  @CsvSource(delimiter = '|', value = {
+      "200|a{199}|program size 201, over 200",
+      "100000|(a{1000}){101}|program size 101204, over 100000",
+      // Estimated at 5 million: refused uncompiled even though 100 times the limit is 10 million (700 MB to compile).
+      "100000|((a{1000}){1000}){5}|(counted before compiling), over 100000",
+      "1000|(a{1000}){200}|(counted before compiling), over 1000", // 100 times the limit, while under a million
+  })
+  void theLimitIsTheCallersAndTheEstimateStaysBounded(int limit, String regex, String reason) {
+    assertThatThrownBy(() -> SafeRegex.compile(regex, false, limit))
+        .isInstanceOfSatisfying(SafeRegex.InvalidRegexException.class, e -> {
+          assertThat(e.reason()).contains(reason);
+          assertThat(e.maxProgramSize()).isEqualTo(limit);
+          assertThat(e.getMessage()).endsWith(" (expected: RE2 syntax, program size <= " + limit + ")");
+        });
+  }
+
+  @ParameterizedTest(name = "limit {0}: {1}")
+  @CsvSource({"100, a{98}", "200, a{198}", "100000, '(a{1000}){99}'"})
+  void aPatternUpToTheLimitCompiles(int limit, String regex) {
+    assertThat(SafeRegex.compile(regex, false, limit).programSize()).isLessThanOrEqualTo(limit);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"0", "100001"})
+  void aLimitOutOfRangeIsRefusedByName(int limit) {
+    assertThatThrownBy(() -> SafeRegex.checkMaxProgramSize("--max-regex-program-size", limit))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("--max-regex-program-size: " + limit + " (expected: 1..100000)");
+  }
+
   @ParameterizedTest(name = "{0}: {1} instructions")
   @CsvSource({"a{98}, 100", "[a-z]{98}, 100", "/((a+)+)+$, 12", "(a+)+$, 8", "/items/[0-9]+, 11", "'\\pL+', 4"})
   void theLimitIsInclusiveAndCountsRe2jInstructions(String regex, int size) {

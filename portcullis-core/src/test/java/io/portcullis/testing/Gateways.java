@@ -7,6 +7,7 @@ import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.PathNormalization;
 import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.proxy.Transport;
+import io.portcullis.routing.SafeRegex;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -45,7 +46,7 @@ public final class Gateways {
     return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
         Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), limits,
-        PathNormalization.DEFAULT, AdminToken.defaultFile(state)));
+        PathNormalization.DEFAULT, SafeRegex.DEFAULT_MAX_PROGRAM_SIZE, AdminToken.defaultFile(state)));
   }
 
   /** As {@link #start(Path, Path, int)} without a port offset, with paths normalised as {@code normalization}. */
@@ -53,7 +54,7 @@ public final class Gateways {
     return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
         Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), ProxyLimits.defaults(), normalization,
-        AdminToken.defaultFile(state)));
+        SafeRegex.DEFAULT_MAX_PROGRAM_SIZE, AdminToken.defaultFile(state)));
   }
 
   /** As {@link #start(Path, Path, int)} without a port offset. */
