@@ -149,13 +149,13 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--path-normalization", paramLabel = "TYPE", defaultValue = "BASE",
       description = "How request paths are normalised before routing, rewriting and forwarding (Istio's "
-          + "meshConfig.pathNormalization): NONE, BASE (RFC 3986: dot segments, unreserved %XX decoded), "
-          + "MERGE_SLASHES (BASE and // merged) or DECODE_AND_MERGE_SLASHES (also %2F and %5C decoded). Default: "
+          + "meshConfig.pathNormalization): NONE, BASE (RFC 3986: dot segments, unreserved %%XX decoded), "
+          + "MERGE_SLASHES (BASE and // merged) or DECODE_AND_MERGE_SLASHES (also %%2F and %%5C decoded). Default: "
           + "${DEFAULT-VALUE}.")
   PathNormalization.Type pathNormalization;
 
   @Option(names = "--path-with-escaped-slashes-action", paramLabel = "ACTION",
-      description = "What a path with %2F or %5C gets (Envoy's path_with_escaped_slashes_action): KEEP_UNCHANGED, "
+      description = "What a path with %%2F or %%5C gets (Envoy's path_with_escaped_slashes_action): KEEP_UNCHANGED, "
           + "REJECT_REQUEST (400), UNESCAPE_AND_REDIRECT (307) or UNESCAPE_AND_FORWARD. Default: REJECT_REQUEST for "
           + "BASE and MERGE_SLASHES, UNESCAPE_AND_FORWARD for DECODE_AND_MERGE_SLASHES, KEEP_UNCHANGED for NONE.")
   PathNormalization.EscapedSlashesAction escapedSlashesAction;
