@@ -88,7 +88,6 @@ final class Exchange implements Upstreams.UpstreamListener {
   private String requestId;
   private ScheduledFuture<?> timeout;
   private ScheduledFuture<?> perTryTimeout;
-  private ScheduledFuture<?> streamIdle;
   private long lastActivityNanos = System.nanoTime();
   /** An upstream connect in progress for this exchange: closed if the exchange ends first. */
   private ChannelFuture connecting;
@@ -114,10 +113,6 @@ final class Exchange implements Upstreams.UpstreamListener {
 
   void start() {
     state = listener.state();
-    if (!limits.streamIdleTimeout().isZero()) {
-      streamIdle = ctx.executor().schedule(this::checkStreamIdle, limits.streamIdleTimeout().toNanos(),
-          TimeUnit.NANOSECONDS);
-    }
     RequestHead.Result checked = RequestHead.check(request, h2, limits, owner.normalization);
     if (checked instanceof RequestHead.Refused r) {
       stats.inc(r.counter());
@@ -251,14 +246,14 @@ final class Exchange implements Upstreams.UpstreamListener {
     });
   }
 
-  /** Re-arms itself for what is left of the period while bytes move; ends the exchange when none moved. */
-  private void checkStreamIdle() {
+  /** When bytes last moved for this exchange, either way ({@link System#nanoTime()}). */
+  long lastActivityNanos() {
+    return lastActivityNanos;
+  }
+
+  /** No bytes moved for {@code --stream-idle-timeout} ({@link ProxyHandler}'s timer): 408 or a reset, flag SI. */
+  void streamIdleTimeout() {
     if (done) {
-      return;
-    }
-    long left = limits.streamIdleTimeout().toNanos() - (System.nanoTime() - lastActivityNanos);
-    if (left > 0) {
-      streamIdle = ctx.executor().schedule(this::checkStreamIdle, left, TimeUnit.NANOSECONDS);
       return;
     }
     stats.inc(ProxyStats.RQ_IDLE_TIMEOUT);
@@ -603,7 +598,6 @@ final class Exchange implements Upstreams.UpstreamListener {
     done = true;
     cancel(timeout);
     cancel(perTryTimeout);
-    cancel(streamIdle);
     if (connecting != null) {
       connecting.channel().close(); // the backend is not kept waiting by a connection nobody will use
       connecting = null;

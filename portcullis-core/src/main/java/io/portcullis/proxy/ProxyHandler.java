@@ -8,7 +8,9 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 import io.portcullis.acme.Http01Challenges;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +43,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private Exchange current;
   private boolean seenRequest;
+  /** The stream idle timer: one per connection (HTTP/1.1) or stream (HTTP/2), re-armed for what is left. */
+  private ScheduledFuture<?> streamIdle;
 
   /**
    * @param protocol {@code HTTP/1.1} or {@code HTTP/2}, as the access log shows it
@@ -136,6 +140,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       }
       ConnectionIdleTimeout.requestStarted(connection);
       current = new Exchange(this, ctx, req);
+      armStreamIdle(limits.streamIdleTimeout().toNanos());
       current.start();
       if (msg instanceof FullHttpRequest full && current != null) {
         // An HTTP/2 request that ended with its headers: pass its (empty) body on as content only, never the
@@ -156,6 +161,30 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * Envoy's {@code stream_idle_timeout} for the exchange in flight: one timer for the connection's (or stream's)
+   * life rather than one per request, which checks when the exchange last moved bytes and re-arms itself for what is
+   * left; it lapses while no exchange is in flight and is armed again by the next one.
+   */
+  private void armStreamIdle(long delayNanos) {
+    if (streamIdle != null || limits.streamIdleTimeout().isZero()) {
+      return;
+    }
+    streamIdle = ctx.executor().schedule(() -> {
+      streamIdle = null;
+      Exchange e = current;
+      if (e == null) {
+        return;
+      }
+      long left = limits.streamIdleTimeout().toNanos() - (System.nanoTime() - e.lastActivityNanos());
+      if (left > 0) {
+        armStreamIdle(left);
+      } else {
+        e.streamIdleTimeout();
+      }
+    }, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     if (current != null && ctx.channel().isWritable()) {
@@ -168,6 +197,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) {
     if (current != null) {
       current.downstreamClosed();
+    }
+    if (streamIdle != null) {
+      streamIdle.cancel(false);
+      streamIdle = null;
     }
     pipelined.forEach(ReferenceCountUtil::release);
     pipelined.clear();

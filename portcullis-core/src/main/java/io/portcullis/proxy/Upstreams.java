@@ -7,8 +7,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.AttributeKey;
 import io.portcullis.routing.Cluster;
@@ -24,9 +22,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Upstream HTTP/1.1 keep-alive connections, pooled per (event loop, endpoint) so that a request and its upstream
- * connection share one event loop and no pool is touched by two threads. A connection that has moved no bytes for
- * the upstream idle timeout while in the pool is closed (DestinationRule {@code connectionPool.http.idleTimeout};
- * counted as {@code upstream_cx_idle_timeout}).
+ * connection share one event loop and no pool is touched by two threads. A connection that has sat in the pool for
+ * the upstream idle timeout is closed (DestinationRule {@code connectionPool.http.idleTimeout}; counted as
+ * {@code upstream_cx_idle_timeout}).
  */
 final class Upstreams {
   static final AttributeKey<UpstreamListener> LISTENER = AttributeKey.valueOf("portcullis.upstream.listener");
@@ -85,11 +83,8 @@ final class Upstreams {
           .handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
-              if (idleTimeoutNanos > 0) {
-                ch.pipeline().addLast(new IdleStateHandler(0, 0, idleTimeoutNanos, TimeUnit.NANOSECONDS));
-              }
               ch.pipeline().addLast(new HttpClientCodec(4096, 65_536, 8192, true));
-              ch.pipeline().addLast(new UpstreamHandler(stats));
+              ch.pipeline().addLast(new UpstreamHandler(stats, idleTimeoutNanos));
             }
           });
     }
@@ -107,6 +102,10 @@ final class Upstreams {
       while (q != null && !q.isEmpty()) {
         Channel ch = q.pollLast();
         if (ch.isActive()) {
+          UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+          if (h != null) {
+            h.inUse();
+          }
           return ch.newSucceededFuture();
         }
       }
@@ -134,6 +133,10 @@ final class Upstreams {
       }
       q.addLast(ch);
       ch.config().setAutoRead(true); // reading while idle: the upstream closing it is seen at once
+      UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+      if (h != null) {
+        h.pooled();
+      }
     }
   }
 
@@ -162,21 +165,47 @@ final class Upstreams {
   /** Passes upstream events to the exchange currently using the connection. */
   private static final class UpstreamHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private final ProxyStats stats;
+    private final long idleTimeoutNanos;
+    private io.netty.channel.ChannelHandlerContext ctx;
+    /** When the connection went back to the pool; -1 while a request uses it. */
+    private long pooledSinceNanos = -1;
+    private io.netty.util.concurrent.ScheduledFuture<?> timer;
 
-    UpstreamHandler(ProxyStats stats) {
+    UpstreamHandler(ProxyStats stats, long idleTimeoutNanos) {
       this.stats = stats;
+      this.idleTimeoutNanos = idleTimeoutNanos;
     }
 
-    /** No bytes either way for the idle timeout: a pooled connection is closed; one in use is the request's
-     *  business (its stream idle timeout and route timeout). */
     @Override
-    public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
-      if (evt instanceof IdleStateEvent && ctx.channel().attr(LISTENER).get() == null) {
-        stats.inc(ProxyStats.UPSTREAM_CX_IDLE_TIMEOUT);
-        ctx.close();
+    public void handlerAdded(io.netty.channel.ChannelHandlerContext ctx) {
+      this.ctx = ctx;
+    }
+
+    /** Back in the pool: the idle clock starts. One timer per connection, re-armed for what is left. */
+    void pooled() {
+      pooledSinceNanos = System.nanoTime();
+      if (timer == null && idleTimeoutNanos > 0) {
+        timer = ctx.executor().schedule(this::check, idleTimeoutNanos, TimeUnit.NANOSECONDS);
+      }
+    }
+
+    /** Taken from the pool by a request: the idle clock stops (the request's own timeouts apply). */
+    void inUse() {
+      pooledSinceNanos = -1;
+    }
+
+    private void check() {
+      timer = null;
+      if (pooledSinceNanos < 0 || !ctx.channel().isActive()) {
+        return; // in use: pooled() arms it again
+      }
+      long left = idleTimeoutNanos - (System.nanoTime() - pooledSinceNanos);
+      if (left > 0) {
+        timer = ctx.executor().schedule(this::check, left, TimeUnit.NANOSECONDS);
         return;
       }
-      ctx.fireUserEventTriggered(evt);
+      stats.inc(ProxyStats.UPSTREAM_CX_IDLE_TIMEOUT);
+      ctx.close();
     }
 
     @Override
