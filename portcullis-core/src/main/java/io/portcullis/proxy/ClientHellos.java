@@ -76,7 +76,7 @@ final class ClientHellos {
             // ecdsa_secp256r1_sha256 (0x0403), …_sha384, …_sha512; TLS 1.2's (hash, ecdsa=3) with SHA-256 or better:
             // a client that can verify ECDSA only with SHA-1 gets the RSA credential when there is one.
             ecdsaSignature |= (scheme & 0xff) == 3 && (scheme >> 8) >= 4 && (scheme >> 8) <= 6;
-            strong |= !weak(scheme);
+            strong |= strong(scheme);
           }
         } else if (type == EXT_SUPPORTED_VERSIONS && len >= 1) {
           int listEnd = Math.min(body + 1 + hello.getUnsignedByte(body), body + len);
@@ -93,11 +93,15 @@ final class ClientHellos {
     }
   }
 
-  /** MD5, SHA-1 and SHA-224 schemes (TLS 1.2's hash byte 1, 2 or 3 with RSA, DSA or ECDSA): RFC 9155 deprecates them. */
-  private static boolean weak(int scheme) {
+  /**
+   * Whether {@code scheme} is a signature scheme with SHA-256 or better that BoringSSL signs with: RSA PKCS#1 or
+   * ECDSA with SHA-256/384/512 (0x0401..0x0603), RSA-PSS, Ed25519 and Ed448 (0x0804..0x080b). Anything else, MD5,
+   * SHA-1, SHA-224, GREASE values (RFC 8701) and unknown code points, does not count.
+   */
+  private static boolean strong(int scheme) {
     int hash = scheme >> 8;
     int signature = scheme & 0xff;
-    return hash >= 1 && hash <= 3 && signature >= 1 && signature <= 3;
+    return (hash >= 4 && hash <= 6 && (signature == 1 || signature == 3)) || (scheme >= 0x0804 && scheme <= 0x080b);
   }
 
   /** TLS_ECDHE_ECDSA_* suites in use (IANA registry): AES-GCM, AES-CBC, ChaCha20-Poly1305, AES-CCM. */

@@ -357,6 +357,13 @@ final class Exchange implements Upstreams.UpstreamListener {
       ReferenceCountUtil.release(msg);
       return;
     }
+    if (responseComplete) {
+      // Bytes after the end of the response (a backend that answered twice, or early and then read the body as a
+      // new request): never forwarded as the answer to the next request, and the connection is not reused.
+      ReferenceCountUtil.release(msg);
+      upstreamReusable = false;
+      return;
+    }
     if (msg instanceof HttpResponse resp) {
       int code = resp.status().code();
       if (code >= 100 && code < 200) {
@@ -532,6 +539,11 @@ final class Exchange implements Upstreams.UpstreamListener {
   }
 
   private void discardUpstream() {
+    if (connecting != null) {
+      connecting.channel().close(); // a per-try timeout or retry leaves no connect behind
+      connecting = null;
+      stats.inc(ProxyStats.UPSTREAM_CX_CANCELLED);
+    }
     Channel up = upstream;
     upstream = null;
     if (up != null) {

@@ -229,6 +229,10 @@ final class Upstreams {
 
     @Override
     public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) {
+      if (timer != null) {
+        timer.cancel(false); // else it would hold the closed channel until the idle timeout
+        timer = null;
+      }
       UpstreamListener l = ctx.channel().attr(LISTENER).getAndSet(null);
       if (l != null) {
         l.upstreamClosed();

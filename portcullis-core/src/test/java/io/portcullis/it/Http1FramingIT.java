@@ -10,6 +10,10 @@ import io.portcullis.testing.Ports;
 import io.portcullis.testing.RawClient;
 import io.portcullis.testing.RecordingBackend;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,6 +35,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 class Http1FramingIT {
   @TempDir static Path tmp;
   static RecordingBackend backend;
+  /** Answers every request twice: a backend out of step with its client. */
+  static ServerSocket doubler;
   static Portcullis gateway;
   static int http;
   Bystander bystander;
@@ -38,6 +44,24 @@ class Http1FramingIT {
   @BeforeAll
   static void start() throws Exception {
     backend = new RecordingBackend();
+    doubler = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread t = new Thread(() -> {
+      while (!doubler.isClosed()) {
+        try (Socket s = doubler.accept()) {
+          byte[] head = new byte[4096];
+          int n = s.getInputStream().read(head);
+          if (n > 0) {
+            s.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
+                + "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond").getBytes(StandardCharsets.US_ASCII));
+            s.getInputStream().read(head); // until the gateway closes it
+          }
+        } catch (IOException e) {
+          // next connection
+        }
+      }
+    }, "doubler");
+    t.setDaemon(true);
+    t.start();
     http = Ports.free();
     Files.writeString(tmp.resolve("config.yaml"), Gateways.plainGateway(http) + "---\n" + """
         apiVersion: networking.istio.io/v1
@@ -47,11 +71,14 @@ class Http1FramingIT {
           hosts: ["*"]
           gateways: [gw]
           http:
+          - match: [{authority: {exact: double.example}}]
+            route: [{destination: {host: double.internal, port: {number: 80}}}]
           - match: [{uri: {prefix: /local}}]
             directResponse: {status: 200, body: {string: "local"}}
           - route: [{destination: {host: rec.internal, port: {number: 80}}}]
         ---
-        """ + Gateways.staticService("rec", "rec.internal", backend.port()));
+        """ + Gateways.staticService("rec", "rec.internal", backend.port()) + "---\n"
+        + Gateways.staticService("double", "double.internal", doubler.getLocalPort()));
     gateway = Gateways.start(tmp, tmp.resolve("state"));
     await().atMost(Duration.ofSeconds(10)).until(() -> Ports.listening(http));
   }
@@ -62,6 +89,7 @@ class Http1FramingIT {
       gateway.close();
     }
     backend.close();
+    doubler.close();
   }
 
   @BeforeEach
@@ -136,6 +164,21 @@ class Http1FramingIT {
       assertThat(x.requestLine()).isEqualTo("GET /obs-fold HTTP/1.1");
       assertThat(x.headers().get("x-a")).containsExactly("a b");
     });
+  }
+
+  @Test
+  void whatABackendSendsAfterItsResponseNeverAnswersTheNextPipelinedRequest() throws Exception {
+    try (RawClient c = RawClient.connect(http)) {
+      c.send("GET /twice HTTP/1.1\r\nHost: double.example\r\n\r\nGET /pipe/next HTTP/1.1\r\nHost: a.example\r\n\r\n");
+      RawClient.Response first = c.readResponse(Duration.ofSeconds(5));
+      assertThat(first.status()).isEqualTo(200);
+      assertThat(first.body()).isEqualTo("first");
+      RawClient.Response next = c.readResponse(Duration.ofSeconds(5));
+      assertThat(next).as("the pipelined request's own answer").isNotNull();
+      assertThat(next.status()).isEqualTo(200);
+      assertThat(next.body()).startsWith("request ");
+    }
+    assertThat(backend.received()).anyMatch(x -> x.requestLine().equals("GET /pipe/next HTTP/1.1"));
   }
 
   @Test

@@ -44,6 +44,8 @@ class ClientHellosTest {
       "0203:0804,      false, true,  false",
       "0201:0401,      false, true,  false",
       "0807,           false, true,  false",
+      "0a0a:0201,      false, false, false",
+      "fefe:0203,      false, false, false",
       "'',             true,  true,  false",
       "0403,           true,  true,  true"})
   void tellsSha2SignaturesAndEcdsa(String schemes, boolean tls13, boolean sha2, boolean ecdsa) {
