@@ -48,15 +48,7 @@ class RegexIT {
   static void start() throws Exception {
     port = Ports.free();
     Path config = Files.createDirectories(tmp.resolve("config"));
-    Files.writeString(config.resolve("gateway.yaml"), """
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata: {name: gw}
-        spec:
-          servers:
-          - port: {number: %d, name: http, protocol: HTTP}
-            hosts: ["*"]
-        ---
+    Files.writeString(config.resolve("gateway.yaml"), Gateways.plainGateway(port) + "---\n" + """
         apiVersion: networking.istio.io/v1
         kind: VirtualService
         metadata: {name: regex}
@@ -71,7 +63,7 @@ class RegexIT {
           - match: [{queryParams: {id: {regex: "(a+)+$"}}}]
             directResponse: {status: 202, body: {string: "query"}}
           - directResponse: {status: 418, body: {string: "fallback"}}
-        """.formatted(port));
+        """);
     gateway = Gateways.start(config, tmp.resolve("state")); // one event loop
   }
 
@@ -84,15 +76,7 @@ class RegexIT {
   void aRaisedProgramSizeLimitServesALargerPatternAndConfigDumpShowsIt() throws Exception {
     int raisedPort = Ports.free();
     Path config = Files.createDirectories(tmp.resolve("raised"));
-    Files.writeString(config.resolve("gateway.yaml"), """
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata: {name: gw}
-        spec:
-          servers:
-          - port: {number: %d, name: http, protocol: HTTP}
-            hosts: ["*"]
-        ---
+    Files.writeString(config.resolve("gateway.yaml"), Gateways.plainGateway(raisedPort) + "---\n" + """
         apiVersion: networking.istio.io/v1
         kind: VirtualService
         metadata: {name: large}
@@ -103,7 +87,7 @@ class RegexIT {
           - match: [{uri: {regex: "/a{150}"}}]
             directResponse: {status: 200, body: {string: "large"}}
           - directResponse: {status: 418, body: {string: "fallback"}}
-        """.formatted(raisedPort));
+        """);
     Path state = tmp.resolve("raised-state");
     try (Portcullis raised = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0,
         "127.0.0.1", new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
