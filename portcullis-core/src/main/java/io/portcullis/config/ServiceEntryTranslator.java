@@ -170,7 +170,7 @@ final class ServiceEntryTranslator {
     String clusterHost = svc.host().contains(".") ? svc.host()
         : svc.host() + "." + svc.namespace() + "." + CLUSTER_DOMAIN;
     return new RouteAction.WeightedCluster(new Cluster(Cluster.outboundName(clusterHost, port), clusterHost, port,
-        endpoints), weight);
+        endpoints, Cluster.Protocol.ofIstio(sp == null ? null : sp.getProtocol())), weight);
   }
 
   private static ServiceInfo lookupService(String host, String namespace, ConfigTranslator.Context cx) {

@@ -68,6 +68,8 @@ public final class AccessLog implements AutoCloseable {
    * @param durationMs total time until the last byte was sent
    * @param upstreamServiceTimeMs time from sending upstream to the first response byte, or -1
    * @param path the request target as the client sent it
+   * @param grpcStatus the gRPC status of a gRPC response ({@code grpc-status} of its trailers, or of the gateway's
+   *     own reply), logged as {@code grpc_status}; null for other requests
    * @param routedPath the normalised target routing saw ({@code --path-normalization}), logged as
    *     {@code routed_path} only when it differs from {@code path}; null when the request never got that far
    */
@@ -75,7 +77,18 @@ public final class AccessLog implements AutoCloseable {
       String responseFlags, long bytesReceived, long bytesSent, long durationMs, long upstreamServiceTimeMs,
       String upstreamHost, String upstreamCluster, String authority, String xForwardedFor, String userAgent,
       String requestId, String requestedServerName, String downstreamLocalAddress, String downstreamRemoteAddress,
-      String routeName, String routedPath) {}
+      String routeName, String routedPath, String grpcStatus) {
+    /** An entry without a gRPC status. */
+    public Entry(Instant startTime, String method, String path, String protocol, int responseCode,
+        String responseFlags, long bytesReceived, long bytesSent, long durationMs, long upstreamServiceTimeMs,
+        String upstreamHost, String upstreamCluster, String authority, String xForwardedFor, String userAgent,
+        String requestId, String requestedServerName, String downstreamLocalAddress, String downstreamRemoteAddress,
+        String routeName, String routedPath) {
+      this(startTime, method, path, protocol, responseCode, responseFlags, bytesReceived, bytesSent, durationMs,
+          upstreamServiceTimeMs, upstreamHost, upstreamCluster, authority, xForwardedFor, userAgent, requestId,
+          requestedServerName, downstreamLocalAddress, downstreamRemoteAddress, routeName, routedPath, null);
+    }
+  }
 
   /** Formats and queues {@code e}. Called on an event loop; never blocks. */
   public void log(Entry e) {
@@ -118,6 +131,10 @@ public final class AccessLog implements AutoCloseable {
     if (e.routedPath() != null && !e.routedPath().equals(e.path())) {
       b.append(',');
       str(b, "routed_path", e.routedPath());
+    }
+    if (e.grpcStatus() != null) {
+      b.append(',');
+      str(b, "grpc_status", e.grpcStatus());
     }
     return b.append('}').toString();
   }

@@ -1,11 +1,8 @@
 package io.portcullis.proxy;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
-import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
@@ -63,12 +60,8 @@ final class ConnectionIdleTimeout extends ChannelInboundHandlerAdapter {
       return;
     }
     stats.inc(ProxyStats.CX_IDLE_TIMEOUT);
-    if (http2) {
-      ctx.channel().writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR))
-          .addListener(ChannelFutureListener.CLOSE);
-    } else {
-      ctx.channel().close();
-    }
+    // HTTP/2: the close passes through Http2ServerConnection, which sends GOAWAY (NO_ERROR) first
+    ctx.channel().close();
   }
 
   /**

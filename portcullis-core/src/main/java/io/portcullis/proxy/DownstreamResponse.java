@@ -9,11 +9,16 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.AsciiString;
 import io.portcullis.routing.HttpRoute;
 import java.util.Date;
 
@@ -25,37 +30,76 @@ import java.util.Date;
 final class DownstreamResponse {
   private DownstreamResponse() {}
 
+  private static final AsciiString SERVICE_TIME = AsciiString.cached("x-envoy-upstream-service-time");
+
   /**
-   * Adapts {@code resp} in place and returns what to write downstream (a head without content when {@code resp}
-   * also carried content, which the caller writes after it).
+   * Adapts an HTTP/1.1 upstream response head in place: hop-by-hop headers dropped (a {@code 101} WebSocket upgrade
+   * keeps {@code Upgrade: websocket} / {@code Connection: upgrade}), the route's response header operations,
+   * {@code x-envoy-upstream-service-time}. Framing is the downstream's ({@link #http1Framing}).
    *
    * @param serviceMs upstream time to the response head, for {@code x-envoy-upstream-service-time}
-   * @param h2 whether the downstream is an HTTP/2 stream (no HTTP/1.1 framing headers)
-   * @param close whether an HTTP/1.1 downstream connection closes after it
    */
-  static HttpResponse fromUpstream(HttpResponse resp, HttpRoute route, long serviceMs, boolean h2, HttpMethod method,
-      boolean close) {
+  static HttpResponse fromUpstream(HttpResponse resp, HttpRoute route, long serviceMs) {
     HttpHeaders h = resp.headers();
-    boolean chunked = HttpUtil.isTransferEncodingChunked(resp);
     HopByHop.strip(h);
-    route.responseHeaders().applyTo(h);
-    h.set("x-envoy-upstream-service-time", Long.toString(serviceMs));
-    if (!h2) {
-      int code = resp.status().code();
-      boolean bodyAllowed = code != 204 && code != 304 && !method.equals(HttpMethod.HEAD);
-      if (bodyAllowed && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-        h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-      } else if (!chunked) {
-        h.remove(HttpHeaderNames.TRANSFER_ENCODING);
-      }
-      if (close) {
-        h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-      }
-    } else {
-      h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    if (resp.status().code() == 101) {
+      h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
     }
+    route.responseHeaders().applyTo(h);
+    h.set(SERVICE_TIME, Long.toString(serviceMs));
     resp.setProtocolVersion(HttpVersion.HTTP_1_1);
     return resp instanceof HttpContent ? new DefaultHttpResponse(HttpVersion.HTTP_1_1, resp.status(), h) : resp;
+  }
+
+  /** Adapts an HTTP/2 upstream response head in place: the route's header operations and the service time. */
+  static Http2Headers fromUpstream(Http2Headers resp, HttpRoute route, long serviceMs) {
+    route.responseHeaders().applyTo(resp);
+    resp.set(SERVICE_TIME, Long.toString(serviceMs));
+    return resp;
+  }
+
+  /**
+   * Sets an HTTP/1.1 response's framing for the downstream connection (RFC 9112 §6): chunked when a body of unknown
+   * length follows, {@code connection: close} when the connection ends after it.
+   *
+   * @param bodyAllowed false for {@code 1xx}, {@code 204}, {@code 304} and answers to {@code HEAD}
+   */
+  static void http1Framing(HttpResponse resp, boolean bodyAllowed, boolean close) {
+    HttpHeaders h = resp.headers();
+    int code = resp.status().code();
+    if (code == 101) {
+      return;
+    }
+    if (bodyAllowed && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    } else if (!bodyAllowed || h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    }
+    if (close) {
+      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+  }
+
+  /** Returns an HTTP/1.1 response as an HTTP/2 header block (connection-specific headers dropped). */
+  static Http2Headers toHttp2(HttpResponse resp) {
+    Http2Headers h = new DefaultHttp2Headers(false, resp.headers().size() + 1);
+    h.status(resp.status().codeAsText());
+    resp.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+    HttpConversionUtil.toHttp2Headers(resp.headers(), h);
+    return h;
+  }
+
+  /** Returns an HTTP/2 response head as an HTTP/1.1 one (for {@link #http1Framing}). */
+  static HttpResponse toHttp1(Http2Headers resp) {
+    HttpHeaders h = new DefaultHttpHeaders();
+    try {
+      HttpConversionUtil.addHttp2ToHttpHeaders(0, resp, h, HttpVersion.HTTP_1_1, false, false);
+      h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text());
+      return new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpConversionUtil.parseStatus(resp.status()), h);
+    } catch (Http2Exception e) {
+      throw new IllegalArgumentException("bad :status " + resp.status(), e);
+    }
   }
 
   private record Stamp(long second, String text) {}

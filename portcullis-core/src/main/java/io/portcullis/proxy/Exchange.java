@@ -1,26 +1,25 @@
 package io.portcullis.proxy;
 
-import io.netty.channel.Channel;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.portcullis.acme.Http01Challenges;
 import io.portcullis.config.ServerConfig;
+import io.portcullis.routing.Cluster;
 import io.portcullis.routing.Endpoint;
 import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
-import io.portcullis.routing.RouteMatch;
 import io.portcullis.routing.VirtualHost;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.nio.charset.StandardCharsets;
@@ -33,48 +32,47 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One request and its response on a downstream HTTP/1.1 connection or HTTP/2 stream: routes it, answers locally or
- * forwards it upstream, streaming both ways with backpressure, and writes its access-log line. Runs on the channel's
- * event loop and never blocks; not thread-safe.
+ * One request and its response on a {@link Downstream} (an HTTP/1.1 connection or an HTTP/2 stream): routes it,
+ * answers locally or forwards it over an {@link UpstreamCall} (HTTP/1.1 or HTTP/2, as the cluster's port says),
+ * streaming both ways with backpressure, retries, and writes its access-log line. A WebSocket upgrade (HTTP/1.1
+ * {@code Upgrade} or RFC 8441 extended CONNECT) turns into a byte tunnel once the upstream answers {@code 101}.
+ * Runs on the downstream's event loop and never blocks; not thread-safe.
  */
-final class Exchange implements Upstreams.UpstreamListener {
+final class Exchange implements UpstreamCall.Listener {
   private static final Logger log = LoggerFactory.getLogger(Exchange.class);
   /** Request bodies up to this size are kept so a retry can replay them; larger ones are not retried. */
   static final int MAX_REPLAY_BYTES = 64 * 1024;
 
-  private final ProxyHandler owner;
-  private final ChannelHandlerContext ctx;
-  private final Listener listener;
-  private final Upstreams upstreams;
-  private final AccessLog accessLog;
-  private final Http01Challenges challenges;
-  private final String sni;
-  private final Channel connection;
-  private final boolean h2;
-  private final ProxyLimits limits;
-  private final ProxyStats stats;
-  private final HttpRequest request;
+  private final Downstream downstream;
+  private final ProxyContext cx;
+  private final HttpRequest h1Request;
+  private final Http2Headers h2Request;
+  private final int streamId;
   private final Instant startTime = Instant.now();
   private final long startNanos = System.nanoTime();
   private final boolean keepAlive;
   private final boolean expectsBody;
-  private final List<HttpContent> body = new ArrayList<>();
+  private final boolean grpc;
+  private final boolean webSocket;
+  private final List<ByteBuf> body = new ArrayList<>();
+  private Http2Headers requestTrailers;
   private ListenerState state;
-  private View view;
+  private RequestView view;
   private String host = "";
   private HttpRoute route;
   private RouteAction.Forward forward;
   private RequestHead.Checked head;
   private RouteAction.WeightedCluster cluster;
-  private Upstreams.Pool pool;
   private Endpoint endpoint;
-  private Channel upstream;
-  private HttpRequest upstreamHead;
+  private UpstreamCall upstream;
+  private UpstreamCalls.Pending connecting;
+  private UpstreamRequest.Context upstreamContext;
   private boolean replayable = true;
   private int replayBytes;
   private boolean requestComplete;
   private boolean responseStarted;
   private boolean responseComplete;
+  private boolean tunnel;
   private boolean awaitingWritability;
   private boolean done;
   private boolean upstreamReusable = true;
@@ -84,38 +82,51 @@ final class Exchange implements Upstreams.UpstreamListener {
   private long upstreamStartNanos;
   private long upstreamServiceMs = -1;
   private int status;
+  private String grpcStatus;
   private String flags = "-";
   private String requestId;
   private ScheduledFuture<?> timeout;
   private ScheduledFuture<?> perTryTimeout;
   private long lastActivityNanos = System.nanoTime();
-  /** An upstream connect in progress for this exchange: closed if the exchange ends first. */
-  private ChannelFuture connecting;
 
-  Exchange(ProxyHandler owner, ChannelHandlerContext ctx, HttpRequest request) {
-    this.owner = owner;
-    this.ctx = ctx;
-    this.listener = owner.listener;
-    this.upstreams = owner.upstreams;
-    this.accessLog = owner.accessLog;
-    this.challenges = owner.challenges;
-    this.sni = owner.sni;
-    this.connection = owner.connection;
-    this.h2 = owner.isH2();
-    this.limits = owner.limits;
-    this.stats = owner.stats;
-    this.request = request;
+  /** An HTTP/1.1 request; the exchange owns (releases) it. */
+  Exchange(Downstream downstream, HttpRequest request) {
+    this.downstream = downstream;
+    this.cx = downstream.context();
+    this.h1Request = request;
+    this.h2Request = null;
+    this.streamId = 0;
     this.keepAlive = HttpUtil.isKeepAlive(request);
-    this.expectsBody = !(request instanceof FullHttpRequest) && !request.decoderResult().isFailure()
-        && (h2 || RequestHead.contentLength(request) > 0 || HttpUtil.isTransferEncodingChunked(request));
-    ReferenceCountUtil.retain(request); // released with the exchange when request is a FullHttpRequest
+    this.expectsBody = !request.decoderResult().isFailure()
+        && (RequestHead.contentLength(request) > 0 || HttpUtil.isTransferEncodingChunked(request));
+    this.grpc = Grpc.isGrpc(request.headers().get(HttpHeaderNames.CONTENT_TYPE));
+    this.webSocket = request.headers().containsValue(HttpHeaderNames.UPGRADE, "websocket", true)
+        && request.headers().containsValue(HttpHeaderNames.CONNECTION, "upgrade", true)
+        && request.method().equals(HttpMethod.GET);
+  }
+
+  /** An HTTP/2 request head; {@code endStream} when it carries no body. */
+  Exchange(Downstream downstream, Http2Headers request, int streamId, boolean endStream) {
+    this.downstream = downstream;
+    this.cx = downstream.context();
+    this.h1Request = null;
+    this.h2Request = request;
+    this.streamId = streamId;
+    this.keepAlive = true;
+    this.requestComplete = endStream;
+    this.expectsBody = !endStream;
+    CharSequence type = request.get(HttpHeaderNames.CONTENT_TYPE);
+    this.grpc = Grpc.isGrpc(type);
+    CharSequence protocol = request.get(Http2Headers.PseudoHeaderName.PROTOCOL.value());
+    this.webSocket = protocol != null && HttpMethod.CONNECT.asciiName().contentEquals(request.method());
   }
 
   void start() {
-    state = listener.state();
-    RequestHead.Result checked = RequestHead.check(request, h2, limits, owner.normalization);
+    state = cx.listener().state();
+    RequestHead.Result checked = h1Request != null ? RequestHead.check(h1Request, cx.limits(), cx.normalization())
+        : RequestHead.check(h2Request, cx.limits(), cx.normalization());
     if (checked instanceof RequestHead.Refused r) {
-      stats.inc(r.counter());
+      cx.stats().inc(r.counter());
       local(r.status(), r.text(), r.status() == 307 ? "-" : "DPE", r.location());
       return;
     }
@@ -124,9 +135,9 @@ final class Exchange implements Upstreams.UpstreamListener {
     String authority = head.authority();
     String uri = head.originForm();
     host = RequestHead.hostOf(authority);
-    view = new View(path, head.query(), authority, request.method().name(), request.headers(),
-        state.config().port());
-    requestId = request.headers().get("x-request-id");
+    view = h1Request != null ? RequestView.of(path, head.query(), authority, h1Request, state.config().port())
+        : RequestView.of(path, head.query(), authority, h2Request, state.config().port());
+    requestId = view.header("x-request-id");
     if (requestId == null || requestId.isEmpty()) {
       requestId = RequestHead.randomUuid();
     }
@@ -136,7 +147,7 @@ final class Exchange implements Upstreams.UpstreamListener {
       return;
     }
     if (!state.config().tls()) {
-      Optional<String> keyAuthorization = challenges.forPath(path); // RFC 8555 §8.3, before routing
+      Optional<String> keyAuthorization = cx.challenges().forPath(path); // RFC 8555 §8.3, before routing
       if (keyAuthorization.isPresent()) {
         local(200, keyAuthorization.get(), "-", null);
         return;
@@ -173,9 +184,10 @@ final class Exchange implements Upstreams.UpstreamListener {
   private boolean misdirected() {
     Optional<ServerTls> byHost = state.tls().find(host);
     if (byHost.isEmpty() || !byHost.get().server().routeName().equals(
-        connection.attr(GatewayChannelInitializer.SNI_SERVER).get())) {
+        downstream.connection().attr(GatewayChannelInitializer.SNI_SERVER).get())) {
       return true;
     }
+    String sni = downstream.sni();
     return sni != null && !sni.equalsIgnoreCase(host)
         && !byHost.get().credentials().stream().allMatch(c -> c.covers(host));
   }
@@ -195,55 +207,96 @@ final class Exchange implements Upstreams.UpstreamListener {
       local(503, "no healthy upstream", "NC", null);
       return;
     }
-    pool = upstreams.pool(ctx.channel().eventLoop());
-    upstreamHead = UpstreamRequest.build(request, head, view, route, forward, Addresses.ip(connection.remoteAddress()),
-        state.config().tls(), h2, requestId);
-    if (!f.timeout().isZero()) {
-      timeout = ctx.executor().schedule(this::onTimeout, f.timeout().toNanos(), TimeUnit.NANOSECONDS);
+    if (webSocket && cluster.cluster().protocol() == Cluster.Protocol.HTTP2) {
+      local(501, "WebSocket to an HTTP/2 upstream is not supported\n", "-", null);
+      return;
+    }
+    long timeoutNanos = f.timeout().toNanos();
+    String grpcTimeout = null;
+    if (grpc) {
+      long asked = Grpc.parseTimeoutNanos(view.header("grpc-timeout"));
+      if (asked > 0 && (timeoutNanos == 0 || asked < timeoutNanos)) {
+        timeoutNanos = asked; // gRPC's deadline, capped by the route's timeout (Envoy's grpc_timeout_header_max)
+      } else if (timeoutNanos > 0) {
+        grpcTimeout = Grpc.formatTimeout(timeoutNanos);
+      }
+    }
+    upstreamContext = new UpstreamRequest.Context(head, view, route, forward,
+        Addresses.ip(downstream.connection().remoteAddress()), state.config().tls(), requestId, webSocket,
+        expectsBody, grpcTimeout);
+    if (timeoutNanos > 0 && !webSocket) {
+      timeout = downstream.eventLoop().schedule(this::onTimeout, timeoutNanos, TimeUnit.NANOSECONDS);
     }
     attempt();
   }
 
   private void attempt() {
     attempts++;
-    endpoint = pool.next(cluster.cluster());
+    UpstreamCalls calls = cx.upstreams().calls(downstream.eventLoop());
+    endpoint = calls.next(cluster.cluster());
     upstreamStartNanos = System.nanoTime();
     upstreamReusable = true;
     RouteAction.RetryPolicy retry = forward.retries();
-    if (!retry.perTryTimeout().isZero()) {
-      perTryTimeout = ctx.executor().schedule(this::onPerTryTimeout, retry.perTryTimeout().toNanos(),
+    if (!retry.perTryTimeout().isZero() && !webSocket) {
+      perTryTimeout = downstream.eventLoop().schedule(this::onPerTryTimeout, retry.perTryTimeout().toNanos(),
           TimeUnit.NANOSECONDS);
     }
     Endpoint ep = endpoint;
     int attempt = attempts;
     // After this read batch: an HTTP/2 stream reset in the same batch as its HEADERS (rapid reset), or an HTTP/1.1
     // client gone with its request, has ended the exchange by then and no upstream connection is opened for it.
-    ctx.executor().execute(() -> {
+    downstream.eventLoop().execute(() -> {
       if (done || attempt != attempts) {
-        stats.inc(ProxyStats.UPSTREAM_CX_CANCELLED);
+        cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
         return;
       }
-      ChannelFuture acquired = pool.acquire(ep);
-      if (!acquired.isDone()) {
-        connecting = acquired;
-      }
-      acquired.addListener((ChannelFutureListener) f -> {
-        if (connecting == f) {
+      connecting = calls.open(cluster.cluster(), ep, this, new UpstreamCalls.Callback() {
+        @Override
+        public void opened(UpstreamCall call) {
           connecting = null;
-        }
-        if (done || attempt != attempts) {
-          if (f.isSuccess()) {
-            f.channel().close(); // a new connection the exchange no longer needs: never pooled unused
+          if (done || attempt != attempts) {
+            call.abandon();
+            return;
           }
-          return;
+          onOpened(call);
         }
-        if (!f.isSuccess()) {
-          onConnectFailure(f.cause());
-        } else {
-          onConnected(f.channel());
+
+        @Override
+        public void failed(Throwable cause) {
+          connecting = null;
+          if (!done && attempt == attempts) {
+            onConnectFailure(cause);
+          }
         }
       });
     });
+  }
+
+  private void onOpened(UpstreamCall call) {
+    upstream = call;
+    boolean endStream = requestComplete && body.isEmpty() && requestTrailers == null;
+    if (h1Request != null) {
+      call.sendHead(h1Request, upstreamContext, endStream);
+    } else {
+      call.sendHead(h2Request, streamId, upstreamContext, endStream);
+    }
+    int buffered = 0;
+    for (int i = 0; i < body.size(); i++) {
+      boolean last = requestComplete && requestTrailers == null && i == body.size() - 1;
+      ByteBuf chunk = body.get(i);
+      buffered += chunk.readableBytes();
+      ChannelFuture f = call.sendData(chunk.retainedDuplicate(), last);
+      if (i == body.size() - 1 && attempts == 1) {
+        f.addListener(written(buffered, last)); // the client's window (HTTP/2) or next read (HTTP/1.1) for them
+      }
+    }
+    if (requestComplete && requestTrailers != null) {
+      call.sendTrailers(requestTrailers);
+    }
+    call.flush();
+    if (!requestComplete && (body.isEmpty() || attempts > 1)) {
+      downstream.requestConsumed(0); // ask for the body, now that it has somewhere to go
+    }
   }
 
   /** When bytes last moved for this exchange, either way ({@link System#nanoTime()}). */
@@ -251,12 +304,12 @@ final class Exchange implements Upstreams.UpstreamListener {
     return lastActivityNanos;
   }
 
-  /** No bytes moved for {@code --stream-idle-timeout} ({@link ProxyHandler}'s timer): 408 or a reset, flag SI. */
+  /** No bytes moved for {@code --stream-idle-timeout} (the downstream's timer): 408 or a reset, flag SI. */
   void streamIdleTimeout() {
     if (done) {
       return;
     }
-    stats.inc(ProxyStats.RQ_IDLE_TIMEOUT);
+    cx.stats().inc(ProxyStats.RQ_IDLE_TIMEOUT);
     discardUpstream();
     if (!responseStarted) {
       local(408, "stream timeout\n", "SI", null);
@@ -267,13 +320,11 @@ final class Exchange implements Upstreams.UpstreamListener {
   }
 
   /** An HTTP/1.1 body the decoder found malformed (bad chunk size, bare LF): 400 and close, nothing forwarded. */
-  private void badRequestBody(HttpContent c) {
-    stats.inc(ProxyStats.CX_PROTOCOL_ERROR);
-    String why = String.valueOf(c.decoderResult().cause());
-    c.release();
+  void badRequestBody(String why) {
+    cx.stats().inc(ProxyStats.CX_PROTOCOL_ERROR);
     requestComplete = true;
     if (done) {
-      ctx.close();
+      downstream.abort();
       return;
     }
     discardUpstream();
@@ -284,124 +335,211 @@ final class Exchange implements Upstreams.UpstreamListener {
       flags = "DPE";
       abortDownstream();
     }
-    log.debug("downstream {}: bad request body: {}", ctx.channel(), why);
+    log.debug("downstream {}: bad request body: {}", downstream.connection(), why);
   }
 
-  private void onConnected(Channel ch) {
-    upstream = ch;
-    ch.attr(Upstreams.LISTENER).set(this);
-    ch.write(ReferenceCountUtil.retain(upstreamHead));
-    for (HttpContent c : body) {
-      ch.write(c.retainedDuplicate());
-    }
-    ch.flush(); // upstream connections read freely (auto-read); see upstreamReadComplete for backpressure
-    if (!requestComplete) {
-      owner.read();
-    }
-  }
-
-  void requestContent(HttpContent c) {
+  /** Request body bytes (owned by the exchange from here); {@code last} ends the request. */
+  void requestData(ByteBuf data, boolean last) {
     lastActivityNanos = System.nanoTime();
-    if (c.decoderResult().isFailure()) {
-      badRequestBody(c);
-      return;
-    }
+    int n = data.readableBytes();
     if (done) {
-      c.release();
-      if (!requestComplete && c instanceof LastHttpContent) {
+      data.release();
+      if (last) {
         requestComplete = true;
       }
       if (!requestComplete) {
-        owner.read();
+        downstream.requestConsumed(n);
       }
       return;
     }
-    bytesReceived += c.content().readableBytes();
-    boolean last = c instanceof LastHttpContent;
+    bytesReceived += n;
     if (last) {
       requestComplete = true;
     }
+    if (tunnel) {
+      upstream.sendData(data, false).addListener(written(n, false));
+      upstream.flush();
+      return;
+    }
     if (replayable) {
-      replayBytes += c.content().readableBytes();
-      if (replayBytes > MAX_REPLAY_BYTES) {
+      replayBytes += n;
+      if (replayBytes > MAX_REPLAY_BYTES || webSocket) {
         replayable = false;
-        body.forEach(HttpContent::release);
+        body.forEach(ByteBuf::release);
         body.clear();
       }
     }
     if (upstream == null) {
       if (replayable) {
-        body.add(c);
+        body.add(data);
       } else {
-        c.release(); // cannot happen: body is read only once connected
+        data.release(); // cannot happen: body is read only once connected
         upstreamReusable = false;
       }
       return;
     }
     if (replayable) {
-      body.add(c);
-      c = c.retainedDuplicate();
+      body.add(data);
+      data = data.retainedDuplicate();
     }
-    Channel up = upstream;
-    up.writeAndFlush(c).addListener((ChannelFutureListener) f -> {
+    upstream.sendData(data, last).addListener(written(n, last));
+    upstream.flush();
+  }
+
+  /** The request's trailers (HTTP/2, or a chunked HTTP/1.1 body's), ending it. */
+  void requestTrailers(Http2Headers trailers) {
+    lastActivityNanos = System.nanoTime();
+    requestComplete = true;
+    if (done) {
+      return;
+    }
+    if (upstream == null) {
+      requestTrailers = trailers;
+      return;
+    }
+    if (replayable) {
+      requestTrailers = trailers;
+    }
+    upstream.sendTrailers(trailers);
+    upstream.flush();
+  }
+
+  private ChannelFutureListener written(int n, boolean last) {
+    UpstreamCall up = upstream;
+    return f -> {
       if (f.isSuccess() && !last && up == upstream && !done) {
-        owner.read();
+        downstream.requestConsumed(n);
       }
-    });
+    };
   }
 
   @Override
-  public void upstreamRead(Object msg) {
+  public void responseHead(HttpResponse resp) {
     lastActivityNanos = System.nanoTime();
-    if (done) {
-      ReferenceCountUtil.release(msg);
+    int code = resp.status().code();
+    if (!upstreamHead(code, Grpc.status(resp.headers()), false)) {
       return;
     }
-    if (responseComplete) {
-      // Bytes after the end of the response (a backend that answered twice, or early and then read the body as a
-      // new request): never forwarded as the answer to the next request, and the connection is not reused.
-      ReferenceCountUtil.release(msg);
+    if (!HttpUtil.isKeepAlive(resp)) {
       upstreamReusable = false;
+    }
+    HttpResponse out = DownstreamResponse.fromUpstream(resp, route, upstreamServiceMs);
+    if (code == 101 && downstream.isH2()) {
+      // RFC 8441 §5: the extended CONNECT's answer is a 2xx; the upgrade's own headers stay on the upstream hop
+      downstream.writeHead(new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200"), false);
+    } else {
+      downstream.writeHead(out, false);
+    }
+    if (code == 101) {
+      downstream.flush();
+      startTunnel();
+    }
+  }
+
+  @Override
+  public void responseHead(Http2Headers resp, boolean endStream) {
+    lastActivityNanos = System.nanoTime();
+    int code = Grpc.statusCode(resp);
+    if (!upstreamHead(code, Grpc.status(resp), endStream)) {
       return;
     }
-    if (msg instanceof HttpResponse resp) {
-      int code = resp.status().code();
-      if (code >= 100 && code < 200) {
-        ReferenceCountUtil.release(msg); // interim response: upstreamReadComplete reads on
-        return;
-      }
-      cancel(perTryTimeout);
-      upstreamServiceMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStartNanos);
-      if (!responseStarted && forward.retries().retriesStatus(code) && canRetry()) {
-        ReferenceCountUtil.release(msg);
-        discardUpstream();
-        retry();
-        return;
-      }
-      if (!HttpUtil.isKeepAlive(resp)) {
-        upstreamReusable = false;
-      }
-      status = code;
-      responseStarted = true;
-      HttpResponse out = DownstreamResponse.fromUpstream(resp, route, upstreamServiceMs, h2, request.method(),
-          !keepAlive || bodyPending());
-      ctx.write(out, ctx.voidPromise()); // flushed with the body, or on upstreamReadComplete
-      if (msg instanceof HttpContent c) {
-        forwardResponseContent(c);
-      }
+    if (endStream) {
+      grpcStatus = Grpc.status(resp);
+      responseComplete = true;
+    }
+    downstream.writeHead(DownstreamResponse.fromUpstream(resp, route, upstreamServiceMs), endStream);
+    if (endStream) {
+      downstream.flush();
+      responseWritten(true);
+    }
+  }
+
+  /** Common to both forms of head; returns false when the head is not relayed (interim, retried, finished). */
+  private boolean upstreamHead(int code, String grpcCode, boolean endStream) {
+    if (done || responseComplete) {
+      upstreamReusable = false;
+      return false;
+    }
+    if (code >= 100 && code < 200 && code != 101) {
+      return false; // interim response
+    }
+    cancel(perTryTimeout);
+    upstreamServiceMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStartNanos);
+    if (!responseStarted && canRetry() && (forward.retries().retriesStatus(code)
+        || (grpcCode != null && Grpc.retries(forward.retries(), grpcCode)))) {
+      discardUpstream();
+      retry();
+      return false;
+    }
+    status = code;
+    responseStarted = true;
+    return true;
+  }
+
+  private void startTunnel() {
+    tunnel = true;
+    upstreamReusable = false;
+    upstream.upgrade();
+    downstream.upgrade();
+    if (!requestComplete) {
+      downstream.requestConsumed(0);
+    }
+  }
+
+  @Override
+  public void responseData(ByteBuf data, boolean endStream) {
+    lastActivityNanos = System.nanoTime();
+    if (done || responseComplete || !responseStarted) {
+      data.release();
+      upstreamReusable = false; // bytes after the response (or none expected): the connection is not reused
       return;
     }
-    if (msg instanceof HttpContent c && responseStarted) {
-      forwardResponseContent(c);
+    int n = data.readableBytes();
+    bytesSent += n;
+    if (endStream) {
+      responseComplete = true;
+      downstream.writeData(data, true).addListener(f -> responseWritten(f.isSuccess()));
+      downstream.flush();
       return;
     }
-    ReferenceCountUtil.release(msg);
+    UpstreamCall up = upstream;
+    ChannelFuture f = downstream.writeData(data, false);
+    if (up.needsConsumedCallbacks()) {
+      f.addListener(w -> {
+        if (w.isSuccess() && up == upstream) {
+          up.responseConsumed(n);
+        }
+      });
+    }
+  }
+
+  @Override
+  public void responseTrailers(Http2Headers trailers) {
+    lastActivityNanos = System.nanoTime();
+    if (done || responseComplete || !responseStarted) {
+      return;
+    }
+    grpcStatus = Grpc.status(trailers);
+    responseComplete = true;
+    downstream.writeTrailers(trailers).addListener(f -> responseWritten(f.isSuccess()));
+    downstream.flush();
+  }
+
+  @Override
+  public void responseTrailers(HttpHeaders trailers) {
+    lastActivityNanos = System.nanoTime();
+    if (done || responseComplete || !responseStarted) {
+      return;
+    }
+    grpcStatus = trailers.get("grpc-status");
+    responseComplete = true;
+    downstream.writeTrailers(trailers).addListener(f -> responseWritten(f.isSuccess()));
+    downstream.flush();
   }
 
   /**
    * Flushes what this upstream read produced, once per read batch rather than per message (Netty's proxy
-   * pattern). Upstream connections read freely; only when the downstream cannot take more does reading stop,
-   * until {@link #downstreamWritable()}: no epoll change per read, no unbounded buffering.
+   * pattern). While the downstream cannot take more, the upstream is not read, until {@link #downstreamWritable()}.
    */
   @Override
   public void upstreamReadComplete() {
@@ -409,54 +547,33 @@ final class Exchange implements Upstreams.UpstreamListener {
       return;
     }
     if (responseStarted) {
-      ctx.flush();
+      downstream.flush();
     }
-    if (!ctx.channel().isWritable()) {
+    if (!downstream.isWritable()) {
       awaitingWritability = true;
-      upstream.config().setAutoRead(false);
+      upstream.reading(false);
     }
   }
 
+  /** The downstream can take more again. */
   void downstreamWritable() {
     if (awaitingWritability && !done && upstream != null) {
       awaitingWritability = false;
-      upstream.config().setAutoRead(true);
+      upstream.reading(true);
     }
   }
 
-  private void forwardResponseContent(HttpContent c) {
-    bytesSent += c.content().readableBytes();
-    if (c instanceof LastHttpContent) {
-      responseComplete = true;
-      Channel up = upstream;
-      ctx.writeAndFlush(c).addListener((ChannelFutureListener) f -> finishForward(up, f.isSuccess()));
-      return;
-    }
-    ctx.write(c, ctx.voidPromise());
-  }
-
-  private void finishForward(Channel up, boolean written) {
+  private void responseWritten(boolean written) {
     if (done) {
       return;
     }
+    UpstreamCall up = upstream;
+    upstream = null;
     if (up != null) {
-      if (upstreamReusable && requestComplete && up == upstream) {
-        pool.release(endpoint, up);
-      } else {
-        up.attr(Upstreams.LISTENER).set(null);
-        up.close();
-      }
-      upstream = null;
+      up.release(upstreamReusable && requestComplete);
     }
     finish();
-    if (!written || h2) {
-      return;
-    }
-    if (keepAlive && !bodyPending()) {
-      owner.read();
-    } else {
-      ctx.close();
-    }
+    downstream.responseEnded(written, keepAlive && !bodyPending());
   }
 
   /** Whether request body bytes may still arrive (then an HTTP/1.1 connection cannot be reused). */
@@ -469,7 +586,7 @@ final class Exchange implements Upstreams.UpstreamListener {
   }
 
   private void retry() {
-    ctx.executor().schedule(() -> {
+    downstream.eventLoop().schedule(() -> {
       if (!done) {
         attempt();
       }
@@ -488,29 +605,46 @@ final class Exchange implements Upstreams.UpstreamListener {
   }
 
   @Override
-  public void upstreamClosed() {
+  public void upstreamFailed(UpstreamCall.Failure failure, String why) {
     if (done) {
       return;
     }
     upstream = null;
     cancel(perTryTimeout);
+    if (tunnel) {
+      responseComplete = true; // the upstream ended the tunnel: end the downstream side too
+      downstream.writeData(Unpooled.EMPTY_BUFFER, true).addListener(f -> {
+        finish();
+        downstream.responseEnded(false, false);
+      });
+      downstream.flush();
+      return;
+    }
+    if (failure == UpstreamCall.Failure.PROTOCOL_ERROR) {
+      cx.stats().inc(ProxyStats.UPSTREAM_RQ_PROTOCOL_ERROR);
+      log.debug("upstream {} {}: protocol error: {}", cluster.cluster().name(), endpoint, why);
+      if (!responseStarted) {
+        local(502, "upstream protocol error\n", "UPE", null);
+      } else {
+        flags = "UPE";
+        abortDownstream();
+      }
+      return;
+    }
     if (!responseStarted) {
-      if (forward.retries().retriesConnectFailure() && canRetry()) {
+      boolean refused = failure == UpstreamCall.Failure.REFUSED;
+      if (canRetry() && (refused ? forward.retries().retryOn().contains("refused-stream")
+          || forward.retries().retriesConnectFailure() : forward.retries().retriesConnectFailure())) {
         retry();
         return;
       }
-      local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection termination",
-          "UC", null);
+      local(503, "upstream connect error or disconnect/reset before headers. reset reason: "
+          + (failure == UpstreamCall.Failure.RESET || refused ? "remote reset" : "connection termination"),
+          failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR", null);
       return;
     }
-    flags = "UC";
+    flags = failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR";
     abortDownstream();
-  }
-
-  @Override
-  public void upstreamException(Throwable cause) {
-    log.debug("upstream {} {}: {}", cluster.cluster().name(), endpoint, cause.toString());
-    upstreamClosed();
   }
 
   private void onTimeout() {
@@ -540,33 +674,34 @@ final class Exchange implements Upstreams.UpstreamListener {
 
   private void discardUpstream() {
     if (connecting != null) {
-      connecting.channel().close(); // a per-try timeout or retry leaves no connect behind
+      connecting.cancel(); // a per-try timeout or retry leaves no connect behind
       connecting = null;
-      stats.inc(ProxyStats.UPSTREAM_CX_CANCELLED);
+      cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
     }
-    Channel up = upstream;
+    UpstreamCall up = upstream;
     upstream = null;
     if (up != null) {
-      up.attr(Upstreams.LISTENER).set(null);
-      up.close();
+      up.abandon();
     }
   }
 
   private void abortDownstream() {
     finish();
-    ctx.close(); // an HTTP/2 stream is reset, an HTTP/1.1 connection closed: the response is incomplete
+    downstream.abort(); // an HTTP/2 stream is reset, an HTTP/1.1 connection closed: the response is incomplete
   }
 
+  /** The client went away (connection closed, stream reset); a tunnel's client side ended. */
   void downstreamClosed() {
-    if (done) {
-      return;
+    if (done || (responseComplete && !tunnel)) {
+      return; // the whole response was handed on: its write's outcome ends the exchange
     }
     discardUpstream();
+    flags = "DC";
     if (!responseStarted) {
-      flags = "DC";
       status = 0;
-    } else {
-      flags = "DC";
+    }
+    if (tunnel) {
+      flags = "-"; // a WebSocket ends when either side closes it
     }
     finish();
   }
@@ -581,26 +716,30 @@ final class Exchange implements Upstreams.UpstreamListener {
     }
     status = code;
     flags = responseFlags;
-    boolean close = !h2 && (!keepAlive || bodyPending() || code == 400 || request.decoderResult().isFailure());
-    boolean resetStream = h2 && bodyPending();
-    FullHttpResponse resp = DownstreamResponse.local(code, content, location, route, close);
-    bytesSent = content.length;
     responseStarted = true;
     discardUpstream();
+    if (grpc && code >= 400) {
+      // gRPC clients read the status from grpc-status, not :status (gRPC's HTTP to gRPC status mapping)
+      Http2Headers reply = Grpc.trailersOnly(code, responseFlags, new String(content, StandardCharsets.UTF_8));
+      grpcStatus = Grpc.status(reply);
+      status = 200;
+      bytesSent = 0;
+      finish();
+      downstream.writeHead(reply, true);
+      downstream.flush();
+      downstream.responseEnded(true, !bodyPending());
+      return;
+    }
+    boolean close = h1Request != null && (!keepAlive || bodyPending() || code == 400
+        || h1Request.decoderResult().isFailure());
+    FullHttpResponse resp = DownstreamResponse.local(code, content, location, route, close);
+    bytesSent = content.length;
     finish();
-    ctx.writeAndFlush(resp).addListener((ChannelFutureListener) f -> {
-      if (h2) {
-        if (resetStream) {
-          ctx.close(); // the client is still sending: reset the stream (RST_STREAM) rather than read on
-        }
-        return;
-      }
-      if (close || !f.isSuccess()) {
-        ctx.close();
-      } else {
-        owner.read();
-      }
-    });
+    downstream.writeHead(resp, false);
+    ByteBuf c = resp.content();
+    downstream.writeData(c, true).addListener(f -> downstream.responseEnded(f.isSuccess(), !close
+        && !bodyPending()));
+    downstream.flush();
   }
 
   private void finish() {
@@ -611,41 +750,58 @@ final class Exchange implements Upstreams.UpstreamListener {
     cancel(timeout);
     cancel(perTryTimeout);
     if (connecting != null) {
-      connecting.channel().close(); // the backend is not kept waiting by a connection nobody will use
+      connecting.cancel(); // the backend is not kept waiting by a connection nobody will use
       connecting = null;
-      stats.inc(ProxyStats.UPSTREAM_CX_CANCELLED);
+      cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
     }
-    body.forEach(HttpContent::release);
+    body.forEach(ByteBuf::release);
     body.clear();
-    ReferenceCountUtil.release(request);
-    if (upstreamHead != null) {
-      ReferenceCountUtil.release(upstreamHead);
+    if (h1Request != null) {
+      ReferenceCountUtil.release(h1Request);
     }
-    owner.exchangeDone(this);
-    if (accessLog.enabled()) {
-      accessLog.log(entry());
+    downstream.exchangeDone(this);
+    if (cx.accessLog().enabled()) {
+      cx.accessLog().log(entry());
     }
   }
 
   private AccessLog.Entry entry() {
-    HttpHeaders h = request.headers();
-    String authority = view == null ? h.get(HttpHeaderNames.HOST) : view.authority();
+    String authority = view != null ? view.authority()
+        : h1Request != null ? h1Request.headers().get(HttpHeaderNames.HOST)
+        : h2Request.authority() == null ? null : h2Request.authority().toString();
     String upstreamCluster = cluster == null ? null : cluster.cluster().name();
     String upstreamHost = endpoint == null ? null : endpoint.toString();
-    return new AccessLog.Entry(startTime, request.method().name(), request.uri(), owner.protocol, status, flags,
+    String method = h1Request != null ? h1Request.method().name() : String.valueOf(h2Request.method());
+    String path = h1Request != null ? h1Request.uri() : String.valueOf(h2Request.path());
+    return new AccessLog.Entry(startTime, method, path, downstream.protocol(), status, flags,
         bytesReceived, bytesSent, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), upstreamServiceMs,
-        upstreamHost, upstreamCluster, authority, h.get("x-forwarded-for"),
-        h.get(HttpHeaderNames.USER_AGENT), requestId, sni, Addresses.text(connection.localAddress()),
-        Addresses.text(connection.remoteAddress()), route == null ? null : route.name(), head == null ? null : head.originForm());
+        upstreamHost, upstreamCluster, authority, header("x-forwarded-for"), header("user-agent"), requestId,
+        downstream.sni(), Addresses.text(downstream.connection().localAddress()),
+        Addresses.text(downstream.connection().remoteAddress()), route == null ? null : route.name(),
+        head == null ? null : head.originForm(), grpcStatus);
   }
 
-  /** The parts of the request routing looks at. */
-  private record View(String path, String query, String authority, String method, HttpHeaders headers, int port)
-      implements RouteMatch.RequestView {
-    @Override
-    public String header(String lowerCaseName) {
-      return headers.get(lowerCaseName);
+  private String header(String name) {
+    if (h1Request != null) {
+      return h1Request.headers().get(name);
     }
+    CharSequence v = h2Request.get(name);
+    return v == null ? null : v.toString();
+  }
+
+  /** Whether this is a {@code HEAD} request (its response has no body, RFC 9110 §9.3.2). */
+  boolean headRequest() {
+    return h1Request != null && h1Request.method().equals(HttpMethod.HEAD);
+  }
+
+  /** Whether an HTTP/1.1 connection closes after this exchange's response. */
+  boolean closesHttp1Connection() {
+    return !keepAlive || bodyPending();
+  }
+
+  /** The event loop the exchange runs on. */
+  EventLoop eventLoop() {
+    return downstream.eventLoop();
   }
 
   private static void cancel(ScheduledFuture<?> f) {

@@ -13,11 +13,6 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http2.Http2CodecUtil;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
@@ -41,7 +36,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Assembles a downstream connection's pipeline: for a TLS port SNI (picks the server's credential, or relays a
  * {@code PASSTHROUGH} stream untouched) then ALPN ({@code h2} or {@code http/1.1}); for a plain port HTTP/1.1, or HTTP/2 with prior knowledge (h2c) told by the first bytes; then
- * one {@link ProxyHandler} per connection (HTTP/1.1) or per stream (HTTP/2).
+ * one {@link ProxyHandler} per connection (HTTP/1.1) or one {@link Http2ServerConnection} (HTTP/2, streams
+ * handled at the frame level).
  */
 final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   private static final Logger log = LoggerFactory.getLogger(GatewayChannelInitializer.class);
@@ -57,6 +53,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   private final ProxyLimits limits;
   private final ProxyStats stats;
   private final PathNormalization normalization;
+  private final ProxyContext context;
 
   GatewayChannelInitializer(Listener listener, Upstreams upstreams, AccessLog accessLog,
       Http01Challenges challenges, ProxyLimits limits, ProxyStats stats, PathNormalization normalization) {
@@ -67,6 +64,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
     this.limits = limits;
     this.stats = stats;
     this.normalization = normalization;
+    this.context = new ProxyContext(listener, upstreams, accessLog, challenges, limits, stats, normalization);
   }
 
   @Override
@@ -101,23 +99,11 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
     }
   }
 
-  /** Adds the HTTP/2 frame codec and one {@link ProxyHandler} per stream; the connection itself reads freely. */
+  /** Adds the frame-level HTTP/2 handler ({@link Http2ServerConnection}); the connection itself reads freely. */
   private void http2(ChannelPipeline p, Channel ch) {
     ch.config().setAutoRead(true);
     ConnectionIdleTimeout.http2(ch);
-    String sni = ch.attr(SNI).get();
-    p.addLast(Http2FrameCodecBuilder.forServer().validateHeaders(true)
-        .initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(limits.maxRequestHeadersBytes()))
-        .build());
-    p.addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-      @Override
-      protected void initChannel(Http2StreamChannel stream) {
-        stream.config().setAutoRead(false);
-        stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, true));
-        stream.pipeline().addLast(new ProxyHandler(listener, upstreams, accessLog, challenges, "HTTP/2", sni, ch,
-            limits, stats, normalization));
-      }
-    }));
+    p.addLast(Http2ServerConnection.create(context, ch.attr(SNI).get()));
   }
 
   /**
@@ -168,8 +154,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
     p.addLast(new HttpServerCodec(new HttpDecoderConfig().setMaxInitialLineLength(ProxyLimits.MAX_REQUEST_LINE)
         .setMaxHeaderSize(limits.maxRequestHeadersBytes()).setMaxChunkSize(MAX_CHUNK)));
     p.addLast(new HttpServerExpectContinueHandler());
-    p.addLast(new ProxyHandler(listener, upstreams, accessLog, challenges, "HTTP/1.1", ch.attr(SNI).get(),
-        ch, limits, stats, normalization));
+    p.addLast(new ProxyHandler(context, ch.attr(SNI).get(), ch));
   }
 
   /** On a plain port, ends the listener filters timeout once the first request line is complete (its LF seen). */

@@ -42,7 +42,7 @@ final class PassthroughHandler extends ChannelInboundHandlerAdapter {
       downstream.close();
       return;
     }
-    Endpoint endpoint = upstreams.pool(downstream.eventLoop()).next(cluster);
+    Endpoint endpoint = upstreams.calls(downstream.eventLoop()).next(cluster);
     upstreams.connectTcp(downstream.eventLoop(), endpoint, new Backward(downstream)).addListener(
         (ChannelFutureListener) f -> {
           if (!f.isSuccess()) {

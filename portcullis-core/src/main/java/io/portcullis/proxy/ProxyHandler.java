@@ -1,91 +1,122 @@
 package io.portcullis.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
-import io.portcullis.acme.Http01Challenges;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The last handler of a downstream HTTP/1.1 connection or HTTP/2 stream: hands each request to an {@link Exchange}
- * and passes it the request body and the channel's events. Runs on the channel's event loop and never blocks.
+ * The last handler of a downstream HTTP/1.1 connection, and its {@link Downstream}: hands each request to an
+ * {@link Exchange}, passes it the request body and the channel's events, and writes its response. Runs on the
+ * channel's event loop and never blocks.
  *
- * <p>HTTP/1.1 requests are served one at a time, in order (RFC 9112 §9.3.2): requests a client pipelines behind the
- * one in flight wait here, already decoded, and are handed on one message per read the exchange asks for; the socket
- * is read again only when none wait. At most {@link #MAX_PIPELINED} messages wait; a client that sends more is cut
- * off.
+ * <p>Requests are served one at a time, in order (RFC 9112 §9.3.2): requests a client pipelines behind the one in
+ * flight wait here, already decoded, and are handed on one message per read the exchange asks for; the socket is
+ * read again only when none wait. At most {@link #MAX_PIPELINED} messages wait; a client that sends more is cut
+ * off. After a WebSocket upgrade ({@code 101}) the HTTP codec leaves the pipeline and bytes pass untouched.
  */
-final class ProxyHandler extends ChannelInboundHandlerAdapter {
+final class ProxyHandler extends ChannelInboundHandlerAdapter implements Downstream {
   private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
   /** Decoded messages (request heads and body chunks) that may wait behind the request in flight. */
   static final int MAX_PIPELINED = 256;
 
-  final Listener listener;
-  final Upstreams upstreams;
-  final AccessLog accessLog;
-  final Http01Challenges challenges;
-  final String protocol;
-  final String sni;
-  final Channel connection;
-  final ProxyLimits limits;
-  final ProxyStats stats;
-  final PathNormalization normalization;
+  private final ProxyContext cx;
+  private final String sni;
+  private final Channel connection;
   private final ArrayDeque<Object> pipelined = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private Exchange current;
   private boolean seenRequest;
-  /** The stream idle timer: one per connection (HTTP/1.1) or stream (HTTP/2), re-armed for what is left. */
-  private ScheduledFuture<?> streamIdle;
+  private boolean tunnel;
+  private StreamIdleTimer streamIdle;
 
-  /**
-   * @param protocol {@code HTTP/1.1} or {@code HTTP/2}, as the access log shows it
-   * @param sni the server name the client sent, or null
-   * @param connection the downstream TCP connection (the parent of an HTTP/2 stream)
-   */
-  ProxyHandler(Listener listener, Upstreams upstreams, AccessLog accessLog, Http01Challenges challenges,
-      String protocol, String sni, Channel connection, ProxyLimits limits, ProxyStats stats,
-      PathNormalization normalization) {
-    this.listener = listener;
-    this.upstreams = upstreams;
-    this.accessLog = accessLog;
-    this.challenges = challenges;
-    this.protocol = protocol;
+  /** @param sni the server name the client sent, or null */
+  ProxyHandler(ProxyContext cx, String sni, Channel connection) {
+    this.cx = cx;
     this.sni = sni;
     this.connection = connection;
-    this.limits = limits;
-    this.stats = stats;
-    this.normalization = normalization;
   }
 
-  boolean isH2() {
-    return protocol.equals("HTTP/2");
+  @Override
+  public ProxyContext context() {
+    return cx;
   }
 
-  /** Called by {@code exchange} when it has finished (response written or given up). */
-  void exchangeDone(Exchange exchange) {
+  @Override
+  public String protocol() {
+    return "HTTP/1.1";
+  }
+
+  @Override
+  public boolean isH2() {
+    return false;
+  }
+
+  @Override
+  public String sni() {
+    return sni;
+  }
+
+  @Override
+  public Channel connection() {
+    return connection;
+  }
+
+  @Override
+  public EventLoop eventLoop() {
+    return connection.eventLoop();
+  }
+
+  @Override
+  public void exchangeDone(Exchange exchange) {
     if (current == exchange) {
       current = null;
       ConnectionIdleTimeout.requestEnded(connection);
-      if (!isH2()) {
-        RequestHeadersTimeout.exchangeEnded(connection);
-      }
+      RequestHeadersTimeout.exchangeEnded(connection);
     }
+  }
+
+  @Override
+  public void responseEnded(boolean written, boolean reuse) {
+    if (!written || !reuse || tunnel) {
+      ctx.close();
+    } else {
+      read();
+    }
+  }
+
+  @Override
+  public void requestConsumed(int bytes) {
+    read();
   }
 
   /**
    * Asks for the next message of the downstream: one that waits behind the exchange (a pipelined request or its
-   * body), else a read from the socket. What exchanges call instead of {@code ctx.read()}.
+   * body), else a read from the socket.
    */
-  void read() {
+  private void read() {
     if (pipelined.isEmpty()) {
       ctx.read();
       return;
@@ -101,8 +132,85 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public void writeHead(HttpResponse head, boolean endStream) {
+    if (head instanceof FullHttpResponse full) {
+      head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, full.status(), full.headers()); // content follows
+    } else if (current != null) {
+      int code = head.status().code();
+      DownstreamResponse.http1Framing(head, code >= 200 && code != 204 && code != 304 && !current.headRequest(),
+          current.closesHttp1Connection());
+    }
+    ctx.write(head, ctx.voidPromise());
+    if (endStream || head.status().code() == 101) {
+      ctx.write(LastHttpContent.EMPTY_LAST_CONTENT, ctx.voidPromise());
+    }
+  }
+
+  @Override
+  public void writeHead(Http2Headers head, boolean endStream) {
+    writeHead(DownstreamResponse.toHttp1(head), endStream);
+  }
+
+  @Override
+  public ChannelFuture writeData(ByteBuf data, boolean endStream) {
+    if (tunnel) {
+      return ctx.write(data);
+    }
+    return ctx.write(endStream ? new DefaultLastHttpContent(data) : new DefaultHttpContent(data));
+  }
+
+  @Override
+  public ChannelFuture writeTrailers(Http2Headers trailers) {
+    LastHttpContent last = new DefaultLastHttpContent();
+    try {
+      HttpConversionUtil.addHttp2ToHttpHeaders(0, trailers, last.trailingHeaders(), HttpVersion.HTTP_1_1, true,
+          false);
+    } catch (Http2Exception e) {
+      throw new IllegalStateException(e);
+    }
+    return ctx.write(last);
+  }
+
+  @Override
+  public ChannelFuture writeTrailers(HttpHeaders trailers) {
+    LastHttpContent last = new DefaultLastHttpContent();
+    last.trailingHeaders().set(trailers);
+    return ctx.write(last);
+  }
+
+  @Override
+  public void flush() {
+    ctx.flush();
+  }
+
+  @Override
+  public boolean isWritable() {
+    return ctx.channel().isWritable();
+  }
+
+  @Override
+  public void abort() {
+    ctx.close();
+  }
+
+  @Override
+  public void upgrade() {
+    tunnel = true;
+    removeIfPresent(HttpServerExpectContinueHandler.class);
+    removeIfPresent(RequestHeadersTimeout.class);
+    removeIfPresent(HttpServerCodec.class); // its held bytes pass on
+  }
+
+  private void removeIfPresent(Class<? extends io.netty.channel.ChannelHandler> type) {
+    if (ctx.pipeline().get(type) != null) {
+      ctx.pipeline().remove(type);
+    }
+  }
+
+  @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.streamIdle = new StreamIdleTimer(ctx.executor(), cx.limits().streamIdleTimeout().toNanos(), () -> current);
     if (ctx.channel().isActive()) {
       ctx.read(); // added after the TLS handshake: channelActive has passed already
     }
@@ -116,8 +224,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (tunnel) {
+      if (current != null && msg instanceof ByteBuf b) {
+        current.requestData(b, false);
+      } else {
+        ReferenceCountUtil.release(msg); // the rest of the 101's request message, or bytes after the tunnel
+      }
+      return;
+    }
     if (!pipelined.isEmpty() || (msg instanceof HttpRequest && current != null)) {
-      if (isH2() || pipelined.size() >= MAX_PIPELINED) {
+      if (pipelined.size() >= MAX_PIPELINED) {
         ReferenceCountUtil.release(msg);
         log.debug("downstream {}: more than {} pipelined messages; closing", ctx.channel(), MAX_PIPELINED);
         ctx.close();
@@ -135,54 +251,43 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         seenRequest = true;
         ListenerFiltersTimeout.passed(connection); // a plain port's first request line
       }
-      if (!isH2()) {
-        RequestHeadersTimeout.headersReceived(connection);
-      }
+      RequestHeadersTimeout.headersReceived(connection);
       ConnectionIdleTimeout.requestStarted(connection);
-      current = new Exchange(this, ctx, req);
-      armStreamIdle(limits.streamIdleTimeout().toNanos());
+      current = new Exchange(this, req);
+      streamIdle.arm();
       current.start();
-      if (msg instanceof FullHttpRequest full && current != null) {
-        // An HTTP/2 request that ended with its headers: pass its (empty) body on as content only, never the
-        // request object itself, which the upstream encoder would send as a second request.
-        current.requestContent(new DefaultLastHttpContent(full.content().retain(), full.trailingHeaders()));
+      if (msg instanceof HttpContent c) {
+        content(c);
       }
-      ReferenceCountUtil.release(msg);
-    } else if (msg instanceof HttpContent content) {
-      if (current != null) {
-        current.requestContent(content);
-      } else {
-        content.release(); // the rest of a body whose exchange already answered
-        read();
-      }
+    } else if (msg instanceof HttpContent c) {
+      content(c);
     } else {
       ReferenceCountUtil.release(msg);
       read();
     }
   }
 
-  /**
-   * Envoy's {@code stream_idle_timeout} for the exchange in flight: one timer for the connection's (or stream's)
-   * life rather than one per request, which checks when the exchange last moved bytes and re-arms itself for what is
-   * left; it lapses while no exchange is in flight and is armed again by the next one.
-   */
-  private void armStreamIdle(long delayNanos) {
-    if (streamIdle != null || limits.streamIdleTimeout().isZero()) {
+  private void content(HttpContent c) {
+    if (current == null) {
+      c.release(); // the rest of a body whose exchange already answered
+      read();
       return;
     }
-    streamIdle = ctx.executor().schedule(() -> {
-      streamIdle = null;
+    if (c.decoderResult().isFailure()) {
+      String why = String.valueOf(c.decoderResult().cause());
+      c.release();
+      current.badRequestBody(why);
+      return;
+    }
+    if (c instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
+      Http2Headers trailers = new DefaultHttp2Headers(false);
+      HttpConversionUtil.toHttp2Headers(last.trailingHeaders(), trailers);
       Exchange e = current;
-      if (e == null) {
-        return;
-      }
-      long left = limits.streamIdleTimeout().toNanos() - (System.nanoTime() - e.lastActivityNanos());
-      if (left > 0) {
-        armStreamIdle(left);
-      } else {
-        e.streamIdleTimeout();
-      }
-    }, delayNanos, TimeUnit.NANOSECONDS);
+      e.requestData(last.content(), false);
+      e.requestTrailers(trailers);
+      return;
+    }
+    current.requestData(c.content(), c instanceof LastHttpContent);
   }
 
   @Override
@@ -198,10 +303,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     if (current != null) {
       current.downstreamClosed();
     }
-    if (streamIdle != null) {
-      streamIdle.cancel(false);
-      streamIdle = null;
-    }
+    streamIdle.cancel();
     pipelined.forEach(ReferenceCountUtil::release);
     pipelined.clear();
     ctx.fireChannelInactive();

@@ -35,6 +35,8 @@ public final class ProxyStats {
   static final String UPSTREAM_CX_IDLE_TIMEOUT = "upstream_cx_idle_timeout";
   /** Upstream connects abandoned because the request had ended before the connection was needed. */
   static final String UPSTREAM_CX_CANCELLED = "upstream_cx_connect_cancelled";
+  /** A malformed upstream response (Envoy's {@code UPE}), answered 502 and never relayed. */
+  static final String UPSTREAM_RQ_PROTOCOL_ERROR = "upstream_cx_protocol_error";
 
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 

@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.codec.http2.Http2Headers;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
@@ -48,11 +49,10 @@ final class RequestHead {
   record Refused(int status, String text, String counter, String location) implements Result {}
 
   /**
-   * Checks {@code request} and, when it is accepted, sets its {@code Host} to the absolute-form authority if any.
-   *
-   * @param h2 whether it came as an HTTP/2 stream (its target is {@code :path})
+   * Checks an HTTP/1.1 {@code request} and, when it is accepted, sets its {@code Host} to the absolute-form authority
+   * if any.
    */
-  static Result check(HttpRequest request, boolean h2, ProxyLimits limits, PathNormalization normalization) {
+  static Result check(HttpRequest request, ProxyLimits limits, PathNormalization normalization) {
     if (request.decoderResult().isFailure()) {
       Throwable cause = request.decoderResult().cause();
       if (cause instanceof TooLongHttpLineException) {
@@ -70,26 +70,71 @@ final class RequestHead {
       return refused(431, "more than " + limits.maxHeadersCount() + " request headers", ProxyStats.RQ_TOO_LARGE);
     }
     List<String> hosts = headers.getAll(HttpHeaderNames.HOST);
-    if (!h2 && hosts.size() > 1) {
+    if (hosts.size() > 1) {
       return refused(400, "more than one Host header (RFC 9112 §3.2)", ProxyStats.RQ_BAD_REQUEST);
     }
-    String method = request.method().name();
     if (request.method().equals(HttpMethod.CONNECT)) {
       return refused(405, "CONNECT is not supported", ProxyStats.RQ_BAD_REQUEST);
     }
-    RequestTarget.Result target = h2 ? RequestTarget.http2(method, request.uri(), normalization)
-        : RequestTarget.http1(method, request.uri(), normalization);
+    Result r = target(request.method().name(), request.uri(), hosts.isEmpty() ? "" : hosts.get(0),
+        headers.get(HttpHeaderNames.CONTENT_TYPE), false, normalization);
+    if (r instanceof Checked c && !hosts.isEmpty() && !c.authority().equals(hosts.get(0))) {
+      headers.set(HttpHeaderNames.HOST, c.authority());
+    } else if (r instanceof Checked c && hosts.isEmpty() && !c.authority().isEmpty()) {
+      headers.set(HttpHeaderNames.HOST, c.authority());
+    }
+    return r;
+  }
+
+  /**
+   * Checks an HTTP/2 request head (RFC 9113 §8.3: {@code :method}, {@code :path}, {@code :authority} or
+   * {@code Host}); Netty's decoder has already refused malformed pseudo-headers and over-long header lists. A
+   * {@code CONNECT} is accepted only as RFC 8441's extended CONNECT ({@code :protocol websocket}).
+   */
+  static Result check(Http2Headers headers, ProxyLimits limits, PathNormalization normalization) {
+    if (headers.size() > limits.maxHeadersCount()) {
+      return refused(431, "more than " + limits.maxHeadersCount() + " request headers", ProxyStats.RQ_TOO_LARGE);
+    }
+    CharSequence method = headers.method();
+    if (method == null) {
+      return refused(400, "bad request: no :method", ProxyStats.CX_PROTOCOL_ERROR);
+    }
+    CharSequence protocol = headers.get(Http2Headers.PseudoHeaderName.PROTOCOL.value());
+    if (HttpMethod.CONNECT.asciiName().contentEquals(method)
+        && (protocol == null || !"websocket".equalsIgnoreCase(protocol.toString()))) {
+      return refused(405, "CONNECT is not supported" + (protocol == null ? "" : " for :protocol " + protocol),
+          ProxyStats.RQ_BAD_REQUEST);
+    }
+    CharSequence path = headers.path();
+    if (path == null) {
+      return refused(400, "bad request: no :path", ProxyStats.CX_PROTOCOL_ERROR);
+    }
+    CharSequence authority = headers.authority();
+    if (authority == null) {
+      authority = headers.get(HttpHeaderNames.HOST);
+    }
+    CharSequence type = headers.get(HttpHeaderNames.CONTENT_TYPE);
+    return target(method.toString(), path.toString(), authority == null ? "" : authority.toString(),
+        type == null ? null : type.toString(), true, normalization);
+  }
+
+  private static Result target(String method, String uri, String authority, String contentType, boolean h2,
+      PathNormalization normalization) {
+    if (h2 && method.equals("CONNECT")) {
+      method = "GET"; // extended CONNECT: its :path is an origin-form target like a GET's
+    }
+    RequestTarget.Result target = h2 ? RequestTarget.http2(method, uri, normalization)
+        : RequestTarget.http1(method, uri, normalization);
     if (target instanceof RequestTarget.Rejected r) {
       return refused(r.status(), r.reason(), ProxyStats.RQ_FAILED_PATH_NORMALIZATION);
     }
     if (target instanceof RequestTarget.Redirect rd) {
-      if (grpc(headers)) {
+      if (contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith("application/grpc")) {
         return refused(400, "escaped slash in a gRPC path", ProxyStats.RQ_FAILED_PATH_NORMALIZATION);
       }
       return new Refused(rd.status(), "", ProxyStats.RQ_FAILED_PATH_NORMALIZATION, rd.location());
     }
     RequestTarget.Accepted a = (RequestTarget.Accepted) target;
-    String authority = hosts.isEmpty() ? "" : hosts.get(0);
     if (a.authority().isPresent()) {
       String fromTarget = a.authority().get();
       if (!authority.isEmpty() && !sameAuthority(authority, fromTarget)) {
@@ -97,7 +142,6 @@ final class RequestHead {
             + "authority " + RequestTarget.echo(fromTarget) + " (RFC 9112 §3.2.2)", ProxyStats.RQ_BAD_REQUEST);
       }
       authority = fromTarget;
-      headers.set(HttpHeaderNames.HOST, authority);
     }
     String query = a.query().isEmpty() ? "" : a.query().substring(1);
     return new Checked(a.path(), query, a.originForm(), authority);
@@ -105,11 +149,6 @@ final class RequestHead {
 
   private static Refused refused(int status, String text, String counter) {
     return new Refused(status, text + "\n", counter, null);
-  }
-
-  private static boolean grpc(HttpHeaders headers) {
-    String type = headers.get(HttpHeaderNames.CONTENT_TYPE);
-    return type != null && type.toLowerCase(Locale.ROOT).startsWith("application/grpc");
   }
 
   /** Whether two authorities name the same host and port (ASCII case ignored; a missing port matches any). */

@@ -1,60 +1,160 @@
 package io.portcullis.proxy;
 
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.AsciiString;
 import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.RouteMatch;
+import java.util.Base64;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Builds the HTTP/1.1 request head sent upstream from the downstream one: hop-by-hop headers dropped (RFC 9110
- * §7.6.1), {@code Host} the route's {@code rewrite.authority} or the client's, {@code x-forwarded-for} /
- * {@code x-forwarded-proto} / {@code x-request-id} as Envoy sets them, the route's request header operations, and
- * the request line's target the normalised origin form ({@link RequestHead.Checked#originForm()}), or its
- * {@code rewrite.uri}, in which case the normalised path before the rewrite goes in {@code x-envoy-original-path}
- * as Envoy does. Stateless; called on an event loop.
+ * Builds the request head sent upstream from the downstream one, in the upstream's protocol: hop-by-hop headers
+ * dropped (RFC 9110 §7.6.1; a WebSocket upgrade keeps its {@code Upgrade} / {@code Connection: upgrade} pair),
+ * {@code Host} / {@code :authority} the route's {@code rewrite.authority} or the client's,
+ * {@code x-forwarded-for} / {@code x-forwarded-proto} / {@code x-request-id} as Envoy sets them, the route's request
+ * header operations, and the target the normalised origin form ({@link RequestHead.Checked#originForm()}) or its
+ * {@code rewrite.uri}, in which case the normalised path before the rewrite goes in {@code x-envoy-original-path} as
+ * Envoy does. A head in the same protocol as the downstream's is changed in place (no header copy); across protocols
+ * it is converted once. Stateless; called on an event loop.
  */
 final class UpstreamRequest {
+  private static final AsciiString X_ENVOY_ORIGINAL_PATH = AsciiString.cached("x-envoy-original-path");
+  private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+  private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+  private static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+  private static final AsciiString GRPC_TIMEOUT = AsciiString.cached("grpc-timeout");
+
   private UpstreamRequest() {}
 
   /**
-   * Returns the upstream head; changes {@code request}'s headers in place (they are the exchange's alone).
+   * What the request carries besides its head, for the upstream head.
    *
    * @param remoteIp the downstream peer's address, appended to {@code x-forwarded-for}
    * @param tls whether the downstream connection is TLS ({@code x-forwarded-proto})
-   * @param h2 whether the downstream request is an HTTP/2 stream
+   * @param webSocket whether this is a WebSocket upgrade (HTTP/1.1 {@code Upgrade} or RFC 8441 extended CONNECT)
+   * @param hasBody whether request body bytes follow the head
+   * @param grpcTimeout the {@code grpc-timeout} to send (already capped by the route's timeout), or null to keep
+   *     the client's
    */
-  static HttpRequest build(HttpRequest request, RequestHead.Checked head, RouteMatch.RequestView view,
-      HttpRoute route, RouteAction.Forward forward, String remoteIp, boolean tls, boolean h2, String requestId) {
-    HttpHeaders h = request.headers();
-    HopByHop.strip(h);
-    h.remove(HttpHeaderNames.EXPECT);
-    h.remove("x-envoy-original-path"); // only the gateway says what the path was before a rewrite
-    h.set(HttpHeaderNames.HOST, forward.rewriteAuthority().orElse(head.authority()));
-    String xff = h.get("x-forwarded-for");
-    h.set("x-forwarded-for", xff == null || xff.isEmpty() ? remoteIp : xff + ", " + remoteIp);
-    h.set("x-forwarded-proto", tls ? "https" : "http");
-    h.set("x-request-id", requestId);
-    String target = head.originForm();
-    if (forward.rewriteUri().isPresent()) {
-      h.set("x-envoy-original-path", target);
-      target = HttpRoute.rewritePath(head.path(), forward.rewriteUri().get(), route.matches(), view)
+  record Context(RequestHead.Checked head, RouteMatch.RequestView view, HttpRoute route, RouteAction.Forward forward,
+      String remoteIp, boolean tls, String requestId, boolean webSocket, boolean hasBody, String grpcTimeout) {
+    String target() {
+      if (forward.rewriteUri().isEmpty()) {
+        return head.originForm();
+      }
+      return HttpRoute.rewritePath(head.path(), forward.rewriteUri().get(), route.matches(), view)
           + (head.query().isEmpty() ? "" : "?" + head.query());
     }
-    route.requestHeaders().applyTo(h);
-    boolean hasBody = !(request instanceof FullHttpRequest full) || full.content().isReadable();
-    if (h2 && hasBody && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-      h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+
+    String authority() {
+      return forward.rewriteAuthority().orElse(head.authority());
     }
-    if (!h2 && !h.contains(HttpHeaderNames.CONTENT_LENGTH) && !HttpUtil.isTransferEncodingChunked(request)) {
+  }
+
+  /** Returns the HTTP/1.1 upstream head for an HTTP/1.1 request; changes {@code request}'s headers in place. */
+  static HttpRequest http1(HttpRequest request, Context cx) {
+    HttpHeaders h = request.headers();
+    boolean chunked = HttpUtil.isTransferEncodingChunked(request);
+    HopByHop.strip(h);
+    common(h, cx);
+    if (!h.contains(HttpHeaderNames.CONTENT_LENGTH) && !chunked) {
       h.remove(HttpHeaderNames.TRANSFER_ENCODING);
     }
-    return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), target, h);
+    return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), cx.target(), h);
+  }
+
+  /**
+   * Returns the HTTP/1.1 upstream head for an HTTP/2 request (converted: RFC 9113 §8.2.3 cookies joined); an
+   * extended CONNECT for WebSocket (RFC 8441 §5) becomes an HTTP/1.1 upgrade with its own {@code Sec-WebSocket-Key}.
+   */
+  static HttpRequest http1(Http2Headers request, int streamId, Context cx) {
+    HttpHeaders h = new DefaultHttpHeaders();
+    try {
+      HttpConversionUtil.addHttp2ToHttpHeaders(streamId, request, h, HttpVersion.HTTP_1_1, false, true);
+    } catch (Http2Exception e) {
+      throw new IllegalStateException(e); // the decoder validated the block already
+    }
+    HopByHop.strip(h);
+    HttpMethod method = HttpMethod.valueOf(request.method().toString());
+    if (cx.webSocket()) {
+      method = HttpMethod.GET;
+      byte[] key = new byte[16];
+      ThreadLocalRandom.current().nextBytes(key);
+      h.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, Base64.getEncoder().encodeToString(key));
+    }
+    common(h, cx);
+    if (cx.hasBody() && !h.contains(HttpHeaderNames.CONTENT_LENGTH) && !cx.webSocket()) {
+      h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    }
+    return new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, cx.target(), h);
+  }
+
+  private static void common(HttpHeaders h, Context cx) {
+    h.remove(HttpHeaderNames.EXPECT);
+    h.remove(X_ENVOY_ORIGINAL_PATH); // only the gateway says what the path was before a rewrite
+    h.set(HttpHeaderNames.HOST, cx.authority());
+    String xff = h.get(X_FORWARDED_FOR);
+    h.set(X_FORWARDED_FOR, xff == null || xff.isEmpty() ? cx.remoteIp() : xff + ", " + cx.remoteIp());
+    h.set(X_FORWARDED_PROTO, cx.tls() ? "https" : "http");
+    h.set(X_REQUEST_ID, cx.requestId());
+    if (cx.forward().rewriteUri().isPresent()) {
+      h.set(X_ENVOY_ORIGINAL_PATH, cx.head().originForm());
+    }
+    if (cx.webSocket()) {
+      h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+    }
+    if (cx.grpcTimeout() != null) {
+      h.set(GRPC_TIMEOUT, cx.grpcTimeout());
+    }
+    cx.route().requestHeaders().applyTo(h);
+  }
+
+  /** Returns the HTTP/2 upstream head for an HTTP/2 request; changes {@code request} in place. */
+  static Http2Headers http2(Http2Headers request, Context cx) {
+    request.remove(HttpHeaderNames.HOST);
+    return common(request, cx);
+  }
+
+  /** Returns the HTTP/2 upstream head for an HTTP/1.1 request (converted once; connection headers dropped). */
+  static Http2Headers http2(HttpRequest request, Context cx) {
+    Http2Headers h = new DefaultHttp2Headers(false, request.headers().size() + 4);
+    h.method(request.method().asciiName());
+    HttpConversionUtil.toHttp2Headers(request.headers(), h);
+    return common(h, cx);
+  }
+
+  private static Http2Headers common(Http2Headers h, Context cx) {
+    h.remove(HttpHeaderNames.EXPECT);
+    h.remove(X_ENVOY_ORIGINAL_PATH);
+    h.remove(Http2Headers.PseudoHeaderName.PROTOCOL.value());
+    h.authority(cx.authority());
+    h.scheme("http"); // h2c: the upstream hop is plain text
+    h.path(cx.target());
+    CharSequence xff = h.get(X_FORWARDED_FOR);
+    h.set(X_FORWARDED_FOR, xff == null || xff.length() == 0 ? cx.remoteIp() : xff + ", " + cx.remoteIp());
+    h.set(X_FORWARDED_PROTO, cx.tls() ? "https" : "http");
+    h.set(X_REQUEST_ID, cx.requestId());
+    if (cx.forward().rewriteUri().isPresent()) {
+      h.set(X_ENVOY_ORIGINAL_PATH, cx.head().originForm());
+    }
+    if (cx.grpcTimeout() != null) {
+      h.set(GRPC_TIMEOUT, cx.grpcTimeout());
+    }
+    cx.route().requestHeaders().applyTo(h);
+    return h;
   }
 }

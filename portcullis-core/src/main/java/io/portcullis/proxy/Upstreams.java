@@ -9,7 +9,6 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.AttributeKey;
-import io.portcullis.routing.Cluster;
 import io.portcullis.routing.Endpoint;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -31,7 +30,7 @@ final class Upstreams {
   static final int CONNECT_TIMEOUT_MS = 10_000;
   static final int MAX_IDLE_PER_ENDPOINT = 1024;
 
-  private final Map<EventLoop, Pool> pools = new ConcurrentHashMap<>();
+  private final Map<EventLoop, UpstreamCalls> calls = new ConcurrentHashMap<>();
   private final Class<? extends Channel> channelType;
   private final AddressResolverGroup<? extends SocketAddress> resolver;
   private final long idleTimeoutNanos;
@@ -50,9 +49,9 @@ final class Upstreams {
     return stats;
   }
 
-  /** Returns the pool of {@code loop}; call only on that loop. */
-  Pool pool(EventLoop loop) {
-    return pools.computeIfAbsent(loop, Pool::new);
+  /** Returns the upstream calls of {@code loop}; call only on that loop. */
+  UpstreamCalls calls(EventLoop loop) {
+    return calls.computeIfAbsent(loop, l -> new UpstreamCalls(new Pool(l)));
   }
 
   /** What the upstream connection's handler reports to; set while a request uses the connection. */
@@ -74,7 +73,6 @@ final class Upstreams {
   final class Pool {
     private final Bootstrap bootstrap;
     private final Map<Endpoint, ArrayDeque<Channel>> idle = new HashMap<>();
-    private final Map<String, Integer> roundRobin = new HashMap<>();
 
     Pool(EventLoop loop) {
       this.bootstrap = new Bootstrap().group(loop).channel(channelType).resolver(resolver)
@@ -87,13 +85,6 @@ final class Upstreams {
               ch.pipeline().addLast(new UpstreamHandler(stats, idleTimeoutNanos));
             }
           });
-    }
-
-    /** Picks the next endpoint of {@code cluster}, round-robin. */
-    Endpoint next(Cluster cluster) {
-      int n = cluster.endpoints().size();
-      int i = roundRobin.merge(cluster.name(), 1, (a, b) -> (a + b) % n);
-      return cluster.endpoints().get(i % n);
     }
 
     /** Returns an idle connection to {@code endpoint}, or starts a new one. */

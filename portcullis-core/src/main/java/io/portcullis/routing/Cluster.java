@@ -9,11 +9,40 @@ import java.util.List;
  * @param host the service's fully qualified host
  * @param port the service port the route asked for
  * @param endpoints where to connect, tried round-robin; empty when the service is unknown (answers 503 {@code NC})
+ * @param protocol what the upstream speaks, from the port's protocol (ServiceEntry {@code ports[].protocol})
  */
-public record Cluster(String name, String host, int port, List<Endpoint> endpoints) {
+public record Cluster(String name, String host, int port, List<Endpoint> endpoints, Protocol protocol) {
+  /**
+   * The application protocol of an upstream port, from Istio's port protocols: {@code HTTP2}, {@code GRPC} and
+   * {@code GRPC-WEB} are HTTP/2 with prior knowledge (h2c); {@code HTTP} and anything else is HTTP/1.1.
+   */
+  public enum Protocol {
+    /** HTTP/1.1 keep-alive connections, one request at a time. */
+    HTTP1,
+    /** HTTP/2 with prior knowledge, multiplexed. */
+    HTTP2;
+
+    /** Returns the protocol of an Istio port protocol name ({@code HTTP2}, {@code GRPC}, ...; null is HTTP/1.1). */
+    public static Protocol ofIstio(String name) {
+      if (name == null) {
+        return HTTP1;
+      }
+      return switch (name.toUpperCase(java.util.Locale.ROOT)) {
+        case "HTTP2", "GRPC", "GRPC-WEB" -> HTTP2;
+        default -> HTTP1;
+      };
+    }
+  }
+
   /** Copies the endpoint list. */
   public Cluster {
     endpoints = List.copyOf(endpoints);
+    java.util.Objects.requireNonNull(protocol, "protocol");
+  }
+
+  /** An HTTP/1.1 cluster. */
+  public Cluster(String name, String host, int port, List<Endpoint> endpoints) {
+    this(name, host, port, endpoints, Protocol.HTTP1);
   }
 
   /** Returns Envoy's outbound cluster name for {@code host} and {@code port}. */

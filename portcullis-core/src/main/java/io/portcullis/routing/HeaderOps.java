@@ -34,4 +34,17 @@ public record HeaderOps(Map<String, String> set, Map<String, String> add, List<S
     set.forEach(headers::set);
     add.forEach(headers::add);
   }
+
+  /** Applies the operations to an HTTP/2 header block (names lower-cased, RFC 9113 §8.2.1). */
+  public void applyTo(io.netty.handler.codec.http2.Http2Headers headers) {
+    for (String name : remove) {
+      headers.remove(lower(name));
+    }
+    set.forEach((n, v) -> headers.set(lower(n), v));
+    add.forEach((n, v) -> headers.add(lower(n), v));
+  }
+
+  private static CharSequence lower(String name) {
+    return io.netty.util.AsciiString.of(name).toLowerCase();
+  }
 }

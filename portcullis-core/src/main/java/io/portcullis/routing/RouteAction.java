@@ -105,7 +105,8 @@ public sealed interface RouteAction {
   record RetryPolicy(int attempts, Duration perTryTimeout, Set<String> retryOn) {
     /** Envoy's conditions Portcullis acts on. */
     public static final Set<String> KNOWN = Set.of("5xx", "gateway-error", "connect-failure", "reset",
-        "refused-stream", "retriable-status-codes");
+        "refused-stream", "retriable-status-codes", "cancelled", "deadline-exceeded", "internal",
+        "resource-exhausted", "unavailable");
 
     /** Istio's default for gateways: 2 retries on connection failure and refused streams. */
     public static final RetryPolicy DEFAULT = new RetryPolicy(2, Duration.ZERO,

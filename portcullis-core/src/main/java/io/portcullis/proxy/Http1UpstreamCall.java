@@ -1,0 +1,201 @@
+package io.portcullis.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.ReferenceCountUtil;
+import io.portcullis.routing.Endpoint;
+
+/**
+ * An {@link UpstreamCall} on a pooled HTTP/1.1 keep-alive connection: the connection is the call's until it is
+ * released (back to the pool when the exchange ended cleanly) or abandoned (closed). Upstream connections read
+ * freely; the exchange stops reading ({@link #reading}) only while its downstream cannot take more. After a
+ * {@code 101} the codec is removed and bytes pass untouched (a WebSocket).
+ */
+final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListener {
+  private final Channel channel;
+  private final Upstreams.Pool pool;
+  private final Endpoint endpoint;
+  private final Listener listener;
+  private boolean tunnel;
+  private boolean finished;
+
+  Http1UpstreamCall(Channel channel, Upstreams.Pool pool, Endpoint endpoint, Listener listener) {
+    this.channel = channel;
+    this.pool = pool;
+    this.endpoint = endpoint;
+    this.listener = listener;
+    channel.attr(Upstreams.LISTENER).set(this);
+  }
+
+  @Override
+  public void sendHead(HttpRequest request, UpstreamRequest.Context cx, boolean endStream) {
+    channel.write(UpstreamRequest.http1(request, cx));
+    if (endStream) {
+      channel.write(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+  }
+
+  @Override
+  public void sendHead(Http2Headers request, int streamId, UpstreamRequest.Context cx, boolean endStream) {
+    channel.write(UpstreamRequest.http1(request, streamId, cx));
+    if (endStream && !cx.webSocket()) {
+      channel.write(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+  }
+
+  @Override
+  public ChannelFuture sendData(ByteBuf data, boolean endStream) {
+    if (tunnel) {
+      ChannelFuture f = channel.write(data);
+      if (endStream) {
+        f.addListener(ChannelFutureListener.CLOSE); // the client ended its side of the tunnel
+      }
+      return f;
+    }
+    return channel.write(endStream ? new DefaultLastHttpContent(data) : new DefaultHttpContent(data));
+  }
+
+  @Override
+  public void sendTrailers(Http2Headers trailers) {
+    LastHttpContent last = new DefaultLastHttpContent();
+    try {
+      HttpConversionUtil.addHttp2ToHttpHeaders(0, trailers, last.trailingHeaders(),
+          io.netty.handler.codec.http.HttpVersion.HTTP_1_1, true, true);
+    } catch (io.netty.handler.codec.http2.Http2Exception e) {
+      throw new IllegalStateException(e);
+    }
+    channel.write(last);
+  }
+
+  @Override
+  public void flush() {
+    channel.flush();
+  }
+
+  @Override
+  public boolean needsConsumedCallbacks() {
+    return false;
+  }
+
+  @Override
+  public void responseConsumed(int bytes) {}
+
+  @Override
+  public void reading(boolean on) {
+    channel.config().setAutoRead(on);
+  }
+
+  @Override
+  public void upgrade() {
+    tunnel = true;
+    if (channel.pipeline().get(HttpClientCodec.class) != null) {
+      channel.pipeline().remove(HttpClientCodec.class); // bytes it still holds are passed on as they are
+    }
+  }
+
+  @Override
+  public void release(boolean reusable) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    if (reusable && !tunnel) {
+      pool.release(endpoint, channel);
+    } else {
+      channel.attr(Upstreams.LISTENER).set(null);
+      channel.close();
+    }
+  }
+
+  @Override
+  public void abandon() {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    channel.attr(Upstreams.LISTENER).set(null);
+    channel.close();
+  }
+
+  @Override
+  public void upstreamRead(Object msg) {
+    if (finished) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (msg instanceof ByteBuf b) {
+      listener.responseData(b, false); // a tunnel's bytes
+      return;
+    }
+    if (msg instanceof HttpResponse resp) {
+      int code = resp.status().code();
+      if (code >= 100 && code < 200 && code != 101) {
+        ReferenceCountUtil.release(msg); // interim response
+        return;
+      }
+      listener.responseHead(resp);
+      if (msg instanceof HttpContent c) {
+        content(c);
+      }
+      return;
+    }
+    if (msg instanceof HttpContent c) {
+      content(c);
+      return;
+    }
+    ReferenceCountUtil.release(msg);
+  }
+
+  private void content(HttpContent c) {
+    if (c instanceof LastHttpContent last) {
+      if (tunnel) {
+        // the 101's (empty) end: what follows is the tunnel
+        last.release();
+        return;
+      }
+      if (!last.trailingHeaders().isEmpty()) {
+        listener.responseData(last.content(), false);
+        listener.responseTrailers(last.trailingHeaders());
+      } else {
+        listener.responseData(last.content(), true);
+      }
+      return;
+    }
+    listener.responseData(c.content(), false);
+  }
+
+  @Override
+  public void upstreamReadComplete() {
+    if (!finished) {
+      listener.upstreamReadComplete();
+    }
+  }
+
+  @Override
+  public void upstreamClosed() {
+    if (!finished) {
+      finished = true;
+      listener.upstreamFailed(Failure.CLOSED, "connection closed");
+    }
+  }
+
+  @Override
+  public void upstreamException(Throwable cause) {
+    if (!finished) {
+      finished = true;
+      channel.close();
+      listener.upstreamFailed(Failure.CLOSED, cause.toString());
+    }
+  }
+}

@@ -1,0 +1,75 @@
+package io.portcullis.proxy;
+
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.portcullis.routing.Cluster;
+import io.portcullis.routing.Endpoint;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * One event loop's way to upstreams: picks an endpoint of a cluster (round-robin) and opens a call on it, over a
+ * pooled HTTP/1.1 connection or a multiplexed HTTP/2 one as the cluster's protocol says. Not thread-safe: used only
+ * on its loop.
+ */
+final class UpstreamCalls {
+  private final Upstreams.Pool http1;
+  private final Map<String, Integer> roundRobin = new HashMap<>();
+
+  UpstreamCalls(Upstreams.Pool http1) {
+    this.http1 = http1;
+  }
+
+  /** What {@link #open} reports, on the loop. */
+  interface Callback {
+    void opened(UpstreamCall call);
+
+    void failed(Throwable cause);
+  }
+
+  /** An open in progress; {@link #cancel()} closes a connection made only for it. */
+  interface Pending {
+    void cancel();
+  }
+
+  /** Picks the next endpoint of {@code cluster}, round-robin. */
+  Endpoint next(Cluster cluster) {
+    int n = cluster.endpoints().size();
+    int i = roundRobin.merge(cluster.name(), 1, (a, b) -> (a + b) % n);
+    return cluster.endpoints().get(i % n);
+  }
+
+  /**
+   * Opens a call to {@code endpoint} reporting to {@code listener}; returns the pending open, or null when it
+   * completed at once (a pooled connection).
+   */
+  Pending open(Cluster cluster, Endpoint endpoint, UpstreamCall.Listener listener, Callback callback) {
+    ChannelFuture acquired = http1.acquire(endpoint);
+    if (acquired.isDone()) {
+      complete(acquired, endpoint, listener, callback);
+      return null;
+    }
+    boolean[] cancelled = {false};
+    acquired.addListener((ChannelFutureListener) f -> {
+      if (cancelled[0]) {
+        if (f.isSuccess()) {
+          f.channel().close(); // a new connection the exchange no longer needs: never pooled unused
+        }
+        return;
+      }
+      complete(f, endpoint, listener, callback);
+    });
+    return () -> {
+      cancelled[0] = true;
+      acquired.channel().close();
+    };
+  }
+
+  private void complete(ChannelFuture f, Endpoint endpoint, UpstreamCall.Listener listener, Callback callback) {
+    if (f.isSuccess()) {
+      callback.opened(new Http1UpstreamCall(f.channel(), http1, endpoint, listener));
+    } else {
+      callback.failed(f.cause());
+    }
+  }
+}
