@@ -35,8 +35,18 @@ public final class ProxyStats {
   static final String UPSTREAM_CX_IDLE_TIMEOUT = "upstream_cx_idle_timeout";
   /** Upstream connects abandoned because the request had ended before the connection was needed. */
   static final String UPSTREAM_CX_CANCELLED = "upstream_cx_connect_cancelled";
-  /** A malformed upstream response (Envoy's {@code UPE}), answered 502 and never relayed. */
-  static final String UPSTREAM_RQ_PROTOCOL_ERROR = "upstream_cx_protocol_error";
+  /** HTTP/2 upstream connections opened; {@code upstream_cx_connect_fail}: connects (TCP, TLS, ALPN) that failed. */
+  static final String UPSTREAM_CX_HTTP2_TOTAL = "upstream_cx_http2_total";
+  static final String UPSTREAM_CX_CONNECT_FAIL = "upstream_cx_connect_fail";
+  /** HTTP/2 upstream connections closed for a connection error of the upstream's (a flood, a bad frame). */
+  static final String UPSTREAM_CX_PROTOCOL_ERROR = "upstream_cx_protocol_error";
+  /** HTTP/2 upstream connections the upstream ended with GOAWAY (drained: streams it accepted carry on). */
+  static final String UPSTREAM_CX_CLOSE_NOTIFY = "upstream_cx_close_notify";
+  /** Requests refused because too many already wait for an HTTP/2 upstream connection (503 {@code UO}). */
+  static final String UPSTREAM_RQ_PENDING_OVERFLOW = "upstream_rq_pending_overflow";
+  /** Upstream streams reset by the upstream; {@code ...rx_messaging_error}: malformed responses (502 {@code UPE}). */
+  static final String UPSTREAM_RQ_RX_RESET = "upstream_rq_rx_reset";
+  static final String UPSTREAM_HTTP2_RX_MESSAGING_ERROR = "upstream_http2.rx_messaging_error";
 
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 

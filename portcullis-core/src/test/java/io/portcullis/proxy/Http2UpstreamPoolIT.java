@@ -1,0 +1,248 @@
+package io.portcullis.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.portcullis.routing.Endpoint;
+import io.portcullis.testing.Ports;
+import io.portcullis.testing.TestPki;
+import java.net.ConnectException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLHandshakeException;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * {@link Http2UpstreamPool} and {@link Http2UpstreamConnection} against a real HTTP/2 server ({@link H2TestServer}):
+ * requests with bodies and trailers over h2c and TLS, multiplexing, {@code SETTINGS_MAX_CONCURRENT_STREAMS}, flow
+ * control tied to the caller, the idle timeout, ALPN refusals and the pool's pending requests.
+ */
+class Http2UpstreamPoolIT {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static TestPki.Ca ca;
+  private static TestPki.Leaf leaf;
+
+  @BeforeAll
+  static void pki() throws Exception {
+    ca = TestPki.ca("h2 upstream tests");
+    leaf = ca.server("localhost", "EC");
+  }
+
+  static SslContext clientTls(String... alpn) throws Exception {
+    return SslContextBuilder.forClient().trustManager(ca.cert())
+        .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK)
+        .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn))
+        .build();
+  }
+
+  @ParameterizedTest(name = "tls={0}")
+  @ValueSource(booleans = {false, true})
+  void requestWithBodyAndTrailers(boolean tls) throws Exception {
+    try (H2TestServer server = tls ? H2TestServer.tls(leaf, ApplicationProtocolNames.HTTP_2)
+        : H2TestServer.plain(null); H2Client client = new H2Client(Http2UpstreamLimits.defaults())) {
+      byte[] body = new byte[200_000]; // three times the stream window: request flow control is exercised
+      for (int i = 0; i < body.length; i++) {
+        body[i] = (byte) (i * 31);
+      }
+      SslContext ssl = tls ? clientTls(ApplicationProtocolNames.HTTP_2) : null;
+      H2Client.Recording r = client.send(new Endpoint("127.0.0.1", server.port()), ssl, "localhost",
+          new H2Client.Request("POST", "/echo", body, new DefaultHttp2Headers().set("x-request-trailer", "t")),
+          true);
+
+      assertThat(r.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+      assertThat(r.statuses).containsExactly("200");
+      assertThat(r.head.get("x-method")).hasToString("POST");
+      assertThat(r.head.get("x-request-header")).hasToString("yes");
+      assertThat(r.bodyBytes()).isEqualTo(body);
+      assertThat(r.trailers.get("x-echo-bytes")).hasToString("200000");
+      assertThat(r.readCompletes).isPositive();
+      assertThat(r.scheme(r.connection)).isEqualTo(tls ? "https" : "http");
+      assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_HTTP2_TOTAL)).isEqualTo(1);
+      await().atMost(WAIT).until(() -> client.onLoop(() -> r.connection.activeStreams()) == 0);
+    }
+  }
+
+  @Test
+  void aBurstOfStreamsSharesOneConnection() throws Exception {
+    try (H2TestServer server = H2TestServer.plain(null);
+        H2Client client = new H2Client(Http2UpstreamLimits.defaults())) {
+      Endpoint ep = new Endpoint("127.0.0.1", server.port());
+      List<H2Client.Recording> all = new ArrayList<>();
+      for (int i = 0; i < 20; i++) { // all asked for before the first connect completes
+        all.add(client.send(ep, null, null, H2Client.Request.get("/hold"), true));
+      }
+      await().atMost(WAIT).until(() -> server.requests.get() == 20);
+      server.releaseHolds();
+      for (H2Client.Recording r : all) {
+        assertThat(r.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+        assertThat(r.bodyBytes()).asString().isEqualTo("held");
+        assertThat(r.connection).isSameAs(all.get(0).connection);
+      }
+      assertThat(server.connections.get()).isEqualTo(1);
+      assertThat(client.onLoop(() -> client.pool.connections(ep).size())).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aThirdStreamOverMaxConcurrentStreamsTwoOpensASecondConnection() throws Exception {
+    try (H2TestServer server = H2TestServer.plain(2L);
+        H2Client client = new H2Client(Http2UpstreamLimits.defaults())) {
+      Endpoint ep = new Endpoint("127.0.0.1", server.port());
+      H2Client.Recording first = client.send(ep, null, null, H2Client.Request.get("/"), true);
+      assertThat(first.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+      Http2UpstreamConnection a = first.connection;
+      await().atMost(WAIT).until(() -> client.onLoop(() -> a.settingsReceived() && a.activeStreams() == 0));
+      assertThat(client.onLoop(a::maxConcurrentStreams)).isEqualTo(2);
+
+      H2Client.Recording h1 = client.send(ep, null, null, H2Client.Request.get("/hold"), true);
+      H2Client.Recording h2 = client.send(ep, null, null, H2Client.Request.get("/hold"), true);
+      H2Client.Recording h3 = client.send(ep, null, null, H2Client.Request.get("/hold"), true);
+      await().atMost(WAIT).until(() -> server.requests.get() == 4);
+      assertThat(h1.connection).isSameAs(a);
+      assertThat(h2.connection).isSameAs(a);
+      assertThat(h3.connection).isNotSameAs(a);
+      assertThat(server.connections.get()).isEqualTo(2);
+      assertThat(client.onLoop(a::hasCapacity)).isFalse();
+
+      server.releaseHolds();
+      for (H2Client.Recording r : List.of(h1, h2, h3)) {
+        assertThat(r.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+      }
+      await().atMost(WAIT).until(() -> client.onLoop(a::hasCapacity));
+    }
+  }
+
+  @Test
+  void responseFlowControlWaitsForTheCallerToConsume() throws Exception {
+    try (H2TestServer server = H2TestServer.plain(null);
+        H2Client client = new H2Client(Http2UpstreamLimits.defaults())) {
+      int size = 8 << 20;
+      H2Client.Recording r = client.send(new Endpoint("127.0.0.1", server.port()), null, null,
+          H2Client.Request.get("/big/" + size), false);
+
+      // Nothing consumed: the upstream sends the stream's initial window and then has no window left.
+      await().atMost(WAIT).until(() -> r.received == Http2UpstreamLimits.DEFAULT_WINDOW
+          && server.sendWindow(r.stream.id()) == 0);
+      assertThat(r.ending).isNotDone();
+      assertThat(r.received).isEqualTo(Http2UpstreamLimits.DEFAULT_WINDOW);
+
+      // Consumed (as a proxy does once it wrote the bytes downstream): the rest flows.
+      client.onLoop(() -> {
+        r.autoConsumeFromNowOn();
+        r.stream.consumed((int) r.received);
+        return null;
+      });
+      assertThat(r.ending.get(60, TimeUnit.SECONDS)).isEqualTo("end");
+      assertThat(r.received).isEqualTo(size);
+    }
+  }
+
+  @Test
+  void anIdleConnectionIsClosedWithGoAwayNoError() throws Exception {
+    try (H2TestServer server = H2TestServer.plain(null);
+        H2Client client = new H2Client(Http2UpstreamLimits.defaults().withIdleTimeout(Duration.ofMillis(300)))) {
+      H2Client.Recording r = client.send(new Endpoint("127.0.0.1", server.port()), null, null,
+          H2Client.Request.get("/"), true);
+      assertThat(r.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+
+      assertThat(r.connection.closeFuture().await(30, TimeUnit.SECONDS)).isTrue();
+      await().atMost(WAIT).until(() -> server.goAwaysReceived.contains(0L));
+      assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_IDLE_TIMEOUT)).isEqualTo(1);
+      assertThat(client.onLoop(() -> client.pool.connections(r.connection.endpoint()))).isEmpty();
+    }
+  }
+
+  @Test
+  void tlsWhereAlpnChoseHttp11FailsTheConnectClearly() throws Exception {
+    try (H2TestServer server = H2TestServer.tls(leaf, ApplicationProtocolNames.HTTP_1_1);
+        H2Client client = new H2Client(Http2UpstreamLimits.defaults())) {
+      H2Client.Recording r = client.send(new Endpoint("127.0.0.1", server.port()),
+          clientTls(ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1), "localhost",
+          H2Client.Request.get("/"), true);
+
+      assertThatThrownBy(() -> r.ending.get(30, TimeUnit.SECONDS)).cause()
+          .isInstanceOf(SSLHandshakeException.class)
+          .hasMessage("upstream 127.0.0.1:" + server.port() + ": ALPN chose http/1.1 (expected: h2)");
+      assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_CONNECT_FAIL)).isEqualTo(1);
+
+      SslContext noH2 = clientTls(ApplicationProtocolNames.HTTP_1_1);
+      assertThatThrownBy(() -> client.onLoop(() -> client.pool.acquire(new Endpoint("127.0.0.1", server.port()),
+          noH2, null, c -> { }, e -> { }))).cause().isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("ALPN [http/1.1] (expected: h2 among them)");
+    }
+  }
+
+  @Test
+  void aRefusedConnectFailsEveryWaiter() throws Exception {
+    try (H2Client client = new H2Client(Http2UpstreamLimits.defaults())) {
+      Endpoint nobody = new Endpoint("127.0.0.1", Ports.free());
+      H2Client.Recording a = client.send(nobody, null, null, H2Client.Request.get("/"), true);
+      H2Client.Recording b = client.send(nobody, null, null, H2Client.Request.get("/"), true);
+      for (H2Client.Recording r : List.of(a, b)) {
+        assertThatThrownBy(() -> r.ending.get(30, TimeUnit.SECONDS)).cause().isInstanceOf(ConnectException.class);
+      }
+      assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_CONNECT_FAIL)).isEqualTo(1); // one connect for both
+    }
+  }
+
+  @Test
+  void aCancelledAcquireIsNotCalledBackAndTheConnectServesLaterRequests() throws Exception {
+    try (H2TestServer server = H2TestServer.tls(leaf, ApplicationProtocolNames.HTTP_2);
+        H2Client client = new H2Client(Http2UpstreamLimits.defaults())) {
+      Endpoint ep = new Endpoint("127.0.0.1", server.port());
+      SslContext ssl = clientTls(ApplicationProtocolNames.HTTP_2);
+      AtomicBoolean called = new AtomicBoolean();
+      client.onLoop(() -> {
+        Http2UpstreamPool.Pending p = client.pool.acquire(ep, ssl, "localhost", c -> called.set(true),
+            e -> called.set(true));
+        assertThat(p).isNotSameAs(Http2UpstreamPool.Pending.NONE); // the TLS handshake is still ahead
+        p.cancel();
+        return null;
+      });
+      await().atMost(WAIT).until(() -> client.onLoop(() -> client.pool.connections(ep).size()) == 1);
+      assertThat(called).isFalse();
+
+      H2Client.Recording r = client.send(ep, ssl, "localhost", H2Client.Request.get("/"), true);
+      assertThat(r.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+      assertThat(server.connections.get()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void requestsBeyondMaxPendingAreRefusedAsOverflow() throws Exception {
+    try (H2TestServer server = H2TestServer.plain(null);
+        H2Client client = new H2Client(Http2UpstreamLimits.defaults())) {
+      Endpoint ep = new Endpoint("127.0.0.1", server.port());
+      AtomicInteger ready = new AtomicInteger();
+      CompletableFuture<Throwable> overflow = new CompletableFuture<>();
+      client.onLoop(() -> {
+        for (int i = 0; i <= Http2UpstreamPool.MAX_PENDING; i++) {
+          client.pool.acquire(ep, null, null, c -> ready.incrementAndGet(), overflow::complete);
+        }
+        return null;
+      });
+      assertThat(overflow.get(30, TimeUnit.SECONDS)).isInstanceOf(Http2UpstreamPool.PendingOverflowException.class)
+          .hasMessageContaining("1024 requests already wait for a connection");
+      await().atMost(WAIT).until(() -> ready.get() == Http2UpstreamPool.MAX_PENDING);
+      assertThat(client.stats.get(ProxyStats.UPSTREAM_RQ_PENDING_OVERFLOW)).isEqualTo(1);
+    }
+  }
+}
