@@ -53,6 +53,8 @@ final class Exchange implements UpstreamCall.Listener {
   private final boolean keepAlive;
   private final boolean expectsBody;
   private final boolean grpc;
+  /** gRPC-Web's translation to gRPC, or null for other requests. */
+  private final GrpcWeb grpcWeb;
   private final boolean webSocket;
   private final List<ByteBuf> body = new ArrayList<>();
   private Http2Headers requestTrailers;
@@ -99,7 +101,9 @@ final class Exchange implements UpstreamCall.Listener {
     this.keepAlive = HttpUtil.isKeepAlive(request);
     this.expectsBody = !request.decoderResult().isFailure()
         && (RequestHead.contentLength(request) > 0 || HttpUtil.isTransferEncodingChunked(request));
-    this.grpc = Grpc.isGrpc(request.headers().get(HttpHeaderNames.CONTENT_TYPE));
+    String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
+    this.grpcWeb = GrpcWeb.of(type);
+    this.grpc = Grpc.isGrpc(type) || grpcWeb != null;
     this.webSocket = request.headers().containsValue(HttpHeaderNames.UPGRADE, "websocket", true)
         && request.headers().containsValue(HttpHeaderNames.CONNECTION, "upgrade", true)
         && request.method().equals(HttpMethod.GET);
@@ -116,7 +120,8 @@ final class Exchange implements UpstreamCall.Listener {
     this.requestComplete = endStream;
     this.expectsBody = !endStream;
     CharSequence type = request.get(HttpHeaderNames.CONTENT_TYPE);
-    this.grpc = Grpc.isGrpc(type);
+    this.grpcWeb = GrpcWeb.of(type);
+    this.grpc = Grpc.isGrpc(type) || grpcWeb != null;
     CharSequence protocol = request.get(Http2Headers.PseudoHeaderName.PROTOCOL.value());
     this.webSocket = protocol != null && HttpMethod.CONNECT.asciiName().contentEquals(request.method());
   }
@@ -223,7 +228,7 @@ final class Exchange implements UpstreamCall.Listener {
     }
     upstreamContext = new UpstreamRequest.Context(head, view, route, forward,
         Addresses.ip(downstream.connection().remoteAddress()), state.config().tls(), requestId, webSocket,
-        expectsBody, grpcTimeout);
+        expectsBody, grpcTimeout, grpcWeb);
     if (timeoutNanos > 0 && !webSocket) {
       timeout = downstream.eventLoop().schedule(this::onTimeout, timeoutNanos, TimeUnit.NANOSECONDS);
     }
@@ -356,6 +361,9 @@ final class Exchange implements UpstreamCall.Listener {
     if (last) {
       requestComplete = true;
     }
+    if (grpcWeb != null) {
+      data = grpcWeb.request(data, downstream.connection().alloc());
+    }
     if (tunnel) {
       upstream.sendData(data, false).addListener(written(n, false));
       upstream.flush();
@@ -424,6 +432,10 @@ final class Exchange implements UpstreamCall.Listener {
       upstreamReusable = false;
     }
     HttpResponse out = DownstreamResponse.fromUpstream(resp, route, upstreamServiceMs);
+    if (grpcWeb != null) {
+      out.headers().set(HttpHeaderNames.CONTENT_TYPE, grpcWeb.responseType());
+      out.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+    }
     if (code == 101 && downstream.isH2()) {
       // RFC 8441 §5: the extended CONNECT's answer is a 2xx; the upgrade's own headers stay on the upstream hop
       downstream.writeHead(new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200"), false);
@@ -446,6 +458,10 @@ final class Exchange implements UpstreamCall.Listener {
     if (endStream) {
       grpcStatus = Grpc.status(resp);
       responseComplete = true;
+    }
+    if (grpcWeb != null) {
+      resp.set(HttpHeaderNames.CONTENT_TYPE, grpcWeb.responseType());
+      resp.remove(HttpHeaderNames.CONTENT_LENGTH);
     }
     downstream.writeHead(DownstreamResponse.fromUpstream(resp, route, upstreamServiceMs), endStream);
     if (endStream) {
@@ -496,6 +512,9 @@ final class Exchange implements UpstreamCall.Listener {
     }
     int n = data.readableBytes();
     bytesSent += n;
+    if (grpcWeb != null) {
+      data = grpcWeb.response(data, downstream.connection().alloc(), endStream);
+    }
     if (endStream) {
       responseComplete = true;
       downstream.writeData(data, true).addListener(f -> responseWritten(f.isSuccess()));
@@ -521,7 +540,10 @@ final class Exchange implements UpstreamCall.Listener {
     }
     grpcStatus = Grpc.status(trailers);
     responseComplete = true;
-    downstream.writeTrailers(trailers).addListener(f -> responseWritten(f.isSuccess()));
+    ChannelFuture end = grpcWeb != null
+        ? downstream.writeData(grpcWeb.trailers(trailers, downstream.connection().alloc()), true)
+        : downstream.writeTrailers(trailers);
+    end.addListener(f -> responseWritten(f.isSuccess()));
     downstream.flush();
   }
 
@@ -621,7 +643,7 @@ final class Exchange implements UpstreamCall.Listener {
       return;
     }
     if (failure == UpstreamCall.Failure.PROTOCOL_ERROR) {
-      cx.stats().inc(ProxyStats.UPSTREAM_RQ_PROTOCOL_ERROR);
+      cx.stats().inc(ProxyStats.UPSTREAM_HTTP2_RX_MESSAGING_ERROR);
       log.debug("upstream {} {}: protocol error: {}", cluster.cluster().name(), endpoint, why);
       if (!responseStarted) {
         local(502, "upstream protocol error\n", "UPE", null);
@@ -756,6 +778,9 @@ final class Exchange implements UpstreamCall.Listener {
     }
     body.forEach(ByteBuf::release);
     body.clear();
+    if (grpcWeb != null) {
+      grpcWeb.release();
+    }
     if (h1Request != null) {
       ReferenceCountUtil.release(h1Request);
     }

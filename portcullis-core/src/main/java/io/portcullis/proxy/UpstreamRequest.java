@@ -48,9 +48,11 @@ final class UpstreamRequest {
    * @param hasBody whether request body bytes follow the head
    * @param grpcTimeout the {@code grpc-timeout} to send (already capped by the route's timeout), or null to keep
    *     the client's
+   * @param grpcWeb the gRPC-Web translation of this request, or null: the upstream gets {@code application/grpc}
    */
   record Context(RequestHead.Checked head, RouteMatch.RequestView view, HttpRoute route, RouteAction.Forward forward,
-      String remoteIp, boolean tls, String requestId, boolean webSocket, boolean hasBody, String grpcTimeout) {
+      String remoteIp, boolean tls, String requestId, boolean webSocket, boolean hasBody, String grpcTimeout,
+      GrpcWeb grpcWeb) {
     String target() {
       if (forward.rewriteUri().isEmpty()) {
         return head.originForm();
@@ -67,10 +69,9 @@ final class UpstreamRequest {
   /** Returns the HTTP/1.1 upstream head for an HTTP/1.1 request; changes {@code request}'s headers in place. */
   static HttpRequest http1(HttpRequest request, Context cx) {
     HttpHeaders h = request.headers();
-    boolean chunked = HttpUtil.isTransferEncodingChunked(request);
     HopByHop.strip(h);
     common(h, cx);
-    if (!h.contains(HttpHeaderNames.CONTENT_LENGTH) && !chunked) {
+    if (!h.contains(HttpHeaderNames.CONTENT_LENGTH) && !HttpUtil.isTransferEncodingChunked(request)) {
       h.remove(HttpHeaderNames.TRANSFER_ENCODING);
     }
     return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), cx.target(), h);
@@ -120,6 +121,14 @@ final class UpstreamRequest {
     if (cx.grpcTimeout() != null) {
       h.set(GRPC_TIMEOUT, cx.grpcTimeout());
     }
+    if (cx.grpcWeb() != null) {
+      h.set(HttpHeaderNames.CONTENT_TYPE, GrpcWeb.UPSTREAM_TYPE);
+      h.set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
+      if (h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+        h.remove(HttpHeaderNames.CONTENT_LENGTH); // base64 text changes the length: chunked instead
+        h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+      }
+    }
     cx.route().requestHeaders().applyTo(h);
   }
 
@@ -153,6 +162,12 @@ final class UpstreamRequest {
     }
     if (cx.grpcTimeout() != null) {
       h.set(GRPC_TIMEOUT, cx.grpcTimeout());
+    }
+    if (cx.grpcWeb() != null) {
+      h.set(HttpHeaderNames.CONTENT_TYPE, GrpcWeb.UPSTREAM_TYPE);
+      h.set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
+      h.remove(HttpHeaderNames.CONTENT_LENGTH);
+      h.remove("x-grpc-web");
     }
     cx.route().requestHeaders().applyTo(h);
     return h;
