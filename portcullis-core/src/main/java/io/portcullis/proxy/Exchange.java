@@ -618,6 +618,10 @@ final class Exchange implements UpstreamCall.Listener {
   private void onConnectFailure(Throwable cause) {
     cancel(perTryTimeout);
     log.debug("upstream {} {}: connect failed: {}", cluster.cluster().name(), endpoint, cause.toString());
+    if (cause instanceof Http2UpstreamPool.PendingOverflowException) {
+      local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", "UO", null);
+      return;
+    }
     if (forward.retries().retriesConnectFailure() && canRetry()) {
       retry();
       return;

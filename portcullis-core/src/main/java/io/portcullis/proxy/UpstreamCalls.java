@@ -14,10 +14,12 @@ import java.util.Map;
  */
 final class UpstreamCalls {
   private final Upstreams.Pool http1;
+  private final Http2UpstreamPool http2;
   private final Map<String, Integer> roundRobin = new HashMap<>();
 
-  UpstreamCalls(Upstreams.Pool http1) {
+  UpstreamCalls(Upstreams.Pool http1, Http2UpstreamPool http2) {
     this.http1 = http1;
+    this.http2 = http2;
   }
 
   /** What {@link #open} reports, on the loop. */
@@ -44,6 +46,11 @@ final class UpstreamCalls {
    * completed at once (a pooled connection).
    */
   Pending open(Cluster cluster, Endpoint endpoint, UpstreamCall.Listener listener, Callback callback) {
+    if (cluster.protocol() == Cluster.Protocol.HTTP2) {
+      Http2UpstreamPool.Pending p = http2.acquire(endpoint, null, null,
+          connection -> callback.opened(new Http2UpstreamCall(listener).open(connection)), callback::failed);
+      return p == Http2UpstreamPool.Pending.NONE ? null : p::cancel;
+    }
     ChannelFuture acquired = http1.acquire(endpoint);
     if (acquired.isDone()) {
       complete(acquired, endpoint, listener, callback);

@@ -51,7 +51,9 @@ final class Upstreams {
 
   /** Returns the upstream calls of {@code loop}; call only on that loop. */
   UpstreamCalls calls(EventLoop loop) {
-    return calls.computeIfAbsent(loop, l -> new UpstreamCalls(new Pool(l)));
+    return calls.computeIfAbsent(loop, l -> new UpstreamCalls(new Pool(l), new Http2UpstreamPool(l, channelType,
+        resolver, Duration.ofMillis(CONNECT_TIMEOUT_MS),
+        Http2UpstreamLimits.defaults().withIdleTimeout(Duration.ofNanos(idleTimeoutNanos)), stats)));
   }
 
   /** What the upstream connection's handler reports to; set while a request uses the connection. */
