@@ -1,20 +1,14 @@
 package io.portcullis.proxy;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.portcullis.config.ServerConfig;
 import io.portcullis.routing.Cluster;
 import io.portcullis.routing.Endpoint;
@@ -24,8 +18,6 @@ import io.portcullis.routing.VirtualHost;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -38,57 +30,42 @@ import org.slf4j.LoggerFactory;
  * {@code Upgrade} or RFC 8441 extended CONNECT) turns into a byte tunnel once the upstream answers {@code 101}.
  * Runs on the downstream's event loop and never blocks; not thread-safe.
  */
-final class Exchange implements UpstreamCall.Listener {
+final class Exchange {
   private static final Logger log = LoggerFactory.getLogger(Exchange.class);
-  /** Request bodies up to this size are kept so a retry can replay them; larger ones are not retried. */
-  static final int MAX_REPLAY_BYTES = 64 * 1024;
 
-  private final Downstream downstream;
-  private final ProxyContext cx;
-  private final HttpRequest h1Request;
-  private final Http2Headers h2Request;
-  private final int streamId;
+  // What Forwarding reads and writes: the request, and the outcome the access log shows.
+  final Downstream downstream;
+  final ProxyContext cx;
+  final HttpRequest h1Request;
+  final Http2Headers h2Request;
+  final int streamId;
+  final boolean keepAlive;
+  final boolean webSocket;
+  /** gRPC-Web's translation to gRPC, or null for other requests. */
+  final GrpcWeb grpcWeb;
+  HttpRoute route;
+  Endpoint endpoint;
+  boolean requestComplete;
+  boolean responseStarted;
+  boolean done;
+  long bytesSent;
+  long upstreamServiceMs = -1;
+  int status;
+  String grpcStatus;
+  String flags = "-";
+
   private final Instant startTime = Instant.now();
   private final long startNanos = System.nanoTime();
-  private final boolean keepAlive;
   private final boolean expectsBody;
   private final boolean grpc;
-  /** gRPC-Web's translation to gRPC, or null for other requests. */
-  private final GrpcWeb grpcWeb;
-  private final boolean webSocket;
-  private final List<ByteBuf> body = new ArrayList<>();
-  private Http2Headers requestTrailers;
   private ListenerState state;
   private RequestView view;
   private String host = "";
-  private HttpRoute route;
-  private RouteAction.Forward forward;
   private RequestHead.Checked head;
   private RouteAction.WeightedCluster cluster;
-  private Endpoint endpoint;
-  private UpstreamCall upstream;
-  private UpstreamCalls.Pending connecting;
-  private UpstreamRequest.Context upstreamContext;
-  private boolean replayable = true;
-  private int replayBytes;
-  private boolean requestComplete;
-  private boolean responseStarted;
-  private boolean responseComplete;
-  private boolean tunnel;
-  private boolean awaitingWritability;
-  private boolean done;
-  private boolean upstreamReusable = true;
-  private int attempts;
+  private Forwarding forwarding;
   private long bytesReceived;
-  private long bytesSent;
-  private long upstreamStartNanos;
-  private long upstreamServiceMs = -1;
-  private int status;
-  private String grpcStatus;
-  private String flags = "-";
   private String requestId;
-  private ScheduledFuture<?> timeout;
-  private ScheduledFuture<?> perTryTimeout;
   private long lastActivityNanos = System.nanoTime();
 
   /** An HTTP/1.1 request; the exchange owns (releases) it. */
@@ -206,7 +183,6 @@ final class Exchange implements UpstreamCall.Listener {
   }
 
   private void startForward(RouteAction.Forward f) {
-    forward = f;
     cluster = f.pick();
     if (cluster.cluster().endpoints().isEmpty()) {
       local(503, "no healthy upstream", "NC", null);
@@ -226,82 +202,15 @@ final class Exchange implements UpstreamCall.Listener {
         grpcTimeout = Grpc.formatTimeout(timeoutNanos);
       }
     }
-    upstreamContext = new UpstreamRequest.Context(head, view, route, forward,
+    forwarding = new Forwarding(this, f, cluster);
+    forwarding.start(new UpstreamRequest.Context(head, view, route, f,
         Addresses.ip(downstream.connection().remoteAddress()), state.config().tls(), requestId, webSocket,
-        expectsBody, grpcTimeout, grpcWeb);
-    if (timeoutNanos > 0 && !webSocket) {
-      timeout = downstream.eventLoop().schedule(this::onTimeout, timeoutNanos, TimeUnit.NANOSECONDS);
-    }
-    attempt();
+        expectsBody, grpcTimeout, grpcWeb), timeoutNanos);
   }
 
-  private void attempt() {
-    attempts++;
-    UpstreamCalls calls = cx.upstreams().calls(downstream.eventLoop());
-    endpoint = calls.next(cluster.cluster());
-    upstreamStartNanos = System.nanoTime();
-    upstreamReusable = true;
-    RouteAction.RetryPolicy retry = forward.retries();
-    if (!retry.perTryTimeout().isZero() && !webSocket) {
-      perTryTimeout = downstream.eventLoop().schedule(this::onPerTryTimeout, retry.perTryTimeout().toNanos(),
-          TimeUnit.NANOSECONDS);
-    }
-    Endpoint ep = endpoint;
-    int attempt = attempts;
-    // After this read batch: an HTTP/2 stream reset in the same batch as its HEADERS (rapid reset), or an HTTP/1.1
-    // client gone with its request, has ended the exchange by then and no upstream connection is opened for it.
-    downstream.eventLoop().execute(() -> {
-      if (done || attempt != attempts) {
-        cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
-        return;
-      }
-      connecting = calls.open(cluster.cluster(), ep, this, new UpstreamCalls.Callback() {
-        @Override
-        public void opened(UpstreamCall call) {
-          connecting = null;
-          if (done || attempt != attempts) {
-            call.abandon();
-            return;
-          }
-          onOpened(call);
-        }
-
-        @Override
-        public void failed(Throwable cause) {
-          connecting = null;
-          if (!done && attempt == attempts) {
-            onConnectFailure(cause);
-          }
-        }
-      });
-    });
-  }
-
-  private void onOpened(UpstreamCall call) {
-    upstream = call;
-    boolean endStream = requestComplete && body.isEmpty() && requestTrailers == null;
-    if (h1Request != null) {
-      call.sendHead(h1Request, upstreamContext, endStream);
-    } else {
-      call.sendHead(h2Request, streamId, upstreamContext, endStream);
-    }
-    int buffered = 0;
-    for (int i = 0; i < body.size(); i++) {
-      boolean last = requestComplete && requestTrailers == null && i == body.size() - 1;
-      ByteBuf chunk = body.get(i);
-      buffered += chunk.readableBytes();
-      ChannelFuture f = call.sendData(chunk.retainedDuplicate(), last);
-      if (i == body.size() - 1 && attempts == 1) {
-        f.addListener(written(buffered, last)); // the client's window (HTTP/2) or next read (HTTP/1.1) for them
-      }
-    }
-    if (requestComplete && requestTrailers != null) {
-      call.sendTrailers(requestTrailers);
-    }
-    call.flush();
-    if (!requestComplete && (body.isEmpty() || attempts > 1)) {
-      downstream.requestConsumed(0); // ask for the body, now that it has somewhere to go
-    }
+  /** Bytes moved for this exchange. */
+  void touch() {
+    lastActivityNanos = System.nanoTime();
   }
 
   /** When bytes last moved for this exchange, either way ({@link System#nanoTime()}). */
@@ -332,8 +241,10 @@ final class Exchange implements UpstreamCall.Listener {
       downstream.abort();
       return;
     }
+    if (forwarding != null) {
+      forwarding.requestBroken();
+    }
     discardUpstream();
-    upstreamReusable = false;
     if (!responseStarted) {
       local(400, "bad request body\n", "DPE", null);
     } else {
@@ -347,392 +258,70 @@ final class Exchange implements UpstreamCall.Listener {
   void requestData(ByteBuf data, boolean last) {
     lastActivityNanos = System.nanoTime();
     int n = data.readableBytes();
-    if (done) {
+    if (last) {
+      requestComplete = true;
+    }
+    if (done || forwarding == null) {
       data.release();
-      if (last) {
-        requestComplete = true;
-      }
       if (!requestComplete) {
         downstream.requestConsumed(n);
       }
       return;
     }
     bytesReceived += n;
-    if (last) {
-      requestComplete = true;
-    }
     if (grpcWeb != null) {
       data = grpcWeb.request(data, downstream.connection().alloc());
     }
-    if (tunnel) {
-      upstream.sendData(data, false).addListener(written(n, false));
-      upstream.flush();
-      return;
-    }
-    if (replayable) {
-      replayBytes += n;
-      if (replayBytes > MAX_REPLAY_BYTES || webSocket) {
-        replayable = false;
-        body.forEach(ByteBuf::release);
-        body.clear();
-      }
-    }
-    if (upstream == null) {
-      if (replayable) {
-        body.add(data);
-      } else {
-        data.release(); // cannot happen: body is read only once connected
-        upstreamReusable = false;
-      }
-      return;
-    }
-    if (replayable) {
-      body.add(data);
-      data = data.retainedDuplicate();
-    }
-    upstream.sendData(data, last).addListener(written(n, last));
-    upstream.flush();
+    forwarding.requestData(data, last, n);
   }
 
   /** The request's trailers (HTTP/2, or a chunked HTTP/1.1 body's), ending it. */
   void requestTrailers(Http2Headers trailers) {
     lastActivityNanos = System.nanoTime();
     requestComplete = true;
-    if (done) {
-      return;
-    }
-    if (upstream == null) {
-      requestTrailers = trailers;
-      return;
-    }
-    if (replayable) {
-      requestTrailers = trailers;
-    }
-    upstream.sendTrailers(trailers);
-    upstream.flush();
-  }
-
-  private ChannelFutureListener written(int n, boolean last) {
-    UpstreamCall up = upstream;
-    return f -> {
-      if (f.isSuccess() && !last && up == upstream && !done) {
-        downstream.requestConsumed(n);
-      }
-    };
-  }
-
-  @Override
-  public void responseHead(HttpResponse resp) {
-    lastActivityNanos = System.nanoTime();
-    int code = resp.status().code();
-    if (!upstreamHead(code, Grpc.status(resp.headers()), false)) {
-      return;
-    }
-    if (!HttpUtil.isKeepAlive(resp)) {
-      upstreamReusable = false;
-    }
-    HttpResponse out = DownstreamResponse.fromUpstream(resp, route, upstreamServiceMs);
-    if (grpcWeb != null) {
-      out.headers().set(HttpHeaderNames.CONTENT_TYPE, grpcWeb.responseType());
-      out.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
-    }
-    if (code == 101 && downstream.isH2()) {
-      // RFC 8441 §5: the extended CONNECT's answer is a 2xx; the upgrade's own headers stay on the upstream hop
-      downstream.writeHead(new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200"), false);
-    } else {
-      downstream.writeHead(out, false);
-    }
-    if (code == 101) {
-      downstream.flush();
-      startTunnel();
-    }
-  }
-
-  @Override
-  public void responseHead(Http2Headers resp, boolean endStream) {
-    lastActivityNanos = System.nanoTime();
-    int code = Grpc.statusCode(resp);
-    if (!upstreamHead(code, Grpc.status(resp), endStream)) {
-      return;
-    }
-    if (endStream) {
-      grpcStatus = Grpc.status(resp);
-      responseComplete = true;
-    }
-    if (grpcWeb != null) {
-      resp.set(HttpHeaderNames.CONTENT_TYPE, grpcWeb.responseType());
-      resp.remove(HttpHeaderNames.CONTENT_LENGTH);
-    }
-    downstream.writeHead(DownstreamResponse.fromUpstream(resp, route, upstreamServiceMs), endStream);
-    if (endStream) {
-      downstream.flush();
-      responseWritten(true);
-    }
-  }
-
-  /** Common to both forms of head; returns false when the head is not relayed (interim, retried, finished). */
-  private boolean upstreamHead(int code, String grpcCode, boolean endStream) {
-    if (done || responseComplete) {
-      upstreamReusable = false;
-      return false;
-    }
-    if (code >= 100 && code < 200 && code != 101) {
-      return false; // interim response
-    }
-    cancel(perTryTimeout);
-    upstreamServiceMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStartNanos);
-    if (!responseStarted && canRetry() && (forward.retries().retriesStatus(code)
-        || (grpcCode != null && Grpc.retries(forward.retries(), grpcCode)))) {
-      discardUpstream();
-      retry();
-      return false;
-    }
-    status = code;
-    responseStarted = true;
-    return true;
-  }
-
-  private void startTunnel() {
-    tunnel = true;
-    upstreamReusable = false;
-    upstream.upgrade();
-    downstream.upgrade();
-    if (!requestComplete) {
-      downstream.requestConsumed(0);
-    }
-  }
-
-  @Override
-  public void responseData(ByteBuf data, boolean endStream) {
-    lastActivityNanos = System.nanoTime();
-    if (done || responseComplete || !responseStarted) {
-      data.release();
-      upstreamReusable = false; // bytes after the response (or none expected): the connection is not reused
-      return;
-    }
-    int n = data.readableBytes();
-    bytesSent += n;
-    if (grpcWeb != null) {
-      data = grpcWeb.response(data, downstream.connection().alloc(), endStream);
-    }
-    if (endStream) {
-      responseComplete = true;
-      downstream.writeData(data, true).addListener(f -> responseWritten(f.isSuccess()));
-      downstream.flush();
-      return;
-    }
-    UpstreamCall up = upstream;
-    ChannelFuture f = downstream.writeData(data, false);
-    if (up.needsConsumedCallbacks()) {
-      f.addListener(w -> {
-        if (w.isSuccess() && up == upstream) {
-          up.responseConsumed(n);
-        }
-      });
-    }
-  }
-
-  @Override
-  public void responseTrailers(Http2Headers trailers) {
-    lastActivityNanos = System.nanoTime();
-    if (done || responseComplete || !responseStarted) {
-      return;
-    }
-    grpcStatus = Grpc.status(trailers);
-    responseComplete = true;
-    ChannelFuture end = grpcWeb != null
-        ? downstream.writeData(grpcWeb.trailers(trailers, downstream.connection().alloc()), true)
-        : downstream.writeTrailers(trailers);
-    end.addListener(f -> responseWritten(f.isSuccess()));
-    downstream.flush();
-  }
-
-  @Override
-  public void responseTrailers(HttpHeaders trailers) {
-    lastActivityNanos = System.nanoTime();
-    if (done || responseComplete || !responseStarted) {
-      return;
-    }
-    grpcStatus = trailers.get("grpc-status");
-    responseComplete = true;
-    downstream.writeTrailers(trailers).addListener(f -> responseWritten(f.isSuccess()));
-    downstream.flush();
-  }
-
-  /**
-   * Flushes what this upstream read produced, once per read batch rather than per message (Netty's proxy
-   * pattern). While the downstream cannot take more, the upstream is not read, until {@link #downstreamWritable()}.
-   */
-  @Override
-  public void upstreamReadComplete() {
-    if (done || upstream == null || responseComplete) {
-      return;
-    }
-    if (responseStarted) {
-      downstream.flush();
-    }
-    if (!downstream.isWritable()) {
-      awaitingWritability = true;
-      upstream.reading(false);
+    if (!done && forwarding != null) {
+      forwarding.requestTrailers(trailers);
     }
   }
 
   /** The downstream can take more again. */
   void downstreamWritable() {
-    if (awaitingWritability && !done && upstream != null) {
-      awaitingWritability = false;
-      upstream.reading(true);
+    if (!done && forwarding != null) {
+      forwarding.downstreamWritable();
     }
-  }
-
-  private void responseWritten(boolean written) {
-    if (done) {
-      return;
-    }
-    UpstreamCall up = upstream;
-    upstream = null;
-    if (up != null) {
-      up.release(upstreamReusable && requestComplete);
-    }
-    finish();
-    downstream.responseEnded(written, keepAlive && !bodyPending());
   }
 
   /** Whether request body bytes may still arrive (then an HTTP/1.1 connection cannot be reused). */
-  private boolean bodyPending() {
+  boolean bodyPending() {
     return expectsBody && !requestComplete;
   }
 
-  private boolean canRetry() {
-    return attempts <= forward.retries().attempts() && replayable && (timeout == null || !timeout.isDone());
-  }
-
-  private void retry() {
-    downstream.eventLoop().schedule(() -> {
-      if (!done) {
-        attempt();
-      }
-    }, Math.min(25L * attempts, 250L), TimeUnit.MILLISECONDS);
-  }
-
-  private void onConnectFailure(Throwable cause) {
-    cancel(perTryTimeout);
-    log.debug("upstream {} {}: connect failed: {}", cluster.cluster().name(), endpoint, cause.toString());
-    if (cause instanceof Http2UpstreamPool.PendingOverflowException) {
-      local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", "UO", null);
-      return;
-    }
-    if (forward.retries().retriesConnectFailure() && canRetry()) {
-      retry();
-      return;
-    }
-    local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure",
-        "UF", null);
-  }
-
-  @Override
-  public void upstreamFailed(UpstreamCall.Failure failure, String why) {
-    if (done) {
-      return;
-    }
-    upstream = null;
-    cancel(perTryTimeout);
-    if (tunnel) {
-      responseComplete = true; // the upstream ended the tunnel: end the downstream side too
-      downstream.writeData(Unpooled.EMPTY_BUFFER, true).addListener(f -> {
-        finish();
-        downstream.responseEnded(false, false);
-      });
-      downstream.flush();
-      return;
-    }
-    if (failure == UpstreamCall.Failure.PROTOCOL_ERROR) {
-      cx.stats().inc(ProxyStats.UPSTREAM_HTTP2_RX_MESSAGING_ERROR);
-      log.debug("upstream {} {}: protocol error: {}", cluster.cluster().name(), endpoint, why);
-      if (!responseStarted) {
-        local(502, "upstream protocol error\n", "UPE", null);
-      } else {
-        flags = "UPE";
-        abortDownstream();
-      }
-      return;
-    }
-    if (!responseStarted) {
-      boolean refused = failure == UpstreamCall.Failure.REFUSED;
-      if (canRetry() && (refused ? forward.retries().retryOn().contains("refused-stream")
-          || forward.retries().retriesConnectFailure() : forward.retries().retriesConnectFailure())) {
-        retry();
-        return;
-      }
-      local(503, "upstream connect error or disconnect/reset before headers. reset reason: "
-          + (failure == UpstreamCall.Failure.RESET || refused ? "remote reset" : "connection termination"),
-          failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR", null);
-      return;
-    }
-    flags = failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR";
-    abortDownstream();
-  }
-
-  private void onTimeout() {
-    if (done) {
-      return;
-    }
-    discardUpstream();
-    if (!responseStarted) {
-      local(504, "upstream request timeout", "UT", null);
-    } else {
-      flags = "UT";
-      abortDownstream();
-    }
-  }
-
-  private void onPerTryTimeout() {
-    if (done || responseStarted) {
-      return;
-    }
-    discardUpstream();
-    if (canRetry()) {
-      retry();
-    } else {
-      local(504, "upstream request timeout", "UT", null);
-    }
-  }
-
-  private void discardUpstream() {
-    if (connecting != null) {
-      connecting.cancel(); // a per-try timeout or retry leaves no connect behind
-      connecting = null;
-      cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
-    }
-    UpstreamCall up = upstream;
-    upstream = null;
-    if (up != null) {
-      up.abandon();
-    }
-  }
-
-  private void abortDownstream() {
+  /** Ends the exchange with its response incomplete: an HTTP/2 stream is reset, an HTTP/1.1 connection closed. */
+  void abortDownstream() {
     finish();
-    downstream.abort(); // an HTTP/2 stream is reset, an HTTP/1.1 connection closed: the response is incomplete
+    downstream.abort();
   }
 
   /** The client went away (connection closed, stream reset); a tunnel's client side ended. */
   void downstreamClosed() {
-    if (done || (responseComplete && !tunnel)) {
+    if (done || (forwarding != null && forwarding.responseHandedOn())) {
       return; // the whole response was handed on: its write's outcome ends the exchange
     }
     discardUpstream();
-    flags = "DC";
+    flags = forwarding != null && forwarding.tunnel() ? "-" : "DC"; // a WebSocket ends when either side closes
     if (!responseStarted) {
       status = 0;
-    }
-    if (tunnel) {
-      flags = "-"; // a WebSocket ends when either side closes it
     }
     finish();
   }
 
-  private void local(int code, String text, String responseFlags, String location) {
+  private void discardUpstream() {
+    if (forwarding != null) {
+      forwarding.discardUpstream();
+    }
+  }
+
+  void local(int code, String text, String responseFlags, String location) {
     local(code, text.getBytes(StandardCharsets.UTF_8), responseFlags, location);
   }
 
@@ -768,20 +357,15 @@ final class Exchange implements UpstreamCall.Listener {
     downstream.flush();
   }
 
-  private void finish() {
+  /** Ends the exchange (once): timers and held bytes go, the downstream is told, the access log line written. */
+  void finish() {
     if (done) {
       return;
     }
     done = true;
-    cancel(timeout);
-    cancel(perTryTimeout);
-    if (connecting != null) {
-      connecting.cancel(); // the backend is not kept waiting by a connection nobody will use
-      connecting = null;
-      cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
+    if (forwarding != null) {
+      forwarding.stop();
     }
-    body.forEach(ByteBuf::release);
-    body.clear();
     if (grpcWeb != null) {
       grpcWeb.release();
     }
@@ -833,9 +417,4 @@ final class Exchange implements UpstreamCall.Listener {
     return downstream.eventLoop();
   }
 
-  private static void cancel(ScheduledFuture<?> f) {
-    if (f != null) {
-      f.cancel(false);
-    }
-  }
 }

@@ -1,0 +1,514 @@
+package io.portcullis.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.portcullis.routing.Endpoint;
+import io.portcullis.routing.RouteAction;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The upstream half of an {@link Exchange} whose route forwards: attempts on the cluster's endpoints (over
+ * {@link UpstreamCall}s, HTTP/1.1 or HTTP/2), Istio's {@code retries} (attempts, {@code perTryTimeout},
+ * {@code retryOn} including the gRPC conditions) and route {@code timeout} (for gRPC, the client's
+ * {@code grpc-timeout} capped by it), the request body streamed up (kept up to {@link #MAX_REPLAY_BYTES} for a
+ * retry) and the response streamed down with backpressure both ways, a WebSocket tunnel after {@code 101}, and
+ * Envoy's response flags for what went wrong (UF, UC, UR, UO, UT, UPE). Runs on the exchange's event loop.
+ */
+final class Forwarding implements UpstreamCall.Listener {
+  private static final Logger log = LoggerFactory.getLogger(Forwarding.class);
+  /** Request bodies up to this size are kept so a retry can replay them; larger ones are not retried. */
+  static final int MAX_REPLAY_BYTES = 64 * 1024;
+
+  private final Exchange ex;
+  private final Downstream downstream;
+  private final ProxyContext cx;
+  private final RouteAction.Forward forward;
+  private final RouteAction.WeightedCluster cluster;
+  private final List<ByteBuf> body = new ArrayList<>();
+  private Http2Headers requestTrailers;
+  private UpstreamCall upstream;
+  private UpstreamCalls.Pending connecting;
+  private UpstreamRequest.Context upstreamContext;
+  private boolean replayable = true;
+  private int replayBytes;
+  private boolean responseComplete;
+  private boolean tunnel;
+  private boolean awaitingWritability;
+  private boolean upstreamReusable = true;
+  private int attempts;
+  private long upstreamStartNanos;
+  private ScheduledFuture<?> timeout;
+  private ScheduledFuture<?> perTryTimeout;
+
+  Forwarding(Exchange ex, RouteAction.Forward forward, RouteAction.WeightedCluster cluster) {
+    this.ex = ex;
+    this.downstream = ex.downstream;
+    this.cx = ex.cx;
+    this.forward = forward;
+    this.cluster = cluster;
+  }
+
+  /** Starts the first attempt; {@code timeoutNanos} is the whole request's (0: none). */
+  void start(UpstreamRequest.Context context, long timeoutNanos) {
+    upstreamContext = context;
+    if (timeoutNanos > 0 && !ex.webSocket) {
+      timeout = downstream.eventLoop().schedule(this::onTimeout, timeoutNanos, TimeUnit.NANOSECONDS);
+    }
+    attempt();
+  }
+
+  /** Whether the whole response was handed to the downstream (only its write's outcome is left). */
+  boolean responseHandedOn() {
+    return responseComplete && !tunnel;
+  }
+
+  /** Whether the exchange became a WebSocket tunnel. */
+  boolean tunnel() {
+    return tunnel;
+  }
+
+  /** The request body failed: the upstream connection cannot be reused. */
+  void requestBroken() {
+    upstreamReusable = false;
+  }
+
+  /** Request body bytes ({@code n} as they arrived, before any gRPC-Web decoding), owned from here. */
+  void requestData(ByteBuf data, boolean last, int n) {
+    if (tunnel) {
+      upstream.sendData(data, last).addListener(written(n, false));
+      upstream.flush();
+      return;
+    }
+    if (replayable) {
+      replayBytes += n;
+      if (replayBytes > MAX_REPLAY_BYTES || ex.webSocket) {
+        replayable = false;
+        body.forEach(ByteBuf::release);
+        body.clear();
+      }
+    }
+    if (upstream == null) {
+      if (replayable) {
+        body.add(data);
+      } else {
+        data.release(); // cannot happen: body is read only once connected
+        upstreamReusable = false;
+      }
+      return;
+    }
+    if (replayable) {
+      body.add(data);
+      data = data.retainedDuplicate();
+    }
+    upstream.sendData(data, last).addListener(written(n, last));
+    upstream.flush();
+  }
+
+  /** The request's trailers, ending it. */
+  void requestTrailers(Http2Headers trailers) {
+    if (upstream == null) {
+      requestTrailers = trailers;
+      return;
+    }
+    if (replayable) {
+      requestTrailers = trailers;
+    }
+    upstream.sendTrailers(trailers);
+    upstream.flush();
+  }
+
+  /** The exchange finished: timers, a pending connect and the replay copy go. */
+  void stop() {
+    cancel(timeout);
+    cancel(perTryTimeout);
+    if (connecting != null) {
+      connecting.cancel(); // the backend is not kept waiting by a connection nobody will use
+      connecting = null;
+      cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
+    }
+    body.forEach(ByteBuf::release);
+    body.clear();
+  }
+
+  private void attempt() {
+    attempts++;
+    UpstreamCalls calls = cx.upstreams().calls(downstream.eventLoop());
+    ex.endpoint = calls.next(cluster.cluster());
+    upstreamStartNanos = System.nanoTime();
+    upstreamReusable = true;
+    RouteAction.RetryPolicy retry = forward.retries();
+    if (!retry.perTryTimeout().isZero() && !ex.webSocket) {
+      perTryTimeout = downstream.eventLoop().schedule(this::onPerTryTimeout, retry.perTryTimeout().toNanos(),
+          TimeUnit.NANOSECONDS);
+    }
+    Endpoint ep = ex.endpoint;
+    int attempt = attempts;
+    // After this read batch: an HTTP/2 stream reset in the same batch as its HEADERS (rapid reset), or an HTTP/1.1
+    // client gone with its request, has ended the exchange by then and no upstream connection is opened for it.
+    downstream.eventLoop().execute(() -> {
+      if (ex.done || attempt != attempts) {
+        cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
+        return;
+      }
+      connecting = calls.open(cluster.cluster(), ep, this, new UpstreamCalls.Callback() {
+        @Override
+        public void opened(UpstreamCall call) {
+          connecting = null;
+          if (ex.done || attempt != attempts) {
+            call.abandon();
+            return;
+          }
+          onOpened(call);
+        }
+
+        @Override
+        public void failed(Throwable cause) {
+          connecting = null;
+          if (!ex.done && attempt == attempts) {
+            onConnectFailure(cause);
+          }
+        }
+      });
+    });
+  }
+
+  private void onOpened(UpstreamCall call) {
+    upstream = call;
+    boolean endStream = ex.requestComplete && body.isEmpty() && requestTrailers == null;
+    if (ex.h1Request != null) {
+      call.sendHead(ex.h1Request, upstreamContext, endStream);
+    } else {
+      call.sendHead(ex.h2Request, ex.streamId, upstreamContext, endStream);
+    }
+    int buffered = 0;
+    for (int i = 0; i < body.size(); i++) {
+      boolean last = ex.requestComplete && requestTrailers == null && i == body.size() - 1;
+      ByteBuf chunk = body.get(i);
+      buffered += chunk.readableBytes();
+      ChannelFuture f = call.sendData(chunk.retainedDuplicate(), last);
+      if (i == body.size() - 1 && attempts == 1) {
+        f.addListener(written(buffered, last)); // the client's window (HTTP/2) or next read (HTTP/1.1) for them
+      }
+    }
+    if (ex.requestComplete && requestTrailers != null) {
+      call.sendTrailers(requestTrailers);
+    }
+    call.flush();
+    if (!ex.requestComplete && (body.isEmpty() || attempts > 1)) {
+      downstream.requestConsumed(0); // ask for the body, now that it has somewhere to go
+    }
+  }
+
+  private ChannelFutureListener written(int n, boolean last) {
+    UpstreamCall up = upstream;
+    return f -> {
+      if (f.isSuccess() && !last && up == upstream && !ex.done) {
+        downstream.requestConsumed(n);
+      }
+    };
+  }
+
+  @Override
+  public void responseHead(HttpResponse resp) {
+    ex.touch();
+    int code = resp.status().code();
+    if (!upstreamHead(code, Grpc.status(resp.headers()), false)) {
+      return;
+    }
+    if (!HttpUtil.isKeepAlive(resp)) {
+      upstreamReusable = false;
+    }
+    HttpResponse out = DownstreamResponse.fromUpstream(resp, ex.route, ex.upstreamServiceMs);
+    if (ex.grpcWeb != null) {
+      out.headers().set(HttpHeaderNames.CONTENT_TYPE, ex.grpcWeb.responseType());
+      out.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+    }
+    if (code == 101 && downstream.isH2()) {
+      // RFC 8441 §5: the extended CONNECT's answer is a 2xx; the upgrade's own headers stay on the upstream hop
+      downstream.writeHead(new DefaultHttp2Headers().status("200"), false);
+    } else {
+      downstream.writeHead(out, false);
+    }
+    if (code == 101) {
+      downstream.flush();
+      startTunnel();
+    }
+  }
+
+  @Override
+  public void responseHead(Http2Headers resp, boolean endStream) {
+    ex.touch();
+    int code = Grpc.statusCode(resp);
+    if (!upstreamHead(code, Grpc.status(resp), endStream)) {
+      return;
+    }
+    if (endStream) {
+      ex.grpcStatus = Grpc.status(resp);
+      responseComplete = true;
+    }
+    if (ex.grpcWeb != null) {
+      resp.set(HttpHeaderNames.CONTENT_TYPE, ex.grpcWeb.responseType());
+      resp.remove(HttpHeaderNames.CONTENT_LENGTH);
+    }
+    downstream.writeHead(DownstreamResponse.fromUpstream(resp, ex.route, ex.upstreamServiceMs), endStream);
+    if (endStream) {
+      downstream.flush();
+      responseWritten(true);
+    }
+  }
+
+  /** Common to both forms of head; returns false when the head is not relayed (interim, retried, finished). */
+  private boolean upstreamHead(int code, String grpcCode, boolean endStream) {
+    if (ex.done || responseComplete) {
+      upstreamReusable = false;
+      return false;
+    }
+    if (code >= 100 && code < 200 && code != 101) {
+      return false; // interim response
+    }
+    cancel(perTryTimeout);
+    ex.upstreamServiceMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStartNanos);
+    if (!ex.responseStarted && canRetry() && (forward.retries().retriesStatus(code)
+        || (grpcCode != null && Grpc.retries(forward.retries(), grpcCode)))) {
+      discardUpstream();
+      retry();
+      return false;
+    }
+    ex.status = code;
+    ex.responseStarted = true;
+    return true;
+  }
+
+  private void startTunnel() {
+    tunnel = true;
+    upstreamReusable = false;
+    upstream.upgrade();
+    downstream.upgrade();
+    if (!ex.requestComplete) {
+      downstream.requestConsumed(0);
+    }
+  }
+
+  @Override
+  public void responseData(ByteBuf data, boolean endStream) {
+    ex.touch();
+    if (ex.done || responseComplete || !ex.responseStarted) {
+      data.release();
+      upstreamReusable = false; // bytes after the response (or none expected): the connection is not reused
+      return;
+    }
+    int n = data.readableBytes();
+    ex.bytesSent += n;
+    if (ex.grpcWeb != null) {
+      data = ex.grpcWeb.response(data, downstream.connection().alloc(), endStream);
+    }
+    if (endStream) {
+      responseComplete = true;
+      downstream.writeData(data, true).addListener(f -> responseWritten(f.isSuccess()));
+      downstream.flush();
+      return;
+    }
+    UpstreamCall up = upstream;
+    ChannelFuture f = downstream.writeData(data, false);
+    if (up.needsConsumedCallbacks()) {
+      f.addListener(w -> {
+        if (w.isSuccess() && up == upstream) {
+          up.responseConsumed(n);
+        }
+      });
+    }
+  }
+
+  @Override
+  public void responseTrailers(Http2Headers trailers) {
+    ex.touch();
+    if (ex.done || responseComplete || !ex.responseStarted) {
+      return;
+    }
+    ex.grpcStatus = Grpc.status(trailers);
+    responseComplete = true;
+    ChannelFuture end = ex.grpcWeb != null
+        ? downstream.writeData(ex.grpcWeb.trailers(trailers, downstream.connection().alloc()), true)
+        : downstream.writeTrailers(trailers);
+    end.addListener(f -> responseWritten(f.isSuccess()));
+    downstream.flush();
+  }
+
+  @Override
+  public void responseTrailers(HttpHeaders trailers) {
+    ex.touch();
+    if (ex.done || responseComplete || !ex.responseStarted) {
+      return;
+    }
+    ex.grpcStatus = trailers.get("grpc-status");
+    responseComplete = true;
+    downstream.writeTrailers(trailers).addListener(f -> responseWritten(f.isSuccess()));
+    downstream.flush();
+  }
+
+  /**
+   * Flushes what this upstream read produced, once per read batch rather than per message (Netty's proxy
+   * pattern). While the downstream cannot take more, the upstream is not read, until {@link #downstreamWritable()}.
+   */
+  @Override
+  public void upstreamReadComplete() {
+    if (ex.done || upstream == null || responseComplete) {
+      return;
+    }
+    if (ex.responseStarted) {
+      downstream.flush();
+    }
+    if (!downstream.isWritable()) {
+      awaitingWritability = true;
+      upstream.reading(false);
+    }
+  }
+
+  /** The downstream can take more again. */
+  void downstreamWritable() {
+    if (awaitingWritability && !ex.done && upstream != null) {
+      awaitingWritability = false;
+      upstream.reading(true);
+    }
+  }
+
+  private void responseWritten(boolean written) {
+    if (ex.done) {
+      return;
+    }
+    UpstreamCall up = upstream;
+    upstream = null;
+    if (up != null) {
+      up.release(upstreamReusable && ex.requestComplete);
+    }
+    ex.finish();
+    downstream.responseEnded(written, ex.keepAlive && !ex.bodyPending());
+  }
+
+  private boolean canRetry() {
+    return attempts <= forward.retries().attempts() && replayable && (timeout == null || !timeout.isDone());
+  }
+
+  private void retry() {
+    downstream.eventLoop().schedule(() -> {
+      if (!ex.done) {
+        attempt();
+      }
+    }, Math.min(25L * attempts, 250L), TimeUnit.MILLISECONDS);
+  }
+
+  private void onConnectFailure(Throwable cause) {
+    cancel(perTryTimeout);
+    log.debug("upstream {} {}: connect failed: {}", cluster.cluster().name(), ex.endpoint, cause.toString());
+    if (cause instanceof Http2UpstreamPool.PendingOverflowException) {
+      ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", "UO", null);
+      return;
+    }
+    if (forward.retries().retriesConnectFailure() && canRetry()) {
+      retry();
+      return;
+    }
+    ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure",
+        "UF", null);
+  }
+
+  @Override
+  public void upstreamFailed(UpstreamCall.Failure failure, String why) {
+    if (ex.done) {
+      return;
+    }
+    upstream = null;
+    cancel(perTryTimeout);
+    if (tunnel) {
+      responseComplete = true; // the upstream ended the tunnel: end the downstream side too
+      downstream.writeData(Unpooled.EMPTY_BUFFER, true).addListener(f -> {
+        ex.finish();
+        downstream.responseEnded(false, false);
+      });
+      downstream.flush();
+      return;
+    }
+    if (failure == UpstreamCall.Failure.PROTOCOL_ERROR) {
+      cx.stats().inc(ProxyStats.UPSTREAM_HTTP2_RX_MESSAGING_ERROR);
+      log.debug("upstream {} {}: protocol error: {}", cluster.cluster().name(), ex.endpoint, why);
+      if (!ex.responseStarted) {
+        ex.local(502, "upstream protocol error\n", "UPE", null);
+      } else {
+        ex.flags = "UPE";
+        ex.abortDownstream();
+      }
+      return;
+    }
+    if (!ex.responseStarted) {
+      boolean refused = failure == UpstreamCall.Failure.REFUSED;
+      if (canRetry() && (refused ? forward.retries().retryOn().contains("refused-stream")
+          || forward.retries().retriesConnectFailure() : forward.retries().retriesConnectFailure())) {
+        retry();
+        return;
+      }
+      ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: "
+          + (failure == UpstreamCall.Failure.RESET || refused ? "remote reset" : "connection termination"),
+          failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR", null);
+      return;
+    }
+    ex.flags = failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR";
+    ex.abortDownstream();
+  }
+
+  private void onTimeout() {
+    if (ex.done) {
+      return;
+    }
+    discardUpstream();
+    if (!ex.responseStarted) {
+      ex.local(504, "upstream request timeout", "UT", null);
+    } else {
+      ex.flags = "UT";
+      ex.abortDownstream();
+    }
+  }
+
+  private void onPerTryTimeout() {
+    if (ex.done || ex.responseStarted) {
+      return;
+    }
+    discardUpstream();
+    if (canRetry()) {
+      retry();
+    } else {
+      ex.local(504, "upstream request timeout", "UT", null);
+    }
+  }
+
+  void discardUpstream() {
+    if (connecting != null) {
+      connecting.cancel(); // a per-try timeout or retry leaves no connect behind
+      connecting = null;
+      cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
+    }
+    UpstreamCall up = upstream;
+    upstream = null;
+    if (up != null) {
+      up.abandon();
+    }
+  }
+
+  private static void cancel(ScheduledFuture<?> f) {
+    if (f != null) {
+      f.cancel(false);
+    }
+  }
+}
