@@ -108,6 +108,7 @@ final class H2Client implements AutoCloseable {
     final ByteArrayOutputStream body = new ByteArrayOutputStream();
     volatile long received;
     volatile int readCompletes;
+    volatile int writabilityChanges;
     /** "end", "reset CODE" / "reset CODE refused", "closed: why", "protocolError: why". */
     final CompletableFuture<String> ending = new CompletableFuture<>();
 
@@ -203,6 +204,8 @@ final class H2Client implements AutoCloseable {
     }
 
     @Override
-    public void writabilityChanged() {}
+    public void writabilityChanged() {
+      writabilityChanges++;
+    }
   }
 }
