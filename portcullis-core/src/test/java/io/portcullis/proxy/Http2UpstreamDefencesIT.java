@@ -130,6 +130,16 @@ class Http2UpstreamDefencesIT {
     assertHealthyStreamCompletes(bystander);
   }
 
+  @Test
+  void anUpstreamThatIsNotHttp2IsAConnectionError() throws Exception {
+    Endpoint ep = upstream("http1");
+    H2Client.Recording r = client.send(ep, null, null, H2Client.Request.get("/"), true);
+
+    assertThat(r.ending.get(60, TimeUnit.SECONDS)).startsWith("closed: upstream " + ep
+        + ": HTTP/2 connection error: First received frame was not SETTINGS.");
+    assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_PROTOCOL_ERROR)).isEqualTo(1);
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "no-status         | false | Response is missing mandatory :status pseudo-header field.",
