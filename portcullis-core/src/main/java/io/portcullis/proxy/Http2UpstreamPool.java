@@ -81,7 +81,7 @@ final class Http2UpstreamPool {
   Pending acquire(Endpoint endpoint, SslContext ssl, String sni, Consumer<Http2UpstreamConnection> onReady,
       Consumer<Throwable> onFailure) {
     assert loop.inEventLoop();
-    Http2UpstreamConnection.checkAlpn(ssl, endpoint);
+    Http2UpstreamConnector.checkAlpn(ssl, endpoint);
     Key key = new Key(endpoint, ssl, ssl == null ? null : sni);
     return acquire(key, new Waiter(onReady, onFailure));
   }
@@ -140,7 +140,7 @@ final class Http2UpstreamPool {
   private Connect connect(Key key, Entry e) {
     Connect c = new Connect();
     e.connecting.add(c);
-    Http2UpstreamConnection.connect(bootstrap, loop, key.endpoint, address(key.endpoint), key.ssl, key.sni, limits,
+    Http2UpstreamConnector.connect(bootstrap, loop, key.endpoint, address(key.endpoint), key.ssl, key.sni, limits,
         stats).addListener(f -> {
           e.connecting.remove(c);
           if (f.isSuccess()) {

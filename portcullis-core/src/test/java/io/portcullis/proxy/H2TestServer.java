@@ -22,6 +22,7 @@ import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
@@ -58,6 +59,8 @@ final class H2TestServer implements AutoCloseable {
   final java.util.concurrent.atomic.AtomicLong slowWindowReceived = new java.util.concurrent.atomic.AtomicLong();
   /** GOAWAY error codes the server received from clients. */
   final List<Long> goAwaysReceived = new CopyOnWriteArrayList<>();
+  /** RST_STREAM error codes the server received from clients. */
+  final List<Long> resetsReceived = new CopyOnWriteArrayList<>();
   private final List<Runnable> held = new ArrayList<>();
   /** Whether {@code /slow-window} bodies still wait for their window; until {@link #releaseHolds()}. */
   private volatile boolean windowHeld = true;
@@ -166,6 +169,8 @@ final class H2TestServer implements AutoCloseable {
           if (d.isEndStream()) {
             respond(ctx, d.stream());
           }
+        } else if (msg instanceof Http2ResetFrame r) {
+          resetsReceived.add(r.errorCode());
         } else if (msg instanceof Http2GoAwayFrame g) {
           goAwaysReceived.add(g.errorCode());
         }
@@ -187,7 +192,8 @@ final class H2TestServer implements AutoCloseable {
       if (path.equals("/echo") || path.equals("/slow-window")) {
         int n = body.readableBytes();
         ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")
-            .set("x-method", head.method()).set("x-request-header", String.valueOf(head.get("x-test")))).stream(stream));
+            .set("x-method", head.method()).set("x-request-header", String.valueOf(head.get("x-test"))))
+            .stream(stream));
         ctx.write(new DefaultHttp2DataFrame(body, false).stream(stream));
         ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().set("x-echo-bytes", Integer.toString(n)),
             true).stream(stream));

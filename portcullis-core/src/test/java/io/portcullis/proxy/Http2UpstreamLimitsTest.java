@@ -26,8 +26,10 @@ class Http2UpstreamLimitsTest {
       "1 | 1000  | 60   | 200 | 30 | 10000 | 1  | initialStreamWindow: 1000 (expected: 65535..2147483647)",
       "1 | 65535 | 0    | 200 | 30 | 10000 | 1  | maxResponseHeadersKb: 0 (expected: 1..8192)",
       "1 | 65535 | 9000 | 200 | 30 | 10000 | 1  | maxResponseHeadersKb: 9000 (expected: 1..8192)",
-      "1 | 65535 | 60   | -1  | 30 | 10000 | 1  | maxRstFramesPerWindow/rstFramesWindowSeconds: -1/30 (expected: >= 0 / >= 1)",
-      "1 | 65535 | 60   | 200 | 0  | 10000 | 1  | maxRstFramesPerWindow/rstFramesWindowSeconds: 200/0 (expected: >= 0 / >= 1)",
+      "1 | 65535 | 60 | -1  | 30 | 10000 | 1 | "
+          + "maxRstFramesPerWindow/rstFramesWindowSeconds: -1/30 (expected: >= 0 / >= 1)",
+      "1 | 65535 | 60 | 200 | 0  | 10000 | 1 | "
+          + "maxRstFramesPerWindow/rstFramesWindowSeconds: 200/0 (expected: >= 0 / >= 1)",
       "1 | 65535 | 60   | 200 | 30 | 0     | 1  | maxQueuedControlFrames: 0 (expected: >= 1)",
       "1 | 65535 | 60   | 200 | 30 | 10000 | -1 | idleTimeout: PT-1S (expected: >= 0, 0 for never)",
   })
