@@ -321,6 +321,7 @@ final class Http2UpstreamConnection {
 
   void inactive() {
     draining = true;
+    reading = false;
     if (failure == null) {
       failure = new IOException("upstream " + endpoint + " closed the HTTP/2 connection");
     }
