@@ -16,6 +16,7 @@ Listens on 127.0.0.1:PORT, prints "listening", and serves each connection in a t
   connection       a "connection: keep-alive" field
   content-length   content-length 10 and 5 bytes of body
   informational-end  :status 103 with END_STREAM
+  http1            not HTTP/2 at all: answers the preface with an HTTP/1.1 400 and closes
 Prints one line per notable event. Runs until killed.
 """
 import os
@@ -68,6 +69,18 @@ def bad_head(mode):
 
 
 def serve(sock, is_first):
+    if MODE == "http1":
+        sock.recv(65536)
+        sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(10)
+        try:
+            while sock.recv(65536):  # until the client closes: no reset that could discard our answer
+                pass
+        except OSError:
+            pass
+        sock.close()
+        return
     conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
         client_side=False, header_encoding="utf-8", validate_outbound_headers=False,
         normalize_outbound_headers=False, validate_inbound_headers=False))

@@ -1,14 +1,10 @@
 package io.portcullis.proxy;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
@@ -19,20 +15,13 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2LocalFlowController;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
-import io.netty.handler.ssl.ApplicationProtocolNames;
-import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portcullis.routing.Endpoint;
 import java.io.IOException;
-import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLHandshakeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,7 +70,7 @@ final class Http2UpstreamConnection {
   private long idleSinceNanos = -1;
   private ScheduledFuture<?> idleTimer;
 
-  private Http2UpstreamConnection(Endpoint endpoint, Channel channel, Http2UpstreamLimits limits, ProxyStats stats) {
+  Http2UpstreamConnection(Endpoint endpoint, Channel channel, Http2UpstreamLimits limits, ProxyStats stats) {
     this.endpoint = endpoint;
     this.channel = channel;
     this.limits = limits;
@@ -119,59 +108,9 @@ final class Http2UpstreamConnection {
     });
   }
 
-  /**
-   * Connects to {@code endpoint} at {@code address} on {@code loop}: h2c with prior knowledge when {@code ssl} is
-   * null, else TLS with SNI {@code sni} (the endpoint's host when null; also the name the certificate is checked
-   * against when the context does hostname verification, as Netty 4.2's client contexts do by default) and ALPN
-   * {@code h2}.
-   *
-   * @param bootstrap the channel type, resolver and options (the handler is set here, on a copy)
-   * @return completes on the event loop when the connection can take streams (plain: connected; TLS: handshake done
-   *     and ALPN chose {@code h2}), or fails: connect refused or timed out, handshake failed, ALPN chose another
-   *     protocol or none ({@link SSLHandshakeException} naming the endpoint and what was chosen)
-   * @throws IllegalArgumentException when {@code ssl} does not offer ALPN {@code h2}
-   */
-  static Future<Http2UpstreamConnection> connect(Bootstrap bootstrap, EventLoop loop, Endpoint endpoint,
-      SocketAddress address, SslContext ssl, String sni, Http2UpstreamLimits limits, ProxyStats stats) {
-    checkAlpn(ssl, endpoint);
-    Promise<Http2UpstreamConnection> ready = loop.newPromise();
-    Http2UpstreamConnection[] made = new Http2UpstreamConnection[1];
-    ChannelFuture f = bootstrap.clone(loop).handler(new ChannelInitializer<Channel>() {
-      @Override
-      protected void initChannel(Channel ch) {
-        Http2UpstreamConnection c = new Http2UpstreamConnection(endpoint, ch, limits, stats);
-        made[0] = c;
-        if (ssl == null) {
-          ch.pipeline().addLast(c.handler);
-        } else {
-          SslHandler tls = ssl.newHandler(ch.alloc(), sni != null ? sni : endpoint.host(), endpoint.port());
-          ch.pipeline().addLast(tls, new AlpnGate(c, tls, ready));
-        }
-      }
-    }).connect(address);
-    f.addListener(cf -> {
-      if (!cf.isSuccess()) {
-        stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
-        ready.tryFailure(cf.cause());
-      } else if (ssl == null) {
-        made[0].becameReady(ready);
-      }
-    });
-    return ready;
-  }
-
-  /**
-   * Checks that {@code ssl} (null: plain) offers ALPN {@code h2}.
-   *
-   * @throws IllegalArgumentException naming the endpoint and the protocols offered, when it does not
-   */
-  static void checkAlpn(SslContext ssl, Endpoint endpoint) {
-    if (ssl != null && (ssl.applicationProtocolNegotiator() == null
-        || !ssl.applicationProtocolNegotiator().protocols().contains(ApplicationProtocolNames.HTTP_2))) {
-      throw new IllegalArgumentException("upstream " + endpoint + ": the TLS context offers ALPN "
-          + (ssl.applicationProtocolNegotiator() == null ? "[]" : ssl.applicationProtocolNegotiator().protocols())
-          + " (expected: h2 among them)");
-    }
+  /** Returns the HTTP/2 handler, for the pipeline (once: TLS puts it there after ALPN). */
+  Http2UpstreamHandler handler() {
+    return handler;
   }
 
   /** Returns the endpoint this connection goes to. */
@@ -282,7 +221,7 @@ final class Http2UpstreamConnection {
   }
 
   ChannelFuture writeData(Http2UpstreamStream s, ByteBuf data, boolean endStream) {
-    if (s.stream == null || s.done) {
+    if (s.stream == null || s.cancelled) { // else Netty checks the state: after the response ended it may go on
       ReferenceCountUtil.release(data);
       return channel.newFailedFuture(new IllegalStateException(s + ": not open"));
     }
@@ -296,7 +235,7 @@ final class Http2UpstreamConnection {
   }
 
   ChannelFuture writeTrailers(Http2UpstreamStream s, Http2Headers trailers) {
-    if (s.stream == null || s.done) {
+    if (s.stream == null || s.cancelled) {
       return channel.newFailedFuture(new IllegalStateException(s + ": not open"));
     }
     ChannelHandlerContext ctx = handler.ctx();
@@ -309,15 +248,16 @@ final class Http2UpstreamConnection {
   }
 
   void resetStream(Http2UpstreamStream s) {
-    if (s.done && (s.stream == null || s.stream.state() == Http2Stream.State.CLOSED || s.stream.isResetSent())) {
+    if (s.cancelled) {
       return;
     }
+    s.cancelled = true;
     s.done = true;
     if (s.stream == null) {
       release(s); // never sent: nothing to tell the upstream
       return;
     }
-    if (s.stream.state() == Http2Stream.State.CLOSED) {
+    if (s.stream.state() == Http2Stream.State.CLOSED || s.stream.isResetSent()) {
       return;
     }
     ChannelHandlerContext ctx = handler.ctx();
@@ -331,7 +271,7 @@ final class Http2UpstreamConnection {
   }
 
   boolean isWritable(Http2UpstreamStream s) {
-    if (s.done && s.stream == null || s.stream != null && s.stream.state() == Http2Stream.State.CLOSED) {
+    if (s.cancelled || s.done && s.stream == null || s.stream != null && s.stream.state() == Http2Stream.State.CLOSED) {
       return false;
     }
     return s.stream == null ? channel.isWritable() : handler.encoder().flowController().isWritable(s.stream);
@@ -381,6 +321,7 @@ final class Http2UpstreamConnection {
 
   void inactive() {
     draining = true;
+    reading = false;
     if (failure == null) {
       failure = new IOException("upstream " + endpoint + " closed the HTTP/2 connection");
     }
@@ -442,7 +383,8 @@ final class Http2UpstreamConnection {
 
   // --- internals ----------------------------------------------------------------------------------------------------
 
-  private void becameReady(Promise<Http2UpstreamConnection> promise) {
+  /** The connection is up (TLS: with h2): it takes streams from now on; completes {@code promise} with it. */
+  void becameReady(Promise<Http2UpstreamConnection> promise) {
     if (!channel.isActive()) {
       promise.tryFailure(failure != null ? failure : new IOException("upstream " + endpoint + " closed at once"));
       return;
@@ -666,68 +608,6 @@ final class Http2UpstreamConnection {
       if (streams == 0) {
         channel.eventLoop().execute(channel::close);
       }
-    }
-  }
-
-  /**
-   * Waits for the TLS handshake, checks that ALPN chose {@code h2} (RFC 9113 §3.2), then puts the HTTP/2 handler in
-   * its place and reports the connection ready.
-   */
-  private static final class AlpnGate extends ChannelInboundHandlerAdapter {
-    private final Http2UpstreamConnection connection;
-    private final SslHandler tls;
-    private final Promise<Http2UpstreamConnection> ready;
-
-    AlpnGate(Http2UpstreamConnection connection, SslHandler tls, Promise<Http2UpstreamConnection> ready) {
-      this.connection = connection;
-      this.tls = tls;
-      this.ready = ready;
-    }
-
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-      if (!(evt instanceof SslHandshakeCompletionEvent done)) {
-        super.userEventTriggered(ctx, evt);
-        return;
-      }
-      Endpoint ep = connection.endpoint;
-      if (!done.isSuccess()) {
-        fail(ctx, new SSLHandshakeException("upstream " + ep + ": TLS handshake failed: " + done.cause()
-            .getMessage()), done.cause());
-        return;
-      }
-      String protocol = tls.applicationProtocol();
-      if (!ApplicationProtocolNames.HTTP_2.equals(protocol)) {
-        fail(ctx, new SSLHandshakeException("upstream " + ep + ": ALPN chose " + (protocol == null ? "no protocol"
-            : protocol) + " (expected: h2)"), null);
-        return;
-      }
-      ctx.pipeline().replace(this, null, connection.handler);
-      connection.becameReady(ready);
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      if (ready.tryFailure(new SSLHandshakeException("upstream " + connection.endpoint
-          + " closed the connection during the TLS handshake"))) {
-        connection.stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
-      }
-      super.channelInactive(ctx);
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      fail(ctx, new SSLHandshakeException("upstream " + connection.endpoint + ": " + cause.getMessage()), cause);
-    }
-
-    private void fail(ChannelHandlerContext ctx, SSLHandshakeException e, Throwable cause) {
-      if (cause != null) {
-        e.initCause(cause);
-      }
-      if (ready.tryFailure(e)) {
-        connection.stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
-      }
-      ctx.close();
     }
   }
 }

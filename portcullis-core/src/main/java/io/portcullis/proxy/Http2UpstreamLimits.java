@@ -13,8 +13,9 @@ import java.time.Duration;
  *     {@code SETTINGS_MAX_CONCURRENT_STREAMS} allows (the smaller of the two applies; RFC 9113 §6.5.2); 1..2^31-1
  * @param initialStreamWindow our {@code SETTINGS_INITIAL_WINDOW_SIZE}, bytes: how much response body one stream may
  *     have in flight that the proxy has not yet written downstream (RFC 9113 §6.9.2; Envoy's
- *     {@code initial_stream_window_size}); 65,535 (the protocol's default) .. 2^31-1. The connection window is raised to
- *     {@code initialStreamWindow * maxConcurrentStreams} (capped at 2^31-1) so one slow stream cannot stall the others
+ *     {@code initial_stream_window_size}); 65,535 (the protocol's default) .. 2^31-1. The connection window is raised
+ *     to {@code initialStreamWindow * maxConcurrentStreams} (capped at 2^31-1) so one slow stream cannot stall the
+ *     others
  * @param maxResponseHeadersKb our {@code SETTINGS_MAX_HEADER_LIST_SIZE}, KiB: a response header block larger than
  *     this fails its stream (a protocol error, 502); one larger than 1.25 times it fails the connection before it is
  *     buffered. Envoy's {@code max_response_headers_kb} (60); 1..8192

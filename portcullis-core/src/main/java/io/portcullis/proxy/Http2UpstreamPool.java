@@ -28,6 +28,7 @@ import java.util.function.Consumer;
  * {@code SETTINGS_MAX_CONCURRENT_STREAMS} is reached, then another (issue 13). Not thread-safe: used only on its loop.
  */
 final class Http2UpstreamPool {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Http2UpstreamPool.class);
   /** The most requests waiting for connections to one key: Envoy's circuit breaker {@code max_pending_requests}. */
   static final int MAX_PENDING = 1024;
 
@@ -80,10 +81,9 @@ final class Http2UpstreamPool {
   Pending acquire(Endpoint endpoint, SslContext ssl, String sni, Consumer<Http2UpstreamConnection> onReady,
       Consumer<Throwable> onFailure) {
     assert loop.inEventLoop();
-    Http2UpstreamConnection.checkAlpn(ssl, endpoint);
+    Http2UpstreamConnector.checkAlpn(ssl, endpoint);
     Key key = new Key(endpoint, ssl, ssl == null ? null : sni);
-    Entry e = entries.computeIfAbsent(key, k -> new Entry());
-    return acquire(key, e, new Waiter(onReady, onFailure));
+    return acquire(key, new Waiter(onReady, onFailure));
   }
 
   /** Returns the open connections to {@code endpoint} (all TLS settings), for tests and the admin server. */
@@ -106,11 +106,12 @@ final class Http2UpstreamPool {
     }
   }
 
-  private Pending acquire(Key key, Entry e, Waiter w) {
+  private Pending acquire(Key key, Waiter w) {
+    Entry e = entries.computeIfAbsent(key, k -> new Entry());
     for (int i = e.connections.size() - 1; i >= 0; i--) {
       Http2UpstreamConnection c = e.connections.get(i);
       if (c.hasCapacity()) {
-        w.onReady.accept(c);
+        w.ready(c);
         return Pending.NONE;
       }
     }
@@ -125,7 +126,7 @@ final class Http2UpstreamPool {
     }
     if (waiting >= MAX_PENDING) {
       stats.inc(ProxyStats.UPSTREAM_RQ_PENDING_OVERFLOW);
-      w.onFailure.accept(new PendingOverflowException(key.endpoint, waiting));
+      w.failed(new PendingOverflowException(key.endpoint, waiting));
       return Pending.NONE;
     }
     if (room == null) {
@@ -139,7 +140,7 @@ final class Http2UpstreamPool {
   private Connect connect(Key key, Entry e) {
     Connect c = new Connect();
     e.connecting.add(c);
-    Http2UpstreamConnection.connect(bootstrap, loop, key.endpoint, address(key.endpoint), key.ssl, key.sni, limits,
+    Http2UpstreamConnector.connect(bootstrap, loop, key.endpoint, address(key.endpoint), key.ssl, key.sni, limits,
         stats).addListener(f -> {
           e.connecting.remove(c);
           if (f.isSuccess()) {
@@ -155,9 +156,9 @@ final class Http2UpstreamPool {
             while ((w = c.waiters.pollFirst()) != null) {
               w.connect = null;
               if (conn.hasCapacity()) {
-                w.onReady.accept(conn);
+                w.ready(conn);
               } else {
-                acquire(key, e, w); // this one is full (or already going away): another one, or a new connect
+                acquire(key, w); // this one is full (or already going away): another one, or a new connect
               }
             }
           } else {
@@ -168,7 +169,7 @@ final class Http2UpstreamPool {
             Waiter w;
             while ((w = c.waiters.pollFirst()) != null) {
               w.connect = null;
-              w.onFailure.accept(cause);
+              w.failed(cause);
             }
           }
         });
@@ -201,6 +202,22 @@ final class Http2UpstreamPool {
     Waiter(Consumer<Http2UpstreamConnection> onReady, Consumer<Throwable> onFailure) {
       this.onReady = onReady;
       this.onFailure = onFailure;
+    }
+
+    void ready(Http2UpstreamConnection c) {
+      try {
+        onReady.accept(c);
+      } catch (RuntimeException ex) {
+        log.warn("a request failed to use {}", c, ex); // the others waiting still get theirs
+      }
+    }
+
+    void failed(Throwable cause) {
+      try {
+        onFailure.accept(cause);
+      } catch (RuntimeException ex) {
+        log.warn("a request failed on a connect failure", ex);
+      }
     }
 
     @Override

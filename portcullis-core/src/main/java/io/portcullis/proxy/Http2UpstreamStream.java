@@ -85,6 +85,8 @@ final class Http2UpstreamStream {
   boolean headReceived;
   /** The stream's one ending happened (or the caller reset it): no more callbacks. */
   boolean done;
+  /** The caller reset it: nothing more is written. */
+  boolean cancelled;
   /** Still counted against the connection's concurrent streams. */
   boolean counted = true;
   /** Already in the connection's list of streams touched by the current read batch. */
@@ -126,8 +128,8 @@ final class Http2UpstreamStream {
   /**
    * Writes request body bytes through the upstream's flow control; takes ownership of {@code data}. Not flushed. The
    * future completes when the bytes were written to the socket (after the stream and connection windows allowed
-   * them), so a caller can read the next downstream chunk then; it fails when the stream or connection ended first
-   * (then {@code data} is released).
+   * them), so a caller can read the next downstream chunk then; it fails when the stream was reset or the connection
+   * ended first (then {@code data} is released). Writing on after the response ended is allowed (RFC 9113 §8.1).
    */
   ChannelFuture writeData(ByteBuf data, boolean endStream) {
     return connection.writeData(this, data, endStream);

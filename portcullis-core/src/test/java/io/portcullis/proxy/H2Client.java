@@ -54,13 +54,23 @@ final class H2Client implements AutoCloseable {
     return rec;
   }
 
-  /** Sends {@code r} over h2c, again on another connection each time it is refused (at most 5 tries). */
-  Recording sendRetryingRefused(Endpoint ep, Request r) {
-    Recording first = new Recording(true);
-    loop.execute(() -> attempt(ep, r, first, 1));
-    return first;
+  /** Sends {@code n} copies of {@code r} over h2c, all asked for in one task of the loop; returns their recordings. */
+  List<Recording> sendBatch(Endpoint ep, Request r, int n, boolean retryRefused) {
+    List<Recording> out = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(new Recording(true));
+    }
+    loop.execute(() -> out.forEach(rec -> {
+      if (retryRefused) {
+        attempt(ep, r, rec, 1);
+      } else {
+        pool.acquire(ep, null, null, c -> start(c, r, rec), rec.ending::completeExceptionally);
+      }
+    }));
+    return out;
   }
 
+  /** Sends {@code r} over h2c, again on another connection each time it is refused (at most 5 tries). */
   private void attempt(Endpoint ep, Request r, Recording out, int n) {
     Recording rec = new Recording(true);
     rec.ending.whenComplete((how, err) -> {
@@ -108,6 +118,7 @@ final class H2Client implements AutoCloseable {
     final ByteArrayOutputStream body = new ByteArrayOutputStream();
     volatile long received;
     volatile int readCompletes;
+    volatile int writabilityChanges;
     /** "end", "reset CODE" / "reset CODE refused", "closed: why", "protocolError: why". */
     final CompletableFuture<String> ending = new CompletableFuture<>();
 
@@ -203,6 +214,8 @@ final class H2Client implements AutoCloseable {
     }
 
     @Override
-    public void writabilityChanged() {}
+    public void writabilityChanged() {
+      writabilityChanges++;
+    }
   }
 }

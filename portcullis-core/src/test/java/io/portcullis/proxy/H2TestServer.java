@@ -22,6 +22,7 @@ import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
@@ -45,7 +46,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A small real HTTP/2 server for the upstream tests (Netty's {@link Http2FrameCodec}, independent of the code under
  * test): h2c with prior knowledge or h2 over TLS (ALPN {@code h2}, or only {@code http/1.1} to test a refusal).
  * Paths: {@code /echo} answers 200 with the request body and trailers {@code x-echo-bytes}; {@code /big/N} answers N
- * bytes of body; {@code /hold} answers only after {@link #releaseHolds()}; anything else 200 {@code ok}.
+ * bytes of body; {@code /hold} answers only after {@link #releaseHolds()}; {@code /slow-window} returns the request
+ * body's flow-control window only then; anything else 200 {@code ok}.
  */
 final class H2TestServer implements AutoCloseable {
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -53,9 +55,15 @@ final class H2TestServer implements AutoCloseable {
   private final Long maxConcurrentStreams;
   final AtomicInteger connections = new AtomicInteger();
   final AtomicInteger requests = new AtomicInteger();
+  /** Request body bytes received on {@code /slow-window} streams. */
+  final java.util.concurrent.atomic.AtomicLong slowWindowReceived = new java.util.concurrent.atomic.AtomicLong();
   /** GOAWAY error codes the server received from clients. */
   final List<Long> goAwaysReceived = new CopyOnWriteArrayList<>();
+  /** RST_STREAM error codes the server received from clients. */
+  final List<Long> resetsReceived = new CopyOnWriteArrayList<>();
   private final List<Runnable> held = new ArrayList<>();
+  /** Whether {@code /slow-window} bodies still wait for their window; until {@link #releaseHolds()}. */
+  private volatile boolean windowHeld = true;
   private final Map<Integer, Http2FrameCodec> bigStreams = new HashMap<>();
 
   private H2TestServer(SslContext tls, Long maxConcurrentStreams) throws InterruptedException {
@@ -98,9 +106,10 @@ final class H2TestServer implements AutoCloseable {
     return ((InetSocketAddress) server.localAddress()).getPort();
   }
 
-  /** Answers every {@code /hold} request received so far. */
+  /** Answers every {@code /hold} request received so far, and returns {@code /slow-window} windows from now on. */
   void releaseHolds() {
     server.eventLoop().execute(() -> {
+      windowHeld = false;
       held.forEach(Runnable::run);
       held.clear();
     });
@@ -146,12 +155,22 @@ final class H2TestServer implements AutoCloseable {
           if (body != null) {
             body.writeBytes(d.content());
           }
-          if (d.initialFlowControlledBytes() > 0) {
-            ctx.write(new DefaultHttp2WindowUpdateFrame(d.initialFlowControlledBytes()).stream(d.stream()));
+          int n = d.initialFlowControlledBytes();
+          if (n > 0) {
+            Http2FrameStream st = d.stream();
+            Http2Headers head = heads.get(st);
+            if (head != null && head.path().toString().equals("/slow-window") && windowHeld) {
+              slowWindowReceived.addAndGet(n);
+              held.add(() -> ctx.writeAndFlush(new DefaultHttp2WindowUpdateFrame(n).stream(st)));
+            } else {
+              ctx.write(new DefaultHttp2WindowUpdateFrame(n).stream(st));
+            }
           }
           if (d.isEndStream()) {
             respond(ctx, d.stream());
           }
+        } else if (msg instanceof Http2ResetFrame r) {
+          resetsReceived.add(r.errorCode());
         } else if (msg instanceof Http2GoAwayFrame g) {
           goAwaysReceived.add(g.errorCode());
         }
@@ -170,10 +189,11 @@ final class H2TestServer implements AutoCloseable {
       Http2Headers head = heads.remove(stream);
       ByteBuf body = bodies.remove(stream);
       String path = head.path().toString();
-      if (path.equals("/echo")) {
+      if (path.equals("/echo") || path.equals("/slow-window")) {
         int n = body.readableBytes();
         ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")
-            .set("x-method", head.method()).set("x-request-header", String.valueOf(head.get("x-test")))).stream(stream));
+            .set("x-method", head.method()).set("x-request-header", String.valueOf(head.get("x-test"))))
+            .stream(stream));
         ctx.write(new DefaultHttp2DataFrame(body, false).stream(stream));
         ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().set("x-echo-bytes", Integer.toString(n)),
             true).stream(stream));

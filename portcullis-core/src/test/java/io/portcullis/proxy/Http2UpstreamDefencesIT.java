@@ -61,10 +61,7 @@ class Http2UpstreamDefencesIT {
   @Test
   void goAwayMidTrafficDrainsTheConnectionAndRefusedStreamsSucceedElsewhere() throws Exception {
     Endpoint ep = upstream("goaway");
-    List<H2Client.Recording> all = new ArrayList<>();
-    for (int i = 0; i < 6; i++) {
-      all.add(client.sendRetryingRefused(ep, H2Client.Request.get("/")));
-    }
+    List<H2Client.Recording> all = client.sendBatch(ep, H2Client.Request.get("/"), 6, true);
     int refused = 0;
     Http2UpstreamConnection second = null;
     for (H2Client.Recording r : all) {
@@ -76,7 +73,8 @@ class Http2UpstreamDefencesIT {
         second = r.connection;
       }
     }
-    assertThat(refused).isEqualTo(3); // streams 9, 11 and 13, above the GOAWAY's last stream id 7 (Netty's client starts at 3)
+    // Streams 9, 11 and 13, above the GOAWAY's last stream id 7 (Netty's client streams start at 3).
+    assertThat(refused).isEqualTo(3);
     Http2UpstreamConnection secondConnection = second;
     // The drained connection closed once its last stream ended; the retries shared one new connection.
     await().atMost(WAIT).until(() -> client.onLoop(() -> client.pool.connections(ep)).equals(List.of(
@@ -94,10 +92,7 @@ class Http2UpstreamDefencesIT {
         H2Client.Request.get("/hold"), true);
     await().atMost(WAIT).until(() -> healthy.requests.get() == 1);
     Endpoint ep = upstream("rst");
-    List<H2Client.Recording> flooded = new ArrayList<>();
-    for (int i = 0; i < 10; i++) {
-      flooded.add(client.send(ep, null, null, H2Client.Request.get("/"), true));
-    }
+    List<H2Client.Recording> flooded = client.sendBatch(ep, H2Client.Request.get("/"), 10, false);
     List<String> endings = new ArrayList<>();
     for (H2Client.Recording r : flooded) {
       endings.add(r.ending.get(60, TimeUnit.SECONDS));
@@ -128,6 +123,16 @@ class Http2UpstreamDefencesIT {
     assertThat(flooded.connection.closeFuture().await(30, TimeUnit.SECONDS)).isTrue();
     assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_PROTOCOL_ERROR)).isEqualTo(1);
     assertHealthyStreamCompletes(bystander);
+  }
+
+  @Test
+  void anUpstreamThatIsNotHttp2IsAConnectionError() throws Exception {
+    Endpoint ep = upstream("http1");
+    H2Client.Recording r = client.send(ep, null, null, H2Client.Request.get("/"), true);
+
+    assertThat(r.ending.get(60, TimeUnit.SECONDS)).startsWith("closed: upstream " + ep
+        + ": HTTP/2 connection error: First received frame was not SETTINGS.");
+    assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_PROTOCOL_ERROR)).isEqualTo(1);
   }
 
   @ParameterizedTest(name = "{0}")
