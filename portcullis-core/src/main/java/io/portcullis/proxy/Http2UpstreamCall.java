@@ -76,7 +76,12 @@ final class Http2UpstreamCall implements UpstreamCall, Http2UpstreamStream.Liste
 
   @Override
   public void release(boolean reusable) {
-    finished = true; // the stream ended both ways; the connection stays for other streams
+    if (!finished) {
+      finished = true;
+      if (!reusable) {
+        stream.reset(); // the response ended before the request did: the upstream need not read the rest
+      }
+    }
   }
 
   @Override
