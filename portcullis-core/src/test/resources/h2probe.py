@@ -11,7 +11,7 @@ Usage: h2probe.py [--tls CAFILE] MODE PORT AUTHORITY PATH [N]
   settings     prints "setting NAME VALUE" for each setting of the server's first SETTINGS frame
   max-streams  reads SETTINGS_MAX_CONCURRENT_STREAMS (M; N when absent), opens M POST streams
                (content-length 1, body held back) and one more, all in one write: prints "max M" (or "max none"),
-               then the extra stream's fate ("extra reset CODE", "extra status CODE", "extra open" after 5 s) and
+               then the extra stream's fate ("extra reset CODE", "extra status CODE", "extra open" after 2 s) and
                any "goaway CODE"; then sends the M bodies and prints "served K of M" (K answered 200 within 30 s)
   made-you-reset-window  N streams, each a GET followed by WINDOW_UPDATE increment 0 on it (a stream error the
                server answers with RST_STREAM, RFC 9113 section 6.9), in one write; then waits 5 s
@@ -189,7 +189,7 @@ def max_streams(s, c, authority, path, n):
     status = {}
     for e in pump(s, c, lambda e: getattr(e, "stream_id", None) == extra and isinstance(
             e, (h2.events.StreamReset, h2.events.ResponseReceived)) or isinstance(
-            e, h2.events.ConnectionTerminated) or e == "closed", time.time() + 5):
+            e, h2.events.ConnectionTerminated) or e == "closed", time.time() + 2):
         if getattr(e, "stream_id", None) == extra:
             fate = "extra " + describe(e)
         elif isinstance(e, h2.events.ResponseReceived):
@@ -325,7 +325,7 @@ def idle_stream(s, c, authority, path, n):
             d = describe(e)
             if d and sid == neighbour and d.startswith("status"):
                 out.append("neighbour " + d)
-            elif d and sid == idle:
+            elif d and sid == idle and not done_idle:
                 out.append("idle " + d)
                 done_idle = True
             elif d and sid is None:
@@ -334,7 +334,13 @@ def idle_stream(s, c, authority, path, n):
     if not done_idle:
         out.append("idle timeout")
     if not any(x == "closed" or x.startswith("goaway") for x in out):
-        out += ["after " + d for d in (describe(e) for e in get(s, c, authority, path + "?after")) if d]
+        after = c.get_next_available_stream_id()
+        c.send_headers(after, headers(authority, path + "?after"), end_stream=True)
+        s.sendall(c.data_to_send())
+        for e in pump(s, c, ends(after), time.time() + 10):
+            d = describe(e)
+            if d and (getattr(e, "stream_id", None) == after or d == "closed" or d.startswith("goaway")):
+                out.append("after " + d)
     return out
 
 
