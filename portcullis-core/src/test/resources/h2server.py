@@ -241,6 +241,7 @@ def listen(mode, port, tls):
                 log("%s: handshake failed %s" % (mode, e))
                 conn.close()
                 continue
+        log("%s: connection accepted" % mode)
         threading.Thread(target=Connection(conn, mode).run, daemon=True).start()
 
 
