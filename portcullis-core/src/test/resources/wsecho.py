@@ -6,13 +6,15 @@ Usage: wsecho.py PORT
   answered with JSON {"path": ..., "headers": [[name, value], ...]}: the upgrade request as this backend got it.
   The 101 carries "X-Backend: wsecho". GET /refuse/CODE (e.g. 403, 426) is answered CODE with the body
   "refused by the backend" instead of an upgrade; a request without "Upgrade" is answered 200 "plain PATH".
-  No keepalive pings (an idle connection moves no bytes), no compression, messages up to 16 MiB.
+  No keepalive pings (an idle connection moves no bytes), no compression, messages up to 16 MiB, 64 KiB socket
+  buffers.
 Prints "listening PORT" once it accepts connections.
 """
 import asyncio
 import http
 import json
 import re
+import socket
 import sys
 
 import websockets
@@ -39,7 +41,14 @@ def process_request(path, headers):
 
 
 async def main(port):
-    async with websockets.serve(echo, "127.0.0.1", port, process_request=process_request,
+    # Small socket buffers (inherited by accepted sockets), so that a client that stops reading stalls the chain soon
+    # and what a proxy in between holds is most of what is in flight.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+    sock.bind(("127.0.0.1", port))
+    async with websockets.serve(echo, sock=sock, process_request=process_request,
                                 extra_headers=[("X-Backend", "wsecho")], max_size=16 * 1024 * 1024,
                                 ping_interval=None, compression=None):
         print("listening %d" % port, flush=True)
