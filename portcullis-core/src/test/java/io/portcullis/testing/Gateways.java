@@ -84,16 +84,24 @@ public final class Gateways {
    * (STATIC resolution), to join a multi-document manifest with {@code ---} lines.
    */
   public static String staticService(String name, String host, int targetPort) {
+    return staticService(name, host, targetPort, "HTTP");
+  }
+
+  /**
+   * As {@link #staticService(String, String, int)} with Istio's {@code ports[].protocol} {@code protocol} (such as
+   * {@code HTTP2}: the gateway speaks h2c with prior knowledge to it).
+   */
+  public static String staticService(String name, String host, int targetPort, String protocol) {
     return """
         apiVersion: networking.istio.io/v1
         kind: ServiceEntry
         metadata: {name: %s}
         spec:
           hosts: [%s]
-          ports: [{number: 80, name: http, protocol: HTTP, targetPort: %d}]
+          ports: [{number: 80, name: %s, protocol: %s, targetPort: %d}]
           resolution: STATIC
           endpoints: [{address: 127.0.0.1}]
-        """.formatted(name, host, targetPort);
+        """.formatted(name, host, protocol.toLowerCase(java.util.Locale.ROOT), protocol, targetPort);
   }
 
   /** Returns the YAML of a Gateway {@code gw} with one plain HTTP server on {@code port} for every host. */

@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A plain HTTP/1.1 keep-alive backend on a free loopback port that records every request head it receives (with the
- * connection it came on) and answers 200 with a small body. Only for bodiless requests.
+ * connection it came on) and answers 200 with a small body. Only for bodiless requests, unless made by
+ * {@link #readingBodies()}.
  */
 public final class RecordingBackend implements AutoCloseable {
   /** One request as received: the connection number, the request line and the headers (names lower-cased). */
@@ -29,9 +30,23 @@ public final class RecordingBackend implements AutoCloseable {
   private final AtomicInteger connections = new AtomicInteger();
   private final AtomicInteger open = new AtomicInteger();
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+  private final boolean readsBodies;
 
   /** Starts it. */
   public RecordingBackend() throws IOException {
+    this(false);
+  }
+
+  /**
+   * Starts one that reads each request's body ({@code Content-Length} or chunked) before it answers: a request whose
+   * body is held back stays unanswered (and its head recorded) until the body is complete.
+   */
+  public static RecordingBackend readingBodies() throws IOException {
+    return new RecordingBackend(true);
+  }
+
+  private RecordingBackend(boolean readsBodies) throws IOException {
+    this.readsBodies = readsBodies;
     server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     Thread t = new Thread(this::accept, "recording-backend");
     t.setDaemon(true);
@@ -95,6 +110,9 @@ public final class RecordingBackend implements AutoCloseable {
               .add(h.substring(colon + 1).trim());
         }
         received.add(new Received(connection, line, headers));
+        if (readsBodies && !readBody(in, headers)) {
+          return;
+        }
         byte[] body = ("request " + received.size() + "\n").getBytes(StandardCharsets.US_ASCII);
         out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5"
             + "\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -106,6 +124,38 @@ public final class RecordingBackend implements AutoCloseable {
     } finally {
       open.decrementAndGet();
     }
+  }
+
+  /** Reads (and drops) the body {@code headers} announce; returns false when the connection ended first. */
+  private static boolean readBody(BufferedReader in, Map<String, List<String>> headers) throws IOException {
+    if (headers.getOrDefault("transfer-encoding", List.of()).stream().anyMatch(v -> v.contains("chunked"))) {
+      String size;
+      while ((size = in.readLine()) != null) {
+        int n = Integer.parseInt(size.split(";")[0].trim(), 16);
+        if (n == 0) {
+          String trailer;
+          while ((trailer = in.readLine()) != null && !trailer.isEmpty()) {
+            // trailers dropped
+          }
+          return trailer != null;
+        }
+        if (!skip(in, n + 2)) {
+          return false;
+        }
+      }
+      return false;
+    }
+    List<String> length = headers.get("content-length");
+    return length == null || skip(in, Long.parseLong(length.get(0)));
+  }
+
+  private static boolean skip(BufferedReader in, long n) throws IOException {
+    for (long left = n; left > 0; left--) {
+      if (in.read() < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override
