@@ -174,6 +174,7 @@ class GrpcSlowConsumerIT {
     await().atMost(Duration.ofSeconds(30)).until(() -> seen.flowControlPauses() > 0);
     await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
         .until(() -> seen.messagesSent() <= taken + MAX_IN_FLIGHT_MESSAGES);
+    System.out.println("stalled after " + taken + " messages: the backend had sent " + seen.messagesSent());
     return seen;
   }
 
