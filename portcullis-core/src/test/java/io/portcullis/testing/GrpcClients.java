@@ -4,6 +4,7 @@ import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptors;
+import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
@@ -21,6 +22,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -63,6 +65,37 @@ public final class GrpcClients {
   private static NettyChannelBuilder builder(int port, String authority) {
     return NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority(authority)
         .maxInboundMessageSize(GrpcBackend.MAX_MESSAGE).disableRetry();
+  }
+
+  /**
+   * Connects {@code channel} and waits (at most {@code timeout}) until it is ready, so that a test's first call with a
+   * short deadline is not spent on class loading and the handshake. Returns whether it got ready; a channel that did
+   * not is left to fail the tests that use it, each with its own message.
+   */
+  public static boolean connect(ManagedChannel channel, Duration timeout) throws InterruptedException {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < end) {
+      ConnectivityState s = channel.getState(true);
+      if (s == ConnectivityState.READY) {
+        return true;
+      }
+      CountDownLatch changed = new CountDownLatch(1);
+      channel.notifyWhenStateChanged(s, changed::countDown);
+      changed.await(Math.max(1, end - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+    return false;
+  }
+
+  /**
+   * Makes one {@link GrpcEcho#UNARY} call on {@code channel} (at most 10 s) and ignores how it ends: the path to the
+   * backend (a proxy's upstream connection too) is then open before a test's call with a short deadline.
+   */
+  public static void warmUp(Channel channel) {
+    try {
+      unary(channel, GrpcEcho.UNARY, deadline(Duration.ofSeconds(10)), new byte[] {0});
+    } catch (StatusRuntimeException e) {
+      // the test's own call reports what is wrong
+    }
   }
 
   /** Shuts {@code channel} down and waits up to 5 s for its calls to end. */
