@@ -31,6 +31,8 @@ final class Forwarding implements UpstreamCall.Listener {
   private static final Logger log = LoggerFactory.getLogger(Forwarding.class);
   /** Request bodies up to this size are kept so a retry can replay them; larger ones are not retried. */
   static final int MAX_REPLAY_BYTES = 64 * 1024;
+  /** How many times one request is sent again because an upstream refused it unprocessed. */
+  static final int MAX_REFUSALS = 10;
 
   private final Exchange ex;
   private final Downstream downstream;
@@ -49,6 +51,10 @@ final class Forwarding implements UpstreamCall.Listener {
   private boolean awaitingWritability;
   private boolean upstreamReusable = true;
   private int attempts;
+  /** Attempts an HTTP/2 upstream refused unprocessed (REFUSED_STREAM, GOAWAY): retried apart from the policy. */
+  private int refusals;
+  /** Every attempt, refused ones included: tells a late callback of an earlier attempt from the current one. */
+  private int tries;
   private long upstreamStartNanos;
   private ScheduledFuture<?> timeout;
   private ScheduledFuture<?> perTryTimeout;
@@ -145,6 +151,7 @@ final class Forwarding implements UpstreamCall.Listener {
 
   private void attempt() {
     attempts++;
+    tries++;
     UpstreamCalls calls = cx.upstreams().calls(downstream.eventLoop());
     ex.endpoint = calls.next(cluster.cluster());
     upstreamStartNanos = System.nanoTime();
@@ -155,11 +162,11 @@ final class Forwarding implements UpstreamCall.Listener {
           TimeUnit.NANOSECONDS);
     }
     Endpoint ep = ex.endpoint;
-    int attempt = attempts;
+    int attempt = tries;
     // After this read batch: an HTTP/2 stream reset in the same batch as its HEADERS (rapid reset), or an HTTP/1.1
     // client gone with its request, has ended the exchange by then and no upstream connection is opened for it.
     downstream.eventLoop().execute(() -> {
-      if (ex.done || attempt != attempts) {
+      if (ex.done || attempt != tries) {
         cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
         return;
       }
@@ -167,7 +174,7 @@ final class Forwarding implements UpstreamCall.Listener {
         @Override
         public void opened(UpstreamCall call) {
           connecting = null;
-          if (ex.done || attempt != attempts) {
+          if (ex.done || attempt != tries) {
             call.abandon();
             return;
           }
@@ -177,7 +184,7 @@ final class Forwarding implements UpstreamCall.Listener {
         @Override
         public void failed(Throwable cause) {
           connecting = null;
-          if (!ex.done && attempt == attempts) {
+          if (!ex.done && attempt == tries) {
             onConnectFailure(cause);
           }
         }
@@ -199,7 +206,7 @@ final class Forwarding implements UpstreamCall.Listener {
       ByteBuf chunk = body.get(i);
       buffered += chunk.readableBytes();
       ChannelFuture f = call.sendData(chunk.retainedDuplicate(), last);
-      if (i == body.size() - 1 && attempts == 1) {
+      if (i == body.size() - 1 && tries == 1) {
         f.addListener(written(buffered, last)); // the client's window (HTTP/2) or next read (HTTP/1.1) for them
       }
     }
@@ -207,7 +214,7 @@ final class Forwarding implements UpstreamCall.Listener {
       call.sendTrailers(requestTrailers);
     }
     call.flush();
-    if (!ex.requestComplete && (body.isEmpty() || attempts > 1)) {
+    if (!ex.requestComplete && (body.isEmpty() || tries > 1)) {
       downstream.requestConsumed(0); // ask for the body, now that it has somewhere to go
     }
   }
@@ -297,9 +304,7 @@ final class Forwarding implements UpstreamCall.Listener {
     upstreamReusable = false;
     upstream.upgrade();
     downstream.upgrade();
-    if (!ex.requestComplete) {
-      downstream.requestConsumed(0);
-    }
+    downstream.requestConsumed(0); // an HTTP/1.1 client's upgrade request has ended: read its first frames
   }
 
   @Override
@@ -454,6 +459,18 @@ final class Forwarding implements UpstreamCall.Listener {
     }
     if (!ex.responseStarted) {
       boolean refused = failure == UpstreamCall.Failure.REFUSED;
+      if (refused && refusals < MAX_REFUSALS && replayable && (timeout == null || !timeout.isDone())) {
+        // RFC 9113 §8.7: a refused stream was not processed, so it is safe to send again; the pool does not
+        // choose a draining connection. Not counted against retries.attempts (a GOAWAY is not the request's fault).
+        refusals++;
+        attempts--;
+        downstream.eventLoop().execute(() -> {
+          if (!ex.done) {
+            attempt();
+          }
+        });
+        return;
+      }
       if (canRetry() && (refused ? forward.retries().retryOn().contains("refused-stream")
           || forward.retries().retriesConnectFailure() : forward.retries().retriesConnectFailure())) {
         retry();
