@@ -37,11 +37,12 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code --duration S} seconds measured (default 10).
  *
  * <p>Prints one line: {@code RESULT mode=… seconds=… calls=… calls_per_s=… msgs_per_s=… p50_ms=… p99_ms=…
- * max_ms=… errors=… total_calls=… total_msgs=… error=…}: calls and response messages completed in the measured
- * window, the latency of those calls from start to final status (for a streaming call: all N messages), calls that
- * ended with a status other than OK (in the window), totals over warm-up and window (what the proxy carried), and
- * the first error's status ({@code -} when none). Exits 1 when no call succeeded in the window. Gives up early once
- * 1,000 calls failed without one succeeding.
+ * max_ms=… errors=… total_calls=… total_msgs=… total_errors=… client_cpu_pct=… error=…}: calls and response
+ * messages completed in the measured window, the latency of those calls from start to final status (for a
+ * streaming call: all N messages), calls that ended with a status other than OK (in the window), totals over
+ * warm-up and window (what the proxy carried), this client's own CPU over the window (100 = one core: with one
+ * event loop, near 100 means the client was the limit), and the first error's status ({@code -} when none).
+ * Exits 1 when no call succeeded in the window. Gives up early once 1,000 calls failed without one succeeding.
  */
 final class GrpcLoad {
   private final boolean stream;
@@ -106,14 +107,16 @@ final class GrpcLoad {
       load.sleepUnlessAllFail(warmup * 1000L);
       load.phase = 1;
       long t0 = System.nanoTime();
+      long cpu0 = Cpu.processNanos();
       load.sleepUnlessAllFail(duration * 1000L);
       load.phase = 2;
       double seconds = (System.nanoTime() - t0) / 1e9;
+      double cpu = Cpu.percentSince(cpu0, seconds);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
       while (load.inFlight.sum() > 0 && System.nanoTime() < deadline) {
         Thread.sleep(10);
       }
-      return load.report(mode, seconds);
+      return load.report(mode, seconds, cpu);
     } finally {
       for (ManagedChannel ch : channels) {
         ch.shutdownNow();
@@ -148,14 +151,15 @@ final class GrpcLoad {
     }
   }
 
-  private int report(String mode, double seconds) {
+  private int report(String mode, double seconds, double cpu) {
     long ok = calls.sum();
     String err = firstError.get();
     System.out.printf(Locale.ROOT, "RESULT mode=%s seconds=%.3f calls=%d calls_per_s=%.1f msgs_per_s=%.1f "
-            + "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%d total_calls=%d total_msgs=%d total_errors=%d error=%s%n",
+            + "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%d total_calls=%d total_msgs=%d total_errors=%d "
+            + "client_cpu_pct=%.0f error=%s%n",
         mode, seconds, ok, ok / seconds, messages.sum() / seconds, latencies.quantileMillis(0.5),
         latencies.quantileMillis(0.99), latencies.maxMillis(), errors.sum(), totalCalls.sum(), totalMessages.sum(),
-        totalErrors.sum(), err == null ? "-" : err);
+        totalErrors.sum(), cpu, err == null ? "-" : err);
     System.out.flush();
     return ok > 0 ? 0 : 1;
   }

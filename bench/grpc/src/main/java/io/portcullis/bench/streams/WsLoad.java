@@ -42,9 +42,10 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code --path} (default {@code /ws}); {@code --warmup S} (default 2) and {@code --duration S} (default 10).
  *
  * <p>Prints one line: {@code RESULT mode=ws seconds=… msgs=… msgs_per_s=… p50_ms=… p99_ms=… max_ms=… errors=…
- * connected=… total_msgs=… error=…}: echoes received in the measured window and their round trips, failed
- * handshakes and lost connections, connections that completed the handshake, echoes over warm-up and window, the
- * first error ({@code -} when none). Exits 1 when no echo arrived in the window.
+ * connected=… total_msgs=… client_cpu_pct=… error=…}: echoes received in the measured window and their round
+ * trips, failed handshakes and lost connections, connections that completed the handshake, echoes over warm-up
+ * and window, this client's CPU over the window (100 = one core), the first error ({@code -} when none). Exits 1
+ * when no echo arrived in the window.
  */
 final class WsLoad {
   private final int size;
@@ -117,12 +118,14 @@ final class WsLoad {
         Thread.sleep(warmup * 1000L);
         load.phase = 1;
         long t0 = System.nanoTime();
+        long cpu0 = Cpu.processNanos();
         Thread.sleep(duration * 1000L);
         load.phase = 2;
-        return load.report((System.nanoTime() - t0) / 1e9, connections);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        return load.report(seconds, connections, Cpu.percentSince(cpu0, seconds));
       }
       load.phase = 2;
-      return load.report(0, connections);
+      return load.report(0, connections, -1);
     } finally {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
     }
@@ -133,13 +136,13 @@ final class WsLoad {
     firstError.compareAndSet(null, Errors.oneWord(String.valueOf(t)));
   }
 
-  private int report(double seconds, int connections) {
+  private int report(double seconds, int connections, double cpu) {
     long n = messages.sum();
     String err = firstError.get();
     System.out.printf(Locale.ROOT, "RESULT mode=ws seconds=%.3f msgs=%d msgs_per_s=%.1f p50_ms=%.3f p99_ms=%.3f "
-            + "max_ms=%.3f errors=%d connected=%d/%d total_msgs=%d error=%s%n",
+            + "max_ms=%.3f errors=%d connected=%d/%d total_msgs=%d client_cpu_pct=%.0f error=%s%n",
         seconds, n, seconds > 0 ? n / seconds : 0, latencies.quantileMillis(0.5), latencies.quantileMillis(0.99),
-        latencies.maxMillis(), errors.sum(), connected.sum(), connections, totalMessages.sum(),
+        latencies.maxMillis(), errors.sum(), connected.sum(), connections, totalMessages.sum(), cpu,
         err == null ? "-" : err);
     System.out.flush();
     return n > 0 ? 0 : 1;
