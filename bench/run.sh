@@ -432,6 +432,7 @@ step_grpc() { # name mode(unary|stream) host:port tls(0|1)
   echo "$1 $key $(result_value "$line" msgs_per_s)" >> "$results"
   echo "$1 grpc_${2}_p99_ms $(result_value "$line" p99_ms)" >> "$results"
   echo "$1 grpc_${2}_errors $errors" >> "$results"
+  echo "$1 grpc_${2}_client_cpu $(result_value "$line" client_cpu_pct)" >> "$results"
   last_total=$(result_value "$line" "$([ "$2" = stream ] && echo total_msgs || echo total_calls)")
 }
 step_ws() { # name host:port tls(0|1)
@@ -453,6 +454,7 @@ step_ws() { # name host:port tls(0|1)
   echo "$1 ws_msgs $(result_value "$line" msgs_per_s)" >> "$results"
   echo "$1 ws_p99_ms $(result_value "$line" p99_ms)" >> "$results"
   echo "$1 ws_errors $errors" >> "$results"
+  echo "$1 ws_client_cpu $(result_value "$line" client_cpu_pct)" >> "$results"
   last_total=$(result_value "$line" total_msgs)
 }
 to_ms() { # "1.23ms" | "456us" | "1.2s" -> milliseconds
@@ -471,27 +473,37 @@ url() { if [ "$1" = direct ]; then echo "http://127.0.0.1:$2/"; else echo "https
 
 # Warm-up: every contender (and the JIT) sees load before anything is measured.
 w=$(( quick == 1 ? 5 : 20 ))
+if has_step grpc || has_step ws; then
+  # The bench/grpc backend is a JVM too: 5 s (15 s) of each of its loads, straight to it, before anything else.
+  echo "bench: warming up the gRPC/WebSocket backend" >&2
+  bw=$(( quick == 1 ? 5 : 15 ))
+  for mode in unary stream; do
+    timeout 60 java "${bench_jvm[@]}" -jar "$streams_jar" grpc-load --target "127.0.0.1:$grpc_backend" \
+      --mode "$mode" --warmup 0 --duration "$bw" >/dev/null 2>&1 || true
+  done
+  timeout 60 java "${bench_jvm[@]}" -jar "$streams_jar" ws-load --target "127.0.0.1:$ws_backend" \
+    --connections 64 --warmup 0 --duration "$bw" >/dev/null 2>&1 || true
+fi
 for c in "${contenders[@]}"; do
+  [ "$c" = direct ] && continue
   echo "bench: warming up $c" >&2
-  if [ "$c" != direct ] && has_step http; then
+  if has_step http; then
     # A fresh JVM needs about 15 s of load before C2 has compiled the hot path (h2 goes 11k -> 25k -> 41k req/s
     # over its first three 5 s runs), so the warm-up is 20 s of h2 and 10 s of h1 for everyone.
     timeout 60 h2load -c32 -m10 -t1 -D "$w" "$(url "$c")" >/dev/null 2>&1 || true
     timeout 60 wrk -t2 -c64 -d"$(( w / 2 ))s" "$(url "$c")" >/dev/null 2>&1 || true
     timeout 30 openssl s_time -connect "127.0.0.1:${port[$c]}" -new -time 2 >/dev/null 2>&1 || true
   fi
-  # gRPC and WebSocket: half as long each (for direct, this warms the bench/grpc backend's JIT up).
-  if [ "$c" = direct ]; then gt="127.0.0.1:$grpc_backend"; wt="127.0.0.1:$ws_backend"; tls=();
-  else gt="127.0.0.1:${gport[$c]}"; wt="127.0.0.1:${wport[$c]}"; tls=(--tls-ca "$work/cert.pem"); fi
+  # gRPC unary and streaming a quarter as long each, WebSocket half as long.
   if has_step grpc; then
     for mode in unary stream; do
-      timeout 60 java "${bench_jvm[@]}" -jar "$streams_jar" grpc-load --target "$gt" "${tls[@]}" --mode "$mode" \
-        --warmup 0 --duration "$(( w / 4 ))" >/dev/null 2>&1 || true
+      timeout 60 java "${bench_jvm[@]}" -jar "$streams_jar" grpc-load --target "127.0.0.1:${gport[$c]}" \
+        --tls-ca "$work/cert.pem" --mode "$mode" --warmup 0 --duration "$(( w / 4 ))" >/dev/null 2>&1 || true
     done
   fi
   if has_step ws; then
-    timeout 60 java "${bench_jvm[@]}" -jar "$streams_jar" ws-load --target "$wt" "${tls[@]}" --connections 64 \
-      --warmup 0 --duration "$(( w / 2 ))" >/dev/null 2>&1 || true
+    timeout 60 java "${bench_jvm[@]}" -jar "$streams_jar" ws-load --target "127.0.0.1:${wport[$c]}" \
+      --tls-ca "$work/cert.pem" --connections 64 --warmup 0 --duration "$(( w / 2 ))" >/dev/null 2>&1 || true
   fi
 done
 

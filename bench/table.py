@@ -27,12 +27,15 @@ METRICS = [
     ("grpc_unary_rps", "gRPC unary req/s", True),
     ("grpc_unary_p99_ms", "gRPC unary p99 ms", False),
     ("grpc_unary_errors", "gRPC unary errors", False),
+    ("grpc_unary_client_cpu", "gRPC unary: load client CPU %", False),
     ("grpc_stream_msgs", "gRPC server-stream msg/s", True),
     ("grpc_stream_p99_ms", "gRPC stream p99 ms (whole call)", False),
     ("grpc_stream_errors", "gRPC stream errors", False),
+    ("grpc_stream_client_cpu", "gRPC stream: load client CPU %", False),
     ("ws_msgs", "WebSocket msg/s", True),
     ("ws_p99_ms", "WebSocket p99 ms", False),
     ("ws_errors", "WebSocket errors", False),
+    ("ws_client_cpu", "WebSocket: load client CPU %", False),
     ("h2_alloc_kb", "alloc KB / h2 request", False),
     ("h1_alloc_kb", "alloc KB / h1 request", False),
     ("grpc_unary_alloc_kb", "alloc KB / gRPC unary call", False),
@@ -82,7 +85,7 @@ def main():
                 cells.append("failed" if failed.get((n, metric)) else "–")
                 continue
             text = f"{v:,.0f}" if v >= 100 or float(v).is_integer() else f"{v:.2f}"
-            if best and n != "direct" and not metric.endswith(("_fail", "_errors")):
+            if best and n != "direct" and not metric.endswith(("_fail", "_errors", "_cpu")):
                 text += f" ({v / best:.2f}×)"
             if failed.get((n, metric)):
                 text += f" ({failed[(n, metric)]} failed)"
