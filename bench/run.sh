@@ -130,6 +130,32 @@ if has_step grpc || has_step ws; then
     >"$work/streams-backend.log" 2>&1 & pids+=($!)
   wait_port "$grpc_backend" 20; wait_port "$ws_backend" 20
 fi
+# The gRPC and WebSocket load client: one JVM for the whole run (bench-streams.jar serve), so that its JIT is as
+# warm for the last contender as for the first; commands go in through one FIFO, "RESULT ..." and "DONE" lines
+# come back through another. load_run CMD OPTIONS... sets load_result to the RESULT line (empty when none came).
+loader_pid=""; load_result=""
+loader_start() {
+  rm -f "$work/loader.in" "$work/loader.out"; mkfifo "$work/loader.in" "$work/loader.out"
+  java "${bench_jvm[@]}" -jar "$streams_jar" serve <"$work/loader.in" >"$work/loader.out" 2>>"$work/loader.err" &
+  loader_pid=$!; pids+=($loader_pid)
+  exec 7>"$work/loader.in" 8<"$work/loader.out" # (re)opening them closes the previous loader's
+}
+load_run() {
+  local line
+  load_result=""
+  kill -0 "$loader_pid" 2>/dev/null || { echo "bench: the load client had exited; restarting it" >&2; loader_start; }
+  echo "$*" >&7
+  while IFS= read -r -t $((duration + 90)) line <&8; do
+    case "$line" in
+      RESULT\ *) load_result="$line" ;;
+      DONE) return 0 ;;
+    esac
+  done
+  echo "bench: the load client gave no answer to: $1; restarting it" >&2
+  kill "$loader_pid" 2>/dev/null || true
+  loader_start
+}
+if has_step grpc || has_step ws; then loader_start; fi
 
 # ---- contenders ----
 declare -A port pid gport wport
@@ -406,7 +432,7 @@ step_handshakes() { # name port pid
     fi
   done
 }
-# gRPC and WebSocket steps: bench/grpc's load clients print one "RESULT key=value ..." line. A step fails (its
+# gRPC and WebSocket steps: bench/grpc's load client prints one "RESULT key=value ..." line. A step fails (its
 # cells read "failed", its first error is noted under the table) when there is no result or more than 1 % of the
 # calls failed. Each sets "last_total" to the calls (messages for streams) it carried, for the allocation figure.
 result_value() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
@@ -414,12 +440,11 @@ client_warmup=$(( quick == 1 ? 2 : 3 ))
 step_grpc() { # name mode(unary|stream) host:port tls(0|1)
   local tls=(); [ "$4" = 1 ] && tls=(--tls-ca "$work/cert.pem")
   local shape=(--connections 16 --calls 8); [ "$2" = stream ] && shape=(--connections 8 --calls 4 --messages 100)
-  local o line ok errors key
-  o=$(timeout $((duration + client_warmup + 40)) java "${bench_jvm[@]}" -jar "$streams_jar" grpc-load \
-    --target "$3" "${tls[@]}" --mode "$2" "${shape[@]}" --size 64 --warmup "$client_warmup" --duration "$duration" \
-    2>"$work/last-grpc-$1-$2.err" || true)
-  echo "$o" > "$work/last-grpc-$1-$2.txt"
-  line=$(echo "$o" | grep '^RESULT ' | tail -1 || true)
+  local line ok errors key
+  load_run grpc-load --target "$3" "${tls[@]}" --mode "$2" "${shape[@]}" --size 64 --warmup "$client_warmup" \
+    --duration "$duration"
+  line="$load_result"
+  echo "$line" > "$work/last-grpc-$1-$2.txt"
   ok=$(result_value "$line" calls); errors=$(result_value "$line" errors)
   key=$([ "$2" = stream ] && echo grpc_stream_msgs || echo grpc_unary_rps)
   last_total=0
@@ -437,12 +462,11 @@ step_grpc() { # name mode(unary|stream) host:port tls(0|1)
 }
 step_ws() { # name host:port tls(0|1)
   local tls=(); [ "$3" = 1 ] && tls=(--tls-ca "$work/cert.pem")
-  local o line n errors
-  o=$(timeout $((duration + client_warmup + 40)) java "${bench_jvm[@]}" -jar "$streams_jar" ws-load \
-    --target "$2" "${tls[@]}" --connections 64 --size 64 --warmup "$client_warmup" --duration "$duration" \
-    2>"$work/last-ws-$1.err" || true)
-  echo "$o" > "$work/last-ws-$1.txt"
-  line=$(echo "$o" | grep '^RESULT ' | tail -1 || true)
+  local line n errors
+  load_run ws-load --target "$2" "${tls[@]}" --connections 64 --size 64 --warmup "$client_warmup" \
+    --duration "$duration"
+  line="$load_result"
+  echo "$line" > "$work/last-ws-$1.txt"
   n=$(result_value "$line" msgs); errors=$(result_value "$line" errors)
   last_total=0
   if [ -z "$line" ] || [ "${n:-0}" = 0 ] || [ "${errors:-0}" -gt 0 ]; then
@@ -478,11 +502,9 @@ if has_step grpc || has_step ws; then
   echo "bench: warming up the gRPC/WebSocket backend" >&2
   bw=$(( quick == 1 ? 5 : 15 ))
   for mode in unary stream; do
-    timeout 60 java "${bench_jvm[@]}" -jar "$streams_jar" grpc-load --target "127.0.0.1:$grpc_backend" \
-      --mode "$mode" --warmup 0 --duration "$bw" >/dev/null 2>&1 || true
+    load_run grpc-load --target "127.0.0.1:$grpc_backend" --mode "$mode" --warmup 0 --duration "$bw"
   done
-  timeout 60 java "${bench_jvm[@]}" -jar "$streams_jar" ws-load --target "127.0.0.1:$ws_backend" \
-    --connections 64 --warmup 0 --duration "$bw" >/dev/null 2>&1 || true
+  load_run ws-load --target "127.0.0.1:$ws_backend" --connections 64 --warmup 0 --duration "$bw"
 fi
 for c in "${contenders[@]}"; do
   [ "$c" = direct ] && continue
@@ -497,13 +519,13 @@ for c in "${contenders[@]}"; do
   # gRPC unary and streaming a quarter as long each, WebSocket half as long.
   if has_step grpc; then
     for mode in unary stream; do
-      timeout 60 java "${bench_jvm[@]}" -jar "$streams_jar" grpc-load --target "127.0.0.1:${gport[$c]}" \
-        --tls-ca "$work/cert.pem" --mode "$mode" --warmup 0 --duration "$(( w / 4 ))" >/dev/null 2>&1 || true
+      load_run grpc-load --target "127.0.0.1:${gport[$c]}" --tls-ca "$work/cert.pem" --mode "$mode" --warmup 0 \
+        --duration "$(( w / 4 ))"
     done
   fi
   if has_step ws; then
-    timeout 60 java "${bench_jvm[@]}" -jar "$streams_jar" ws-load --target "127.0.0.1:${wport[$c]}" \
-      --tls-ca "$work/cert.pem" --connections 64 --warmup 0 --duration "$(( w / 2 ))" >/dev/null 2>&1 || true
+    load_run ws-load --target "127.0.0.1:${wport[$c]}" --tls-ca "$work/cert.pem" --connections 64 --warmup 0 \
+      --duration "$(( w / 2 ))"
   fi
 done
 
