@@ -97,6 +97,10 @@ final class Forwarding implements UpstreamCall.Listener {
   void requestData(ByteBuf data, boolean last, int n) {
     received += n;
     if (tunnel) {
+      if (upstream == null) {
+        data.release(); // the upstream ended the tunnel; its end is on the way to the client
+        return;
+      }
       upstream.sendData(data, last).addListener(written(received, false));
       upstream.flush();
       return;
