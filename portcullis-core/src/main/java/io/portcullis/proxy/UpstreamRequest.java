@@ -83,6 +83,8 @@ final class UpstreamRequest {
    */
   static HttpRequest http1(Http2Headers request, int streamId, Context cx) {
     HttpHeaders h = new DefaultHttpHeaders();
+    // Host is set from the authority below; Netty's conversion refuses a host field not spelt as :authority is
+    request.remove(HttpHeaderNames.HOST);
     try {
       HttpConversionUtil.addHttp2ToHttpHeaders(streamId, request, h, HttpVersion.HTTP_1_1, false, true);
     } catch (Http2Exception e) {
