@@ -462,8 +462,7 @@ final class Forwarding implements UpstreamCall.Listener {
       downstream.flush();
       return;
     }
-    if (failure == UpstreamCall.Failure.PROTOCOL_ERROR) {
-      cx.stats().inc(ProxyStats.UPSTREAM_HTTP2_RX_MESSAGING_ERROR);
+    if (failure == UpstreamCall.Failure.PROTOCOL_ERROR) { // counted by the call, by kind (h2 stream, h1 connection)
       log.debug("upstream {} {}: protocol error: {}", cluster.cluster().name(), ex.endpoint, why);
       if (!ex.responseStarted) {
         ex.local(502, "upstream protocol error\n", "UPE", null);

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -20,7 +21,8 @@ import io.portcullis.routing.Endpoint;
  * An {@link UpstreamCall} on a pooled HTTP/1.1 keep-alive connection: the connection is the call's until it is
  * released (back to the pool when the exchange ended cleanly) or abandoned (closed). Upstream connections read
  * freely; the exchange stops reading ({@link #reading}) only while its downstream cannot take more. After a
- * {@code 101} the codec is removed and bytes pass untouched (a WebSocket).
+ * {@code 101} the codec is removed and bytes pass untouched (a WebSocket). A response the decoder finds malformed is
+ * a protocol error (Envoy's {@code UPE}) and closes the connection.
  */
 final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListener {
   private final Channel channel;
@@ -136,6 +138,18 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
     }
     if (msg instanceof ByteBuf b) {
       listener.responseData(b, false); // a tunnel's bytes
+      return;
+    }
+    if (msg instanceof HttpObject o && o.decoderResult().isFailure()) {
+      // A malformed head (Netty makes it a "999 Unknown") or body (a bad chunk arrives as a "last" chunk): never
+      // relayed as if complete, and the connection, whose decoder now drops everything, is never reused.
+      String why = String.valueOf(o.decoderResult().cause());
+      ReferenceCountUtil.release(msg);
+      pool.stats().inc(ProxyStats.UPSTREAM_CX_PROTOCOL_ERROR);
+      finished = true;
+      channel.attr(Upstreams.LISTENER).set(null);
+      channel.close();
+      listener.upstreamFailed(Failure.PROTOCOL_ERROR, "malformed HTTP/1.1 response: " + why);
       return;
     }
     if (msg instanceof HttpResponse resp) {
