@@ -206,7 +206,7 @@ final class Exchange {
     forwarding = new Forwarding(this, f, cluster);
     forwarding.start(new UpstreamRequest.Context(head, view, route, f,
         Addresses.ip(downstream.connection().remoteAddress()), state.config().tls(), requestId, webSocket,
-        expectsBody, grpcTimeout, grpcWeb), timeoutNanos);
+        expectsBody, grpcTimeout, grpcWeb, false), timeoutNanos);
   }
 
   /** Bytes moved for this exchange. */

@@ -48,6 +48,8 @@ final class Forwarding implements UpstreamCall.Listener {
   private UpstreamCalls.Pending connecting;
   private UpstreamRequest.Context upstreamContext;
   private boolean replayable = true;
+  /** An attempt has sent the request head. */
+  private boolean headSent;
   /** Request body bytes received so far, as they arrived (before any gRPC-Web decoding). */
   private long received;
   /** Of those, the bytes returned to the client ({@link Downstream#requestConsumed}); each is returned once. */
@@ -195,6 +197,10 @@ final class Forwarding implements UpstreamCall.Listener {
   private void onOpened(UpstreamCall call) {
     upstream = call;
     boolean endStream = ex.requestComplete && body.isEmpty() && requestTrailers == null;
+    if (headSent) {
+      upstreamContext = upstreamContext.forReplay(); // the head was adapted already (in place, if protocols match)
+    }
+    headSent = true;
     if (ex.h1Request != null) {
       call.sendHead(ex.h1Request, upstreamContext, endStream);
     } else {
