@@ -353,4 +353,32 @@ class ProxyCoreIT {
 
     assertThat(events).containsExactly("status 400", "goaway 0");
   }
+
+  @Test
+  void aMalformedRequestLineIs400WithoutAReferenceCountError() throws Exception {
+    // Netty makes a malformed request line a full request: one buffer that the exchange and the body path each
+    // released, which threw IllegalReferenceCountException into the pipeline (logged at debug, then closed).
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        "io.portcullis.proxy.ProxyHandler");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+        new ch.qos.logback.core.read.ListAppender<>();
+    seen.start();
+    ch.qos.logback.classic.Level was = log.getLevel();
+    log.setLevel(ch.qos.logback.classic.Level.DEBUG);
+    log.addAppender(seen);
+    try (RawClient c = RawClient.connect(port)) {
+      c.send("GET /x HTTP/1.1 extra\r\nHost: body.test\r\n\r\n");
+      RawClient.Response r = c.readResponse(Duration.ofSeconds(10));
+
+      assertThat(r).isNotNull();
+      assertThat(r.status()).isEqualTo(400);
+      assertThat(c.closedWithin(Duration.ofSeconds(10))).isTrue();
+    } finally {
+      log.detachAppender(seen);
+      log.setLevel(was);
+    }
+    synchronized (seen) {
+      assertThat(seen.list).extracting(e -> e.getFormattedMessage()).noneMatch(m -> m.contains("ReferenceCount"));
+    }
+  }
 }
