@@ -40,6 +40,7 @@ class ProxyCoreIT {
   static ScriptedBackend scripted;
   static ScriptedBackend webSocket;
   static ScriptedBackend silent;
+  static ScriptedBackend truncating;
   static Portcullis gateway;
   static int port;
 
@@ -50,6 +51,11 @@ class ProxyCoreIT {
     scripted = new ScriptedBackend(ProxyCoreIT::misbehave);
     webSocket = new ScriptedBackend(ProxyCoreIT::upgradeThenEnd);
     silent = new ScriptedBackend(s -> s.getInputStream().readAllBytes()); // reads, never answers
+    truncating = new ScriptedBackend(s -> { // a response head, 3 of its 10 bytes, and the connection closes
+      ScriptedBackend.head(s.getInputStream());
+      s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc".getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+    });
     port = Ports.free();
     Files.writeString(tmp.resolve("config.yaml"), Gateways.plainGateway(port) + """
         ---
@@ -123,6 +129,15 @@ class ProxyCoreIT {
             route: [{destination: {host: silent.svc, port: {number: 80}}}]
         ---
         apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: truncated}
+        spec:
+          hosts: [truncated.test]
+          gateways: [gw]
+          http:
+          - route: [{destination: {host: truncating.svc, port: {number: 80}}}]
+        ---
+        apiVersion: networking.istio.io/v1
         kind: ServiceEntry
         metadata: {name: flaky}
         spec:
@@ -136,7 +151,8 @@ class ProxyCoreIT {
         + Gateways.staticService("retrying", "retrying.svc", retrying.port()) + "---\n"
         + Gateways.staticService("scripted", "scripted.svc", scripted.port()) + "---\n"
         + Gateways.staticService("ws", "ws.svc", webSocket.port()) + "---\n"
-        + Gateways.staticService("silent", "silent.svc", silent.port()));
+        + Gateways.staticService("silent", "silent.svc", silent.port()) + "---\n"
+        + Gateways.staticService("truncating", "truncating.svc", truncating.port()));
     ProxyLimits d = ProxyLimits.defaults();
     // A short connection idle timeout: an exchange that never ends keeps its connection from ever idling out.
     gateway = Gateways.start(tmp, tmp.resolve("state"), new ProxyLimits(d.listenerFiltersTimeout(),
@@ -154,6 +170,7 @@ class ProxyCoreIT {
     scripted.close();
     webSocket.close();
     silent.close();
+    truncating.close();
   }
 
   /** {@code bad.test}'s upstream: malformed responses by path; {@code /ok} answered well on the same connection. */
@@ -380,5 +397,16 @@ class ProxyCoreIT {
     synchronized (seen) {
       assertThat(seen.list).extracting(e -> e.getFormattedMessage()).noneMatch(m -> m.contains("ReferenceCount"));
     }
+  }
+
+  @Test
+  void responsesCutShortUpstreamDoNotCostTheClientItsHttp2Connection() throws Exception {
+    // Each response breaks off upstream after its head (UC), so each stream is reset downstream. Those resets are
+    // the gateway's, not the client's doing: they must not count towards Netty's MadeYouReset limit (200 resets
+    // in 30 s), which would close the connection and every healthy stream on it.
+    Proc.Result r = Proc.run(120, "h2load", "-n", "300", "-c", "1", "-m", "1", "-H", ":authority: truncated.test",
+        "http://127.0.0.1:" + port + "/cut");
+
+    assertThat(r.stdout()).as(r.stdout() + r.stderr()).contains("300 total, 300 started, 300 done");
   }
 }
