@@ -182,6 +182,8 @@ class ProxyCoreIT {
       String answer;
       if (head.startsWith("GET /bad-head ")) {
         answer = "HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\nok"; // Netty's decoder: status 999, failed
+      } else if (head.startsWith("GET /switch ")) { // a 101 to a request that asked for no upgrade
+        answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nraw bytes";
       } else if (head.startsWith("GET /bad-chunk ")) {
         answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n";
       } else {
@@ -338,6 +340,18 @@ class ProxyCoreIT {
 
     assertThat(r.exitCode()).as(r.stderr()).isZero();
     assertThat(r.stdout()).startsWith("HTTP/1.1 502");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"--http1.1", "--http2-prior-knowledge"})
+  void aSwitchingProtocolsNobodyAskedForIs502(String protocol) throws Exception {
+    // RFC 9110 §15.2.2: a server sends 101 only to a request with Upgrade. Relayed, it turned an ordinary request
+    // into a byte tunnel (over HTTP/2: a 200 whose body is the upstream's raw bytes).
+    Proc.Result r = curl(protocol, "-i", "http://bad.test:" + port + "/switch", "--resolve",
+        "bad.test:" + port + ":127.0.0.1");
+
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    assertThat(r.stdout()).startsWith(protocol.equals("--http1.1") ? "HTTP/1.1 502" : "HTTP/2 502");
   }
 
   @Test
