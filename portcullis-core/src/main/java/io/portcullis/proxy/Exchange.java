@@ -18,6 +18,7 @@ import io.portcullis.routing.VirtualHost;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -205,7 +206,7 @@ final class Exchange {
     forwarding = new Forwarding(this, f, cluster);
     forwarding.start(new UpstreamRequest.Context(head, view, route, f,
         Addresses.ip(downstream.connection().remoteAddress()), state.config().tls(), requestId, webSocket,
-        expectsBody, grpcTimeout, grpcWeb), timeoutNanos);
+        expectsBody, grpcTimeout, grpcWeb, false), timeoutNanos);
   }
 
   /** Bytes moved for this exchange. */
@@ -333,21 +334,36 @@ final class Exchange {
     flags = responseFlags;
     responseStarted = true;
     discardUpstream();
+    boolean close = h1Request != null && (!keepAlive || bodyPending() || code == 400
+        || h1Request.decoderResult().isFailure());
+    FullHttpResponse resp;
     if (grpc && code >= 400) {
       // gRPC clients read the status from grpc-status, not :status (gRPC's HTTP to gRPC status mapping)
       Http2Headers reply = Grpc.trailersOnly(code, responseFlags, new String(content, StandardCharsets.UTF_8));
+      if (grpcWeb != null) {
+        reply.set(HttpHeaderNames.CONTENT_TYPE, grpcWeb.responseType());
+      }
       grpcStatus = Grpc.status(reply);
       status = 200;
       bytesSent = 0;
-      finish();
-      downstream.writeHead(reply, true);
-      downstream.flush();
-      downstream.responseEnded(true, !bodyPending());
-      return;
+      if (h1Request == null) {
+        finish();
+        downstream.writeHead(reply, true);
+        downstream.flush();
+        downstream.responseEnded(true, !bodyPending());
+        return;
+      }
+      // gRPC-Web over HTTP/1.1: the same fields on an empty 200 with its length, so a keep-alive client sees its end
+      content = new byte[0];
+      resp = DownstreamResponse.local(200, content, null, route, close);
+      for (Map.Entry<CharSequence, CharSequence> e : reply) {
+        if (e.getKey().length() > 0 && e.getKey().charAt(0) != ':') {
+          resp.headers().set(e.getKey(), e.getValue());
+        }
+      }
+    } else {
+      resp = DownstreamResponse.local(code, content, location, route, close);
     }
-    boolean close = h1Request != null && (!keepAlive || bodyPending() || code == 400
-        || h1Request.decoderResult().isFailure());
-    FullHttpResponse resp = DownstreamResponse.local(code, content, location, route, close);
     bytesSent = content.length;
     finish();
     downstream.writeHead(resp, false);

@@ -39,13 +39,23 @@ final class Forwarding implements UpstreamCall.Listener {
   private final ProxyContext cx;
   private final RouteAction.Forward forward;
   private final RouteAction.WeightedCluster cluster;
+  /**
+   * The request body so far while it may be replayed, and what arrived while no attempt could take it (connecting,
+   * or waiting to retry): the next attempt sends it first. Bounded by what a client sends unasked: an HTTP/1.1
+   * client is read only as writes upstream complete, an HTTP/2 stream's window is returned only then.
+   */
   private final List<ByteBuf> body = new ArrayList<>();
   private Http2Headers requestTrailers;
   private UpstreamCall upstream;
   private UpstreamCalls.Pending connecting;
   private UpstreamRequest.Context upstreamContext;
   private boolean replayable = true;
-  private int replayBytes;
+  /** An attempt has sent the request head. */
+  private boolean headSent;
+  /** Request body bytes received so far, as they arrived (before any gRPC-Web decoding). */
+  private long received;
+  /** Of those, the bytes returned to the client ({@link Downstream#requestConsumed}); each is returned once. */
+  private long returned;
   private boolean responseComplete;
   private boolean tunnel;
   private boolean awaitingWritability;
@@ -93,33 +103,32 @@ final class Forwarding implements UpstreamCall.Listener {
 
   /** Request body bytes ({@code n} as they arrived, before any gRPC-Web decoding), owned from here. */
   void requestData(ByteBuf data, boolean last, int n) {
+    received += n;
     if (tunnel) {
-      upstream.sendData(data, last).addListener(written(n, false));
+      if (upstream == null) {
+        data.release(); // the upstream ended the tunnel; its end is on the way to the client
+        return;
+      }
+      upstream.sendData(data, last).addListener(written(received, false));
       upstream.flush();
       return;
     }
-    if (replayable) {
-      replayBytes += n;
-      if (replayBytes > MAX_REPLAY_BYTES || ex.webSocket) {
-        replayable = false;
-        body.forEach(ByteBuf::release);
+    if (replayable && (received > MAX_REPLAY_BYTES || ex.webSocket)) {
+      replayable = false; // no retry from here on
+      if (upstream != null) {
+        body.forEach(ByteBuf::release); // the attempt under way has all of it
         body.clear();
       }
     }
     if (upstream == null) {
-      if (replayable) {
-        body.add(data);
-      } else {
-        data.release(); // cannot happen: body is read only once connected
-        upstreamReusable = false;
-      }
+      body.add(data); // for the attempt being opened (or retried), which sends it first
       return;
     }
     if (replayable) {
       body.add(data);
       data = data.retainedDuplicate();
     }
-    upstream.sendData(data, last).addListener(written(n, last));
+    upstream.sendData(data, last).addListener(written(received, last));
     upstream.flush();
   }
 
@@ -195,35 +204,53 @@ final class Forwarding implements UpstreamCall.Listener {
   private void onOpened(UpstreamCall call) {
     upstream = call;
     boolean endStream = ex.requestComplete && body.isEmpty() && requestTrailers == null;
+    if (headSent) {
+      upstreamContext = upstreamContext.forReplay(); // the head was adapted already (in place, if protocols match)
+    }
+    headSent = true;
     if (ex.h1Request != null) {
       call.sendHead(ex.h1Request, upstreamContext, endStream);
     } else {
       call.sendHead(ex.h2Request, ex.streamId, upstreamContext, endStream);
     }
-    int buffered = 0;
+    boolean held = !body.isEmpty();
     for (int i = 0; i < body.size(); i++) {
-      boolean last = ex.requestComplete && requestTrailers == null && i == body.size() - 1;
+      boolean lastChunk = i == body.size() - 1;
+      boolean end = ex.requestComplete && requestTrailers == null && lastChunk;
       ByteBuf chunk = body.get(i);
-      buffered += chunk.readableBytes();
-      ChannelFuture f = call.sendData(chunk.retainedDuplicate(), last);
-      if (i == body.size() - 1 && tries == 1) {
-        f.addListener(written(buffered, last)); // the client's window (HTTP/2) or next read (HTTP/1.1) for them
+      ChannelFuture f = call.sendData(replayable ? chunk.retainedDuplicate() : chunk, end);
+      if (lastChunk) {
+        // what this attempt sent and the client has not had back yet (a retry's too: an earlier attempt's writes
+        // may never have completed) goes back to the client's window (HTTP/2) or asks for more (HTTP/1.1)
+        f.addListener(written(received, end));
       }
+    }
+    if (!replayable) {
+      body.clear(); // handed on: no retry can need them
     }
     if (ex.requestComplete && requestTrailers != null) {
       call.sendTrailers(requestTrailers);
     }
     call.flush();
-    if (!ex.requestComplete && (body.isEmpty() || tries > 1)) {
+    if (!ex.requestComplete && !held) {
       downstream.requestConsumed(0); // ask for the body, now that it has somewhere to go
     }
   }
 
-  private ChannelFutureListener written(int n, boolean last) {
+  /**
+   * Returns a listener for a request body write that ends at byte {@code offset} of the body: once it reached the
+   * upstream's socket, the bytes up to there not yet returned go back to the client (an HTTP/1.1 client is read
+   * again). Only the current attempt's writes count; the last one returns nothing (the request is complete).
+   */
+  private ChannelFutureListener written(long offset, boolean last) {
     UpstreamCall up = upstream;
     return f -> {
       if (f.isSuccess() && !last && up == upstream && !ex.done) {
-        downstream.requestConsumed(n);
+        long n = Math.max(0, offset - returned);
+        returned += n;
+        if (n > 0 || !downstream.isH2()) {
+          downstream.requestConsumed((int) n);
+        }
       }
     };
   }
@@ -446,8 +473,7 @@ final class Forwarding implements UpstreamCall.Listener {
       downstream.flush();
       return;
     }
-    if (failure == UpstreamCall.Failure.PROTOCOL_ERROR) {
-      cx.stats().inc(ProxyStats.UPSTREAM_HTTP2_RX_MESSAGING_ERROR);
+    if (failure == UpstreamCall.Failure.PROTOCOL_ERROR) { // counted by the call, by kind (h2 stream, h1 connection)
       log.debug("upstream {} {}: protocol error: {}", cluster.cluster().name(), ex.endpoint, why);
       if (!ex.responseStarted) {
         ex.local(502, "upstream protocol error\n", "UPE", null);

@@ -5,7 +5,12 @@ import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Removes hop-by-hop headers (RFC 9110 §7.6.1), including those a {@code Connection} header names. */
+/**
+ * Removes hop-by-hop headers (RFC 9110 §7.6.1), including those a {@code Connection} header names, except the
+ * message's framing and target ({@code Content-Length}, {@code Transfer-Encoding}, {@code Host}): a peer cannot make
+ * them hop-by-hop, else {@code Connection: content-length} would send a body upstream unframed, to be read there as
+ * the next request on the connection (request smuggling).
+ */
 final class HopByHop {
   private static final List<CharSequence> NAMES = List.of(HttpHeaderNames.CONNECTION, "keep-alive",
       "proxy-connection", HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION,
@@ -18,7 +23,7 @@ final class HopByHop {
     for (String c : headers.getAll(HttpHeaderNames.CONNECTION)) {
       for (String name : c.split(",")) {
         String n = name.trim();
-        if (!n.isEmpty()) {
+        if (!n.isEmpty() && !isFraming(n)) {
           headers.remove(n);
         }
       }
@@ -33,5 +38,11 @@ final class HopByHop {
       }
     }
     ext.forEach(headers::remove);
+  }
+
+  private static boolean isFraming(String name) {
+    return HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name)
+        || HttpHeaderNames.TRANSFER_ENCODING.contentEqualsIgnoreCase(name)
+        || HttpHeaderNames.HOST.contentEqualsIgnoreCase(name);
   }
 }

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -20,7 +21,9 @@ import io.portcullis.routing.Endpoint;
  * An {@link UpstreamCall} on a pooled HTTP/1.1 keep-alive connection: the connection is the call's until it is
  * released (back to the pool when the exchange ended cleanly) or abandoned (closed). Upstream connections read
  * freely; the exchange stops reading ({@link #reading}) only while its downstream cannot take more. After a
- * {@code 101} the codec is removed and bytes pass untouched (a WebSocket).
+ * {@code 101} the codec is removed and bytes pass untouched (a WebSocket). A response the decoder finds malformed is
+ * a protocol error (Envoy's {@code UPE}) and closes the connection, as is a {@code 101} to a request that asked for
+ * no upgrade.
  */
 final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListener {
   private final Channel channel;
@@ -29,6 +32,8 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
   private final Listener listener;
   private boolean tunnel;
   private boolean finished;
+  /** The request asked for a WebSocket upgrade: only then is a {@code 101} an answer. */
+  private boolean upgradeAsked;
 
   Http1UpstreamCall(Channel channel, Upstreams.Pool pool, Endpoint endpoint, Listener listener) {
     this.channel = channel;
@@ -40,6 +45,7 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
 
   @Override
   public void sendHead(HttpRequest request, UpstreamRequest.Context cx, boolean endStream) {
+    upgradeAsked = cx.webSocket();
     channel.write(UpstreamRequest.http1(request, cx));
     if (endStream) {
       channel.write(LastHttpContent.EMPTY_LAST_CONTENT);
@@ -48,6 +54,7 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
 
   @Override
   public void sendHead(Http2Headers request, int streamId, UpstreamRequest.Context cx, boolean endStream) {
+    upgradeAsked = cx.webSocket();
     channel.write(UpstreamRequest.http1(request, streamId, cx));
     if (endStream && !cx.webSocket()) {
       channel.write(LastHttpContent.EMPTY_LAST_CONTENT);
@@ -138,10 +145,20 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
       listener.responseData(b, false); // a tunnel's bytes
       return;
     }
+    if (msg instanceof HttpObject o && o.decoderResult().isFailure()) {
+      // A malformed head (Netty makes it a "999 Unknown") or body (a bad chunk arrives as a "last" chunk): never
+      // relayed as if complete, and the connection, whose decoder now drops everything, is never reused.
+      protocolError(msg, "malformed HTTP/1.1 response: " + o.decoderResult().cause());
+      return;
+    }
     if (msg instanceof HttpResponse resp) {
       int code = resp.status().code();
       if (code >= 100 && code < 200 && code != 101) {
         ReferenceCountUtil.release(msg); // interim response
+        return;
+      }
+      if (code == 101 && !upgradeAsked) {
+        protocolError(msg, "101 to a request without Upgrade (RFC 9110 §15.2.2)");
         return;
       }
       listener.responseHead(resp);
@@ -155,6 +172,16 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
       return;
     }
     ReferenceCountUtil.release(msg);
+  }
+
+  /** The response is not one to relay: counted, the connection closed, the exchange told (502 UPE or a reset). */
+  private void protocolError(Object msg, String why) {
+    ReferenceCountUtil.release(msg);
+    pool.stats().inc(ProxyStats.UPSTREAM_CX_PROTOCOL_ERROR);
+    finished = true;
+    channel.attr(Upstreams.LISTENER).set(null);
+    channel.close();
+    listener.upstreamFailed(Failure.PROTOCOL_ERROR, why);
   }
 
   private void content(HttpContent c) {

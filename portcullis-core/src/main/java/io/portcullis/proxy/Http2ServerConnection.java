@@ -240,6 +240,24 @@ final class Http2ServerConnection extends Http2ConnectionHandler implements Http
   public void onUnknownFrame(ChannelHandlerContext ctx, byte frameType, int streamId, Http2Flags flags,
       ByteBuf payload) {}
 
+  /**
+   * Ignores DATA and HEADERS for a stream that has closed and been forgotten, as RFC 9113 §5.1 has it for a stream
+   * this side reset ("MUST ignore frames that it receives on closed streams after it has sent a RST_STREAM"): the
+   * gateway resets a stream with NO_ERROR whenever it answered before the request's body was in (a 404 to a POST),
+   * and the DATA the client already had in flight would otherwise get a RST_STREAM(STREAM_CLOSED) each, which
+   * Netty's MadeYouReset limit counts: some hundred such POSTs in 30 s and the connection was closed with
+   * ENHANCE_YOUR_CALM. Netty has already counted the frame against the connection's flow-control window; frames
+   * for a stream that never existed are a connection error before this.
+   */
+  @Override
+  protected void onStreamError(ChannelHandlerContext ctx, boolean outbound, Throwable cause,
+      Http2Exception.StreamException http2Ex) {
+    if (!outbound && http2Ex.error() == Http2Error.STREAM_CLOSED && connection().stream(http2Ex.streamId()) == null) {
+      return;
+    }
+    super.onStreamError(ctx, outbound, cause, http2Ex);
+  }
+
   @Override
   protected void onConnectionError(ChannelHandlerContext ctx, boolean outbound, Throwable cause,
       Http2Exception http2Ex) {

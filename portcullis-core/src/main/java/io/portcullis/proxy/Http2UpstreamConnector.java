@@ -121,9 +121,10 @@ final class Http2UpstreamConnector {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      if (ready.tryFailure(new SSLHandshakeException("upstream " + connection.endpoint()
-          + " closed the connection during the TLS handshake"))) {
+      if (!ready.isDone()) { // counted first: whoever waits on ready may read the counter at once
         stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
+        ready.tryFailure(new SSLHandshakeException("upstream " + connection.endpoint()
+            + " closed the connection during the TLS handshake"));
       }
       super.channelInactive(ctx);
     }
@@ -137,8 +138,9 @@ final class Http2UpstreamConnector {
       if (cause != null) {
         e.initCause(cause);
       }
-      if (ready.tryFailure(e)) {
+      if (!ready.isDone()) { // counted first, as above
         stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
+        ready.tryFailure(e);
       }
       ctx.close();
     }

@@ -130,16 +130,19 @@ final class Http2UpstreamPool {
       return Pending.NONE;
     }
     if (room == null) {
-      room = connect(key, e);
+      room = new Connect();
+      e.connecting.add(room);
+      room.waiters.addLast(w);
+      w.connect = room;
+      connect(key, e, room); // after the waiter is in: a connect can fail inside the call (a cached resolution)
+      return w.connect == null ? Pending.NONE : w;
     }
     room.waiters.addLast(w);
     w.connect = room;
     return w;
   }
 
-  private Connect connect(Key key, Entry e) {
-    Connect c = new Connect();
-    e.connecting.add(c);
+  private void connect(Key key, Entry e, Connect c) {
     Http2UpstreamConnector.connect(bootstrap, loop, key.endpoint, address(key.endpoint), key.ssl, key.sni, limits,
         stats).addListener(f -> {
           e.connecting.remove(c);
@@ -173,7 +176,6 @@ final class Http2UpstreamPool {
             }
           }
         });
-    return c;
   }
 
   private static SocketAddress address(Endpoint endpoint) {

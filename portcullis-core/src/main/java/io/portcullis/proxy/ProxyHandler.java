@@ -253,11 +253,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Downstr
       }
       RequestHeadersTimeout.headersReceived(connection);
       ConnectionIdleTimeout.requestStarted(connection);
+      // A full request (Netty's for a malformed request line) is one buffer with two owners: the exchange releases
+      // the request, content() its body.
+      HttpContent full = msg instanceof HttpContent c ? c.retain() : null;
       current = new Exchange(this, req);
       streamIdle.arm();
       current.start();
-      if (msg instanceof HttpContent c) {
-        content(c);
+      if (full != null) {
+        content(full);
       }
     } else if (msg instanceof HttpContent c) {
       content(c);

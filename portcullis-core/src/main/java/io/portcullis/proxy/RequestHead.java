@@ -88,8 +88,9 @@ final class RequestHead {
 
   /**
    * Checks an HTTP/2 request head (RFC 9113 §8.3: {@code :method}, {@code :path}, {@code :authority} or
-   * {@code Host}); Netty's decoder has already refused malformed pseudo-headers and over-long header lists. A
-   * {@code CONNECT} is accepted only as RFC 8441's extended CONNECT ({@code :protocol websocket}).
+   * {@code Host}, at most one {@code Host} and none that names another host than {@code :authority}, §8.3.1); Netty's
+   * decoder has already refused malformed pseudo-headers and over-long header lists. A {@code CONNECT} is accepted
+   * only as RFC 8441's extended CONNECT ({@code :protocol websocket}).
    */
   static Result check(Http2Headers headers, ProxyLimits limits, PathNormalization normalization) {
     if (headers.size() > limits.maxHeadersCount()) {
@@ -110,8 +111,17 @@ final class RequestHead {
       return refused(400, "bad request: no :path", ProxyStats.CX_PROTOCOL_ERROR);
     }
     CharSequence authority = headers.authority();
-    if (authority == null) {
-      authority = headers.get(HttpHeaderNames.HOST);
+    CharSequence host = headers.get(HttpHeaderNames.HOST);
+    if (host != null) {
+      if (headers.getAll(HttpHeaderNames.HOST).size() > 1) {
+        return refused(400, "more than one host field (RFC 9110 §7.2)", ProxyStats.RQ_BAD_REQUEST);
+      }
+      if (authority == null) {
+        authority = host;
+      } else if (!sameAuthority(authority.toString(), host.toString())) {
+        return refused(400, "host " + RequestTarget.echo(host.toString()) + " disagrees with :authority "
+            + RequestTarget.echo(authority.toString()) + " (RFC 9113 §8.3.1)", ProxyStats.RQ_BAD_REQUEST);
+      }
     }
     CharSequence type = headers.get(HttpHeaderNames.CONTENT_TYPE);
     return target(method.toString(), path.toString(), authority == null ? "" : authority.toString(),

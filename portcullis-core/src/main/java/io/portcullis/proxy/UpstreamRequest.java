@@ -49,10 +49,18 @@ final class UpstreamRequest {
    * @param grpcTimeout the {@code grpc-timeout} to send (already capped by the route's timeout), or null to keep
    *     the client's
    * @param grpcWeb the gRPC-Web translation of this request, or null: the upstream gets {@code application/grpc}
+   * @param replay whether an earlier attempt already sent this head: a head changed in place is sent as it is then
+   *     (applied again, {@code x-forwarded-for} would get the client twice and header {@code add}s would repeat)
    */
   record Context(RequestHead.Checked head, RouteMatch.RequestView view, HttpRoute route, RouteAction.Forward forward,
       String remoteIp, boolean tls, String requestId, boolean webSocket, boolean hasBody, String grpcTimeout,
-      GrpcWeb grpcWeb) {
+      GrpcWeb grpcWeb, boolean replay) {
+    /** Returns this context for a retry, after the head was sent once. */
+    Context forReplay() {
+      return replay ? this : new Context(head, view, route, forward, remoteIp, tls, requestId, webSocket, hasBody,
+          grpcTimeout, grpcWeb, true);
+    }
+
     String target() {
       if (forward.rewriteUri().isEmpty()) {
         return head.originForm();
@@ -66,13 +74,18 @@ final class UpstreamRequest {
     }
   }
 
-  /** Returns the HTTP/1.1 upstream head for an HTTP/1.1 request; changes {@code request}'s headers in place. */
+  /**
+   * Returns the HTTP/1.1 upstream head for an HTTP/1.1 request; changes {@code request}'s headers in place (once: a
+   * replay sends them as they are).
+   */
   static HttpRequest http1(HttpRequest request, Context cx) {
     HttpHeaders h = request.headers();
-    HopByHop.strip(h);
-    common(h, cx);
-    if (!h.contains(HttpHeaderNames.CONTENT_LENGTH) && !HttpUtil.isTransferEncodingChunked(request)) {
-      h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    if (!cx.replay()) {
+      HopByHop.strip(h);
+      common(h, cx);
+      if (!h.contains(HttpHeaderNames.CONTENT_LENGTH) && !HttpUtil.isTransferEncodingChunked(request)) {
+        h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+      }
     }
     return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), cx.target(), h);
   }
@@ -83,6 +96,8 @@ final class UpstreamRequest {
    */
   static HttpRequest http1(Http2Headers request, int streamId, Context cx) {
     HttpHeaders h = new DefaultHttpHeaders();
+    // Host is set from the authority below; Netty's conversion refuses a host field not spelt as :authority is
+    request.remove(HttpHeaderNames.HOST);
     try {
       HttpConversionUtil.addHttp2ToHttpHeaders(streamId, request, h, HttpVersion.HTTP_1_1, false, true);
     } catch (Http2Exception e) {
@@ -132,8 +147,11 @@ final class UpstreamRequest {
     cx.route().requestHeaders().applyTo(h);
   }
 
-  /** Returns the HTTP/2 upstream head for an HTTP/2 request; changes {@code request} in place. */
+  /** Returns the HTTP/2 upstream head for an HTTP/2 request; changes {@code request} in place (once, as above). */
   static Http2Headers http2(Http2Headers request, Context cx) {
+    if (cx.replay()) {
+      return request;
+    }
     request.remove(HttpHeaderNames.HOST);
     return common(request, cx);
   }

@@ -89,6 +89,11 @@ final class Upstreams {
           });
     }
 
+    /** Returns the counters its connections count in. */
+    ProxyStats stats() {
+      return stats;
+    }
+
     /** Returns an idle connection to {@code endpoint}, or starts a new one. */
     ChannelFuture acquire(Endpoint endpoint) {
       ArrayDeque<Channel> q = idle.get(endpoint);
