@@ -17,7 +17,9 @@ Usage: h2server.py [--tls CERT KEY] MODE=PORT [MODE=PORT ...]
   websocket        RFC 8441: SETTINGS_ENABLE_CONNECT_PROTOCOL=1; a CONNECT with ":protocol websocket" gets 200 and its
                    WebSocket messages echoed ("?headers" answered with the request's headers as JSON); others as ok
 Prints "listening MODE PORT" per listener, then one line per event of note ("MODE: goaway last=7",
-"MODE: connection closed by peer", "MODE: sent 1000000 pings"), flushed as it goes.
+"MODE: goaway received 11", "MODE: connection closed by peer" with what preceded it, if anything,
+"MODE: sent 1000000 pings"), flushed as it goes. After the peer's GOAWAY the connection is read until the peer
+closes it (at most 10 s).
 """
 import json
 import socket
@@ -61,6 +63,7 @@ class Connection:
         self.ws = {}  # stream id -> wsframes.Parser
         self.flooded = False
         self.done = False
+        self.goaway_code = None  # the peer's GOAWAY error code, once it came
 
     def send(self, extra=b""):
         out = self.c.data_to_send() + extra
@@ -84,6 +87,8 @@ class Connection:
                     log("%s: drained, closing" % self.mode)
                     self.close_gracefully()
                     return
+            if self.goaway_code is not None:
+                self.await_close()
         except (ConnectionError, OSError) as e:
             log("%s: connection closed by peer (%s)" % (self.mode, e.__class__.__name__))
         except h2.exceptions.ProtocolError as e:
@@ -100,6 +105,16 @@ class Connection:
                 pass
         except OSError:
             pass
+
+    def await_close(self):
+        """After the peer's GOAWAY: reads (and drops) until the peer closes, as it does once its streams are done."""
+        self.sock.settimeout(10)
+        try:
+            while self.sock.recv(65536):
+                pass
+            log("%s: connection closed by peer after goaway %d" % (self.mode, self.goaway_code))
+        except socket.timeout:
+            log("%s: still open 10 s after goaway %d" % (self.mode, self.goaway_code))
 
     def handle(self, e):
         if isinstance(e, h2.events.RequestReceived):
@@ -140,6 +155,7 @@ class Connection:
             self.pending.pop(e.stream_id, None)
         elif isinstance(e, h2.events.ConnectionTerminated):
             log("%s: goaway received %d" % (self.mode, e.error_code))
+            self.goaway_code = e.error_code
             self.done = True
 
     def respond(self, sid):

@@ -33,12 +33,18 @@ import org.slf4j.LoggerFactory;
  * beyond it), {@code SETTINGS_MAX_HEADER_LIST_SIZE} = {@code --max-request-headers-kb} (a larger block is answered
  * 431 or refused while it is decoded, never buffered whole), CONTINUATION floods, RST_STREAM floods in both
  * directions (rapid reset, CVE-2023-44487, and MadeYouReset, CVE-2025-8671: GOAWAY {@code ENHANCE_YOUR_CALM}),
- * empty-DATA floods and the queue of unflushed control frames. Runs on the connection's event loop.
+ * empty-DATA floods and the queue of unflushed control frames. The client's RST_STREAM frames are counted by
+ * {@link Http2ResetFloodDecoder}, those for closed streams too, which Netty's own count misses. Runs on the
+ * connection's event loop.
  */
 final class Http2ServerConnection extends Http2ConnectionHandler implements Http2FrameListener {
   private static final Logger log = LoggerFactory.getLogger(Http2ServerConnection.class);
   /** {@code SETTINGS_MAX_CONCURRENT_STREAMS} advertised to clients (Envoy's and Netty's default). */
   static final int MAX_CONCURRENT_STREAMS = 100;
+  /** RST_STREAM frames a client may send per {@link #RST_FRAMES_WINDOW_SECONDS} (Netty's server default). */
+  static final int MAX_RST_FRAMES_PER_WINDOW = 200;
+  /** The window of {@link #MAX_RST_FRAMES_PER_WINDOW}, seconds. */
+  static final int RST_FRAMES_WINDOW_SECONDS = 30;
 
   private final ProxyContext cx;
   private final String sni;
@@ -94,6 +100,8 @@ final class Http2ServerConnection extends Http2ConnectionHandler implements Http
           .maxHeaderListSize(cx.limits().maxRequestHeadersBytes())
           .connectProtocolEnabled(true)); // RFC 8441: WebSocket over HTTP/2
       gracefulShutdownTimeoutMillis(0);
+      // Netty's RST_STREAM limit counts resets of open streams only: Http2ResetFloodDecoder counts them all.
+      decoderEnforceMaxRstFramesPerWindow(0, 0);
     }
 
     @Override
@@ -104,7 +112,8 @@ final class Http2ServerConnection extends Http2ConnectionHandler implements Http
     @Override
     protected Http2ServerConnection build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
         Http2Settings initialSettings) {
-      Http2ServerConnection handler = new Http2ServerConnection(decoder, encoder, initialSettings, cx, sni);
+      Http2ServerConnection handler = new Http2ServerConnection(Http2ResetFloodDecoder.wrap(decoder,
+          MAX_RST_FRAMES_PER_WINDOW, RST_FRAMES_WINDOW_SECONDS, "client"), encoder, initialSettings, cx, sni);
       frameListener(handler);
       return handler;
     }

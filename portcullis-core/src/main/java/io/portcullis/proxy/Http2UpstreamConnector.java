@@ -56,8 +56,7 @@ final class Http2UpstreamConnector {
     }).connect(address);
     f.addListener(cf -> {
       if (!cf.isSuccess()) {
-        stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
-        ready.tryFailure(cf.cause());
+        failConnect(ready, cf.cause(), stats);
       } else if (ssl == null) {
         made[0].becameReady(ready);
       }
@@ -77,6 +76,19 @@ final class Http2UpstreamConnector {
           + (ssl.applicationProtocolNegotiator() == null ? "[]" : ssl.applicationProtocolNegotiator().protocols())
           + " (expected: h2 among them)");
     }
+  }
+
+  /**
+   * Fails {@code ready} with {@code cause} unless it is done, counting {@code upstream_cx_connect_fail} first: the
+   * failure runs the waiters' callbacks at once, and whoever they wake must find the count already there. Call on
+   * the connection's event loop (the only thread that completes {@code ready}).
+   */
+  private static void failConnect(Promise<Http2UpstreamConnection> ready, Throwable cause, ProxyStats stats) {
+    if (ready.isDone()) {
+      return;
+    }
+    stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
+    ready.setFailure(cause);
   }
 
   /**
@@ -121,11 +133,8 @@ final class Http2UpstreamConnector {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      if (!ready.isDone()) { // counted first: whoever waits on ready may read the counter at once
-        stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
-        ready.tryFailure(new SSLHandshakeException("upstream " + connection.endpoint()
-            + " closed the connection during the TLS handshake"));
-      }
+      failConnect(ready, new SSLHandshakeException("upstream " + connection.endpoint()
+          + " closed the connection during the TLS handshake"), stats);
       super.channelInactive(ctx);
     }
 
@@ -138,10 +147,7 @@ final class Http2UpstreamConnector {
       if (cause != null) {
         e.initCause(cause);
       }
-      if (!ready.isDone()) { // counted first, as above
-        stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
-        ready.tryFailure(e);
-      }
+      failConnect(ready, e, stats);
       ctx.close();
     }
   }

@@ -16,8 +16,9 @@ import io.netty.handler.codec.http2.Http2Stream;
  * The client side of one HTTP/2 upstream connection at Netty's {@link Http2ConnectionHandler} level (no child channel
  * per stream): frames go to the {@link Http2UpstreamConnection} that owns it. Built with the connection's defences
  * ({@link Http2UpstreamLimits}): header validation (RFC 9113 §8.2), the required response pseudo-header
- * ({@code :status}, §8.3.2), {@code SETTINGS_MAX_HEADER_LIST_SIZE}, a RST_STREAM rate limit and a bound on queued
- * control frames; push is disabled ({@code SETTINGS_ENABLE_PUSH} 0, §8.4).
+ * ({@code :status}, §8.3.2), {@code SETTINGS_MAX_HEADER_LIST_SIZE}, a RST_STREAM rate limit that counts every
+ * RST_STREAM, those for closed streams too ({@link Http2ResetFloodDecoder}), and a bound on queued control frames;
+ * push is disabled ({@code SETTINGS_ENABLE_PUSH} 0, §8.4).
  */
 final class Http2UpstreamHandler extends Http2ConnectionHandler {
   /** How long a graceful close (GOAWAY {@code NO_ERROR}) waits for the GOAWAY to be written, ms. */
@@ -122,10 +123,12 @@ final class Http2UpstreamHandler extends Http2ConnectionHandler {
 
   private static final class Builder extends AbstractHttp2ConnectionHandlerBuilder<Http2UpstreamHandler, Builder> {
     private final Http2UpstreamConnection owner;
+    private final Http2UpstreamLimits limits;
     private final int connectionWindow;
 
     Builder(Http2UpstreamConnection owner, Http2UpstreamLimits limits) {
       this.owner = owner;
+      this.limits = limits;
       this.connectionWindow = limits.connectionWindow();
       server(false);
       validateHeaders(true);
@@ -134,9 +137,8 @@ final class Http2UpstreamHandler extends Http2ConnectionHandler {
           .pushEnabled(false)
           .initialWindowSize(limits.initialStreamWindow())
           .maxHeaderListSize(limits.maxResponseHeadersKb() * 1024L));
-      if (limits.maxRstFramesPerWindow() > 0) {
-        decoderEnforceMaxRstFramesPerWindow(limits.maxRstFramesPerWindow(), limits.rstFramesWindowSeconds());
-      }
+      // Netty's RST_STREAM limit (off on a client) would count resets of open streams only: ours counts them all.
+      decoderEnforceMaxRstFramesPerWindow(0, 0);
       encoderEnforceMaxQueuedControlFrames(limits.maxQueuedControlFrames());
       gracefulShutdownTimeoutMillis(GRACEFUL_CLOSE_MILLIS);
     }
@@ -154,7 +156,8 @@ final class Http2UpstreamHandler extends Http2ConnectionHandler {
     @Override
     protected Http2UpstreamHandler build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
         Http2Settings initialSettings) {
-      return new Http2UpstreamHandler(decoder, encoder, initialSettings, owner, connectionWindow);
+      return new Http2UpstreamHandler(Http2ResetFloodDecoder.wrap(decoder, limits.maxRstFramesPerWindow(),
+          limits.rstFramesWindowSeconds(), "upstream"), encoder, initialSettings, owner, connectionWindow);
     }
   }
 }

@@ -19,8 +19,9 @@ import java.time.Duration;
  * @param maxResponseHeadersKb our {@code SETTINGS_MAX_HEADER_LIST_SIZE}, KiB: a response header block larger than
  *     this fails its stream (a protocol error, 502); one larger than 1.25 times it fails the connection before it is
  *     buffered. Envoy's {@code max_response_headers_kb} (60); 1..8192
- * @param maxRstFramesPerWindow RST_STREAM frames from the upstream allowed per {@code rstFramesWindowSeconds} before
- *     the connection is closed with GOAWAY {@code ENHANCE_YOUR_CALM} (a reset flood); 0 disables
+ * @param maxRstFramesPerWindow RST_STREAM frames from the upstream allowed per {@code rstFramesWindowSeconds}, for
+ *     any stream (open, closed or unknown), before the connection is closed with GOAWAY {@code ENHANCE_YOUR_CALM}
+ *     (a reset flood: {@link Http2ResetFloodDecoder}); 0 disables
  * @param rstFramesWindowSeconds the window of {@code maxRstFramesPerWindow}, seconds, >= 1
  * @param maxQueuedControlFrames the most control frames we owe the upstream (PING and SETTINGS acknowledgements,
  *     RST_STREAM) that are queued because it does not read them; past this the connection is closed: Envoy's

@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Issue 13, point 5 (defences kept on the new HTTP/2 path) and its tests of point 7, downstream: MadeYouReset
- * (CVE-2025-8671), CONTINUATION floods, oversized header lists, PING / SETTINGS floods from a client that never
+ * (CVE-2025-8671), RST_STREAM floods for closed streams, CONTINUATION floods, oversized header lists, PING / SETTINGS floods from a client that never
  * reads, {@code SETTINGS_MAX_CONCURRENT_STREAMS} advertised and enforced, the stream idle timeout on one stream of a
  * connection, and the normalised path for an HTTP/2 {@code :path}. Each probe is Debian's python3-h2 (or raw frames
  * through it), {@code h2probe.py}; each test asserts the refusal and that a {@link Bystander} on its own connection
@@ -104,6 +104,9 @@ class Http2DefencesIT {
       assertThat(probe("request", port, "a.example", "/", 0)).containsExactly("status 200");
       assertThat(probe("made-you-reset-window", port, "a.example", "/", 50)).contains("closed");
       assertThat(probe("made-you-reset-data", port, "a.example", "/", 50)).contains("closed");
+      // python3-h2 ignores resets of a closed stream without limit: the connection stays open and serves.
+      assertThat(probe("closed-stream-resets", port, "a.example", "/", 1000)).containsExactly("status 200",
+          "after status 200");
       List<String> flood = probe("continuation-flood", port, "a.example", "/", 10 * 1024);
       assertThat(flood).contains("closed");
       assertThat(sentKib(flood)).isLessThan(10 * 1024);
@@ -128,6 +131,20 @@ class Http2DefencesIT {
     assertThat(events).noneMatch(e -> e.startsWith("status "));
     System.out.println(mode + ": " + forwarded("/made-you-reset") + " of 1000 streams forwarded");
     assertThat(forwarded("/made-you-reset")).as("streams that reached the upstream, of 1000").isLessThan(250);
+  }
+
+  /**
+   * A thousand RST_STREAM frames, in one write, for a stream that has ended: RFC 9113 §5.1 has the server ignore
+   * each, and Netty's decoder drops them before its own reset limit (which counts resets of open streams) sees them.
+   * They count all the same: past 200 in 30 s the connection ends in GOAWAY ENHANCE_YOUR_CALM (11) or is closed,
+   * and no request is served on it after.
+   */
+  @Test
+  void resetsOfAClosedStreamCountTowardsTheResetLimit() throws Exception {
+    List<String> events = probe("closed-stream-resets", http, "target.example", "/closed-stream", 1000);
+    assertThat(events).as("the GET, then the connection's end").first().isEqualTo("status 200");
+    assertThat(events).containsAnyOf("goaway 11", "closed");
+    assertThat(events).noneMatch(e -> e.startsWith("after "));
   }
 
   /** HEADERS without END_HEADERS, then CONTINUATION frames without end: closed long before 10 MiB is taken in. */

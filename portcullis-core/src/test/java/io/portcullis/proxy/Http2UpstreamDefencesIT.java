@@ -100,7 +100,7 @@ class Http2UpstreamDefencesIT {
     // Five resets are let through (the limit per window), then the connection is closed and the rest learn why.
     assertThat(endings.stream().filter(e -> e.equals("reset 2"))).hasSize(5);
     assertThat(endings.stream().filter(e -> e.startsWith("closed: upstream " + ep + ": HTTP/2 connection error: "
-        + "Maximum number of RST frames reached"))).hasSize(5);
+        + "RST_STREAM flood from the upstream: 6 RST_STREAM frames within 30 s (expected: at most 5)"))).hasSize(5);
     assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_PROTOCOL_ERROR)).isEqualTo(1);
     assertHealthyStreamCompletes(bystander);
   }
