@@ -42,10 +42,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class GrpcSlowConsumerIT {
   static final int MIB = 1024 * 1024;
-  /** What may be in flight beyond what the reader took while it stalls: windows and buffers, not the stream. */
-  static final int MAX_IN_FLIGHT_MESSAGES = 64;
-  /** "Well below" the child's 256 MiB: half of it. */
-  static final long MEMORY_BOUND = 128L * MIB;
+  /**
+   * What may be in flight beyond what the reader took while it stalls, in 1 MiB messages: the client's 1 MiB window,
+   * the gateway's windows and buffers, the backend's send buffer; not the stream. (One, through the gateway of
+   * issue 13; nginx {@code grpc_pass} stays within it too.)
+   */
+  static final int MAX_IN_FLIGHT_MESSAGES = 32;
+  /** "Well below" the child's 256 MiB: a quarter of it (the gateway of issue 13: 17 MiB heap, 4 MiB direct). */
+  static final long MEMORY_BOUND = 64L * MIB;
 
   @TempDir static Path tmp;
   static GrpcBackend backend;
@@ -121,8 +125,7 @@ class GrpcSlowConsumerIT {
     Status status = read.closed.get(5, TimeUnit.MINUTES);
     child.collectGarbage();
     Properties memory = child.memory();
-    System.out.println("child memory (bytes): " + memory + "\njcmd GC.heap_info:\n"
-        + Proc.run(30, "jcmd", Long.toString(child.pid()), "GC.heap_info").stdout());
+    System.out.println("child memory (bytes): " + memory + "\njcmd GC.heap_info:\n" + heapInfo(child.pid()));
     assertThat(status.isOk()).as("%s", status).isTrue();
     assertThat(read.messages.get()).isEqualTo(1024);
     assertThat(read.bytes.get()).isEqualTo(1024L * MIB);
@@ -162,6 +165,15 @@ class GrpcSlowConsumerIT {
     assertThat(child.memory("heapAfterGcMax")).isPositive();
     assertThat(child.memory("directMax")).isNotNegative();
     assertThat(child.gcLog()).contains("Pause Full (System.gc())");
+  }
+
+  /** Returns {@code jcmd PID GC.heap_info}, for the report only: the assertions read {@link GatewayProcess#memory}. */
+  static String heapInfo(long pid) {
+    try {
+      return Proc.run(30, "jcmd", Long.toString(pid), "GC.heap_info").stdout();
+    } catch (Exception e) {
+      return "(jcmd: " + e + ")";
+    }
   }
 
   /**

@@ -49,6 +49,7 @@ public final class GatewayMain {
 
   private GatewayMain() {}
 
+  /** Runs the gateway: {@code args} are the config, state and status directories; never returns. */
   public static void main(String[] args) throws Exception {
     Path config = Path.of(args[0]);
     Path state = Path.of(args[1]);

@@ -52,13 +52,18 @@ public final class GrpcEcho {
     }
   };
 
+  /** {@code portcullis.test.Echo/Unary}: answers the request bytes. */
   public static final MethodDescriptor<byte[], byte[]> UNARY = method("Unary", MethodDescriptor.MethodType.UNARY);
+  /** {@code portcullis.test.Echo/ServerStream}: answers {@link #streamRequest}'s count of messages. */
   public static final MethodDescriptor<byte[], byte[]> SERVER_STREAM = method("ServerStream",
       MethodDescriptor.MethodType.SERVER_STREAMING);
+  /** {@code portcullis.test.Echo/ClientStream}: answers the total bytes received. */
   public static final MethodDescriptor<byte[], byte[]> CLIENT_STREAM = method("ClientStream",
       MethodDescriptor.MethodType.CLIENT_STREAMING);
+  /** {@code portcullis.test.Echo/Bidi}: answers each message with its bytes. */
   public static final MethodDescriptor<byte[], byte[]> BIDI = method("Bidi",
       MethodDescriptor.MethodType.BIDI_STREAMING);
+  /** {@code portcullis.test.Echo/Sleep}: answers after the requested milliseconds, unless cancelled first. */
   public static final MethodDescriptor<byte[], byte[]> SLEEP = method("Sleep", MethodDescriptor.MethodType.UNARY);
 
   /** The response header every call of the backend carries: {@code x-backend: grpc}. */
