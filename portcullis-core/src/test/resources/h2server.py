@@ -30,6 +30,7 @@ import threading
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
 import h2.settings
 from hyperframe.frame import GoAwayFrame, PingFrame, RstStreamFrame, SettingsFrame
 
@@ -83,7 +84,7 @@ class Connection:
                     self.handle(e)
                 self.flush_pending()
                 self.send()
-                if self.last is not None and not any(s <= self.last for s in self.requests):
+                if self.last is not None and not self.pending and not any(s <= self.last for s in self.requests):
                     log("%s: drained, closing" % self.mode)
                     self.close_gracefully()
                     return

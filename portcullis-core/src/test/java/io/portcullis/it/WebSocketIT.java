@@ -359,6 +359,12 @@ class WebSocketIT {
     assertThat(header(seen, "upgrade")).as("an HTTP/1.1 upgrade upstream").containsExactly("websocket");
     assertThat(header(seen, "sec-websocket-version")).containsExactly("13");
     assertThat(header(seen, "x-route")).as("headers.request.set").containsExactly("echo");
+    String path = "/h2-" + transport + "?q=1";
+    List<JsonNode> lines = await().atMost(Duration.ofSeconds(10)).until(() -> Files.readAllLines(accessLog).stream()
+        .map(WebSocketIT::json).filter(n -> n.path("path").asText().equals(path)).toList(), l -> !l.isEmpty());
+    assertThat(lines).hasSize(1);
+    assertThat(lines.get(0).get("protocol").asText()).isEqualTo("HTTP/2");
+    assertThat(lines.get(0).get("response_code").asInt()).as("200 to the CONNECT (the backend's 101)").isIn(200, 101);
   }
 
   /**
