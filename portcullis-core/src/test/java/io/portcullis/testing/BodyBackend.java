@@ -47,9 +47,42 @@ public final class BodyBackend implements AutoCloseable {
   private volatile int rejectAfterBytes;
   private volatile CountDownLatch rejectedLatch = new CountDownLatch(1);
 
+  private final List<Socket> fillers = new ArrayList<>();
+
   /** Starts it on a free port of 127.0.0.1. */
   public BodyBackend() throws IOException {
     server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+    startAccepting();
+  }
+
+  private BodyBackend(ServerSocket server) {
+    this.server = server;
+  }
+
+  /**
+   * Returns one on {@code address}:{@code port} whose accept queue is full until {@link #release()}: Linux drops
+   * the SYN of a connect meanwhile, so a client's connect completes only at its SYN retransmit, about a second
+   * after it began (a connect that is slow for certain, without a sleep in the test).
+   */
+  public static BodyBackend held(String address, int port) throws IOException {
+    ServerSocket s = new ServerSocket(port, 1, InetAddress.getByName(address));
+    BodyBackend b = new BodyBackend(s);
+    for (int i = 0; i < 2; i++) { // a backlog of 1 queues two connections; a third SYN is dropped
+      b.fillers.add(new Socket(s.getInetAddress(), port));
+    }
+    return b;
+  }
+
+  /** Ends the {@link #held} state: the queued connections are closed and accepted, new ones are served. */
+  public void release() throws IOException {
+    for (Socket f : fillers) {
+      f.close();
+    }
+    fillers.clear();
+    startAccepting();
+  }
+
+  private void startAccepting() {
     Thread t = new Thread(this::accept, "body-backend");
     t.setDaemon(true);
     t.start();
@@ -203,6 +236,9 @@ public final class BodyBackend implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    for (Socket f : fillers) {
+      f.close();
+    }
     server.close();
     for (Socket s : sockets) {
       s.close();
