@@ -172,6 +172,12 @@ final class Http2ServerConnection extends Http2ConnectionHandler implements Http
     }
   }
 
+  /** Whether stream {@code id} is still open (not closed, not forgotten). */
+  boolean isOpen(int id) {
+    Http2Stream stream = connection().stream(id);
+    return stream != null && stream.state() != Http2Stream.State.CLOSED;
+  }
+
   /** Resets stream {@code id} with {@code error}. */
   void reset(int id, Http2Error error) {
     resetStream(ctx, id, error.code(), ctx.newPromise());

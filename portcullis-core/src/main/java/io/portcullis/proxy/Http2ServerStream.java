@@ -19,6 +19,9 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
  * loop.
  */
 final class Http2ServerStream implements Downstream {
+  /** How long a stream answered before its request ended may go on receiving before it is reset. */
+  static final long RESET_GRACE_MS = 1000;
+
   private final Http2ServerConnection connection;
   private final ChannelHandlerContext ctx;
   private final int id;
@@ -162,8 +165,14 @@ final class Http2ServerStream implements Downstream {
   @Override
   public void responseEnded(boolean written, boolean reuse) {
     if (written && !reuse) {
-      // RFC 9113 §8.1: the response is complete; the client need not send the rest of its request
-      connection.reset(id, Http2Error.NO_ERROR);
+      // RFC 9113 §8.1: the response is complete; the client need not send the rest of its request. A short grace
+      // first: a client whose last DATA is already on its way ends the stream itself (some clients, curl 7.88 among
+      // them, report a reset that crosses their END_STREAM as an error even with NO_ERROR).
+      ctx.executor().schedule(() -> {
+        if (connection.isOpen(id)) {
+          connection.reset(id, Http2Error.NO_ERROR);
+        }
+      }, RESET_GRACE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
   }
 }
