@@ -165,7 +165,7 @@ final class Exchange {
    */
   private boolean misdirected() {
     Optional<ServerTls> byHost = state.tls().find(host);
-    if (byHost.isEmpty() || !byHost.get().server().routeName().equals(
+    if (byHost.isEmpty() || !byHost.get().server().sameRouteName(
         downstream.connection().attr(GatewayChannelInitializer.SNI_SERVER).get())) {
       return true;
     }
