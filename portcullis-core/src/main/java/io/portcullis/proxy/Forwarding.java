@@ -107,7 +107,9 @@ final class Forwarding implements UpstreamCall.Listener {
       }
     }
     if (upstream == null) {
-      if (replayable) {
+      if (replayable && last && !data.isReadable()) {
+        data.release(); // an empty end: the head goes with endStream once connected (onOpened)
+      } else if (replayable) {
         body.add(data);
       } else {
         data.release(); // cannot happen: body is read only once connected

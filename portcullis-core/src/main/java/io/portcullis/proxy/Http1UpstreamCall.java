@@ -63,7 +63,7 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
       }
       return f;
     }
-    return channel.write(endStream ? new DefaultLastHttpContent(data) : new DefaultHttpContent(data));
+    return channel.write(endStream ? ProxyHandler.lastContent(data) : new DefaultHttpContent(data));
   }
 
   @Override
