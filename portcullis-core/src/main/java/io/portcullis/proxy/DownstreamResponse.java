@@ -20,6 +20,8 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
 import io.portcullis.routing.HttpRoute;
 import java.util.Date;
+import java.util.Iterator;
+import java.util.Map;
 
 /**
  * The response head a client gets: an upstream's, adapted (hop-by-hop headers dropped, the route's response header
@@ -80,13 +82,46 @@ final class DownstreamResponse {
     }
   }
 
-  /** Returns an HTTP/1.1 response as an HTTP/2 header block (connection-specific headers dropped). */
+  /**
+   * Returns an HTTP/1.1 response as an HTTP/2 header block (connection-specific headers dropped), as Netty's
+   * {@link HttpConversionUtil#toHttp2Headers(HttpHeaders, Http2Headers)} does; a head without {@code Connection},
+   * {@code TE} or {@code Cookie} (which that conversion filters or splits by value) is copied here without a
+   * lower-cased copy of each name ({@link HeaderNames}).
+   */
   static Http2Headers toHttp2(HttpResponse resp) {
-    Http2Headers h = new DefaultHttp2Headers(false, resp.headers().size() + 1);
+    HttpHeaders in = resp.headers();
+    Http2Headers h = new DefaultHttp2Headers(false, in.size() + 1);
     h.status(resp.status().codeAsText());
-    resp.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
-    HttpConversionUtil.toHttp2Headers(resp.headers(), h);
+    if (in.contains(HttpHeaderNames.CONNECTION) || in.contains(HttpHeaderNames.TE)
+        || in.contains(HttpHeaderNames.COOKIE)) {
+      in.remove(HttpHeaderNames.TRANSFER_ENCODING);
+      HttpConversionUtil.toHttp2Headers(in, h);
+      return h;
+    }
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> i = in.iteratorCharSequence(); i.hasNext(); ) {
+      Map.Entry<CharSequence, CharSequence> e = i.next();
+      AsciiString name = HeaderNames.lowerCase(e.getKey());
+      if (!connectionSpecific(name)) {
+        h.add(name, e.getValue());
+      }
+    }
     return h;
+  }
+
+  /** What HTTP/2 does not carry (RFC 9113 §8.2.2), and Netty's {@code x-http2-*} names: Netty's list. */
+  private static final AsciiString[] CONNECTION_SPECIFIC = {HttpHeaderNames.CONNECTION,
+      AsciiString.cached("keep-alive"), AsciiString.cached("proxy-connection"), HttpHeaderNames.TRANSFER_ENCODING,
+      HttpHeaderNames.HOST, HttpHeaderNames.UPGRADE, HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text(),
+      HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), HttpConversionUtil.ExtensionHeaderNames.PATH.text(),
+      HttpConversionUtil.ExtensionHeaderNames.PROTOCOL.text()};
+
+  private static boolean connectionSpecific(AsciiString lowerCaseName) {
+    for (AsciiString n : CONNECTION_SPECIFIC) {
+      if (n.length() == lowerCaseName.length() && n.contentEquals(lowerCaseName)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Returns an HTTP/2 response head as an HTTP/1.1 one (for {@link #http1Framing}). */
