@@ -18,6 +18,7 @@ import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.RouteMatch;
 import java.util.Base64;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -83,10 +84,14 @@ final class UpstreamRequest {
    */
   static HttpRequest http1(Http2Headers request, int streamId, Context cx) {
     HttpHeaders h = new DefaultHttpHeaders();
-    try {
-      HttpConversionUtil.addHttp2ToHttpHeaders(streamId, request, h, HttpVersion.HTTP_1_1, false, true);
-    } catch (Http2Exception e) {
-      throw new IllegalStateException(e); // the decoder validated the block already
+    if (cx.webSocket() || request.contains(HttpHeaderNames.HOST)) {
+      try { // Netty's conversion: a host header checked against :authority, extended CONNECT's pseudo-headers
+        HttpConversionUtil.addHttp2ToHttpHeaders(streamId, request, h, HttpVersion.HTTP_1_1, false, true);
+      } catch (Http2Exception e) {
+        throw new IllegalStateException(e); // the decoder validated the block already
+      }
+    } else {
+      toHttp1(request, h);
     }
     HopByHop.strip(h);
     HttpMethod method = HttpMethod.valueOf(request.method().toString());
@@ -101,6 +106,34 @@ final class UpstreamRequest {
       h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
     }
     return new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, cx.target(), h);
+  }
+
+  /**
+   * Copies a request's header block without {@code host} to HTTP/1.1 headers as
+   * {@link HttpConversionUtil#addHttp2ToHttpHeaders} does for what reaches the upstream: {@code :authority} becomes
+   * {@code Host}, the other pseudo-headers are dropped, {@code cookie} fields are joined with {@code "; "} (RFC 9113
+   * §8.2.3), {@code transfer-encoding} and {@code trailer} are dropped. Names are already lower case.
+   */
+  static void toHttp1(Http2Headers request, HttpHeaders h) {
+    StringBuilder cookies = null;
+    for (Map.Entry<CharSequence, CharSequence> e : request) {
+      CharSequence name = e.getKey();
+      if (name.length() > 0 && name.charAt(0) == ':') {
+        if (Http2Headers.PseudoHeaderName.AUTHORITY.value().contentEquals(name)) {
+          h.add(HttpHeaderNames.HOST, e.getValue());
+        }
+      } else if (HttpHeaderNames.COOKIE.contentEquals(name)) {
+        cookies = cookies == null ? new StringBuilder() : cookies.append("; ");
+        cookies.append(e.getValue());
+      } else {
+        h.add(name, e.getValue());
+      }
+    }
+    if (cookies != null) {
+      h.add(HttpHeaderNames.COOKIE, cookies.toString());
+    }
+    h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    h.remove(HttpHeaderNames.TRAILER);
   }
 
   private static void common(HttpHeaders h, Context cx) {

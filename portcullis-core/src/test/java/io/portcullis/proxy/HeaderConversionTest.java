@@ -85,4 +85,29 @@ class HeaderConversionTest {
 
     assertThat(entries(h::iteratorCharSequence)).isEqualTo(entries(http1(kept)::iteratorCharSequence));
   }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = ';', value = {
+      ":method: GET | :path: /a?b | :scheme: https | :authority: example.com:8443 | accept: */* | user-agent: h2load",
+      ":method: POST | :path: / | :scheme: https | :authority: e | cookie: a=1 | x: y | cookie: b=2 | cookie: c=3",
+      ":method: GET | :path: / | :scheme: http | :authority: e | te: trailers | transfer-encoding: chunked | trailer: t",
+      ":method: GET | :path: / | :scheme: http | :authority: e | x-http2-stream-id: 9 | x-http2-scheme: ftp | z: 1",
+      ":method: GET | :path: / | :scheme: http | accept: a | accept: b",
+  })
+  void convertsAnHttp2RequestBlockAsNettyDoes(String block) throws Exception {
+    Http2Headers request = new DefaultHttp2Headers(false);
+    for (String pair : block.split("\\|")) {
+      int colon = pair.indexOf(':', pair.trim().startsWith(":") ? pair.indexOf(':') + 1 : 0);
+      request.add(AsciiString.of(pair.substring(0, colon).trim()), AsciiString.of(pair.substring(colon + 1).trim()));
+    }
+    HttpHeaders theirs = new DefaultHttpHeaders();
+    HttpConversionUtil.addHttp2ToHttpHeaders(3, request, theirs, HttpVersion.HTTP_1_1, false, true);
+    HopByHop.strip(theirs);
+    HttpHeaders mine = new DefaultHttpHeaders();
+
+    UpstreamRequest.toHttp1(request, mine);
+    HopByHop.strip(mine);
+
+    assertThat(entries(mine::iteratorCharSequence)).isEqualTo(entries(theirs::iteratorCharSequence));
+  }
 }
