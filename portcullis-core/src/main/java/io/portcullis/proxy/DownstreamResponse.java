@@ -32,6 +32,21 @@ final class DownstreamResponse {
   private DownstreamResponse() {}
 
   private static final AsciiString SERVICE_TIME = AsciiString.cached("x-envoy-upstream-service-time");
+  /** Service times under a second as text, made once each (immutable: racing threads make equal values). */
+  private static final AsciiString[] MILLIS = new AsciiString[1000];
+
+  /** Returns {@code ms} as decimal text, for {@code x-envoy-upstream-service-time}. */
+  static CharSequence millis(long ms) {
+    if (ms < 0 || ms >= MILLIS.length) {
+      return Long.toString(ms);
+    }
+    AsciiString text = MILLIS[(int) ms];
+    if (text == null) {
+      text = AsciiString.cached(Long.toString(ms));
+      MILLIS[(int) ms] = text;
+    }
+    return text;
+  }
 
   /**
    * Adapts an HTTP/1.1 upstream response head in place: hop-by-hop headers dropped (a {@code 101} WebSocket upgrade
@@ -48,7 +63,7 @@ final class DownstreamResponse {
       h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
     }
     route.responseHeaders().applyTo(h);
-    h.set(SERVICE_TIME, Long.toString(serviceMs));
+    h.set(SERVICE_TIME, millis(serviceMs));
     resp.setProtocolVersion(HttpVersion.HTTP_1_1);
     return resp instanceof HttpContent ? new DefaultHttpResponse(HttpVersion.HTTP_1_1, resp.status(), h) : resp;
   }
@@ -56,7 +71,7 @@ final class DownstreamResponse {
   /** Adapts an HTTP/2 upstream response head in place: the route's header operations and the service time. */
   static Http2Headers fromUpstream(Http2Headers resp, HttpRoute route, long serviceMs) {
     route.responseHeaders().applyTo(resp);
-    resp.set(SERVICE_TIME, Long.toString(serviceMs));
+    resp.set(SERVICE_TIME, millis(serviceMs));
     return resp;
   }
 

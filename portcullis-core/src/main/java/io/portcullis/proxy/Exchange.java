@@ -54,7 +54,8 @@ final class Exchange {
   String grpcStatus;
   String flags = "-";
 
-  private final Instant startTime = Instant.now();
+  /** For the access log, which shows milliseconds: an Instant is made only when a line is written. */
+  private final long startMillis = System.currentTimeMillis();
   private final long startNanos = System.nanoTime();
   private final boolean expectsBody;
   private final boolean grpc;
@@ -204,7 +205,7 @@ final class Exchange {
     }
     forwarding = new Forwarding(this, f, cluster);
     forwarding.start(new UpstreamRequest.Context(head, view, route, f,
-        Addresses.ip(downstream.connection().remoteAddress()), state.config().tls(), requestId, webSocket,
+        Addresses.remoteIp(downstream.connection()), state.config().tls(), requestId, webSocket,
         expectsBody, grpcTimeout, grpcWeb), timeoutNanos);
   }
 
@@ -386,7 +387,7 @@ final class Exchange {
     String upstreamHost = endpoint == null ? null : endpoint.toString();
     String method = h1Request != null ? h1Request.method().name() : String.valueOf(h2Request.method());
     String path = h1Request != null ? h1Request.uri() : String.valueOf(h2Request.path());
-    return new AccessLog.Entry(startTime, method, path, downstream.protocol(), status, flags,
+    return new AccessLog.Entry(Instant.ofEpochMilli(startMillis), method, path, downstream.protocol(), status, flags,
         bytesReceived, bytesSent, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), upstreamServiceMs,
         upstreamHost, upstreamCluster, authority, header("x-forwarded-for"), header("user-agent"), requestId,
         downstream.sni(), Addresses.text(downstream.connection().localAddress()),
