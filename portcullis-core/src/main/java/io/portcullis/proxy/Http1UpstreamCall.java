@@ -40,17 +40,18 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
 
   @Override
   public void sendHead(HttpRequest request, UpstreamRequest.Context cx, boolean endStream) {
-    channel.write(UpstreamRequest.http1(request, cx));
+    // Void promises: a failed write reaches the upstream handler's exceptionCaught, which fails the call.
+    channel.write(UpstreamRequest.http1(request, cx), channel.voidPromise());
     if (endStream) {
-      channel.write(LastHttpContent.EMPTY_LAST_CONTENT);
+      channel.write(LastHttpContent.EMPTY_LAST_CONTENT, channel.voidPromise());
     }
   }
 
   @Override
   public void sendHead(Http2Headers request, int streamId, UpstreamRequest.Context cx, boolean endStream) {
-    channel.write(UpstreamRequest.http1(request, streamId, cx));
+    channel.write(UpstreamRequest.http1(request, streamId, cx), channel.voidPromise());
     if (endStream && !cx.webSocket()) {
-      channel.write(LastHttpContent.EMPTY_LAST_CONTENT);
+      channel.write(LastHttpContent.EMPTY_LAST_CONTENT, channel.voidPromise());
     }
   }
 

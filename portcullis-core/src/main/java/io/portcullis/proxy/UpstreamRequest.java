@@ -139,7 +139,9 @@ final class UpstreamRequest {
   private static void common(HttpHeaders h, Context cx) {
     h.remove(HttpHeaderNames.EXPECT);
     h.remove(X_ENVOY_ORIGINAL_PATH); // only the gateway says what the path was before a rewrite
-    h.set(HttpHeaderNames.HOST, cx.authority());
+    if (!h.contains(HttpHeaderNames.HOST, cx.authority(), false)) { // at most one Host here (RequestHead)
+      h.set(HttpHeaderNames.HOST, cx.authority());
+    }
     String xff = h.get(X_FORWARDED_FOR);
     h.set(X_FORWARDED_FOR, xff == null || xff.isEmpty() ? cx.remoteIp() : xff + ", " + cx.remoteIp());
     h.set(X_FORWARDED_PROTO, cx.tls() ? "https" : "http");
