@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -100,8 +99,8 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
   @Override
   public void upgrade() {
     tunnel = true;
-    if (channel.pipeline().get(HttpClientCodec.class) != null) {
-      channel.pipeline().remove(HttpClientCodec.class); // bytes it still holds are passed on as they are
+    if (channel.pipeline().get(UpstreamCodec.class) != null) {
+      channel.pipeline().remove(UpstreamCodec.class); // bytes it still holds are passed on as they are
     }
   }
 
