@@ -117,7 +117,7 @@ final class Exchange {
     String path = head.path();
     String authority = head.authority();
     String uri = head.originForm();
-    host = RequestHead.hostOf(authority);
+    host = RequestHead.hostOf(authority, downstream.connection());
     view = h1Request != null ? RequestView.of(path, head.query(), authority, h1Request, state.config().port())
         : RequestView.of(path, head.query(), authority, h2Request, state.config().port());
     requestId = view.header("x-request-id");

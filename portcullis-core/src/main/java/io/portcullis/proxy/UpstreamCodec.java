@@ -4,7 +4,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.PrematureChannelClosureException;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -35,6 +38,22 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<HttpResponseDecod
   private static final HttpResponseStatus[] STANDARD = new HttpResponseStatus[600];
   private static final String HTTP_1_1 = "HTTP/1.1"; // a literal: the same String as Netty's, compared by identity
 
+  /**
+   * Netty's trailer sets, made with its small initial table: every response ends with one, most carry no trailer
+   * (the table only sets how many hash buckets the few trailers share).
+   */
+  private static final HttpHeadersFactory TRAILERS = new HttpHeadersFactory() {
+    @Override
+    public HttpHeaders newHeaders() {
+      return DefaultHttpHeadersFactory.trailersFactory().newEmptyHeaders();
+    }
+
+    @Override
+    public HttpHeaders newEmptyHeaders() {
+      return DefaultHttpHeadersFactory.trailersFactory().newEmptyHeaders();
+    }
+  };
+
   private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>();
   /** Requests sent in full whose response has not ended. */
   private long missing;
@@ -51,7 +70,7 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<HttpResponseDecod
   /** Netty's decoder limits: initial line, header block, chunk size (bytes). */
   UpstreamCodec(int maxInitialLineLength, int maxHeaderSize, int maxChunkSize) {
     init(new Decoder(new HttpDecoderConfig().setMaxInitialLineLength(maxInitialLineLength)
-        .setMaxHeaderSize(maxHeaderSize).setMaxChunkSize(maxChunkSize)), new Encoder());
+        .setMaxHeaderSize(maxHeaderSize).setMaxChunkSize(maxChunkSize).setTrailersFactory(TRAILERS)), new Encoder());
   }
 
   private static AsciiString[][] byLength(String... names) {
