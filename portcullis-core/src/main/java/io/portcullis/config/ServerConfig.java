@@ -31,6 +31,15 @@ public record ServerConfig(String gateway, int index, String portName, int port,
   }
 
   /**
+   * Returns whether {@code other} has the same {@link #routeName()}, compared part by part without building the name
+   * (called for every request on a TLS port); false for null.
+   */
+  public boolean sameRouteName(ServerConfig other) {
+    return other != null && port == other.port && protocol.equalsIgnoreCase(other.protocol)
+        && portName.equals(other.portName) && gateway.equals(other.gateway);
+  }
+
+  /**
    * A server host with the namespaces whose VirtualServices may bind to it.
    *
    * @param namespace a namespace, or {@code *} for any

@@ -1,11 +1,30 @@
 package io.portcullis.proxy;
 
+import io.netty.channel.Channel;
+import io.netty.util.Attribute;
+import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
 /** Socket addresses as the access log and forwarding headers write them. */
 final class Addresses {
+  private static final AttributeKey<String> REMOTE_IP = AttributeKey.valueOf("portcullis.remote-ip");
+
   private Addresses() {}
+
+  /** Returns the IP of {@code connection}'s peer ({@link #ip}), worked out once per connection. */
+  static String remoteIp(Channel connection) {
+    Attribute<String> cached = connection.attr(REMOTE_IP);
+    String ip = cached.get();
+    if (ip == null) {
+      SocketAddress a = connection.remoteAddress();
+      ip = ip(a);
+      if (a != null) {
+        cached.set(ip);
+      }
+    }
+    return ip;
+  }
 
   /** Returns the IP of {@code a} ({@code 127.0.0.1}, {@code ::1}), for {@code x-forwarded-for}. */
   static String ip(SocketAddress a) {

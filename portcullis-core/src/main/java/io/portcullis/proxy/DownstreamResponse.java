@@ -20,6 +20,8 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
 import io.portcullis.routing.HttpRoute;
 import java.util.Date;
+import java.util.Iterator;
+import java.util.Map;
 
 /**
  * The response head a client gets: an upstream's, adapted (hop-by-hop headers dropped, the route's response header
@@ -30,6 +32,21 @@ final class DownstreamResponse {
   private DownstreamResponse() {}
 
   private static final AsciiString SERVICE_TIME = AsciiString.cached("x-envoy-upstream-service-time");
+  /** Service times under a second as text, made once each (immutable: racing threads make equal values). */
+  private static final AsciiString[] MILLIS = new AsciiString[1000];
+
+  /** Returns {@code ms} as decimal text, for {@code x-envoy-upstream-service-time}. */
+  static CharSequence millis(long ms) {
+    if (ms < 0 || ms >= MILLIS.length) {
+      return Long.toString(ms);
+    }
+    AsciiString text = MILLIS[(int) ms];
+    if (text == null) {
+      text = AsciiString.cached(Long.toString(ms));
+      MILLIS[(int) ms] = text;
+    }
+    return text;
+  }
 
   /**
    * Adapts an HTTP/1.1 upstream response head in place: hop-by-hop headers dropped (a {@code 101} WebSocket upgrade
@@ -46,7 +63,7 @@ final class DownstreamResponse {
       h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
     }
     route.responseHeaders().applyTo(h);
-    h.set(SERVICE_TIME, Long.toString(serviceMs));
+    h.set(SERVICE_TIME, millis(serviceMs));
     resp.setProtocolVersion(HttpVersion.HTTP_1_1);
     return resp instanceof HttpContent ? new DefaultHttpResponse(HttpVersion.HTTP_1_1, resp.status(), h) : resp;
   }
@@ -54,7 +71,7 @@ final class DownstreamResponse {
   /** Adapts an HTTP/2 upstream response head in place: the route's header operations and the service time. */
   static Http2Headers fromUpstream(Http2Headers resp, HttpRoute route, long serviceMs) {
     route.responseHeaders().applyTo(resp);
-    resp.set(SERVICE_TIME, Long.toString(serviceMs));
+    resp.set(SERVICE_TIME, millis(serviceMs));
     return resp;
   }
 
@@ -80,13 +97,46 @@ final class DownstreamResponse {
     }
   }
 
-  /** Returns an HTTP/1.1 response as an HTTP/2 header block (connection-specific headers dropped). */
+  /**
+   * Returns an HTTP/1.1 response as an HTTP/2 header block (connection-specific headers dropped), as Netty's
+   * {@link HttpConversionUtil#toHttp2Headers(HttpHeaders, Http2Headers)} does; a head without {@code Connection},
+   * {@code TE} or {@code Cookie} (which that conversion filters or splits by value) is copied here without a
+   * lower-cased copy of each name ({@link HeaderNames}).
+   */
   static Http2Headers toHttp2(HttpResponse resp) {
-    Http2Headers h = new DefaultHttp2Headers(false, resp.headers().size() + 1);
+    HttpHeaders in = resp.headers();
+    Http2Headers h = new DefaultHttp2Headers(false, in.size() + 1);
     h.status(resp.status().codeAsText());
-    resp.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
-    HttpConversionUtil.toHttp2Headers(resp.headers(), h);
+    if (in.contains(HttpHeaderNames.CONNECTION) || in.contains(HttpHeaderNames.TE)
+        || in.contains(HttpHeaderNames.COOKIE)) {
+      in.remove(HttpHeaderNames.TRANSFER_ENCODING);
+      HttpConversionUtil.toHttp2Headers(in, h);
+      return h;
+    }
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> i = in.iteratorCharSequence(); i.hasNext(); ) {
+      Map.Entry<CharSequence, CharSequence> e = i.next();
+      AsciiString name = HeaderNames.lowerCase(e.getKey());
+      if (!connectionSpecific(name)) {
+        h.add(name, e.getValue());
+      }
+    }
     return h;
+  }
+
+  /** What HTTP/2 does not carry (RFC 9113 §8.2.2), and Netty's {@code x-http2-*} names: Netty's list. */
+  private static final AsciiString[] CONNECTION_SPECIFIC = {HttpHeaderNames.CONNECTION,
+      AsciiString.cached("keep-alive"), AsciiString.cached("proxy-connection"), HttpHeaderNames.TRANSFER_ENCODING,
+      HttpHeaderNames.HOST, HttpHeaderNames.UPGRADE, HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text(),
+      HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), HttpConversionUtil.ExtensionHeaderNames.PATH.text(),
+      HttpConversionUtil.ExtensionHeaderNames.PROTOCOL.text()};
+
+  private static boolean connectionSpecific(AsciiString lowerCaseName) {
+    for (AsciiString n : CONNECTION_SPECIFIC) {
+      if (n.length() == lowerCaseName.length() && n.contentEquals(lowerCaseName)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Returns an HTTP/2 response head as an HTTP/1.1 one (for {@link #http1Framing}). */

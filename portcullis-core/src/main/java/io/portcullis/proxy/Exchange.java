@@ -55,7 +55,8 @@ final class Exchange {
   String grpcStatus;
   String flags = "-";
 
-  private final Instant startTime = Instant.now();
+  /** For the access log, which shows milliseconds: an Instant is made only when a line is written. */
+  private final long startMillis = System.currentTimeMillis();
   private final long startNanos = System.nanoTime();
   private final boolean expectsBody;
   private final boolean grpc;
@@ -117,7 +118,7 @@ final class Exchange {
     String path = head.path();
     String authority = head.authority();
     String uri = head.originForm();
-    host = RequestHead.hostOf(authority);
+    host = RequestHead.hostOf(authority, downstream.connection());
     view = h1Request != null ? RequestView.of(path, head.query(), authority, h1Request, state.config().port())
         : RequestView.of(path, head.query(), authority, h2Request, state.config().port());
     requestId = view.header("x-request-id");
@@ -166,7 +167,7 @@ final class Exchange {
    */
   private boolean misdirected() {
     Optional<ServerTls> byHost = state.tls().find(host);
-    if (byHost.isEmpty() || !byHost.get().server().routeName().equals(
+    if (byHost.isEmpty() || !byHost.get().server().sameRouteName(
         downstream.connection().attr(GatewayChannelInitializer.SNI_SERVER).get())) {
       return true;
     }
@@ -205,7 +206,7 @@ final class Exchange {
     }
     forwarding = new Forwarding(this, f, cluster);
     forwarding.start(new UpstreamRequest.Context(head, view, route, f,
-        Addresses.ip(downstream.connection().remoteAddress()), state.config().tls(), requestId, webSocket,
+        Addresses.remoteIp(downstream.connection()), state.config().tls(), requestId, webSocket,
         expectsBody, grpcTimeout, grpcWeb, false), timeoutNanos);
   }
 
@@ -402,7 +403,7 @@ final class Exchange {
     String upstreamHost = endpoint == null ? null : endpoint.toString();
     String method = h1Request != null ? h1Request.method().name() : String.valueOf(h2Request.method());
     String path = h1Request != null ? h1Request.uri() : String.valueOf(h2Request.path());
-    return new AccessLog.Entry(startTime, method, path, downstream.protocol(), status, flags,
+    return new AccessLog.Entry(Instant.ofEpochMilli(startMillis), method, path, downstream.protocol(), status, flags,
         bytesReceived, bytesSent, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), upstreamServiceMs,
         upstreamHost, upstreamCluster, authority, header("x-forwarded-for"), header("user-agent"), requestId,
         downstream.sni(), Addresses.text(downstream.connection().localAddress()),

@@ -121,7 +121,11 @@ final class Forwarding implements UpstreamCall.Listener {
       }
     }
     if (upstream == null) {
-      body.add(data); // for the attempt being opened (or retried), which sends it first
+      if (last && !data.isReadable()) {
+        data.release(); // an empty end (requestComplete is set): the head or the last chunk carries endStream
+      } else {
+        body.add(data); // for the attempt being opened (or retried), which sends it first
+      }
       return;
     }
     if (replayable) {

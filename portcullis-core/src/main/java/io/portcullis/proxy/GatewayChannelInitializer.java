@@ -41,8 +41,8 @@ import org.slf4j.LoggerFactory;
 final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
   private static final Logger log = LoggerFactory.getLogger(GatewayChannelInitializer.class);
   static final AttributeKey<String> SNI = AttributeKey.valueOf("portcullis.sni");
-  /** The name ({@link io.portcullis.config.ServerConfig#routeName()}) of the server the handshake chose by SNI. */
-  static final AttributeKey<String> SNI_SERVER = AttributeKey.valueOf("portcullis.sni-server");
+  /** The server the handshake chose by SNI (compared by {@link ServerConfig#sameRouteName}). */
+  static final AttributeKey<ServerConfig> SNI_SERVER = AttributeKey.valueOf("portcullis.sni-server");
   static final int MAX_CHUNK = 65_536;
 
   private final Listener listener;
@@ -227,7 +227,7 @@ final class GatewayChannelInitializer extends ChannelInitializer<Channel> {
         return;
       }
       ServerTls chosen = (ServerTls) future.getNow();
-      ctx.channel().attr(SNI_SERVER).set(chosen.server().routeName());
+      ctx.channel().attr(SNI_SERVER).set(chosen.server());
       // The shared context's key manager serves the credential named by the engine's "peer host".
       SslHandler handler = chosen.context().orElseThrow().newHandler(ctx.alloc(), chosen.alias(ecdsa), -1);
       try {

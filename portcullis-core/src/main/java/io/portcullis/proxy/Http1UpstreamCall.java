@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -46,18 +45,19 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
   @Override
   public void sendHead(HttpRequest request, UpstreamRequest.Context cx, boolean endStream) {
     upgradeAsked = cx.webSocket();
-    channel.write(UpstreamRequest.http1(request, cx));
+    // Void promises: a failed write reaches the upstream handler's exceptionCaught, which fails the call.
+    channel.write(UpstreamRequest.http1(request, cx), channel.voidPromise());
     if (endStream) {
-      channel.write(LastHttpContent.EMPTY_LAST_CONTENT);
+      channel.write(LastHttpContent.EMPTY_LAST_CONTENT, channel.voidPromise());
     }
   }
 
   @Override
   public void sendHead(Http2Headers request, int streamId, UpstreamRequest.Context cx, boolean endStream) {
     upgradeAsked = cx.webSocket();
-    channel.write(UpstreamRequest.http1(request, streamId, cx));
+    channel.write(UpstreamRequest.http1(request, streamId, cx), channel.voidPromise());
     if (endStream && !cx.webSocket()) {
-      channel.write(LastHttpContent.EMPTY_LAST_CONTENT);
+      channel.write(LastHttpContent.EMPTY_LAST_CONTENT, channel.voidPromise());
     }
   }
 
@@ -70,7 +70,7 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
       }
       return f;
     }
-    return channel.write(endStream ? new DefaultLastHttpContent(data) : new DefaultHttpContent(data));
+    return channel.write(endStream ? ProxyHandler.lastContent(data) : new DefaultHttpContent(data));
   }
 
   @Override
@@ -106,8 +106,8 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
   @Override
   public void upgrade() {
     tunnel = true;
-    if (channel.pipeline().get(HttpClientCodec.class) != null) {
-      channel.pipeline().remove(HttpClientCodec.class); // bytes it still holds are passed on as they are
+    if (channel.pipeline().get(UpstreamCodec.class) != null) {
+      channel.pipeline().remove(UpstreamCodec.class); // bytes it still holds are passed on as they are
     }
   }
 

@@ -51,6 +51,8 @@ final class Http2ServerConnection extends Http2ConnectionHandler implements Http
   private final IntObjectMap<Http2ServerStream> streams = new IntObjectHashMap<>();
   private ChannelHandlerContext ctx;
   private boolean flushScheduled;
+  /** The stream idle timeout of all the streams: one timer for the connection, not one per stream. */
+  private StreamIdleTimer streamIdle;
 
   private Http2ServerConnection(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
       Http2Settings settings, ProxyContext cx, String sni) {
@@ -122,7 +124,25 @@ final class Http2ServerConnection extends Http2ConnectionHandler implements Http
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
     this.ctx = ctx;
+    this.streamIdle = new StreamIdleTimer(ctx.executor(), cx.limits().streamIdleTimeout().toNanos(), action -> {
+      for (Http2ServerStream s : streams.values()) {
+        Exchange e = s.inFlight();
+        if (e != null) {
+          action.accept(e);
+        }
+      }
+    });
     super.handlerAdded(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    streamIdle.cancel();
+    super.channelInactive(ctx);
+  }
+
+  StreamIdleTimer streamIdle() {
+    return streamIdle;
   }
 
   ProxyContext context() {

@@ -25,7 +25,6 @@ final class Http2ServerStream implements Downstream {
   private final Http2ServerConnection connection;
   private final ChannelHandlerContext ctx;
   private final int id;
-  private final StreamIdleTimer streamIdle;
   private Exchange exchange;
   private boolean ended;
 
@@ -33,14 +32,12 @@ final class Http2ServerStream implements Downstream {
     this.connection = connection;
     this.ctx = connection.ctx();
     this.id = id;
-    this.streamIdle = new StreamIdleTimer(ctx.executor(),
-        connection.context().limits().streamIdleTimeout().toNanos(), () -> ended ? null : exchange);
   }
 
   void start(Http2Headers headers, boolean endStream) {
     ConnectionIdleTimeout.requestStarted(ctx.channel());
     exchange = new Exchange(this, headers, id, endStream);
-    streamIdle.arm();
+    connection.streamIdle().arm();
     exchange.start();
   }
 
@@ -59,12 +56,16 @@ final class Http2ServerStream implements Downstream {
 
   /** The stream closed (both ends done, or reset either way, or the connection went away). */
   void closed() {
-    streamIdle.cancel();
     exchange.downstreamClosed();
     if (!ended) {
       ended = true;
       ConnectionIdleTimeout.requestEnded(ctx.channel());
     }
+  }
+
+  /** Returns the exchange while it is in flight (for the connection's stream idle timer), else null. */
+  Exchange inFlight() {
+    return ended ? null : exchange;
   }
 
   /** The stream's window (or the connection's) opened again. */

@@ -9,6 +9,7 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -156,7 +157,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Downstr
     if (tunnel) {
       return ctx.write(data);
     }
-    return ctx.write(endStream ? new DefaultLastHttpContent(data) : new DefaultHttpContent(data));
+    return ctx.write(endStream ? lastContent(data) : new DefaultHttpContent(data));
+  }
+
+  /** Returns {@code data} as the end of a message without trailers: no trailer headers allocated per message. */
+  static LastHttpContent lastContent(ByteBuf data) {
+    if (!data.isReadable()) {
+      data.release();
+      return LastHttpContent.EMPTY_LAST_CONTENT;
+    }
+    return new DefaultLastHttpContent(data, EmptyHttpHeaders.INSTANCE);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.portcullis.proxy;
 
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
@@ -8,6 +9,8 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.Attribute;
+import io.netty.util.AttributeKey;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
@@ -172,6 +175,23 @@ final class RequestHead {
       return false;
     }
     return ha.length() == a.length() || hb.length() == b.length();
+  }
+
+  private static final AttributeKey<String[]> LAST_HOST = AttributeKey.valueOf("portcullis.last-host");
+
+  /**
+   * Returns {@link #hostOf(String)}, remembered for the last authority seen on {@code connection} (a keep-alive
+   * connection's requests, an HTTP/2 connection's streams, mostly name one). Call on the connection's event loop.
+   */
+  static String hostOf(String authority, Channel connection) {
+    Attribute<String[]> cached = connection.attr(LAST_HOST);
+    String[] last = cached.get();
+    if (last != null && last[0].equals(authority)) {
+      return last[1];
+    }
+    String host = hostOf(authority);
+    cached.set(new String[] {authority, host});
+    return host;
   }
 
   /** Returns the host of {@code authority}, lower-cased, without its port. */

@@ -37,6 +37,9 @@ final class UpstreamCalls {
   /** Picks the next endpoint of {@code cluster}, round-robin. */
   Endpoint next(Cluster cluster) {
     int n = cluster.endpoints().size();
+    if (n == 1) {
+      return cluster.endpoints().get(0); // no counter to move (and no lambda per request)
+    }
     int i = roundRobin.merge(cluster.name(), 1, (a, b) -> (a + b) % n);
     return cluster.endpoints().get(i % n);
   }

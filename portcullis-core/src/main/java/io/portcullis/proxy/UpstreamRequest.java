@@ -18,6 +18,7 @@ import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.RouteMatch;
 import java.util.Base64;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -96,12 +97,16 @@ final class UpstreamRequest {
    */
   static HttpRequest http1(Http2Headers request, int streamId, Context cx) {
     HttpHeaders h = new DefaultHttpHeaders();
-    // Host is set from the authority below; Netty's conversion refuses a host field not spelt as :authority is
+    // Host is set from the authority below; RequestHead already refused a host field that disagrees with :authority
     request.remove(HttpHeaderNames.HOST);
-    try {
-      HttpConversionUtil.addHttp2ToHttpHeaders(streamId, request, h, HttpVersion.HTTP_1_1, false, true);
-    } catch (Http2Exception e) {
-      throw new IllegalStateException(e); // the decoder validated the block already
+    if (cx.webSocket()) {
+      try { // Netty's conversion: extended CONNECT's pseudo-headers
+        HttpConversionUtil.addHttp2ToHttpHeaders(streamId, request, h, HttpVersion.HTTP_1_1, false, true);
+      } catch (Http2Exception e) {
+        throw new IllegalStateException(e); // the decoder validated the block already
+      }
+    } else {
+      toHttp1(request, h);
     }
     HopByHop.strip(h);
     HttpMethod method = HttpMethod.valueOf(request.method().toString());
@@ -118,10 +123,40 @@ final class UpstreamRequest {
     return new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, cx.target(), h);
   }
 
+  /**
+   * Copies a request's header block without {@code host} to HTTP/1.1 headers as
+   * {@link HttpConversionUtil#addHttp2ToHttpHeaders} does for what reaches the upstream: {@code :authority} becomes
+   * {@code Host}, the other pseudo-headers are dropped, {@code cookie} fields are joined with {@code "; "} (RFC 9113
+   * §8.2.3), {@code transfer-encoding} and {@code trailer} are dropped. Names are already lower case.
+   */
+  static void toHttp1(Http2Headers request, HttpHeaders h) {
+    StringBuilder cookies = null;
+    for (Map.Entry<CharSequence, CharSequence> e : request) {
+      CharSequence name = e.getKey();
+      if (name.length() > 0 && name.charAt(0) == ':') {
+        if (Http2Headers.PseudoHeaderName.AUTHORITY.value().contentEquals(name)) {
+          h.add(HttpHeaderNames.HOST, e.getValue());
+        }
+      } else if (HttpHeaderNames.COOKIE.contentEquals(name)) {
+        cookies = cookies == null ? new StringBuilder() : cookies.append("; ");
+        cookies.append(e.getValue());
+      } else {
+        h.add(name, e.getValue());
+      }
+    }
+    if (cookies != null) {
+      h.add(HttpHeaderNames.COOKIE, cookies.toString());
+    }
+    h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    h.remove(HttpHeaderNames.TRAILER);
+  }
+
   private static void common(HttpHeaders h, Context cx) {
     h.remove(HttpHeaderNames.EXPECT);
     h.remove(X_ENVOY_ORIGINAL_PATH); // only the gateway says what the path was before a rewrite
-    h.set(HttpHeaderNames.HOST, cx.authority());
+    if (!h.contains(HttpHeaderNames.HOST, cx.authority(), false)) { // at most one Host here (RequestHead)
+      h.set(HttpHeaderNames.HOST, cx.authority());
+    }
     String xff = h.get(X_FORWARDED_FOR);
     h.set(X_FORWARDED_FOR, xff == null || xff.isEmpty() ? cx.remoteIp() : xff + ", " + cx.remoteIp());
     h.set(X_FORWARDED_PROTO, cx.tls() ? "https" : "http");

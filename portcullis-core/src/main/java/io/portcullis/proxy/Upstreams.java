@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.AttributeKey;
 import io.portcullis.routing.Endpoint;
@@ -83,7 +82,7 @@ final class Upstreams {
           .handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
-              ch.pipeline().addLast(new HttpClientCodec(4096, 65_536, 8192, true));
+              ch.pipeline().addLast(new UpstreamCodec(4096, 65_536, 8192));
               ch.pipeline().addLast(new UpstreamHandler(stats, idleTimeoutNanos));
             }
           });

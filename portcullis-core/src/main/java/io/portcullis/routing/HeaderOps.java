@@ -28,6 +28,9 @@ public record HeaderOps(Map<String, String> set, Map<String, String> add, List<S
 
   /** Applies the operations to Netty headers. */
   public void applyTo(io.netty.handler.codec.http.HttpHeaders headers) {
+    if (isEmpty()) {
+      return; // the common case, per request and response: no iterators
+    }
     for (String name : remove) {
       headers.remove(name);
     }
@@ -37,6 +40,9 @@ public record HeaderOps(Map<String, String> set, Map<String, String> add, List<S
 
   /** Applies the operations to an HTTP/2 header block (names lower-cased, RFC 9113 §8.2.1). */
   public void applyTo(io.netty.handler.codec.http2.Http2Headers headers) {
+    if (isEmpty()) {
+      return;
+    }
     for (String name : remove) {
       headers.remove(lower(name));
     }

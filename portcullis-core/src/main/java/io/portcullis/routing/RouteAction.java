@@ -1,5 +1,6 @@
 package io.portcullis.routing;
 
+import io.netty.handler.codec.http.HttpResponseStatus;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -124,7 +125,13 @@ public sealed interface RouteAction {
     public boolean retriesStatus(int status) {
       return (status >= 500 && retryOn.contains("5xx"))
           || ((status == 502 || status == 503 || status == 504) && retryOn.contains("gateway-error"))
-          || retryOn.contains(Integer.toString(status));
+          || (!retryOn.isEmpty() && retryOn.contains(statusText(status)));
+    }
+
+    /** Returns {@code status} as text; the standard codes' text is Netty's, cached, so a response costs no String. */
+    private static String statusText(int status) {
+      return status >= 100 && status < 600 ? HttpResponseStatus.valueOf(status).codeAsText().toString()
+          : Integer.toString(status);
     }
 
     /** Returns whether a failure to connect may be retried. */
