@@ -5,15 +5,12 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
-import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2FrameAdapter;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2LocalFlowController;
-import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Promise;
@@ -75,7 +72,7 @@ final class Http2UpstreamConnection {
     this.channel = channel;
     this.limits = limits;
     this.stats = stats;
-    this.handler = Http2UpstreamHandler.create(this, new Frames(), limits);
+    this.handler = Http2UpstreamHandler.create(this, new Http2UpstreamFrames(this, stats), limits);
     this.h2 = handler.connection();
     this.streamKey = h2.newKey();
     h2.addListener(new Http2ConnectionAdapter() {
@@ -386,7 +383,10 @@ final class Http2UpstreamConnection {
   /** The connection is up (TLS: with h2): it takes streams from now on; completes {@code promise} with it. */
   void becameReady(Promise<Http2UpstreamConnection> promise) {
     if (!channel.isActive()) {
-      promise.tryFailure(failure != null ? failure : new IOException("upstream " + endpoint + " closed at once"));
+      if (!promise.isDone()) {
+        stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL); // before the waiters wake (as Http2UpstreamConnector counts)
+        promise.setFailure(failure != null ? failure : new IOException("upstream " + endpoint + " closed at once"));
+      }
       return;
     }
     ready = true;
@@ -397,12 +397,36 @@ final class Http2UpstreamConnection {
     }
   }
 
-  private Http2UpstreamStream streamOf(int id) {
+  /** The upstream's SETTINGS arrived (its limits are known from here on). */
+  void settingsRead() {
+    settingsReceived = true;
+  }
+
+  /**
+   * The upstream's GOAWAY (RFC 9113 §6.8): the connection drains. Netty closes the streams above
+   * {@code lastStreamId} next, and they are reported refused.
+   */
+  void goAwayRead(int lastStreamId, long errorCode) {
+    if (goAwayLastStreamId < 0) {
+      stats.inc(ProxyStats.UPSTREAM_CX_CLOSE_NOTIFY);
+      log.debug("{}: GOAWAY last stream {} error {}", this, lastStreamId, errorCode);
+    }
+    draining = true;
+    goAwayLastStreamId = lastStreamId;
+    goAwayErrorCode = errorCode;
+    if (streams == 0) {
+      channel.eventLoop().execute(channel::close);
+    }
+  }
+
+  /** Returns the stream with {@code id}, or null when it is not one of ours (or closed). */
+  Http2UpstreamStream streamOf(int id) {
     Http2Stream st = h2.stream(id);
     return st == null ? null : st.getProperty(streamKey);
   }
 
-  private void touch(Http2UpstreamStream s) {
+  /** Marks {@code s} as having had frames in this read batch (its listener hears of the batch's end). */
+  void touch(Http2UpstreamStream s) {
     if (reading && !s.touched) {
       s.touched = true;
       touched.add(s);
@@ -474,7 +498,8 @@ final class Http2UpstreamConnection {
     }
   }
 
-  private void listenerFailed(Http2UpstreamStream s, Throwable t) {
+  /** A listener threw: the stream is reset, the connection and the other streams carry on. */
+  void listenerFailed(Http2UpstreamStream s, Throwable t) {
     log.warn("{}: the listener failed; resetting the stream", s, t);
     resetStream(s);
   }
@@ -500,114 +525,5 @@ final class Http2UpstreamConnection {
     }
     stats.inc(ProxyStats.UPSTREAM_CX_IDLE_TIMEOUT);
     close();
-  }
-
-  /** Checks a response head (RFC 9113 §8.3.2, RFC 9110 §15) beyond what Netty checks. */
-  private static void checkStatus(int streamId, CharSequence status) throws Http2Exception {
-    if (status == null || status.length() != 3 || !isDigit(status.charAt(0)) || !isDigit(status.charAt(1))
-        || !isDigit(status.charAt(2)) || status.charAt(0) < '1' || status.charAt(0) > '5') {
-      throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR,
-          "response :status %s (expected: three digits, 100..599)", status);
-    }
-    if (status.charAt(0) == '1' && status.charAt(1) == '0' && status.charAt(2) == '1') {
-      throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR,
-          "response :status 101 (expected: not 101, which HTTP/2 does not have, RFC 9113 section 8.6)");
-    }
-  }
-
-  private static boolean isDigit(char c) {
-    return c >= '0' && c <= '9';
-  }
-
-  /** The frames of the connection, from Netty's decoder (which has checked their state and fields). */
-  private final class Frames extends Http2FrameAdapter {
-    @Override
-    public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream) {
-      Http2UpstreamStream s = streamOf(streamId);
-      if (s == null || s.done) {
-        return data.readableBytes() + padding; // nobody wants it: back to the window at once
-      }
-      touch(s);
-      if (endOfStream) {
-        s.done = true;
-      }
-      try {
-        s.listener.data(data.retain(), endOfStream);
-      } catch (Throwable t) {
-        listenerFailed(s, t);
-      }
-      return padding; // the data itself goes back with consumed()
-    }
-
-    @Override
-    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
-        boolean endOfStream) throws Http2Exception {
-      onHeadersRead(ctx, streamId, headers, 0, (short) 16, false, padding, endOfStream);
-    }
-
-    @Override
-    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
-        short weight, boolean exclusive, int padding, boolean endOfStream) throws Http2Exception {
-      Http2UpstreamStream s = streamOf(streamId);
-      if (s == null || s.done) {
-        return;
-      }
-      if (!s.headReceived) {
-        checkStatus(streamId, headers.status());
-        if (HttpStatusClass.valueOf(headers.status()) == HttpStatusClass.INFORMATIONAL) {
-          if (endOfStream) {
-            throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR,
-                "response :status %s with END_STREAM (expected: a final response after a 1xx one)",
-                headers.status());
-          }
-        } else {
-          s.headReceived = true;
-        }
-      }
-      touch(s);
-      if (endOfStream) {
-        s.done = true;
-      }
-      try {
-        s.listener.headers(headers, endOfStream);
-      } catch (Throwable t) {
-        listenerFailed(s, t);
-      }
-    }
-
-    @Override
-    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) {
-      Http2UpstreamStream s = streamOf(streamId);
-      if (s == null || s.done) {
-        return;
-      }
-      s.done = true;
-      stats.inc(ProxyStats.UPSTREAM_RQ_RX_RESET);
-      touch(s);
-      try {
-        s.listener.reset(errorCode, errorCode == Http2Error.REFUSED_STREAM.code());
-      } catch (Throwable t) {
-        log.warn("{}: the listener failed on a reset", s, t);
-      }
-    }
-
-    @Override
-    public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings settings) {
-      settingsReceived = true;
-    }
-
-    @Override
-    public void onGoAwayRead(ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData) {
-      if (goAwayLastStreamId < 0) {
-        stats.inc(ProxyStats.UPSTREAM_CX_CLOSE_NOTIFY);
-        log.debug("{}: GOAWAY last stream {} error {}", Http2UpstreamConnection.this, lastStreamId, errorCode);
-      }
-      draining = true;
-      goAwayLastStreamId = lastStreamId; // Netty closes the streams above it next, and they come back refused
-      goAwayErrorCode = errorCode;
-      if (streams == 0) {
-        channel.eventLoop().execute(channel::close);
-      }
-    }
   }
 }
