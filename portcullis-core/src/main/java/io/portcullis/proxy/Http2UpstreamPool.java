@@ -10,7 +10,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.resolver.AddressResolverGroup;
 import io.portcullis.routing.Endpoint;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -143,7 +142,7 @@ final class Http2UpstreamPool {
   }
 
   private void connect(Key key, Entry e, Connect c) {
-    Http2UpstreamConnector.connect(bootstrap, loop, key.endpoint, address(key.endpoint), key.ssl, key.sni, limits,
+    Http2UpstreamConnector.connect(bootstrap, loop, key.endpoint, Addresses.upstream(key.endpoint), key.ssl, key.sni, limits,
         stats).addListener(f -> {
           e.connecting.remove(c);
           if (f.isSuccess()) {
@@ -176,12 +175,6 @@ final class Http2UpstreamPool {
             }
           }
         });
-  }
-
-  private static SocketAddress address(Endpoint endpoint) {
-    String h = endpoint.host();
-    boolean literal = h.indexOf(':') >= 0 || h.chars().allMatch(ch -> ch == '.' || (ch >= '0' && ch <= '9'));
-    return literal ? new InetSocketAddress(h, endpoint.port()) : InetSocketAddress.createUnresolved(h, endpoint.port());
   }
 
   /** The pool key; a TLS context is compared by identity (one per DestinationRule TLS setting). */

@@ -9,7 +9,6 @@ import io.netty.channel.EventLoop;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.AttributeKey;
 import io.portcullis.routing.Endpoint;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -106,7 +105,7 @@ final class Upstreams {
           return ch.newSucceededFuture();
         }
       }
-      ChannelFuture f = bootstrap.connect(address(endpoint));
+      ChannelFuture f = bootstrap.connect(Addresses.upstream(endpoint));
       // Once per connection: wherever it is when it closes, it leaves the idle set.
       f.channel().closeFuture().addListener(c -> {
         ArrayDeque<Channel> idleNow = idle.get(endpoint);
@@ -147,16 +146,7 @@ final class Upstreams {
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MS)
         .option(ChannelOption.AUTO_READ, false)
         .handler(handler)
-        .connect(address(endpoint));
-  }
-
-  private static SocketAddress address(Endpoint endpoint) {
-    return isIpLiteral(endpoint.host()) ? new InetSocketAddress(endpoint.host(), endpoint.port())
-        : InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port());
-  }
-
-  static boolean isIpLiteral(String host) {
-    return host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
+        .connect(Addresses.upstream(endpoint));
   }
 
   /** Passes upstream events to the exchange currently using the connection. */
