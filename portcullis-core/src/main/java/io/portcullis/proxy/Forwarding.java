@@ -191,7 +191,13 @@ final class Forwarding implements UpstreamCall.Listener {
             call.abandon();
             return;
           }
-          onOpened(call);
+          try {
+            onOpened(call);
+          } catch (RuntimeException e) { // a bug of ours: this request fails, the connection and the others go on
+            log.warn("{} {}: sending the request failed", cluster.cluster().name(), ep, e);
+            upstreamReusable = false;
+            ex.local(500, "internal error\n", null, null); // discards the call (not reused)
+          }
         }
 
         @Override
