@@ -10,14 +10,14 @@ import java.util.Optional;
  * Reads and checks the small values that several translators share: a field's raw text (for an enum value fabric8
  * could not map), Go durations, host names. Pure; safe on any thread.
  */
-final class SpecValues {
+public final class SpecValues {
   private SpecValues() {}
 
   /**
    * Returns the trimmed text of the value at {@code path} in {@code r}'s body (dotted, with {@code [i]} indexes),
    * or {@code ""} when it is absent or not a value.
    */
-  static String rawText(Resource r, String... path) {
+  public static String rawText(Resource r, String... path) {
     JsonNode n = r.body();
     for (String p : path) {
       for (String part : p.split("\\.")) {
@@ -34,7 +34,7 @@ final class SpecValues {
   }
 
   /** Parses a Go duration ({@code 500ms}, {@code 1.5s}); zero when unset, null after reporting an ERROR. */
-  static Duration duration(Resource r, String field, String value, ConfigTranslator.Context cx) {
+  public static Duration duration(Resource r, String field, String value, TranslationContext cx) {
     if (value == null || value.isBlank()) {
       return Duration.ZERO;
     }
@@ -47,17 +47,18 @@ final class SpecValues {
   }
 
   /** Whether {@code h} is a DNS name, {@code *.} followed by one, or {@code *}. */
-  static boolean validHost(String h) {
+  public static boolean validHost(String h) {
     return h.equals("*") || h.matches("(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*"
         + "[A-Za-z0-9])?)*");
   }
 
   /** Empty for a null or empty string. */
-  static Optional<String> opt(String s) {
+  public static Optional<String> opt(String s) {
     return s == null || s.isEmpty() ? Optional.empty() : Optional.of(s);
   }
 
-  static String lower(String s) {
+  /** Returns {@code s} in lower case (root locale). */
+  public static String lower(String s) {
     return s.toLowerCase(Locale.ROOT);
   }
 }

@@ -10,8 +10,12 @@ import java.util.List;
  * @param port the service port the route asked for
  * @param endpoints where to connect, tried round-robin; empty when the service is unknown (answers 503 {@code NC})
  * @param protocol what the upstream speaks, from the port's protocol (ServiceEntry {@code ports[].protocol})
+ * @param subset the DestinationRule subset the endpoints were selected by ({@code ""} for the whole service); part
+ *     of the name ({@code outbound|8000|v1|httpbin.default.svc.cluster.local})
+ * @param policy how connections and requests go to the endpoints (DestinationRule {@code trafficPolicy})
  */
-public record Cluster(String name, String host, int port, List<Endpoint> endpoints, Protocol protocol) {
+public record Cluster(String name, String host, int port, List<Endpoint> endpoints, Protocol protocol, String subset,
+    TrafficPolicy policy) {
   /**
    * The application protocol of an upstream port, from Istio's port protocols: {@code HTTP2}, {@code GRPC} and
    * {@code GRPC-WEB} are HTTP/2 with prior knowledge (h2c); {@code HTTP} and anything else is HTTP/1.1.
@@ -38,15 +42,27 @@ public record Cluster(String name, String host, int port, List<Endpoint> endpoin
   public Cluster {
     endpoints = List.copyOf(endpoints);
     java.util.Objects.requireNonNull(protocol, "protocol");
+    java.util.Objects.requireNonNull(subset, "subset");
+    java.util.Objects.requireNonNull(policy, "policy");
   }
 
-  /** An HTTP/1.1 cluster. */
+  /** A cluster of the whole service with the default traffic policy. */
+  public Cluster(String name, String host, int port, List<Endpoint> endpoints, Protocol protocol) {
+    this(name, host, port, endpoints, protocol, "", TrafficPolicy.DEFAULT);
+  }
+
+  /** An HTTP/1.1 cluster of the whole service with the default traffic policy. */
   public Cluster(String name, String host, int port, List<Endpoint> endpoints) {
     this(name, host, port, endpoints, Protocol.HTTP1);
   }
 
   /** Returns Envoy's outbound cluster name for {@code host} and {@code port}. */
   public static String outboundName(String host, int port) {
-    return "outbound|" + port + "||" + host;
+    return outboundName(host, port, "");
+  }
+
+  /** Returns Envoy's outbound cluster name for {@code host}, {@code port} and {@code subset} ({@code ""}: none). */
+  public static String outboundName(String host, int port, String subset) {
+    return "outbound|" + port + "|" + subset + "|" + host;
   }
 }

@@ -1,8 +1,12 @@
-package io.portcullis.config;
+package io.portcullis.config.core;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.portcullis.config.FieldCheck;
+import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.Problem.Severity;
+import io.portcullis.config.Resource;
+import io.portcullis.config.TranslationContext;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
@@ -25,11 +29,11 @@ final class CredentialTranslator {
   private CredentialTranslator() {}
 
   /** Keeps a Secret's {@code data} (base64) and {@code stringData} (which wins) under its {@code namespace/name}. */
-  static void secret(Resource r, ConfigTranslator.Context cx) {
+  static void secret(Resource r, TranslationContext cx) {
     cx.unsupported(r, SECRET_FIELDS);
     Secret s = cx.convert(r, Secret.class);
     if (s != null) {
-      cx.secrets.put(r.key(), new GatewayConfig.SecretData(r.key(), r.source().toString(),
+      cx.secrets().put(r.key(), new GatewayConfig.SecretData(r.key(), r.source().toString(),
           decode(r, "data", s.getData(), "stringData", s.getStringData(), cx)));
     }
   }
@@ -38,12 +42,12 @@ final class CredentialTranslator {
    * Keeps a ConfigMap's data among the credential sources under {@link GatewayConfig#CONFIG_MAP_PREFIX}: Istio's
    * {@code caCertCredentialName} may name one.
    */
-  static void configMap(Resource r, ConfigTranslator.Context cx) {
+  static void configMap(Resource r, TranslationContext cx) {
     cx.unsupported(r, CONFIG_MAP_FIELDS);
     ConfigMap m = cx.convert(r, ConfigMap.class);
     if (m != null) {
       String key = GatewayConfig.CONFIG_MAP_PREFIX + r.key();
-      cx.secrets.put(key, new GatewayConfig.SecretData(key, r.source().toString(),
+      cx.secrets().put(key, new GatewayConfig.SecretData(key, r.source().toString(),
           decode(r, "binaryData", m.getBinaryData(), "data", m.getData(), cx)));
     }
   }
@@ -53,7 +57,7 @@ final class CredentialTranslator {
    * a value that is not base64 is reported and left out.
    */
   private static Map<String, byte[]> decode(Resource r, String base64Field, Map<String, String> base64,
-      String textField, Map<String, String> text, ConfigTranslator.Context cx) {
+      String textField, Map<String, String> text, TranslationContext cx) {
     Map<String, byte[]> data = new TreeMap<>();
     if (base64 != null) {
       for (Map.Entry<String, String> e : base64.entrySet()) {

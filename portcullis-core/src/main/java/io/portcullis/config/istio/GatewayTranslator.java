@@ -1,4 +1,4 @@
-package io.portcullis.config;
+package io.portcullis.config.istio;
 
 import static io.portcullis.config.SpecValues.validHost;
 
@@ -6,7 +6,11 @@ import io.fabric8.istio.api.api.networking.v1alpha3.Port;
 import io.fabric8.istio.api.api.networking.v1alpha3.Server;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettings;
 import io.fabric8.istio.api.networking.v1.Gateway;
+import io.portcullis.config.FieldCheck;
 import io.portcullis.config.Problem.Severity;
+import io.portcullis.config.Resource;
+import io.portcullis.config.ServerConfig;
+import io.portcullis.config.TranslationContext;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -34,7 +38,7 @@ final class GatewayTranslator {
   private GatewayTranslator() {}
 
   /** Adds the valid servers of Gateway {@code r} to {@code out}, in order. */
-  static void gateway(Resource r, ConfigTranslator.Context cx, List<ServerConfig> out) {
+  static void gateway(Resource r, TranslationContext cx, List<ServerConfig> out) {
     cx.unsupported(r, GATEWAY_FIELDS);
     Gateway gw = cx.convert(r, Gateway.class);
     if (gw == null) {
@@ -44,7 +48,7 @@ final class GatewayTranslator {
       cx.problem(Severity.ERROR, r, "spec.servers", "empty (expected: at least one server)");
       return;
     }
-    int portOffset = cx.portOffset;
+    int portOffset = cx.portOffset();
     List<Server> servers = gw.getSpec().getServers();
     for (int i = 0; i < servers.size(); i++) {
       String at = "spec.servers[" + i + "]";

@@ -1,4 +1,4 @@
-package io.portcullis.config;
+package io.portcullis.config.istio;
 
 import static io.portcullis.config.SpecValues.duration;
 import static io.portcullis.config.SpecValues.opt;
@@ -12,6 +12,8 @@ import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRouteDestination;
 import io.fabric8.istio.api.api.networking.v1alpha3.Headers;
 import io.fabric8.istio.api.api.networking.v1alpha3.HeadersHeaderOperations;
 import io.portcullis.config.Problem.Severity;
+import io.portcullis.config.Resource;
+import io.portcullis.config.TranslationContext;
 import io.portcullis.routing.HeaderOps;
 import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
@@ -39,12 +41,13 @@ final class HttpRouteTranslator {
   /**
    * Returns the route, named by {@code name} or {@code <namespace/name>.<index>}, or null after reporting an ERROR.
    */
-  static HttpRoute httpRoute(Resource r, String at, HTTPRoute h, int index, ConfigTranslator.Context cx) {
+  static HttpRoute httpRoute(Resource r, String at, HTTPRoute h, int index, DestinationRules rules,
+      TranslationContext cx) {
     List<RouteMatch> matches = new ArrayList<>();
     List<HTTPMatchRequest> ms = h.getMatch() == null ? List.of() : h.getMatch();
     for (int m = 0; m < ms.size(); m++) {
-      RouteMatch match = MatchTranslator.routeMatch(r, at + ".match[" + m + "]", ms.get(m), cx.maxRegexProgramSize,
-          cx.problems);
+      RouteMatch match = MatchTranslator.routeMatch(r, at + ".match[" + m + "]", ms.get(m), cx.maxRegexProgramSize(),
+          cx.problems());
       if (match == null) {
         return null;
       }
@@ -89,8 +92,8 @@ final class HttpRouteTranslator {
       action = new RouteAction.DirectResponse((int) status, body);
     } else {
       List<HTTPRouteDestination> rs = h.getRoute();
-      List<RouteAction.WeightedCluster> dests = ServiceEntryTranslator.destinations(r, at, rs.size(),
-          d -> rs.get(d).getDestination(), d -> rs.get(d).getWeight(), cx);
+      List<RouteAction.WeightedCluster> dests = DestinationTranslator.destinations(r, at, rs.size(),
+          d -> rs.get(d).getDestination(), d -> rs.get(d).getWeight(), rules, cx);
       if (dests == null) {
         return null;
       }

@@ -1,8 +1,12 @@
-package io.portcullis.config;
+package io.portcullis.config.istio;
 
+import io.portcullis.config.ListenerConfig;
 import io.portcullis.config.Problem.Severity;
-import io.portcullis.config.VirtualServiceTranslator.BoundVs;
-import io.portcullis.config.VirtualServiceTranslator.TlsRule;
+import io.portcullis.config.Problem;
+import io.portcullis.config.ServerConfig;
+import io.portcullis.config.TranslationContext;
+import io.portcullis.config.istio.VirtualServiceTranslator.BoundVs;
+import io.portcullis.config.istio.VirtualServiceTranslator.TlsRule;
 import io.portcullis.routing.HostTable;
 import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.TlsRoute;
@@ -74,7 +78,7 @@ final class ListenerTranslator {
    * first route bound to a host wins, as Envoy's first matching filter chain does.
    */
   private static void passthroughRoutes(ServerConfig s, List<BoundVs> bound, HostTable.Builder<TlsRoute> table,
-      ConfigTranslator.Context cx) {
+      TranslationContext cx) {
     boolean any = false;
     for (BoundVs vs : bound) {
       for (TlsRule rule : vs.tlsRoutes()) {
@@ -94,7 +98,7 @@ final class ListenerTranslator {
       }
     }
     if (!any) {
-      cx.problems.add(new Problem(Severity.WARNING, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
+      cx.problems().add(new Problem(Severity.WARNING, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
           + "].tls.mode", "PASSTHROUGH server " + s.routeName() + " has no VirtualService tls route for its hosts; "
           + "its connections are closed (expected: a VirtualService with tls[].match[].sniHosts bound to this "
           + "Gateway)"));
@@ -103,13 +107,13 @@ final class ListenerTranslator {
 
   /** Returns the listeners by Gateway port number (before {@code --port-offset}). */
   static TreeMap<Integer, ListenerConfig> listeners(List<ServerConfig> servers, Map<String, List<BoundVs>> vsByGateway,
-      ConfigTranslator.Context cx) {
-    int portOffset = cx.portOffset;
+      TranslationContext cx) {
+    int portOffset = cx.portOffset();
     Map<Integer, List<ServerConfig>> byPort = new TreeMap<>();
     for (ServerConfig s : servers) {
       List<ServerConfig> onPort = byPort.computeIfAbsent(s.port(), p -> new ArrayList<>());
       if (!onPort.isEmpty() && onPort.get(0).tls().isPresent() != s.tls().isPresent()) {
-        cx.problems.add(new Problem(Severity.ERROR, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
+        cx.problems().add(new Problem(Severity.ERROR, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
             + "].port.protocol", s.protocol() + " on port " + s.port() + " conflicts with " + onPort.get(0).protocol()
             + " server " + onPort.get(0).routeName() + " (expected: all servers on one port plain HTTP, or all HTTPS)"));
         continue;
@@ -142,7 +146,7 @@ final class ListenerTranslator {
           if (!serversByHost.put(sh.host(), s)) {
             ServerConfig first = serversByHost.get(sh.host()).orElseThrow();
             if (first != s) {
-              cx.problems.add(new Problem(Severity.WARNING, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
+              cx.problems().add(new Problem(Severity.WARNING, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
                   + "].hosts", sh.host() + " on port " + port + " is already served by " + first.routeName()
                   + "; that server wins"));
             }

@@ -1,4 +1,4 @@
-package io.portcullis.config;
+package io.portcullis.config.istio;
 
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPMatchRequest;
 import io.fabric8.istio.api.api.networking.v1alpha3.StringMatch;
@@ -6,6 +6,8 @@ import io.fabric8.istio.api.api.networking.v1alpha3.StringMatchExact;
 import io.fabric8.istio.api.api.networking.v1alpha3.StringMatchPrefix;
 import io.fabric8.istio.api.api.networking.v1alpha3.StringMatchRegex;
 import io.portcullis.config.Problem.Severity;
+import io.portcullis.config.Problem;
+import io.portcullis.config.Resource;
 import io.portcullis.routing.RouteMatch;
 import io.portcullis.routing.SafeRegex;
 import io.portcullis.routing.StringMatcher;

@@ -1,10 +1,13 @@
-package io.portcullis.config;
+package io.portcullis.config.istio;
 
 import static io.portcullis.config.SpecValues.rawText;
 
 import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettings;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSCertificate;
 import io.portcullis.config.Problem.Severity;
+import io.portcullis.config.Resource;
+import io.portcullis.config.ServerConfig;
+import io.portcullis.config.TranslationContext;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -28,7 +31,7 @@ final class ServerTlsTranslator {
    * credential form, at most two certificates, a client CA for {@code MUTUAL}, well-formed digests.
    */
   static Optional<ServerConfig.TlsSettings> tlsSettings(Resource r, String at, String protocol, ServerTLSSettings tls,
-      ConfigTranslator.Context cx) {
+      TranslationContext cx) {
     if (tls == null) {
       cx.problem(Severity.ERROR, r, at + ".tls", "missing (expected: mode SIMPLE with a credentialName for an "
           + "HTTPS server, or mode PASSTHROUGH)");
@@ -201,16 +204,16 @@ final class ServerTlsTranslator {
    * Resolves a credential name as Istio does ({@code name}, {@code ns/name}, {@code kubernetes://…}) and applies the
    * seed's naming rule; returns empty after reporting an ERROR.
    */
-  private static Optional<String> credentialKey(Resource r, String field, String credentialName,
-      ConfigTranslator.Context cx) {
+  static Optional<String> credentialKey(Resource r, String field, String credentialName,
+      TranslationContext cx) {
     if (credentialName.isEmpty()) {
-      cx.problem(Severity.ERROR, r, field, "empty (expected: the name of a Secret in namespace " + cx.gatewayNamespace
+      cx.problem(Severity.ERROR, r, field, "empty (expected: the name of a Secret in namespace " + cx.gatewayNamespace()
           + ")");
       return Optional.empty();
     }
     String c = credentialName.startsWith("kubernetes://") ? credentialName.substring("kubernetes://".length())
         : credentialName;
-    String key = c.contains("/") ? c : cx.gatewayNamespace + "/" + c;
+    String key = c.contains("/") ? c : cx.gatewayNamespace() + "/" + c;
     String secretName = key.substring(key.indexOf('/') + 1);
     if (secretName.startsWith("istio") || secretName.startsWith("prometheus")) {
       cx.problem(Severity.ERROR, r, field, credentialName + ": Istio's SDS never serves a Secret whose name starts "
@@ -222,7 +225,7 @@ final class ServerTlsTranslator {
   }
 
   private static Optional<String> protocolVersion(Resource r, String field, String value, String dflt,
-      ConfigTranslator.Context cx) {
+      TranslationContext cx) {
     return switch (value) {
       case "", "TLS_AUTO" -> Optional.of(dflt);
       case "TLSV1_0" -> Optional.of("TLSv1");

@@ -1,4 +1,4 @@
-package io.portcullis.config;
+package io.portcullis.config.istio;
 
 import static io.portcullis.config.SpecValues.validHost;
 
@@ -7,7 +7,10 @@ import io.fabric8.istio.api.api.networking.v1alpha3.RouteDestination;
 import io.fabric8.istio.api.api.networking.v1alpha3.TLSMatchAttributes;
 import io.fabric8.istio.api.api.networking.v1alpha3.TLSRoute;
 import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.portcullis.config.FieldCheck;
 import io.portcullis.config.Problem.Severity;
+import io.portcullis.config.Resource;
+import io.portcullis.config.TranslationContext;
 import io.portcullis.routing.HostTable;
 import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
@@ -53,7 +56,8 @@ final class VirtualServiceTranslator {
    * Adds a valid VirtualService to {@code byGateway} under each Gateway it names ({@code namespace/name}; a bare
    * name is in the VirtualService's namespace; {@code mesh} is skipped).
    */
-  static void virtualService(Resource r, ConfigTranslator.Context cx, Map<String, List<BoundVs>> byGateway) {
+  static void virtualService(Resource r, TranslationContext cx, DestinationRules rules,
+      Map<String, List<BoundVs>> byGateway) {
     cx.unsupported(r, VIRTUAL_SERVICE_FIELDS);
     VirtualService vs = cx.convert(r, VirtualService.class);
     if (vs == null) {
@@ -83,7 +87,8 @@ final class VirtualServiceTranslator {
     List<HttpRoute> routes = new ArrayList<>();
     List<HTTPRoute> http = spec.getHttp() == null ? List.of() : spec.getHttp();
     for (int i = 0; i < http.size(); i++) {
-      HttpRoute route = HttpRouteTranslator.httpRoute(r, "spec.http[" + i + "]", http.get(i), i, cx);
+      HttpRoute route = HttpRouteTranslator.httpRoute(r, "spec.http[" + i + "]", http.get(i), i, rules,
+          cx);
       if (route == null) {
         return; // Istio rejects the whole VirtualService on a bad route
       }
@@ -92,11 +97,11 @@ final class VirtualServiceTranslator {
     List<TlsRule> tlsRules = new ArrayList<>();
     List<TLSRoute> tlsRoutes = spec.getTls() == null ? List.of() : spec.getTls();
     for (int i = 0; i < tlsRoutes.size(); i++) {
-      List<TlsRule> rules = tlsRoute(r, "spec.tls[" + i + "]", tlsRoutes.get(i), hosts, i, cx);
-      if (rules == null) {
+      List<TlsRule> matched = tlsRoute(r, "spec.tls[" + i + "]", tlsRoutes.get(i), hosts, i, rules, cx);
+      if (matched == null) {
         return; // Istio rejects the whole VirtualService on a bad route
       }
-      tlsRules.addAll(rules);
+      tlsRules.addAll(matched);
     }
     for (String g : gateways) {
       if (g.equals("mesh")) {
@@ -112,7 +117,7 @@ final class VirtualServiceTranslator {
    * each a VirtualService host or covered by one. Returns null after reporting an ERROR.
    */
   private static List<TlsRule> tlsRoute(Resource r, String at, TLSRoute t, List<String> vsHosts, int index,
-      ConfigTranslator.Context cx) {
+      DestinationRules rules, TranslationContext cx) {
     List<TLSMatchAttributes> matches = t.getMatch() == null ? List.of() : t.getMatch();
     if (matches.isEmpty()) {
       cx.problem(Severity.ERROR, r, at + ".match", "empty (expected: at least one match with sniHosts)");
@@ -123,8 +128,8 @@ final class VirtualServiceTranslator {
       cx.problem(Severity.ERROR, r, at + ".route", "empty (expected: at least one destination)");
       return null;
     }
-    List<RouteAction.WeightedCluster> dests = ServiceEntryTranslator.destinations(r, at, rs.size(),
-        d -> rs.get(d).getDestination(), d -> rs.get(d).getWeight(), cx);
+    List<RouteAction.WeightedCluster> dests = DestinationTranslator.destinations(r, at, rs.size(),
+        d -> rs.get(d).getDestination(), d -> rs.get(d).getWeight(), rules, cx);
     if (dests == null) {
       return null;
     }

@@ -1,0 +1,127 @@
+package io.portcullis.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The services route destinations resolve against, whatever declared them (Istio's service registry): ServiceEntry
+ * hosts today, Kubernetes Services with their endpoints as the core family adds them. Filled by the families'
+ * translators during one {@link ConfigTranslator#translate}, then read when routes are translated. Not thread-safe.
+ *
+ * <p>Hosts are kept in lower case; the first service to declare a host keeps it. A short host ({@code httpbin},
+ * as a ServiceEntry may name it) is also registered under its cluster-local name
+ * ({@code httpbin.<namespace>.svc.cluster.local}), and a short destination host is looked up under
+ * {@code <host>.<namespace of the route>.svc.cluster.local} first, as Istio resolves them.
+ */
+public final class ServiceRegistry {
+  /** The Kubernetes cluster domain that short names expand into. */
+  public static final String CLUSTER_DOMAIN = "svc.cluster.local";
+
+  private final Map<String, Service> byHost = new LinkedHashMap<>();
+
+  /** How a service's addresses are found (Istio {@code ServiceEntry.resolution}). */
+  public enum Resolution {
+    /** The instances' addresses are IP literals. */
+    STATIC,
+    /** The instances' addresses (or the host itself, without instances) are names looked up in DNS. */
+    DNS
+  }
+
+  /**
+   * One service port.
+   *
+   * @param number the service port number routes name (1..65535)
+   * @param name the port's name, or {@code ""}; instances may map it to their own port number
+   * @param protocol the port's protocol as Istio names it ({@code HTTP}, {@code HTTP2}, {@code GRPC}, ...; {@code ""}
+   *     when unsaid)
+   * @param targetPort where instances listen when they do not say (1..65535; {@code number} when unsaid)
+   */
+  public record Port(int number, String name, String protocol, int targetPort) {
+    /** Checks the names are not null. */
+    public Port {
+      requireNonNull(name, "name");
+      requireNonNull(protocol, "protocol");
+    }
+  }
+
+  /**
+   * One instance (endpoint) of a service.
+   *
+   * @param address an IP literal, or a DNS name with resolution {@code DNS}
+   * @param ports instance port numbers by service port name (Istio {@code WorkloadEntry.ports}); may be empty
+   * @param labels the instance's labels (DestinationRule subsets select by them); may be empty
+   */
+  public record Instance(String address, Map<String, Integer> ports, Map<String, String> labels) {
+    /** Copies the maps. */
+    public Instance {
+      requireNonNull(address, "address");
+      ports = Map.copyOf(ports);
+      labels = Map.copyOf(labels);
+    }
+  }
+
+  /**
+   * One service.
+   *
+   * @param host the host as declared (a short one is also registered under its cluster-local name)
+   * @param namespace the namespace of the resource that declared it
+   * @param kind what declared it, for messages ({@code ServiceEntry})
+   * @param ports its ports, in declaration order
+   * @param resolution how its addresses are found
+   * @param instances its instances; empty with {@code DNS}: the host itself is looked up
+   */
+  public record Service(String host, String namespace, String kind, List<Port> ports, Resolution resolution,
+      List<Instance> instances) {
+    /** Copies the lists. */
+    public Service {
+      requireNonNull(host, "host");
+      requireNonNull(namespace, "namespace");
+      requireNonNull(kind, "kind");
+      ports = List.copyOf(ports);
+      requireNonNull(resolution, "resolution");
+      instances = List.copyOf(instances);
+    }
+
+    /** Returns the fully qualified host: the host itself, or a short one under its namespace's cluster domain. */
+    public String fqdn() {
+      return host.contains(".") ? host : host + "." + namespace + "." + CLUSTER_DOMAIN;
+    }
+  }
+
+  /** Registers {@code service} under its host (and a short host under its cluster-local name) unless taken. */
+  public void add(Service service) {
+    byHost.putIfAbsent(lower(service.host()), service);
+    if (!service.host().contains(".")) {
+      byHost.putIfAbsent(lower(service.fqdn()), service);
+    }
+  }
+
+  /**
+   * Returns the service a destination {@code host} names from a resource in {@code namespace}: a short host as
+   * {@code host.namespace.svc.cluster.local} first, then the host as written.
+   */
+  public Optional<Service> lookup(String host, String namespace) {
+    String h = lower(host);
+    if (!h.contains(".")) {
+      Service s = byHost.get(h + "." + namespace + "." + CLUSTER_DOMAIN);
+      if (s != null) {
+        return Optional.of(s);
+      }
+    }
+    return Optional.ofNullable(byHost.get(h));
+  }
+
+  /** Returns the fully qualified name of a destination {@code host} written in {@code namespace}. */
+  public static String fqdn(String host, String namespace) {
+    return host.contains(".") ? host : host + "." + namespace + "." + CLUSTER_DOMAIN;
+  }
+
+  private static String lower(String s) {
+    return s.toLowerCase(Locale.ROOT);
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * The Istio networking API family ({@code networking.istio.io}): start at
+ * {@link io.portcullis.config.istio.IstioTranslator}, which runs one translator per kind or concept (ServiceEntry,
+ * Gateway servers and their TLS, VirtualService with its HTTP routes, matches and destinations, listeners). The
+ * model these produce ({@link io.portcullis.config.ListenerConfig}s) is what the data plane is built from; other
+ * families are converted into Istio's objects first, as Istio does.
+ */
+package io.portcullis.config.istio;
