@@ -28,7 +28,8 @@ import java.util.Optional;
 
 /**
  * Renders {@code /config_dump}: listeners with their servers and credentials (subject, SANs, serial, notAfter, days
- * until expiration — never key material), virtual hosts and routes, and the problems found in the configuration.
+ * until expiration — never key material), virtual hosts and routes, the upstream clusters with their endpoints and
+ * traffic policy ({@link ClusterDump}), and the problems found in the configuration.
  */
 public final class ConfigDump {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -158,6 +159,7 @@ public final class ConfigDump {
         }
       }
     }
+    ClusterDump.render(root, config);
     ArrayNode problems = root.putArray("problems");
     for (Problem p : config.problems()) {
       ObjectNode pn = problems.addObject();
