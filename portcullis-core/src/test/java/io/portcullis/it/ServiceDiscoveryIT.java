@@ -39,8 +39,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * Issue 14, point 1, end to end: Kubernetes Services with EndpointSlices as route destinations, with real backends
  * on free ports behind Service port 80 (mapped through {@code targetPort} and the slices' ports), through the gateway
  * in this JVM. Routing by port number and by port name; readiness; an endpoint added and removed under a request
- * loop with no failed request and no new downstream connection; ExternalName; 503 UH without a ready endpoint (and NC
- * for an unknown host); a {@code grpc-} port or {@code appProtocol: grpc} spoken over HTTP/2 to a gRPC backend.
+ * loop with no failed request and no new downstream connection; legacy Endpoints; DestinationRule subsets by the
+ * Pods' labels; ExternalName; 503 UH without a ready endpoint (and NC for an unknown host); a {@code grpc-} port or
+ * {@code appProtocol: grpc} spoken over HTTP/2 to a gRPC backend.
  */
 class ServiceDiscoveryIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -177,6 +178,79 @@ class ServiceDiscoveryIT {
       }
       assertThat(ready.received()).hasSize(10);
       assertThat(notReady.received()).isEmpty();
+    }
+  }
+
+  @Test
+  void legacyEndpointsServeOnlyTheirReadyAddresses() throws Exception {
+    try (RecordingBackend ready = new RecordingBackend(); RecordingBackend notReady = new RecordingBackend()) {
+      start(route("/", "{host: shop, port: {number: 80}}"), """
+          apiVersion: v1
+          kind: Service
+          metadata: {name: shop, namespace: shop}
+          spec:
+            ports: [{name: http, port: 80, targetPort: 8080}]
+          ---
+          apiVersion: v1
+          kind: Endpoints
+          metadata: {name: shop, namespace: shop}
+          subsets:
+          - addresses: [{ip: 127.0.0.1}]
+            ports: [{name: http, port: %d}]
+          - notReadyAddresses: [{ip: 127.0.0.1}]
+            ports: [{name: http, port: %d}]
+          """.formatted(ready.port(), notReady.port()));
+      for (int i = 0; i < 6; i++) {
+        assertThat(get("/" + i).statusCode()).isEqualTo(200);
+      }
+      assertThat(ready.received()).hasSize(6);
+      assertThat(notReady.received()).isEmpty();
+    }
+  }
+
+  @Test
+  void destinationRuleSubsetsSelectEndpointsByTheirPodsLabels() throws Exception {
+    try (RecordingBackend v1 = new RecordingBackend(); RecordingBackend v2 = new RecordingBackend()) {
+      StringBuilder manifests = new StringBuilder("""
+          apiVersion: v1
+          kind: Service
+          metadata: {name: shop, namespace: shop}
+          spec:
+            ports: [{name: http, port: 80, targetPort: web}]
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: DestinationRule
+          metadata: {name: shop, namespace: shop}
+          spec:
+            host: shop
+            subsets:
+            - {name: v1, labels: {version: v1}}
+            - {name: v2, labels: {version: v2}}
+          """);
+      for (String version : List.of("v1", "v2")) {
+        int backend = version.equals("v1") ? v1.port() : v2.port();
+        manifests.append("""
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: shop-%1$s, namespace: shop, labels: {app: shop, version: %1$s}}
+            spec: {containers: [{name: shop, image: shop, ports: [{name: web, containerPort: %2$d}]}]}
+            status: {podIP: 127.0.0.1}
+            ---
+            """.formatted(version, backend)).append(slice("shop-" + version, "shop",
+            "[{name: http, port: %d}]".formatted(backend),
+            "[{addresses: [127.0.0.1], targetRef: {kind: Pod, name: shop-%s}}]".formatted(version)));
+      }
+      start(route("/v1", "{host: shop, port: {number: 80}, subset: v1}")
+          + route("/v2", "{host: shop, port: {number: 80}, subset: v2}"), manifests.toString());
+      for (int i = 0; i < 3; i++) {
+        assertThat(get("/v1/" + i).statusCode()).isEqualTo(200);
+        assertThat(get("/v2/" + i).statusCode()).isEqualTo(200);
+      }
+      assertThat(v1.received()).extracting(RecordingBackend.Received::requestLine)
+          .allMatch(l -> l.startsWith("GET /v1/")).hasSize(3);
+      assertThat(v2.received()).extracting(RecordingBackend.Received::requestLine)
+          .allMatch(l -> l.startsWith("GET /v2/")).hasSize(3);
     }
   }
 
