@@ -22,7 +22,8 @@ import java.util.Set;
  * are reported as WARNINGs; kinds it does not know as INFO. Pure: no I/O, safe on any thread.
  *
  * <p>This class sorts the resources by API family and runs one translator per family over one shared
- * {@link TranslationContext}, in this order: {@link CoreTranslator} (v1 Secret, ConfigMap: credential sources), then
+ * {@link TranslationContext}, in this order: {@link CoreTranslator} (v1 Secret, ConfigMap: credential sources; v1 Service,
+ * discovery.k8s.io/v1 EndpointSlice, v1 Endpoints, v1 Pod: Kubernetes Services in the {@link ServiceRegistry}), then
  * {@link IstioTranslator} ({@code networking.istio.io}: ServiceEntry into the {@link ServiceRegistry}, Gateway,
  * VirtualService, then listeners by port). Each family's translator runs one translator per kind or concept.
  */

@@ -187,7 +187,8 @@ final class Exchange {
   private void startForward(RouteAction.Forward f) {
     cluster = f.pick();
     if (cluster.cluster().endpoints().isEmpty()) {
-      local(503, "no healthy upstream", "NC", null);
+      // UH: a known service with no ready endpoint; NC: a host or subset nothing declares (Envoy's flags)
+      local(503, "no healthy upstream", cluster.cluster().known() ? "UH" : "NC", null);
       return;
     }
     if (webSocket && cluster.cluster().protocol() == Cluster.Protocol.HTTP2) {

@@ -8,14 +8,17 @@ import java.util.List;
  * @param name Envoy's cluster name, used in the access log's {@code upstream_cluster}
  * @param host the service's fully qualified host
  * @param port the service port the route asked for
- * @param endpoints where to connect, tried round-robin; empty when the service is unknown (answers 503 {@code NC})
+ * @param endpoints where to connect, tried round-robin; when empty, requests answer 503 {@code UH} (no healthy
+ *     upstream) for a known service and {@code NC} (no cluster) for an unknown one
  * @param protocol what the upstream speaks, from the port's protocol (ServiceEntry {@code ports[].protocol})
  * @param subset the DestinationRule subset the endpoints were selected by ({@code ""} for the whole service); part
  *     of the name ({@code outbound|8000|v1|httpbin.default.svc.cluster.local})
  * @param policy how connections and requests go to the endpoints (DestinationRule {@code trafficPolicy})
+ * @param known whether a service (ServiceEntry, Kubernetes Service) and, with a subset, its DestinationRule subset
+ *     declare this cluster; false for a route to a host or subset nothing declares (Envoy's cluster not found)
  */
 public record Cluster(String name, String host, int port, List<Endpoint> endpoints, Protocol protocol, String subset,
-    TrafficPolicy policy) {
+    TrafficPolicy policy, boolean known) {
   /**
    * The application protocol of an upstream port, from Istio's port protocols: {@code HTTP2}, {@code GRPC} and
    * {@code GRPC-WEB} are HTTP/2 with prior knowledge (h2c); {@code HTTP} and anything else is HTTP/1.1.
@@ -44,6 +47,21 @@ public record Cluster(String name, String host, int port, List<Endpoint> endpoin
     java.util.Objects.requireNonNull(protocol, "protocol");
     java.util.Objects.requireNonNull(subset, "subset");
     java.util.Objects.requireNonNull(policy, "policy");
+  }
+
+  /** A cluster of a known service. */
+  public Cluster(String name, String host, int port, List<Endpoint> endpoints, Protocol protocol, String subset,
+      TrafficPolicy policy) {
+    this(name, host, port, endpoints, protocol, subset, policy, true);
+  }
+
+  /**
+   * Returns the cluster of a route to a host or subset nothing declares: no endpoints, requests answer 503
+   * {@code NC}.
+   */
+  public static Cluster unknown(String host, int port, String subset) {
+    return new Cluster(outboundName(host, port, subset), host, port, List.of(), Protocol.HTTP1, subset,
+        TrafficPolicy.DEFAULT, false);
   }
 
   /** A cluster of the whole service with the default traffic policy. */

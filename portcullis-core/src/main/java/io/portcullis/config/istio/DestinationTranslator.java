@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.function.IntFunction;
 
 /**
@@ -20,8 +21,9 @@ import java.util.function.IntFunction;
  * {@link ServiceRegistry} into a {@link Cluster} named as Envoy names it ({@code outbound|port||host}), with the
  * service's instances as endpoints and the port's protocol, and the traffic policy of the host's DestinationRule
  * (Istio {@code destination.subset} selects the instances by the subset's labels and names the cluster
- * {@code outbound|port|subset|host}). A host no service has, or a subset no DestinationRule defines, becomes a cluster
- * without endpoints (503 NC) and a WARNING.
+ * {@code outbound|port|subset|host}). A host no service has, or a subset no DestinationRule defines, becomes an
+ * unknown cluster (503 NC) and a WARNING; a known service without a ready instance a cluster without endpoints
+ * (503 UH).
  */
 final class DestinationTranslator {
   private DestinationTranslator() {}
@@ -65,9 +67,10 @@ final class DestinationTranslator {
     if (svc == null) {
       String fqdn = ServiceRegistry.fqdn(host, r.namespace());
       int p = portNumber == null ? 80 : portNumber.intValue();
-      cx.problem(Severity.WARNING, r, at + ".destination.host", host + ": no ServiceEntry has this host (expected: a "
-          + "ServiceEntry with hosts [" + fqdn + "] or [" + host + "]); requests answer 503 NC");
-      return new RouteAction.WeightedCluster(new Cluster(Cluster.outboundName(fqdn, p), fqdn, p, List.of()), weight);
+      cx.problem(Severity.WARNING, r, at + ".destination.host", host + ": no ServiceEntry or Service has this host "
+          + "(expected: a Service " + host + " in namespace " + r.namespace() + ", or a ServiceEntry with hosts ["
+          + fqdn + "] or [" + host + "]); requests answer 503 NC");
+      return new RouteAction.WeightedCluster(Cluster.unknown(fqdn, p, ""), weight);
     }
     ServiceRegistry.Port sp;
     if (portNumber == null) {
@@ -99,20 +102,21 @@ final class DestinationTranslator {
             ? "no DestinationRule applies to host " + clusterHost : "DestinationRule " + rule.get().resource()
             .namespace() + "/" + rule.get().resource().name() + " has no such subset") + " (expected: a subset of "
             + "the host's DestinationRule); requests answer 503 NC");
-        return new RouteAction.WeightedCluster(new Cluster(Cluster.outboundName(clusterHost, port, subset),
-            clusterHost, port, List.of(), Cluster.Protocol.HTTP1, subset, TrafficPolicy.DEFAULT), weight);
+        return new RouteAction.WeightedCluster(Cluster.unknown(clusterHost, port, subset), weight);
       }
     }
     List<Endpoint> endpoints = new ArrayList<>();
-    if (svc.instances().isEmpty() && ss == null) {
+    if (svc.instances().isEmpty() && ss == null && svc.resolution() == ServiceRegistry.Resolution.DNS) {
       endpoints.add(new Endpoint(svc.host(), targetPort)); // DNS resolution of the host itself
     }
     for (ServiceRegistry.Instance in : svc.instances()) {
       if (ss != null && !ss.selects(in.labels())) {
         continue;
       }
-      Integer named = sp != null && !sp.name().isEmpty() ? in.ports().get(sp.name()) : null;
-      endpoints.add(new Endpoint(in.address(), named != null ? named : targetPort));
+      OptionalInt instancePort = sp != null ? svc.instancePort(in, sp) : OptionalInt.of(targetPort);
+      if (instancePort.isPresent()) { // empty: a named targetPort this instance does not map
+        endpoints.add(new Endpoint(in.address(), instancePort.getAsInt()));
+      }
     }
     TrafficPolicy policy = rule.map(x -> x.policy(port, subset)).orElse(TrafficPolicy.DEFAULT);
     Cluster.Protocol protocol = Cluster.Protocol.ofIstio(sp == null || sp.protocol().isEmpty() ? null
