@@ -472,6 +472,13 @@ final class Forwarding implements UpstreamCall.Listener {
     if (ex.done) {
       return;
     }
+    if (responseComplete && !tunnel) {
+      // The response has all arrived (a close-delimited HTTP/1.0 body ends exactly this way): not a failure, and
+      // its end is on the way to the client. The connection only cannot be reused.
+      upstreamReusable = false;
+      upstream = null;
+      return;
+    }
     upstream = null;
     cancel(perTryTimeout);
     if (tunnel) {

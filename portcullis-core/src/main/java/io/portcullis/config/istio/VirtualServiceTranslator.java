@@ -33,6 +33,7 @@ final class VirtualServiceTranslator {
       "spec.http[].match[].method.*", "spec.http[].match[].headers.*.*", "spec.http[].match[].queryParams.*.*",
       "spec.http[].match[].port",
       "spec.http[].match[].ignoreUriCase", "spec.http[].route[].destination.host",
+      "spec.http[].route[].destination.subset", "spec.tls[].route[].destination.subset",
       "spec.http[].route[].destination.port.number", "spec.http[].route[].weight", "spec.http[].redirect.uri",
       "spec.http[].redirect.authority", "spec.http[].redirect.scheme", "spec.http[].redirect.port",
       "spec.http[].redirect.redirectCode", "spec.http[].directResponse.status",

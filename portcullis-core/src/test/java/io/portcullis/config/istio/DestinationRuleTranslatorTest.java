@@ -126,8 +126,10 @@ class DestinationRuleTranslatorTest {
 
   @Test
   void aSubsetSelectsByLabelsAndLayersItsOwnPolicy() {
-    Cluster cl = cluster(Manifests.translate(GATEWAY, SERVICE_ENTRY, RULE,
-        virtualService("{host: reviews, port: {number: 9080}, subset: v2}")));
+    GatewayConfig c = Manifests.translate(GATEWAY, SERVICE_ENTRY, RULE,
+        virtualService("{host: reviews, port: {number: 9080}, subset: v2}"));
+    Cluster cl = cluster(c);
+    assertThat(c.problems()).noneSatisfy(p -> assertThat(p.field()).contains("destination.subset"));
     assertThat(cl.name()).isEqualTo("outbound|9080|v2|reviews.default.svc.cluster.local");
     assertThat(cl.subset()).isEqualTo("v2");
     assertThat(cl.endpoints()).extracting(Object::toString).containsExactly("10.0.0.2:9080", "10.0.0.3:9080");
