@@ -501,6 +501,17 @@ final class Forwarding implements UpstreamCall.Listener {
       }
       return;
     }
+    if (failure == UpstreamCall.Failure.TLS && !ex.responseStarted) {
+      log.debug("upstream {} {}: TLS error: {}", cluster.cluster().name(), ex.endpoint, why);
+      ex.transportFailureReason = why;
+      if (canRetry() && forward.retries().retriesConnectFailure()) {
+        retry();
+        return;
+      }
+      ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure, "
+          + "transport failure reason: TLS error", "UF", null);
+      return;
+    }
     if (!ex.responseStarted) {
       boolean refused = failure == UpstreamCall.Failure.REFUSED;
       if (refused && refusals < MAX_REFUSALS && replayable && (timeout == null || !timeout.isDone())) {
@@ -525,7 +536,7 @@ final class Forwarding implements UpstreamCall.Listener {
           failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR", null);
       return;
     }
-    ex.flags = failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR";
+    ex.flags = failure == UpstreamCall.Failure.CLOSED || failure == UpstreamCall.Failure.TLS ? "UC" : "UR";
     ex.abortDownstream();
   }
 

@@ -278,10 +278,12 @@ public final class ClientTlsContexts {
     if (cause instanceof Unavailable u) {
       return Optional.of(u.getMessage());
     }
-    boolean tls = false;
+    SSLException tls = null;
     CertificateException certificate = null;
     for (Throwable t = cause; t != null; t = t.getCause()) {
-      tls |= t instanceof SSLException;
+      if (t instanceof SSLException e && tls == null) {
+        tls = e;
+      }
       if (t instanceof CertificateException c && certificate == null) {
         certificate = c;
       }
@@ -294,10 +296,7 @@ public final class ClientTlsContexts {
     if (certificate != null) {
       return Optional.of("CERTIFICATE_VERIFY_FAILED: " + certificate.getMessage());
     }
-    if (!tls) {
-      return Optional.empty();
-    }
-    return Optional.of(String.valueOf(cause.getMessage()));
+    return tls == null ? Optional.empty() : Optional.of(String.valueOf(tls.getMessage()));
   }
 
   /** Classifies a failed handshake for the {@code ssl.*} counters. */
