@@ -51,6 +51,7 @@ class UpstreamTlsIT {
   static Portcullis gateway;
   static Path accessLog;
   static int http;
+  static String lateSecret;
 
   @BeforeAll
   static void start() throws Exception {
@@ -99,6 +100,7 @@ class UpstreamTlsIT {
     mutualCases.put("mtls-none", "{mode: SIMPLE, " + sni + "caCertificates: " + ca + "}");
     mutualCases.put("mtls-missing", "{mode: MUTUAL, " + sni + "credentialName: no-such-secret}");
     mutualCases.put("mtls-badkey", "{mode: MUTUAL, " + sni + "credentialName: bad-cred}");
+    mutualCases.put("mtls-late", "{mode: MUTUAL, " + sni + "credentialName: late-cred}"); // its Secret comes later
     StringBuilder routes = new StringBuilder("""
         apiVersion: networking.istio.io/v1
         kind: VirtualService
@@ -107,6 +109,8 @@ class UpstreamTlsIT {
           hosts: ["*"]
           gateways: [gw]
           http:
+          - match: [{authority: {exact: grpc-bad.example}}]
+            route: [{destination: {host: grpcbad.internal, port: {number: 80}}}]
           - match: [{uri: {prefix: /portcullis.test.Echo/}}]
             route: [{destination: {host: grpc.internal, port: {number: 80}}}]
         """);
@@ -114,18 +118,20 @@ class UpstreamTlsIT {
     Map<String, String> all = new java.util.LinkedHashMap<>(cases);
     all.putAll(mutualCases);
     all.put("grpc", "{mode: SIMPLE, " + sni + "caCertificates: " + ca + "}");
+    all.put("grpcbad", "{mode: SIMPLE, " + sni + "caCertificates: " + tmp.resolve("other-ca.crt") + "}");
     for (Map.Entry<String, String> e : all.entrySet()) {
       String name = e.getKey();
-      if (!name.equals("grpc")) {
+      boolean isGrpc = name.startsWith("grpc");
+      if (!isGrpc) {
         routes.append("""
               - match: [{uri: {prefix: /%1$s/}}]
                 route: [{destination: {host: %1$s.internal, port: {number: 80}}}]
             """.formatted(name));
       }
-      int port = name.equals("grpc") ? grpc.port() : name.equals("plain") ? Ports.free()
+      int port = isGrpc ? grpc.port() : name.equals("plain") ? Ports.free()
           : mutualCases.containsKey(name) ? mutualPort : simplePort;
-      rest.append("---\n").append(Gateways.staticService(name, name + ".internal", port, name.equals("grpc") ? "GRPC"
-          : "HTTP")).append("""
+      rest.append("---\n").append(Gateways.staticService(name, name + ".internal", port, isGrpc ? "GRPC" : "HTTP"))
+          .append("""
           ---
           apiVersion: networking.istio.io/v1
           kind: DestinationRule
@@ -138,6 +144,7 @@ class UpstreamTlsIT {
     }
     rest.append(secret("client-cred", client.certPem(), client.keyPem(), upstreamCa.pem()));
     rest.append(secret("bad-cred", client.certPem(), stranger.keyPem(), upstreamCa.pem()));
+    lateSecret = secret("late-cred", client.certPem(), client.keyPem(), upstreamCa.pem());
     Files.writeString(tmp.resolve("config.yaml"), Gateways.plainGateway(http = Ports.free()) + "---\n" + routes
         + rest);
     accessLog = tmp.resolve("access.log");
@@ -264,6 +271,36 @@ class UpstreamTlsIT {
       GrpcClients.close(ch);
     }
     assertThat(stat("upstream_ssl.handshake")).isGreaterThan(handshakes);
+  }
+
+  /** An HTTP/2 (gRPC) upstream whose certificate fails the check: UF with the reason, and gRPC's UNAVAILABLE. */
+  @Test
+  void aGrpcPortWithTheWrongCaIsUfWithTheReason() throws Exception {
+    ManagedChannel ch = GrpcClients.plaintext(http, "grpc-bad.example");
+    try {
+      Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> GrpcClients.unary(ch, GrpcEcho.UNARY,
+          CallOptions.DEFAULT, new byte[] {7}));
+      assertThat(t).isInstanceOfSatisfying(io.grpc.StatusRuntimeException.class, e -> assertThat(e.getStatus()
+          .getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE));
+    } finally {
+      GrpcClients.close(ch);
+    }
+    JsonNode line = await().atMost(Duration.ofSeconds(5)).until(() -> Files.readAllLines(accessLog).stream()
+        .map(UpstreamTlsIT::json).filter(n -> n.path("authority").asText().equals("grpc-bad.example")).findFirst()
+        .orElse(null), n -> n != null);
+    assertThat(line.get("response_flags").asText()).isEqualTo("UF");
+    assertThat(line.get("upstream_transport_failure_reason").asText()).contains("CERTIFICATE_VERIFY_FAILED",
+        "PKIX path building failed");
+  }
+
+  /** A Secret that was missing arrives: the next configuration builds its context, and the cluster is served. */
+  @Test
+  void aMissingSecretThatArrivesIsServedWithoutARestart() throws Exception {
+    assertThat(status(curl("/mtls-late/before"))).isEqualTo("503");
+    Files.writeString(tmp.resolve("late-secret.yaml"), lateSecret);
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(status(curl("/mtls-late/after")))
+        .isEqualTo("200"));
+    assertThat(JSON.readTree(body(curl("/mtls-late/client"))).get("client").asText()).isEqualTo("gateway-client");
   }
 
   private static Proc backend(int port, Path clientCa) throws Exception {
