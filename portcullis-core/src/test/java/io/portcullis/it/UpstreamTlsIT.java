@@ -48,6 +48,7 @@ class UpstreamTlsIT {
   static Proc simple;
   static Proc mutual;
   static GrpcBackend grpc;
+  static GrpcBackend grpcMutual;
   static Portcullis gateway;
   static Path accessLog;
   static int http;
@@ -75,6 +76,8 @@ class UpstreamTlsIT {
     simple = backend(simplePort, null);
     mutual = backend(mutualPort, tmp.resolve("client-ca.crt"));
     grpc = GrpcBackend.startTls(tmp.resolve("backend.crt"), tmp.resolve("backend.key"));
+    grpcMutual = GrpcBackend.startMutualTls(tmp.resolve("backend.crt"), tmp.resolve("backend.key"),
+        tmp.resolve("client-ca.crt"));
     String ca = tmp.resolve("upstream-ca.crt").toString();
     String sni = "sni: backend.internal, ";
     Map<String, String> cases = new java.util.LinkedHashMap<>();
@@ -111,6 +114,10 @@ class UpstreamTlsIT {
           http:
           - match: [{authority: {exact: grpc-bad.example}}]
             route: [{destination: {host: grpcbad.internal, port: {number: 80}}}]
+          - match: [{authority: {exact: grpc-mtls.example}}]
+            route: [{destination: {host: grpcmtls.internal, port: {number: 80}}}]
+          - match: [{authority: {exact: grpc-nocert.example}}]
+            route: [{destination: {host: grpcnocert.internal, port: {number: 80}}}]
           - match: [{uri: {prefix: /portcullis.test.Echo/}}]
             route: [{destination: {host: grpc.internal, port: {number: 80}}}]
         """);
@@ -119,6 +126,8 @@ class UpstreamTlsIT {
     all.putAll(mutualCases);
     all.put("grpc", "{mode: SIMPLE, " + sni + "caCertificates: " + ca + "}");
     all.put("grpcbad", "{mode: SIMPLE, " + sni + "caCertificates: " + tmp.resolve("other-ca.crt") + "}");
+    all.put("grpcmtls", "{mode: MUTUAL, " + sni + "credentialName: client-cred}");
+    all.put("grpcnocert", "{mode: SIMPLE, " + sni + "caCertificates: " + ca + "}");
     for (Map.Entry<String, String> e : all.entrySet()) {
       String name = e.getKey();
       boolean isGrpc = name.startsWith("grpc");
@@ -128,7 +137,8 @@ class UpstreamTlsIT {
                 route: [{destination: {host: %1$s.internal, port: {number: 80}}}]
             """.formatted(name));
       }
-      int port = isGrpc ? grpc.port() : name.equals("plain") ? Ports.free()
+      int port = name.equals("grpcmtls") || name.equals("grpcnocert") ? grpcMutual.port()
+          : isGrpc ? grpc.port() : name.equals("plain") ? Ports.free()
           : mutualCases.containsKey(name) ? mutualPort : simplePort;
       rest.append("---\n").append(Gateways.staticService(name, name + ".internal", port, isGrpc ? "GRPC" : "HTTP"))
           .append("""
@@ -168,8 +178,10 @@ class UpstreamTlsIT {
         p.close();
       }
     }
-    if (grpc != null) {
-      grpc.close();
+    for (GrpcBackend g : new GrpcBackend[] {grpc, grpcMutual}) {
+      if (g != null) {
+        g.close();
+      }
     }
   }
 
@@ -273,10 +285,29 @@ class UpstreamTlsIT {
     assertThat(stat("upstream_ssl.handshake")).isGreaterThan(handshakes);
   }
 
-  /** An HTTP/2 (gRPC) upstream whose certificate fails the check: UF with the reason, and gRPC's UNAVAILABLE. */
+  /** MUTUAL over HTTP/2: the client certificate from the Secret, to a grpc-java server that requires one. */
   @Test
-  void aGrpcPortWithTheWrongCaIsUfWithTheReason() throws Exception {
-    ManagedChannel ch = GrpcClients.plaintext(http, "grpc-bad.example");
+  void aGrpcPortWithMutualTlsIsServed() throws Exception {
+    ManagedChannel ch = GrpcClients.plaintext(http, "grpc-mtls.example");
+    try {
+      assertThat(GrpcClients.unary(ch, GrpcEcho.UNARY, CallOptions.DEFAULT, new byte[] {9})).isEqualTo(new byte[] {9});
+    } finally {
+      GrpcClients.close(ch);
+    }
+    assertThat(grpcMutual.calls()).anySatisfy(c -> assertThat(c.authority()).isEqualTo("grpc-mtls.example"));
+  }
+
+  /**
+   * An HTTP/2 (gRPC) upstream whose certificate fails the check, or that refuses the gateway for sending no client
+   * certificate: UF with the reason, and gRPC's UNAVAILABLE.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "grpc-bad.example    | CERTIFICATE_VERIFY_FAILED: upstream certificate CN=backend.internal: PKIX path building",
+      "grpc-nocert.example | CERTIFICATE_REQUIRED",
+  })
+  void aFailingGrpcPortIsUfWithTheReason(String authority, String reason) throws Exception {
+    ManagedChannel ch = GrpcClients.plaintext(http, authority);
     try {
       Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> GrpcClients.unary(ch, GrpcEcho.UNARY,
           CallOptions.DEFAULT, new byte[] {7}));
@@ -286,11 +317,10 @@ class UpstreamTlsIT {
       GrpcClients.close(ch);
     }
     JsonNode line = await().atMost(Duration.ofSeconds(5)).until(() -> Files.readAllLines(accessLog).stream()
-        .map(UpstreamTlsIT::json).filter(n -> n.path("authority").asText().equals("grpc-bad.example")).findFirst()
+        .map(UpstreamTlsIT::json).filter(n -> n.path("authority").asText().equals(authority)).findFirst()
         .orElse(null), n -> n != null);
     assertThat(line.get("response_flags").asText()).isEqualTo("UF");
-    assertThat(line.get("upstream_transport_failure_reason").asText()).contains("CERTIFICATE_VERIFY_FAILED",
-        "PKIX path building failed");
+    assertThat(line.get("upstream_transport_failure_reason").asText()).contains(reason);
   }
 
   /** A Secret that was missing arrives: the next configuration builds its context, and the cluster is served. */
