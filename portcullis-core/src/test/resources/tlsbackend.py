@@ -1,14 +1,16 @@
 """A TLS HTTP/1.0 backend for the upstream TLS tests, with Python's ssl module only (independent of the gateway).
 
-Usage: tlsbackend.py PORT CERT KEY [CLIENT_CA]
+Usage: tlsbackend.py PORT CERT KEY [CLIENT_CA]  (environment: TLSBACKEND_KEEPALIVE=1 for HTTP/1.1 keep-alive)
 With CLIENT_CA, a client certificate signed by it is required (TLS 1.3 and 1.2). Every GET answers 200 with one
 JSON object describing the connection: the SNI the client sent, whether the TLS session was resumed, the client
 certificate's subject CN (or null), the negotiated ALPN protocol, the TLS version and the request's Host header.
-HTTP/1.0: the connection closes after each response, so every request is a new handshake (and a chance to resume).
+HTTP/1.0: the connection closes after each response, so every request is a new handshake (and a chance to resume);
+with TLSBACKEND_KEEPALIVE=1, HTTP/1.1 keep-alive, and "requests" counts the requests seen on the connection.
 Prints "listening PORT" once ready and one line per handshake failure ("handshake failed: ...").
 """
 import http.server
 import json
+import os
 import socketserver
 import ssl
 import sys
@@ -32,10 +34,11 @@ ctx.sni_callback = remember_sni
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
+    protocol_version = "HTTP/1.1" if os.environ.get("TLSBACKEND_KEEPALIVE") == "1" else "HTTP/1.0"
 
     def do_GET(self):
         sock = self.connection
+        sock.portcullis_requests = getattr(sock, "portcullis_requests", 0) + 1
         peer = sock.getpeercert()
         cn = None
         if peer:
@@ -50,6 +53,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "alpn": sock.selected_alpn_protocol(),
             "version": sock.version(),
             "host": self.headers.get("Host"),
+            "requests": sock.portcullis_requests,
         }).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -47,6 +47,7 @@ class UpstreamTlsIT {
   @TempDir static Path tmp;
   static Proc simple;
   static Proc mutual;
+  static Proc keepAlive;
   static GrpcBackend grpc;
   static GrpcBackend grpcMutual;
   static Portcullis gateway;
@@ -73,8 +74,10 @@ class UpstreamTlsIT {
     write("empty.crl", upstreamCa.crl());
     int simplePort = Ports.free();
     int mutualPort = Ports.free();
-    simple = backend(simplePort, null);
-    mutual = backend(mutualPort, tmp.resolve("client-ca.crt"));
+    int keepAlivePort = Ports.free();
+    simple = backend(simplePort, null, false);
+    mutual = backend(mutualPort, tmp.resolve("client-ca.crt"), false);
+    keepAlive = backend(keepAlivePort, null, true);
     grpc = GrpcBackend.startTls(tmp.resolve("backend.crt"), tmp.resolve("backend.key"));
     grpcMutual = GrpcBackend.startMutualTls(tmp.resolve("backend.crt"), tmp.resolve("backend.key"),
         tmp.resolve("client-ca.crt"));
@@ -96,6 +99,10 @@ class UpstreamTlsIT {
         + "}");
     cases.put("crl", "{mode: SIMPLE, " + sni + "caCertificates: " + ca + ", caCrl: " + tmp.resolve("empty.crl") + "}");
     cases.put("plain", "{mode: DISABLE}");
+    // two settings to one keep-alive endpoint: pooled apart
+    cases.put("keep-a", "{mode: SIMPLE, " + sni + "caCertificates: " + ca + "}");
+    cases.put("keep-b", "{mode: SIMPLE, sni: other.example, subjectAltNames: [backend.internal], caCertificates: "
+        + ca + "}");
     Map<String, String> mutualCases = new java.util.LinkedHashMap<>();
     mutualCases.put("mtls-secret", "{mode: MUTUAL, " + sni + "credentialName: client-cred}");
     mutualCases.put("mtls-files", "{mode: MUTUAL, " + sni + "clientCertificate: " + tmp.resolve("client.crt")
@@ -138,7 +145,7 @@ class UpstreamTlsIT {
             """.formatted(name));
       }
       int port = name.equals("grpcmtls") || name.equals("grpcnocert") ? grpcMutual.port()
-          : isGrpc ? grpc.port() : name.equals("plain") ? Ports.free()
+          : isGrpc ? grpc.port() : name.equals("plain") ? Ports.free() : name.startsWith("keep-") ? keepAlivePort
           : mutualCases.containsKey(name) ? mutualPort : simplePort;
       rest.append("---\n").append(Gateways.staticService(name, name + ".internal", port, isGrpc ? "GRPC" : "HTTP"))
           .append("""
@@ -172,7 +179,7 @@ class UpstreamTlsIT {
     if (accessLog != null && Files.exists(accessLog)) {
       System.out.println("access log:\n" + Files.readString(accessLog)); // kept in the Failsafe report
     }
-    for (Proc p : new Proc[] {simple, mutual}) {
+    for (Proc p : new Proc[] {simple, mutual, keepAlive}) {
       if (p != null) {
         System.out.println("tlsbackend.py:\n" + p.output()); // kept in the Failsafe report
         p.close();
@@ -333,14 +340,33 @@ class UpstreamTlsIT {
     assertThat(JSON.readTree(body(curl("/mtls-late/client"))).get("client").asText()).isEqualTo("gateway-client");
   }
 
-  private static Proc backend(int port, Path clientCa) throws Exception {
+  /**
+   * TLS connections are pooled like plain ones, per setting: two settings to the same keep-alive endpoint each get
+   * their own connection (each with its own SNI), and each reuses its own.
+   */
+  @Test
+  void tlsConnectionsArePooledPerSetting() throws Exception {
+    JsonNode a1 = JSON.readTree(body(curl("/keep-a/1")));
+    JsonNode a2 = JSON.readTree(body(curl("/keep-a/2")));
+    JsonNode b1 = JSON.readTree(body(curl("/keep-b/1")));
+    JsonNode a3 = JSON.readTree(body(curl("/keep-a/3")));
+    JsonNode b2 = JSON.readTree(body(curl("/keep-b/2")));
+    assertThat(List.of(a1, a2, a3)).allSatisfy(n -> assertThat(n.get("sni").asText()).isEqualTo("backend.internal"));
+    assertThat(List.of(b1, b2)).allSatisfy(n -> assertThat(n.get("sni").asText()).isEqualTo("other.example"));
+    assertThat(a2.get("requests").asInt()).as("keep-a's connection reused").isEqualTo(a1.get("requests").asInt() + 1);
+    assertThat(a3.get("requests").asInt()).as("keep-a's connection, not keep-b's").isEqualTo(a2.get("requests")
+        .asInt() + 1);
+    assertThat(b2.get("requests").asInt()).as("keep-b's connection reused").isEqualTo(b1.get("requests").asInt() + 1);
+  }
+
+  private static Proc backend(int port, Path clientCa, boolean keepAlive) throws Exception {
     Path script = Path.of(ClassLoader.getSystemResource("tlsbackend.py").toURI());
     List<String> cmd = new java.util.ArrayList<>(List.of("/usr/bin/python3", script.toString(), String.valueOf(port),
         tmp.resolve("backend.crt").toString(), tmp.resolve("backend.key").toString()));
     if (clientCa != null) {
       cmd.add(clientCa.toString());
     }
-    Proc p = Proc.start(cmd, tmp, Map.of());
+    Proc p = Proc.start(cmd, tmp, keepAlive ? Map.of("TLSBACKEND_KEEPALIVE", "1") : Map.of());
     await().atMost(Duration.ofSeconds(20)).until(() -> !p.alive() || p.output().contains("listening " + port));
     if (!p.alive()) {
       throw new IllegalStateException("tlsbackend.py did not start: " + p.output());
