@@ -226,7 +226,7 @@ class UpstreamTlsIT {
       "wronghost    | No subject alternative DNS name matching wronghost.internal found",
       "wrongsan     | subject alternative names [backend.internal] (expected: one of subjectAltNames [spiffe://other",
       "revoked      | is revoked (caCrl)",
-      "mtls-none    | CERTIFICATE_REQUIRED",
+      "mtls-none    | certificate_required", // BoringSSL: ..._ALERT_CERTIFICATE_REQUIRED; the JDK: certificate_required
       "mtls-missing | Secret istio-system/no-such-secret not found",
       "mtls-badkey  | private key does not match the certificate's public key",
   })
@@ -239,7 +239,7 @@ class UpstreamTlsIT {
     JsonNode line = line(path);
     assertThat(line.get("response_code").asInt()).isEqualTo(503);
     assertThat(line.get("response_flags").asText()).isEqualTo("UF");
-    assertThat(line.get("upstream_transport_failure_reason").asText()).contains(reason)
+    assertThat(line.get("upstream_transport_failure_reason").asText()).containsIgnoringCase(reason)
         .doesNotContain("BEGIN", "PRIVATE");
     assertThat(status(curl("/backend/bystander"))).isEqualTo("200"); // everything else keeps serving
   }
@@ -273,7 +273,9 @@ class UpstreamTlsIT {
     Proc.Result second = curl("/sni/second");
     assertThat(status(second)).isEqualTo("200");
     assertThat(JSON.readTree(body(second)).get("reused").asBoolean()).as("the backend resumed the session").isTrue();
-    assertThat(stat("upstream_ssl.session_reused")).isGreaterThan(reused);
+    if (io.netty.handler.ssl.OpenSsl.isAvailable()) { // only BoringSSL's engine tells a resumed session
+      assertThat(stat("upstream_ssl.session_reused")).isGreaterThan(reused);
+    }
   }
 
   /** A GRPC port over TLS: ALPN h2 to a grpc-java server, which sees the gateway's HTTP/2 stream. */
@@ -311,7 +313,7 @@ class UpstreamTlsIT {
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "grpc-bad.example    | CERTIFICATE_VERIFY_FAILED: upstream certificate CN=backend.internal: PKIX path building",
-      "grpc-nocert.example | CERTIFICATE_REQUIRED",
+      "grpc-nocert.example | certificate_required",
   })
   void aFailingGrpcPortIsUfWithTheReason(String authority, String reason) throws Exception {
     ManagedChannel ch = GrpcClients.plaintext(http, authority);
@@ -327,7 +329,7 @@ class UpstreamTlsIT {
         .map(UpstreamTlsIT::json).filter(n -> n.path("authority").asText().equals(authority)).findFirst()
         .orElse(null), n -> n != null);
     assertThat(line.get("response_flags").asText()).isEqualTo("UF");
-    assertThat(line.get("upstream_transport_failure_reason").asText()).contains(reason);
+    assertThat(line.get("upstream_transport_failure_reason").asText()).containsIgnoringCase(reason);
   }
 
   /** A Secret that was missing arrives: the next configuration builds its context, and the cluster is served. */
