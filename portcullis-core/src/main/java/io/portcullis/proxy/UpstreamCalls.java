@@ -13,8 +13,7 @@ import java.util.Map;
 /**
  * One event loop's way to upstreams: picks an endpoint of a cluster (round-robin) and opens a call on it, over a
  * pooled HTTP/1.1 connection or a multiplexed HTTP/2 one as the cluster's protocol says, plain or TLS as its
- * DestinationRule's {@code tls} says. Not thread-safe: used only
- * on its loop.
+ * DestinationRule's {@code tls} says. Not thread-safe: used only on its loop.
  */
 final class UpstreamCalls {
   private final Upstreams.Pool http1;
