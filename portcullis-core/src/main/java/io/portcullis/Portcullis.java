@@ -33,6 +33,7 @@ import io.portcullis.routing.HostTable;
 import io.portcullis.routing.SafeRegex;
 import io.portcullis.storage.DirectoryStorage;
 import io.portcullis.tls.CredentialFiles;
+import io.portcullis.tls.ClientTlsContexts;
 import io.portcullis.tls.TlsContexts;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.io.IOException;
@@ -381,6 +382,8 @@ public final class Portcullis implements AutoCloseable {
     credentialFiles.watch(credentialPaths(base));
     Map<Integer, HostTable<ServerTls>> tls = tlsContexts.build(base.listeners(), secrets, credentialFiles,
         ownedSecrets, problems);
+    ClientTlsContexts.Table upstreamTls = dataPlane.upstreamTlsContexts().build(base.listeners(), secrets,
+        credentialFiles, problems);
     long tlsBuilt = System.nanoTime();
     java.util.SortedMap<Integer, ListenerConfig> listeners = new TreeMap<>(base.listeners());
     boolean builtIn = http01 && listeners.values().stream().noneMatch(l -> !l.tls())
@@ -391,7 +394,8 @@ public final class Portcullis implements AutoCloseable {
           List.of(), HostTable.empty(), HostTable.empty()));
     }
     GatewayConfig config = new GatewayConfig(listeners, secrets, problems, base.generation());
-    Map<Integer, String> bindErrors = new HashMap<>(dataPlane.apply(config.listeners(), tls, config.generation()));
+    Map<Integer, String> bindErrors = new HashMap<>(dataPlane.apply(config.listeners(), tls, upstreamTls,
+        config.generation()));
     if (builtIn && bindErrors.remove(CHALLENGE_PORT) != null) {
       log.error("certs: the built-in HTTP-01 challenge listener cannot bind port {}; ACME HTTP-01 validations will "
           + "fail (expected: a Gateway server with protocol HTTP, or --port-offset to a port that can be bound)",
@@ -408,9 +412,12 @@ public final class Portcullis implements AutoCloseable {
         + "changed)" : ", " + resources + " resources");
   }
 
-  /** Returns every file a Gateway server names for its credential, client CA or CRL. */
+  /**
+   * Returns every file a Gateway server names for its credential, client CA or CRL, and every file a DestinationRule
+   * {@code tls} names.
+   */
   private static Set<java.nio.file.Path> credentialPaths(GatewayConfig config) {
-    Set<java.nio.file.Path> out = new HashSet<>();
+    Set<java.nio.file.Path> out = new HashSet<>(ClientTlsContexts.files(config.listeners()));
     for (ListenerConfig l : config.listeners().values()) {
       for (var s : l.servers()) {
         s.tls().ifPresent(t -> {

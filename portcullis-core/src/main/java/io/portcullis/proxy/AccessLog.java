@@ -72,12 +72,28 @@ public final class AccessLog implements AutoCloseable {
    *     own reply), logged as {@code grpc_status}; null for other requests
    * @param routedPath the normalised target routing saw ({@code --path-normalization}), logged as
    *     {@code routed_path} only when it differs from {@code path}; null when the request never got that far
+   * @param upstreamTransportFailureReason why the upstream connection failed in TLS (Envoy's
+   *     {@code %UPSTREAM_TRANSPORT_FAILURE_REASON%}: the certificate check or handshake error, or why the
+   *     DestinationRule's {@code tls} material is unusable), logged as {@code upstream_transport_failure_reason}
+   *     only when set; null otherwise
    */
   public record Entry(Instant startTime, String method, String path, String protocol, int responseCode,
       String responseFlags, long bytesReceived, long bytesSent, long durationMs, long upstreamServiceTimeMs,
       String upstreamHost, String upstreamCluster, String authority, String xForwardedFor, String userAgent,
       String requestId, String requestedServerName, String downstreamLocalAddress, String downstreamRemoteAddress,
-      String routeName, String routedPath, String grpcStatus) {
+      String routeName, String routedPath, String grpcStatus, String upstreamTransportFailureReason) {
+    /** An entry without an upstream transport failure. */
+    public Entry(Instant startTime, String method, String path, String protocol, int responseCode,
+        String responseFlags, long bytesReceived, long bytesSent, long durationMs, long upstreamServiceTimeMs,
+        String upstreamHost, String upstreamCluster, String authority, String xForwardedFor, String userAgent,
+        String requestId, String requestedServerName, String downstreamLocalAddress, String downstreamRemoteAddress,
+        String routeName, String routedPath, String grpcStatus) {
+      this(startTime, method, path, protocol, responseCode, responseFlags, bytesReceived, bytesSent, durationMs,
+          upstreamServiceTimeMs, upstreamHost, upstreamCluster, authority, xForwardedFor, userAgent, requestId,
+          requestedServerName, downstreamLocalAddress, downstreamRemoteAddress, routeName, routedPath, grpcStatus,
+          null);
+    }
+
     /** An entry without a gRPC status. */
     public Entry(Instant startTime, String method, String path, String protocol, int responseCode,
         String responseFlags, long bytesReceived, long bytesSent, long durationMs, long upstreamServiceTimeMs,
@@ -86,7 +102,7 @@ public final class AccessLog implements AutoCloseable {
         String routeName, String routedPath) {
       this(startTime, method, path, protocol, responseCode, responseFlags, bytesReceived, bytesSent, durationMs,
           upstreamServiceTimeMs, upstreamHost, upstreamCluster, authority, xForwardedFor, userAgent, requestId,
-          requestedServerName, downstreamLocalAddress, downstreamRemoteAddress, routeName, routedPath, null);
+          requestedServerName, downstreamLocalAddress, downstreamRemoteAddress, routeName, routedPath, null, null);
     }
   }
 
@@ -135,6 +151,10 @@ public final class AccessLog implements AutoCloseable {
     if (e.grpcStatus() != null) {
       b.append(',');
       str(b, "grpc_status", e.grpcStatus());
+    }
+    if (e.upstreamTransportFailureReason() != null) {
+      b.append(',');
+      str(b, "upstream_transport_failure_reason", e.upstreamTransportFailureReason());
     }
     return b.append('}').toString();
   }

@@ -29,6 +29,7 @@ import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.portcullis.acme.Http01Challenges;
 import io.portcullis.config.ListenerConfig;
 import io.portcullis.routing.HostTable;
+import io.portcullis.tls.ClientTlsContexts;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
@@ -61,6 +62,7 @@ public final class DataPlane implements AutoCloseable {
   private final ProxyLimits limits;
   private final PathNormalization normalization;
   private final ProxyStats stats = new ProxyStats();
+  private final ClientTlsContexts upstreamTls = new ClientTlsContexts(ctx -> new UpstreamTlsHandshakes(ctx, stats));
 
   /**
    * Starts the event loops (none bound yet).
@@ -108,6 +110,17 @@ public final class DataPlane implements AutoCloseable {
    */
   public Map<Integer, String> apply(Map<Integer, ListenerConfig> config, Map<Integer, HostTable<ServerTls>> tls,
       long generation) {
+    return apply(config, tls, ClientTlsContexts.Table.EMPTY, generation);
+  }
+
+  /**
+   * As {@link #apply(Map, Map, long)}, with the client TLS contexts of the clusters' DestinationRule {@code tls}
+   * (built by {@link #upstreamTlsContexts()} for {@code config}); they serve new upstream connects before the new
+   * routes do.
+   */
+  public Map<Integer, String> apply(Map<Integer, ListenerConfig> config, Map<Integer, HostTable<ServerTls>> tls,
+      ClientTlsContexts.Table upstreamTls, long generation) {
+    upstreams.upstreamTls(upstreamTls);
     Map<Integer, String> errors = new HashMap<>();
     Map<Integer, Listener> old = new HashMap<>(listeners);
     for (ListenerConfig lc : config.values()) {
@@ -152,6 +165,15 @@ public final class DataPlane implements AutoCloseable {
       l.serverChannel().close().awaitUninterruptibly(5, TimeUnit.SECONDS);
       log.info("listener {}: closed (open connections finish)", l.port());
     }
+  }
+
+  /**
+   * Returns the store of upstream client TLS contexts: build a configuration's with it (off the event loops), then
+   * pass the table to {@link #apply(Map, Map, ClientTlsContexts.Table, long)}. Its contexts count their handshakes
+   * in {@link #stats()}.
+   */
+  public ClientTlsContexts upstreamTlsContexts() {
+    return upstreamTls;
   }
 
   /** Returns the data plane's counters ({@code /stats}). */

@@ -53,6 +53,8 @@ final class Exchange {
   long upstreamServiceMs = -1;
   int status;
   String grpcStatus;
+  /** Why the last upstream connect failed in TLS (access log {@code upstream_transport_failure_reason}), or null. */
+  String transportFailureReason;
   String flags = "-";
 
   /** For the access log, which shows milliseconds: an Instant is made only when a line is written. */
@@ -409,7 +411,7 @@ final class Exchange {
         upstreamHost, upstreamCluster, authority, header("x-forwarded-for"), header("user-agent"), requestId,
         downstream.sni(), Addresses.text(downstream.connection().localAddress()),
         Addresses.text(downstream.connection().remoteAddress()), route == null ? null : route.name(),
-        head == null ? null : head.originForm(), grpcStatus);
+        head == null ? null : head.originForm(), grpcStatus, transportFailureReason);
   }
 
   private String header(String name) {

@@ -13,8 +13,10 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portcullis.routing.Endpoint;
 import io.portcullis.routing.RouteAction;
+import io.portcullis.tls.ClientTlsContexts;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -459,12 +461,18 @@ final class Forwarding implements UpstreamCall.Listener {
       ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", "UO", null);
       return;
     }
-    if (forward.retries().retriesConnectFailure() && canRetry()) {
+    Optional<String> tls = ClientTlsContexts.failureReason(cause);
+    ex.transportFailureReason = tls.orElse(null);
+    boolean unusable = cause instanceof ClientTlsContexts.Unavailable; // fails the same way every time
+    if (forward.retries().retriesConnectFailure() && canRetry() && !unusable) {
       retry();
       return;
     }
-    ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure",
-        "UF", null);
+    // Envoy's body names the kind of TLS failure; the details (names, files) go to the access log only
+    String kind = tls.isEmpty() ? "" : ", transport failure reason: " + (unusable ? "TLS settings unusable"
+        : tls.get().startsWith("CERTIFICATE_VERIFY_FAILED") ? "CERTIFICATE_VERIFY_FAILED" : "TLS handshake failed");
+    ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+        + kind, "UF", null);
   }
 
   @Override
@@ -500,6 +508,17 @@ final class Forwarding implements UpstreamCall.Listener {
       }
       return;
     }
+    if (failure == UpstreamCall.Failure.TLS && !ex.responseStarted) {
+      log.debug("upstream {} {}: TLS error: {}", cluster.cluster().name(), ex.endpoint, why);
+      ex.transportFailureReason = why;
+      if (canRetry() && forward.retries().retriesConnectFailure()) {
+        retry();
+        return;
+      }
+      ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure, "
+          + "transport failure reason: TLS error", "UF", null);
+      return;
+    }
     if (!ex.responseStarted) {
       boolean refused = failure == UpstreamCall.Failure.REFUSED;
       if (refused && refusals < MAX_REFUSALS && replayable && (timeout == null || !timeout.isDone())) {
@@ -524,7 +543,7 @@ final class Forwarding implements UpstreamCall.Listener {
           failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR", null);
       return;
     }
-    ex.flags = failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR";
+    ex.flags = failure == UpstreamCall.Failure.CLOSED || failure == UpstreamCall.Failure.TLS ? "UC" : "UR";
     ex.abortDownstream();
   }
 

@@ -217,11 +217,26 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
     }
   }
 
+  /** Whether {@code cause} is TLS's (an alert, a record that does not decrypt), wrapped by the decoder or not. */
+  private static boolean tls(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   @Override
   public void upstreamException(Throwable cause) {
     if (!finished) {
       finished = true;
       channel.close();
+      if (tls(cause)) {
+        listener.upstreamFailed(Failure.TLS, io.portcullis.tls.ClientTlsContexts.failureReason(cause)
+            .orElse(cause.toString()));
+        return;
+      }
       listener.upstreamFailed(Failure.CLOSED, cause.toString());
     }
   }

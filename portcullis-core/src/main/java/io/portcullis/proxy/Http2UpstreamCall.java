@@ -131,7 +131,9 @@ final class Http2UpstreamCall implements UpstreamCall, Http2UpstreamStream.Liste
   public void closed(Throwable cause) {
     if (!finished) {
       finished = true;
-      listener.upstreamFailed(Failure.CLOSED, String.valueOf(cause));
+      // a TLS error (TLS 1.3 sends the refusal of a client certificate just after the handshake): UF with the reason
+      java.util.Optional<String> tls = io.portcullis.tls.ClientTlsContexts.failureReason(cause);
+      listener.upstreamFailed(tls.isPresent() ? Failure.TLS : Failure.CLOSED, tls.orElse(String.valueOf(cause)));
     }
   }
 

@@ -35,7 +35,10 @@ public final class ProxyStats {
   static final String UPSTREAM_CX_IDLE_TIMEOUT = "upstream_cx_idle_timeout";
   /** Upstream connects abandoned because the request had ended before the connection was needed. */
   static final String UPSTREAM_CX_CANCELLED = "upstream_cx_connect_cancelled";
-  /** HTTP/2 upstream connections opened; {@code upstream_cx_connect_fail}: connects (TCP, TLS, ALPN) that failed. */
+  /**
+   * HTTP/2 upstream connections opened; {@code upstream_cx_connect_fail}: upstream connects (TCP, TLS, ALPN; HTTP/1.1
+   * and HTTP/2) that failed.
+   */
   static final String UPSTREAM_CX_HTTP2_TOTAL = "upstream_cx_http2_total";
   static final String UPSTREAM_CX_CONNECT_FAIL = "upstream_cx_connect_fail";
   /** HTTP/2 upstream connections closed for a connection error of the upstream's (a flood, a bad frame). */
@@ -47,6 +50,17 @@ public final class ProxyStats {
   /** Upstream streams reset by the upstream; {@code ...rx_messaging_error}: malformed responses (502 {@code UPE}). */
   static final String UPSTREAM_RQ_RX_RESET = "upstream_rq_rx_reset";
   static final String UPSTREAM_HTTP2_RX_MESSAGING_ERROR = "upstream_http2.rx_messaging_error";
+  /**
+   * Upstream TLS (DestinationRule {@code tls}), summed over clusters: Envoy's cluster {@code ssl.handshake} (handshakes
+   * completed), {@code ssl.session_reused} (of those, resumed sessions), {@code ssl.fail_verify_san} (the certificate
+   * has none of {@code subjectAltNames}), {@code ssl.fail_verify_error} (chain, name or revocation check failed) and
+   * {@code ssl.connection_error} (any other handshake failure).
+   */
+  static final String UPSTREAM_SSL_HANDSHAKE = "upstream_ssl.handshake";
+  static final String UPSTREAM_SSL_SESSION_REUSED = "upstream_ssl.session_reused";
+  static final String UPSTREAM_SSL_FAIL_VERIFY_SAN = "upstream_ssl.fail_verify_san";
+  static final String UPSTREAM_SSL_FAIL_VERIFY_ERROR = "upstream_ssl.fail_verify_error";
+  static final String UPSTREAM_SSL_CONNECTION_ERROR = "upstream_ssl.connection_error";
 
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 

@@ -23,7 +23,13 @@ interface UpstreamCall {
     /** The upstream refused the stream before processing it (REFUSED_STREAM, or above a GOAWAY's last stream). */
     REFUSED,
     /** The response was malformed (Envoy's {@code UPE}): never relayed. */
-    PROTOCOL_ERROR
+    PROTOCOL_ERROR,
+    /**
+     * A TLS error on the connection, such as the upstream's alert refusing the client certificate, which TLS 1.3
+     * sends only after the client's handshake completed (RFC 8446 §4.4.2.4): before the response, Envoy's {@code UF}
+     * with the reason; after, {@code UC}.
+     */
+    TLS
   }
 
   /** What a call reports to its exchange, on the exchange's event loop. */

@@ -2,15 +2,18 @@ package io.portcullis.proxy;
 
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.ssl.SslContext;
 import io.portcullis.routing.Cluster;
 import io.portcullis.routing.Endpoint;
+import io.portcullis.routing.TrafficPolicy;
+import io.portcullis.tls.ClientTlsContexts;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
  * One event loop's way to upstreams: picks an endpoint of a cluster (round-robin) and opens a call on it, over a
- * pooled HTTP/1.1 connection or a multiplexed HTTP/2 one as the cluster's protocol says. Not thread-safe: used only
- * on its loop.
+ * pooled HTTP/1.1 connection or a multiplexed HTTP/2 one as the cluster's protocol says, plain or TLS as its
+ * DestinationRule's {@code tls} says. Not thread-safe: used only on its loop.
  */
 final class UpstreamCalls {
   private final Upstreams.Pool http1;
@@ -46,15 +49,33 @@ final class UpstreamCalls {
 
   /**
    * Opens a call to {@code endpoint} reporting to {@code listener}; returns the pending open, or null when it
-   * completed at once (a pooled connection).
+   * completed at once (a pooled connection, or a failure known at once).
+   *
+   * <p>A cluster whose DestinationRule says {@code tls} {@code SIMPLE} or {@code MUTUAL} is reached over TLS with the
+   * context built for that setting when the configuration was applied (looked up, never built, here): SNI is
+   * {@code tls.sni}, else the cluster's host; HTTP/2 clusters negotiate ALPN {@code h2}, the others
+   * {@code http/1.1}. When the setting has no usable context, {@code callback} fails at once with
+   * {@link ClientTlsContexts.Unavailable}.
    */
   Pending open(Cluster cluster, Endpoint endpoint, UpstreamCall.Listener listener, Callback callback) {
+    SslContext ssl = null;
+    String sni = null;
+    TrafficPolicy.UpstreamTls tls = cluster.policy().tls();
+    if (tls.enabled()) {
+      ClientTlsContexts.ClientTls ct = http1.upstreamTls().lookup(tls, cluster.protocol());
+      if (ct.context().isEmpty()) {
+        callback.failed(new ClientTlsContexts.Unavailable(ct.error()));
+        return null;
+      }
+      ssl = ct.context().get();
+      sni = tls.sni().orElse(cluster.host());
+    }
     if (cluster.protocol() == Cluster.Protocol.HTTP2) {
-      Http2UpstreamPool.Pending p = http2.acquire(endpoint, null, null,
+      Http2UpstreamPool.Pending p = http2.acquire(endpoint, ssl, sni,
           connection -> callback.opened(new Http2UpstreamCall(listener).open(connection)), callback::failed);
       return p == Http2UpstreamPool.Pending.NONE ? null : p::cancel;
     }
-    ChannelFuture acquired = http1.acquire(endpoint);
+    ChannelFuture acquired = http1.acquire(endpoint, ssl, sni);
     if (acquired.isDone()) {
       complete(acquired, endpoint, listener, callback);
       return null;

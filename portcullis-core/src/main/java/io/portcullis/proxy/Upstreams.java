@@ -5,10 +5,14 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.AttributeKey;
 import io.portcullis.routing.Endpoint;
+import io.portcullis.tls.ClientTlsContexts;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -18,13 +22,20 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Upstream HTTP/1.1 keep-alive connections, pooled per (event loop, endpoint) so that a request and its upstream
- * connection share one event loop and no pool is touched by two threads. A connection that has sat in the pool for
- * the upstream idle timeout is closed (DestinationRule {@code connectionPool.http.idleTimeout}; counted as
- * {@code upstream_cx_idle_timeout}).
+ * Upstream HTTP/1.1 keep-alive connections, pooled per (event loop, endpoint, TLS context, SNI) so that a request and
+ * its upstream connection share one event loop, no pool is touched by two threads, and plain and TLS connections (or
+ * two TLS settings) never mix. A TLS connection is handed out only once its handshake (SNI, ALPN {@code http/1.1},
+ * the upstream's certificate checked as the DestinationRule's {@code tls} says) completed; a failed one fails the
+ * acquire with the handshake's cause. A connection that has sat in the pool for the upstream idle timeout is closed
+ * (DestinationRule {@code connectionPool.http.idleTimeout}; counted as {@code upstream_cx_idle_timeout}).
+ *
+ * <p>Also holds the current {@link ClientTlsContexts.Table}, swapped by the configuration thread
+ * ({@link #upstreamTls(ClientTlsContexts.Table)}) and read by requests.
  */
 final class Upstreams {
   static final AttributeKey<UpstreamListener> LISTENER = AttributeKey.valueOf("portcullis.upstream.listener");
+  /** The idle-set key of a pooled connection: its endpoint (plain), or a {@link TlsKey}. */
+  private static final AttributeKey<Object> POOL_KEY = AttributeKey.valueOf("portcullis.upstream.pool-key");
   static final int CONNECT_TIMEOUT_MS = 10_000;
   static final int MAX_IDLE_PER_ENDPOINT = 1024;
 
@@ -33,6 +44,7 @@ final class Upstreams {
   private final AddressResolverGroup<? extends SocketAddress> resolver;
   private final long idleTimeoutNanos;
   private final ProxyStats stats;
+  private volatile ClientTlsContexts.Table upstreamTls = ClientTlsContexts.Table.EMPTY;
 
   /** @param idleTimeout how long a pooled connection may sit idle before it is closed; zero for ever */
   Upstreams(Class<? extends Channel> channelType, AddressResolverGroup<? extends SocketAddress> resolver,
@@ -45,6 +57,29 @@ final class Upstreams {
 
   ProxyStats stats() {
     return stats;
+  }
+
+  /** Serves the client TLS contexts of a new configuration from the next connect on. Any thread. */
+  void upstreamTls(ClientTlsContexts.Table table) {
+    upstreamTls = java.util.Objects.requireNonNull(table, "table");
+  }
+
+  /** Returns the client TLS contexts of the configuration being served. Called on event loops. */
+  ClientTlsContexts.Table upstreamTls() {
+    return upstreamTls;
+  }
+
+  /** The idle-set key of a TLS connection: a context is compared by identity (one per DestinationRule setting). */
+  private record TlsKey(Endpoint endpoint, SslContext ssl, String sni) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof TlsKey k && k.ssl == ssl && k.endpoint.equals(endpoint) && k.sni.equals(sni);
+    }
+
+    @Override
+    public int hashCode() {
+      return (endpoint.hashCode() * 31 + System.identityHashCode(ssl)) * 31 + sni.hashCode();
+    }
   }
 
   /** Returns the upstream calls of {@code loop}; call only on that loop. */
@@ -72,7 +107,8 @@ final class Upstreams {
   /** One event loop's connections. Not thread-safe: used only on its loop. */
   final class Pool {
     private final Bootstrap bootstrap;
-    private final Map<Endpoint, ArrayDeque<Channel>> idle = new HashMap<>();
+    /** By endpoint (plain connections) or {@link TlsKey}. */
+    private final Map<Object, ArrayDeque<Channel>> idle = new HashMap<>();
 
     Pool(EventLoop loop) {
       this.bootstrap = new Bootstrap().group(loop).channel(channelType).resolver(resolver)
@@ -92,9 +128,28 @@ final class Upstreams {
       return stats;
     }
 
-    /** Returns an idle connection to {@code endpoint}, or starts a new one. */
+    /** Returns the client TLS contexts of the configuration being served. */
+    ClientTlsContexts.Table upstreamTls() {
+      return upstreamTls;
+    }
+
+    /** Returns an idle plain connection to {@code endpoint}, or starts a new one. */
     ChannelFuture acquire(Endpoint endpoint) {
-      ArrayDeque<Channel> q = idle.get(endpoint);
+      return acquire(endpoint, null, null);
+    }
+
+    /**
+     * Returns an idle connection to {@code endpoint} made with {@code ssl} and {@code sni}, or starts a new one: the
+     * future completes when it is connected and, for TLS, its handshake is done, or fails with why not.
+     *
+     * @param ssl null for plain HTTP/1.1, else a client context offering ALPN {@code http/1.1}
+     * @param sni the TLS server name, also the name the upstream's certificate is checked against (unless the
+     *     context checks {@code subjectAltNames} instead), and the key of the context's session cache; ignored
+     *     when {@code ssl} is null
+     */
+    ChannelFuture acquire(Endpoint endpoint, SslContext ssl, String sni) {
+      Object key = ssl == null ? endpoint : new TlsKey(endpoint, ssl, sni);
+      ArrayDeque<Channel> q = idle.get(key);
       while (q != null && !q.isEmpty()) {
         Channel ch = q.pollLast();
         if (ch.isActive()) {
@@ -105,24 +160,72 @@ final class Upstreams {
           return ch.newSucceededFuture();
         }
       }
-      ChannelFuture f = bootstrap.connect(Addresses.upstream(endpoint));
+      ChannelFuture f = (ssl == null ? bootstrap : tlsBootstrap(endpoint, ssl, sni))
+          .connect(Addresses.upstream(endpoint));
+      Channel ch = f.channel();
+      ch.attr(POOL_KEY).set(key);
       // Once per connection: wherever it is when it closes, it leaves the idle set.
-      f.channel().closeFuture().addListener(c -> {
-        ArrayDeque<Channel> idleNow = idle.get(endpoint);
+      ch.closeFuture().addListener(c -> {
+        ArrayDeque<Channel> idleNow = idle.get(key);
         if (idleNow != null) {
-          idleNow.remove(f.channel());
+          idleNow.remove(ch);
         }
       });
-      return f;
+      if (ssl == null) {
+        if (f.isDone()) {
+          countFailure(f);
+        } else {
+          f.addListener(this::countFailure);
+        }
+        return f;
+      }
+      ChannelPromise ready = ch.newPromise();
+      f.addListener(cf -> {
+        if (!cf.isSuccess()) {
+          countFailure(cf);
+          ready.tryFailure(cf.cause());
+          return;
+        }
+        ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(hf -> {
+          if (hf.isSuccess()) {
+            ready.trySuccess();
+          } else {
+            countFailure(hf);
+            ready.tryFailure(hf.cause());
+            ch.close();
+          }
+        });
+      });
+      return ready;
     }
 
-    /** Returns a connection whose exchange completed cleanly to the idle set. */
+    /** Counts a failed connect or handshake, but not one the request gave up on (it closed the channel). */
+    private void countFailure(io.netty.util.concurrent.Future<?> f) {
+      if (!f.isSuccess() && !f.isCancelled() && !(f.cause() instanceof java.nio.channels.ClosedChannelException)) {
+        stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
+      }
+    }
+
+    /** The pool's bootstrap with TLS first in the pipeline: SNI {@code sni}, the session cache keyed by it. */
+    private Bootstrap tlsBootstrap(Endpoint endpoint, SslContext ssl, String sni) {
+      return bootstrap.clone().handler(new ChannelInitializer<Channel>() {
+        @Override
+        protected void initChannel(Channel ch) {
+          ch.pipeline().addLast(ssl.newHandler(ch.alloc(), sni, endpoint.port()));
+          ch.pipeline().addLast(new UpstreamCodec(4096, 65_536, 8192));
+          ch.pipeline().addLast(new UpstreamHandler(stats, idleTimeoutNanos));
+        }
+      });
+    }
+
+    /** Returns a connection whose exchange completed cleanly to the idle set it was made for. */
     void release(Endpoint endpoint, Channel ch) {
       ch.attr(LISTENER).set(null);
       if (!ch.isActive()) {
         return;
       }
-      ArrayDeque<Channel> q = idle.computeIfAbsent(endpoint, e -> new ArrayDeque<>());
+      Object key = ch.attr(POOL_KEY).get();
+      ArrayDeque<Channel> q = idle.computeIfAbsent(key == null ? endpoint : key, e -> new ArrayDeque<>());
       if (q.size() >= MAX_IDLE_PER_ENDPOINT) {
         ch.close();
         return;

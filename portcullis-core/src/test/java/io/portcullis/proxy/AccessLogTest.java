@@ -52,4 +52,17 @@ class AccessLogTest {
       assertThat(n.get("routed_path").asText()).isEqualTo(logged);
     }
   }
+
+  @org.junit.jupiter.api.Test
+  void logsTheUpstreamTransportFailureReasonOnlyWhenThereIsOne() throws Exception {
+    AccessLog.Entry failed = new AccessLog.Entry(Instant.parse("2026-11-21T19:00:00Z"), "GET", "/", "HTTP/1.1", 503,
+        "UF", 0, 91, 0, -1, "10.0.0.1:443", "outbound|443||a.internal", null, null, null, null, null, null, null, null,
+        null, null, "CERTIFICATE_VERIFY_FAILED: upstream certificate CN=a: \"quoted\"");
+    JsonNode n = new ObjectMapper().readTree(AccessLog.format(failed));
+    assertThat(n.get("upstream_transport_failure_reason").asText())
+        .isEqualTo("CERTIFICATE_VERIFY_FAILED: upstream certificate CN=a: \"quoted\"");
+    AccessLog.Entry ok = new AccessLog.Entry(Instant.parse("2026-11-21T19:00:00Z"), "GET", "/", "HTTP/1.1", 200, "-",
+        0, 0, 0, 0, null, null, null, null, null, null, null, null, null, null, null, null);
+    assertThat(new ObjectMapper().readTree(AccessLog.format(ok)).has("upstream_transport_failure_reason")).isFalse();
+  }
 }

@@ -92,6 +92,18 @@ public final class GrpcBackend implements AutoCloseable {
         .sslContext(GrpcSslContexts.forServer(certificateChain.toFile(), privateKey.toFile()).build()));
   }
 
+  /**
+   * Starts a TLS backend (ALPN {@code h2}) that requires a client certificate signed by {@code clientCa}.
+   *
+   * @param clientCa PEM CA certificates
+   */
+  public static GrpcBackend startMutualTls(Path certificateChain, Path privateKey, Path clientCa) throws IOException {
+    return new GrpcBackend(NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+        .sslContext(GrpcSslContexts.forServer(certificateChain.toFile(), privateKey.toFile())
+            .trustManager(clientCa.toFile())
+            .clientAuth(io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth.REQUIRE).build()));
+  }
+
   /** Returns its port. */
   public int port() {
     return server.getPort();

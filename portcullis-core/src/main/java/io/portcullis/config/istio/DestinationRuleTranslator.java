@@ -51,7 +51,9 @@ final class DestinationRuleTranslator {
    * The {@code trafficPolicy} fields the data plane applies; the others are read and checked here (so a mistake is
    * reported), but reported as not supported yet until the proxy acts on them.
    */
-  private static final String[] APPLIED_POLICY_FIELDS = {"connectionPool.http.h2UpgradePolicy"};
+  private static final String[] APPLIED_POLICY_FIELDS = {"connectionPool.http.h2UpgradePolicy", "tls.mode",
+      "tls.credentialName", "tls.clientCertificate", "tls.privateKey", "tls.caCertificates", "tls.caCrl", "tls.sni",
+      "tls.subjectAltNames[]", "tls.insecureSkipVerify"};
   private static final FieldCheck FIELDS = fieldCheck();
   private static final long DEFAULT_RING_SIZE = 1024;
   private static final long DEFAULT_MAGLEV_TABLE_SIZE = 65537;

@@ -109,10 +109,11 @@ class DestinationRuleTranslatorTest {
     assertThat(p.loadBalancer().warmup()).isEqualTo(Duration.ofSeconds(60));
     assertThat(p.outlierDetection()).contains(new TrafficPolicy.OutlierDetection(2, 0, Duration.ofSeconds(1),
         Duration.ofSeconds(3), 50, 0));
-    // until the proxy applies them, the policy's fields are reported, not silently ignored
+    // until the proxy applies them, the policy's fields are reported, not silently ignored; tls is applied
     assertThat(c.problems()).filteredOn(pr -> pr.severity() == Problem.Severity.WARNING)
         .anySatisfy(pr -> assertThat(pr.toString()).contains("DestinationRule default/reviews")
-            .contains("spec.trafficPolicy.tls: not supported"));
+            .contains("spec.trafficPolicy.connectionPool"))
+        .noneSatisfy(pr -> assertThat(pr.toString()).contains("spec.trafficPolicy.tls"));
   }
 
   @Test
