@@ -8,6 +8,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.AttributeKey;
+import io.portcullis.proxy.lb.Balancers;
+import io.portcullis.proxy.lb.ClusterRegistry;
 import io.portcullis.routing.Endpoint;
 import java.net.SocketAddress;
 import java.time.Duration;
@@ -33,6 +35,7 @@ final class Upstreams {
   private final AddressResolverGroup<? extends SocketAddress> resolver;
   private final long idleTimeoutNanos;
   private final ProxyStats stats;
+  private final ClusterRegistry clusters;
 
   /** @param idleTimeout how long a pooled connection may sit idle before it is closed; zero for ever */
   Upstreams(Class<? extends Channel> channelType, AddressResolverGroup<? extends SocketAddress> resolver,
@@ -41,17 +44,24 @@ final class Upstreams {
     this.resolver = resolver;
     this.idleTimeoutNanos = idleTimeout.toNanos();
     this.stats = stats;
+    this.clusters = new ClusterRegistry(stats::add);
   }
 
   ProxyStats stats() {
     return stats;
   }
 
+  /** Returns every cluster's shared hosts (load, outlier state). */
+  ClusterRegistry clusters() {
+    return clusters;
+  }
+
   /** Returns the upstream calls of {@code loop}; call only on that loop. */
   UpstreamCalls calls(EventLoop loop) {
     return calls.computeIfAbsent(loop, l -> new UpstreamCalls(new Pool(l), new Http2UpstreamPool(l, channelType,
         resolver, Duration.ofMillis(CONNECT_TIMEOUT_MS),
-        Http2UpstreamLimits.defaults().withIdleTimeout(Duration.ofNanos(idleTimeoutNanos)), stats)));
+        Http2UpstreamLimits.defaults().withIdleTimeout(Duration.ofNanos(idleTimeoutNanos)), stats),
+        new Balancers(clusters)));
   }
 
   /** What the upstream connection's handler reports to; set while a request uses the connection. */

@@ -51,7 +51,15 @@ final class DestinationRuleTranslator {
    * The {@code trafficPolicy} fields the data plane applies; the others are read and checked here (so a mistake is
    * reported), but reported as not supported yet until the proxy acts on them.
    */
-  private static final String[] APPLIED_POLICY_FIELDS = {"connectionPool.http.h2UpgradePolicy"};
+  private static final String[] APPLIED_POLICY_FIELDS = {"connectionPool.http.h2UpgradePolicy",
+      "loadBalancer.simple", "loadBalancer.warmupDurationSecs", "loadBalancer.consistentHash.httpHeaderName",
+      "loadBalancer.consistentHash.httpCookie.name", "loadBalancer.consistentHash.httpCookie.path",
+      "loadBalancer.consistentHash.httpCookie.ttl", "loadBalancer.consistentHash.useSourceIp",
+      "loadBalancer.consistentHash.httpQueryParameterName", "loadBalancer.consistentHash.ringHash.minimumRingSize",
+      "loadBalancer.consistentHash.minimumRingSize", "loadBalancer.consistentHash.maglev.tableSize",
+      "outlierDetection.consecutive5xxErrors", "outlierDetection.consecutiveGatewayErrors",
+      "outlierDetection.consecutiveErrors", "outlierDetection.interval", "outlierDetection.baseEjectionTime",
+      "outlierDetection.maxEjectionPercent", "outlierDetection.minHealthPercent"};
   private static final FieldCheck FIELDS = fieldCheck();
   private static final long DEFAULT_RING_SIZE = 1024;
   private static final long DEFAULT_MAGLEV_TABLE_SIZE = 65537;
