@@ -28,7 +28,8 @@ import java.util.Optional;
 
 /**
  * Renders {@code /config_dump}: listeners with their servers and credentials (subject, SANs, serial, notAfter, days
- * until expiration — never key material), virtual hosts and routes, and the problems found in the configuration.
+ * until expiration — never key material), virtual hosts and routes, the clusters with their endpoints' health, and the
+ * problems found in the configuration.
  */
 public final class ConfigDump {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -48,6 +49,20 @@ public final class ConfigDump {
   public static String render(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls,
       Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock, ProxyLimits limits,
       int maxRegexProgramSize, Map<Integer, Integer> connections, PathNormalization normalization) {
+    return render(config, tls, bound, tlsProvider, clock, limits, maxRegexProgramSize, connections, normalization,
+        name -> Optional.empty());
+  }
+
+  /**
+   * As the other {@code render}, with the endpoints' health under {@code clusters} ({@link ClustersDump}).
+   *
+   * @param clusterHosts the data plane's hosts of a cluster by name
+   *     ({@link io.portcullis.proxy.DataPlane#clusterHosts})
+   */
+  public static String render(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls,
+      Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock, ProxyLimits limits,
+      int maxRegexProgramSize, Map<Integer, Integer> connections, PathNormalization normalization,
+      java.util.function.Function<String, Optional<io.portcullis.proxy.lb.ClusterHosts>> clusterHosts) {
     ObjectNode root = JSON.createObjectNode();
     root.put("generation", config.generation());
     root.put("tls_provider", tlsProvider);
@@ -158,6 +173,7 @@ public final class ConfigDump {
         }
       }
     }
+    ClustersDump.render(root.putArray("clusters"), config.listeners().values(), clusterHosts);
     ArrayNode problems = root.putArray("problems");
     for (Problem p : config.problems()) {
       ObjectNode pn = problems.addObject();

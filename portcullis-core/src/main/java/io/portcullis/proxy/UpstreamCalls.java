@@ -47,6 +47,11 @@ final class UpstreamCalls {
     return h == null ? null : h.endpoint();
   }
 
+  /** Forgets the balancers of clusters the configuration no longer has. */
+  void pruneBalancers() {
+    balancers.prune();
+  }
+
   /** Returns the shared hosts (load, outlier state) of {@code cluster}. */
   ClusterHosts hosts(Cluster cluster) {
     return balancers.hosts(cluster);

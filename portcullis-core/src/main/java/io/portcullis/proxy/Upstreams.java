@@ -56,6 +56,15 @@ final class Upstreams {
     return clusters;
   }
 
+  /**
+   * Forgets the hosts of the clusters not in {@code names} (a new configuration dropped them), on every loop's
+   * balancers too; called off the event loops.
+   */
+  void retainClusters(java.util.Set<String> names) {
+    clusters.retain(names);
+    calls.forEach((loop, c) -> loop.execute(c::pruneBalancers));
+  }
+
   /** Returns the upstream calls of {@code loop}; call only on that loop. */
   UpstreamCalls calls(EventLoop loop) {
     return calls.computeIfAbsent(loop, l -> new UpstreamCalls(new Pool(l), new Http2UpstreamPool(l, channelType,

@@ -3,6 +3,8 @@ package io.portcullis.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.portcullis.Portcullis;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.Transport;
@@ -39,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code UH}; a retry goes to another backend than the one that failed.
  */
 class LoadBalancingIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern RESPONSE = Pattern.compile("(?s)(.*?)\\|(\\d{3})\\n");
   @TempDir static Path tmp;
   static Portcullis gateway;
@@ -157,6 +160,20 @@ class LoadBalancingIT {
     return gateway.stats().get("cluster.outbound|80||" + svc + ".internal.outlier_detection." + name);
   }
 
+  /** The {@code /config_dump} entry of {@code backend} among the endpoints of {@code svc}'s cluster. */
+  static JsonNode endpoint(String svc, StatusBackend backend) throws Exception {
+    for (JsonNode c : JSON.readTree(Gateways.admin(gateway, "GET", "/config_dump")).path("clusters")) {
+      if (c.path("name").asText().equals("outbound|80||" + svc + ".internal")) {
+        for (JsonNode e : c.path("endpoints")) {
+          if (e.path("address").asText().equals("127.0.0.1:" + backend.port())) {
+            return e;
+          }
+        }
+      }
+    }
+    throw new AssertionError("no /config_dump endpoint for " + backend.name());
+  }
+
   @Test
   void roundRobinIsEvenWithinOneAcrossThreeBackends() throws Exception {
     assertThat(curl(31, "/rr/x")).allSatisfy(r -> assertThat(r.status()).isEqualTo(200));
@@ -232,6 +249,9 @@ class LoadBalancingIT {
     assertThat(curl(20, "/od/x")).allSatisfy(r -> assertThat(r.status()).isEqualTo(200));
     assertThat(bad.requests()).as("no request to the ejected backend").isEqualTo(before);
     assertThat(stat("od", "ejections_enforced_total")).isEqualTo(1);
+    assertThat(endpoint("od", bad).path("health_flags").asText()).isEqualTo("/failed_outlier_check");
+    assertThat(endpoint("od", bad).path("ejections").asInt()).isEqualTo(1);
+    assertThat(endpoint("od", backends.get("od").get(1)).path("health_flags").asText()).isEqualTo("healthy");
 
     bad.status(200);
     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> {
@@ -241,8 +261,7 @@ class LoadBalancingIT {
     assertThat(Duration.ofNanos(System.nanoTime() - ejectedAt)).as("returned after baseEjectionTime")
         .isGreaterThanOrEqualTo(Duration.ofMillis(1500)); // 2 s after the ejection, seen a little after it
     assertThat(stat("od", "ejections_active")).isZero();
-    String dump = Gateways.admin(gateway, "GET", "/config_dump");
-    assertThat(dump).contains("od.internal");
+    assertThat(endpoint("od", bad).path("health_flags").asText()).isEqualTo("healthy");
   }
 
   @Test

@@ -121,6 +121,13 @@ public final class ClusterHosts {
     }
   }
 
+  /** The cluster left the configuration: its ejections end (late reports are dropped). */
+  void retire() {
+    if (detector != null) {
+      detector.returnAll(List.of());
+    }
+  }
+
   private void refresh() {
     healthy = detector != null ? detector.healthy() : hosts.isEmpty() ? HealthyHosts.NONE
         : new HealthyHosts(hosts, false);

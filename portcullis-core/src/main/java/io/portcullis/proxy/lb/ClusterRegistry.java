@@ -38,6 +38,12 @@ public final class ClusterRegistry {
 
   /** Forgets the clusters not named in {@code names} (a configuration no longer has them). */
   public void retain(Set<String> names) {
-    clusters.keySet().retainAll(names);
+    clusters.entrySet().removeIf(e -> {
+      if (names.contains(e.getKey())) {
+        return false;
+      }
+      e.getValue().retire(); // its ejections end: ejections_active comes down
+      return true;
+    });
   }
 }
