@@ -9,7 +9,8 @@ import java.util.List;
  */
 final class RoundRobin implements LoadBalancer {
   private final long warmupNanos;
-  private int next;
+  /** The next turn; the first is the second host, the order the gateway's round robin always had. */
+  private int next = 1;
   private HealthyHosts seen;
   /** When every host of {@link #seen} is warm. */
   private long warmAtNanos;
@@ -33,10 +34,8 @@ final class RoundRobin implements LoadBalancer {
         return Warmup.smooth(hs, current, h -> h.weight(nowNanos, warmupNanos));
       }
     }
-    int i = next++;
-    if (next >= n) {
-      next = 0;
-    }
-    return hs.get(i < n ? i : i % n);
+    int i = next < n ? next : next % n;
+    next = i + 1 >= n ? 0 : i + 1;
+    return hs.get(i);
   }
 }
