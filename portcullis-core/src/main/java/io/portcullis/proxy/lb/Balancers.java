@@ -3,6 +3,7 @@ package io.portcullis.proxy.lb;
 import io.portcullis.routing.Cluster;
 import io.portcullis.routing.TrafficPolicy;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -39,7 +40,8 @@ public final class Balancers {
    *
    * @param hash the request's {@link HashKey} hash when {@code hashed}
    * @param avoid the host the previous attempt of this request went to (Envoy's {@code previous_hosts} retry
-   *     predicate: another host is chosen if one can be, up to {@value #RESELECT_ATTEMPTS} tries), or null
+   *     predicate: another host is chosen if there is one; after {@value #RESELECT_ATTEMPTS} picks that found it
+   *     again, the one after it), or null
    */
   public Host pick(Cluster cluster, long hash, boolean hashed, Host avoid) {
     return pick(registry.hosts(cluster), hash, hashed, avoid);
@@ -70,6 +72,10 @@ public final class Balancers {
     Host h = s.balancer.pick(healthy, hash, hashed, now);
     for (int i = 0; avoid != null && h == avoid && healthy.size() > 1 && i < RESELECT_ATTEMPTS; i++) {
       h = s.balancer.pick(healthy, hash, false, now); // a hash balancer picks at random, others move on
+    }
+    if (avoid != null && h == avoid && healthy.size() > 1) {
+      List<Host> hs = healthy.hosts();
+      h = hs.get((hs.indexOf(avoid) + 1) % hs.size()); // unlucky picks: the host after it
     }
     return h;
   }

@@ -29,7 +29,7 @@ final class RingHash implements LoadBalancer {
     return ring.lookup(hashed ? hash : ThreadLocalRandom.current().nextLong());
   }
 
-  /** The sorted points and the host of each. */
+  /** The points (sign bit flipped, so that a signed order is the unsigned one), sorted, and the host of each. */
   static final class Ring {
     private final long[] points;
     private final Host[] owners;
@@ -38,31 +38,43 @@ final class RingHash implements LoadBalancer {
       int n = hosts.size();
       long wanted = Math.max(1, (minimumRingSize + n - 1) / n);
       long pow = wanted == Long.highestOneBit(wanted) ? wanted : Long.highestOneBit(wanted) << 1;
-      long per = Math.min(Math.max(1, MAX_RING_SIZE / n), pow);
-      long[][] entries = new long[(int) (n * per)][];
-      int k = 0;
+      int per = (int) Math.min(Math.max(1, MAX_RING_SIZE / n), pow);
+      // Primitive arrays only (a ring may have millions of points): the points in host order, then sorted as
+      // unsigned numbers (the sign bit flipped, so a signed sort orders them), then each point's host found back.
+      long[] raw = new long[n * per];
       for (int h = 0; h < n; h++) {
         String name = hosts.get(h).endpoint().toString() + "_";
         for (int i = 0; i < per; i++) {
-          entries[k++] = new long[] {XxHash64.hash(name + i), h};
+          raw[h * per + i] = XxHash64.hash(name + i) ^ Long.MIN_VALUE;
         }
       }
-      Arrays.sort(entries, (a, b) -> Long.compareUnsigned(a[0], b[0]));
-      points = new long[entries.length];
-      owners = new Host[entries.length];
-      for (int i = 0; i < entries.length; i++) {
-        points[i] = entries[i][0];
-        owners[i] = hosts.get((int) entries[i][1]);
+      long[] sorted = raw.clone();
+      Arrays.sort(sorted);
+      owners = new Host[sorted.length];
+      for (int k = 0; k < raw.length; k++) {
+        owners[Arrays.binarySearch(sorted, raw[k])] = hosts.get(k / per);
       }
+      for (int i = 1; i < owners.length; i++) {
+        if (owners[i] == null) {
+          owners[i] = owners[i - 1]; // a point whose hash another has too: equal hashes sit together
+        }
+      }
+      for (int i = owners.length - 2; i >= 0; i--) {
+        if (owners[i] == null) {
+          owners[i] = owners[i + 1];
+        }
+      }
+      points = sorted;
     }
 
     /** Returns the host of the first point at or after {@code hash} (unsigned), wrapping around. */
     Host lookup(long hash) {
+      long key = hash ^ Long.MIN_VALUE;
       int lo = 0;
       int hi = points.length;
       while (lo < hi) {
         int mid = (lo + hi) >>> 1;
-        if (Long.compareUnsigned(points[mid], hash) < 0) {
+        if (points[mid] < key) {
           lo = mid + 1;
         } else {
           hi = mid;
