@@ -28,8 +28,8 @@ import java.util.Optional;
 
 /**
  * Renders {@code /config_dump}: listeners with their servers and credentials (subject, SANs, serial, notAfter, days
- * until expiration — never key material), virtual hosts and routes, the clusters with their endpoints' health, and the
- * problems found in the configuration.
+ * until expiration — never key material), virtual hosts and routes, the clusters' endpoint health, and the problems
+ * found in the configuration.
  */
 public final class ConfigDump {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -54,7 +54,8 @@ public final class ConfigDump {
   }
 
   /**
-   * As the other {@code render}, with the endpoints' health under {@code clusters} ({@link ClustersDump}).
+   * As the other {@code render}, with the endpoints' health under {@code cluster_health}
+   * ({@link ClusterHealthDump}).
    *
    * @param clusterHosts the data plane's hosts of a cluster by name
    *     ({@link io.portcullis.proxy.DataPlane#clusterHosts})
@@ -173,7 +174,7 @@ public final class ConfigDump {
         }
       }
     }
-    ClustersDump.render(root.putArray("clusters"), config.listeners().values(), clusterHosts);
+    ClusterHealthDump.render(root.putArray("cluster_health"), config.listeners().values(), clusterHosts);
     ArrayNode problems = root.putArray("problems");
     for (Problem p : config.problems()) {
       ObjectNode pn = problems.addObject();

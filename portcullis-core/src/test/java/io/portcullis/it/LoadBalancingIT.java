@@ -162,7 +162,7 @@ class LoadBalancingIT {
 
   /** The {@code /config_dump} entry of {@code backend} among the endpoints of {@code svc}'s cluster. */
   static JsonNode endpoint(String svc, StatusBackend backend) throws Exception {
-    for (JsonNode c : JSON.readTree(Gateways.admin(gateway, "GET", "/config_dump")).path("clusters")) {
+    for (JsonNode c : JSON.readTree(Gateways.admin(gateway, "GET", "/config_dump")).path("cluster_health")) {
       if (c.path("name").asText().equals("outbound|80||" + svc + ".internal")) {
         for (JsonNode e : c.path("endpoints")) {
           if (e.path("address").asText().equals("127.0.0.1:" + backend.port())) {
