@@ -28,8 +28,7 @@ import java.util.Optional;
 
 /**
  * Renders {@code /config_dump}: listeners with their servers and credentials (subject, SANs, serial, notAfter, days
- * until expiration — never key material), virtual hosts and routes, the clusters' endpoint health, and the problems
- * found in the configuration.
+ * until expiration — never key material), virtual hosts and routes, and the problems found in the configuration.
  */
 public final class ConfigDump {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -81,6 +80,7 @@ public final class ConfigDump {
     ObjectNode paths = root.putObject("path_normalization");
     paths.put("normalization", normalization.type().name());
     paths.put("path_with_escaped_slashes_action", normalization.escapedSlashes().name());
+    ClusterHealthDump.render(root.putArray("cluster_health"), config.listeners().values(), clusterHosts);
     ArrayNode listeners = root.putArray("listeners");
     for (ListenerConfig l : config.listeners().values()) {
       ObjectNode ln = listeners.addObject();
@@ -174,7 +174,6 @@ public final class ConfigDump {
         }
       }
     }
-    ClusterHealthDump.render(root.putArray("cluster_health"), config.listeners().values(), clusterHosts);
     ArrayNode problems = root.putArray("problems");
     for (Problem p : config.problems()) {
       ObjectNode pn = problems.addObject();
