@@ -48,10 +48,10 @@ class LoadBalancingIT {
   static Path accessLog;
   static int http;
   static final Map<String, List<StatusBackend>> backends = new LinkedHashMap<>();
+  static final Map<String, String> policies = new LinkedHashMap<>();
 
   @BeforeAll
   static void start() throws Exception {
-    Map<String, String> policies = new LinkedHashMap<>();
     policies.put("rr", "loadBalancer: {simple: ROUND_ROBIN}");
     policies.put("lr", "loadBalancer: {simple: LEAST_REQUEST}");
     policies.put("hh", "loadBalancer: {consistentHash: {httpHeaderName: x-user}}"); // ring hash, 1024 points
@@ -63,7 +63,26 @@ class LoadBalancingIT {
     policies.put("uh", "outlierDetection: {consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 60s, "
         + "maxEjectionPercent: 100}");
     policies.put("retry", "loadBalancer: {consistentHash: {httpHeaderName: x-user}}");
+    policies.put("grow", "loadBalancer: {consistentHash: {httpHeaderName: x-user}}");
+    for (String svc : policies.keySet()) {
+      List<StatusBackend> bs = new ArrayList<>();
+      for (int i = 1; i <= (svc.equals("grow") ? 4 : 3); i++) {
+        bs.add(new StatusBackend(svc + "-" + i));
+      }
+      backends.put(svc, bs);
+    }
     http = Ports.free();
+    Files.createDirectories(tmp.resolve("config"));
+    writeConfig();
+    accessLog = tmp.resolve("access.log");
+    gateway = Portcullis.start(new Portcullis.Options(List.of(tmp.resolve("config")), "istio-system", 0,
+        "127.0.0.1", new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(accessLog.toFile())),
+        1, Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)));
+    await().atMost(Duration.ofSeconds(10)).until(() -> Ports.listening(http));
+  }
+
+  /** Writes the gateway's configuration: per service a route, a ServiceEntry of its backends, a DestinationRule. */
+  static void writeConfig() throws IOException {
     StringBuilder config = new StringBuilder(Gateways.plainGateway(http)).append("""
         ---
         apiVersion: networking.istio.io/v1
@@ -77,15 +96,11 @@ class LoadBalancingIT {
     StringBuilder rest = new StringBuilder();
     for (Map.Entry<String, String> p : policies.entrySet()) {
       String svc = p.getKey();
-      List<StatusBackend> bs = new ArrayList<>();
       StringBuilder eps = new StringBuilder();
-      for (int i = 1; i <= 3; i++) {
-        StatusBackend b = new StatusBackend(svc + "-" + i);
-        bs.add(b);
+      for (StatusBackend b : backends.get(svc)) {
         eps.append(eps.isEmpty() ? "" : ", ").append("{address: 127.0.0.1, ports: {http: ").append(b.port())
             .append("}}");
       }
-      backends.put(svc, bs);
       config.append("""
             - match: [{uri: {prefix: /%1$s/}}]
               route: [{destination: {host: %1$s.internal, port: {number: 80}}}]
@@ -111,12 +126,10 @@ class LoadBalancingIT {
               %3$s
           """.formatted(svc, eps, p.getValue()));
     }
-    Files.writeString(tmp.resolve("config.yaml"), config.toString().replaceAll("\n\\s*\n", "\n") + rest);
-    accessLog = tmp.resolve("access.log");
-    gateway = Portcullis.start(new Portcullis.Options(List.of(tmp), "istio-system", 0, "127.0.0.1",
-        new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(accessLog.toFile())), 1,
-        Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)));
-    await().atMost(Duration.ofSeconds(10)).until(() -> Ports.listening(http));
+    Path tmpFile = tmp.resolve("config.yaml.new");
+    Files.writeString(tmpFile, config.toString().replaceAll("\n\\s*\n", "\n") + rest);
+    Files.move(tmpFile, tmp.resolve("config").resolve("config.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   @AfterAll
@@ -292,5 +305,37 @@ class LoadBalancingIT {
           .allSatisfy(r -> assertThat(r.status()).isEqualTo(200));
     }
     assertThat(bad.requests()).as("the users hashed to the failing backend").isPositive();
+  }
+
+  @Test
+  void addingABackendMovesAboutOneFifthOfTheHashKeysAllToIt() throws Exception {
+    Map<String, String> before = new HashMap<>();
+    for (int u = 0; u < 40; u++) {
+      before.put("user-" + u, curl(1, "/grow/x", "-H", "x-user: user-" + u).get(0).body());
+    }
+    StatusBackend added = new StatusBackend("grow-5");
+    backends.get("grow").add(added);
+    writeConfig(); // a configuration change: the other clusters are unchanged and keep their state
+    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+        .until(() -> endpointCount("grow") == 5);
+    int moved = 0;
+    for (int u = 0; u < 40; u++) {
+      String now = curl(1, "/grow/x", "-H", "x-user: user-" + u).get(0).body();
+      if (!now.equals(before.get("user-" + u))) {
+        moved++;
+        assertThat(now).as("user-" + u + " moved from " + before.get("user-" + u)).isEqualTo("grow-5");
+      }
+    }
+    assertThat(moved).as("keys moved of 40 (1/5 expected)").isLessThanOrEqualTo(40 * 2 / 5);
+    assertThat(added.requests()).isEqualTo(moved);
+  }
+
+  static int endpointCount(String svc) throws Exception {
+    for (JsonNode c : JSON.readTree(Gateways.admin(gateway, "GET", "/config_dump")).path("cluster_health")) {
+      if (c.path("name").asText().equals("outbound|80||" + svc + ".internal")) {
+        return c.path("endpoints").size();
+      }
+    }
+    return 0;
   }
 }
