@@ -1,11 +1,14 @@
 package io.portcullis.proxy;
 
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.portcullis.proxy.lb.ClusterHosts;
 import io.portcullis.proxy.lb.HashKey;
 import io.portcullis.proxy.lb.Host;
 import io.portcullis.routing.Cluster;
 import io.portcullis.routing.Endpoint;
+import io.portcullis.routing.TrafficPolicy;
+import java.util.List;
 
 /**
  * The host of a {@link Forwarding}'s current attempt: picks it (by the request's consistent-hash key, if the cluster
@@ -22,12 +25,24 @@ final class AttemptHost {
   private HashKey.Result hashKey;
 
   /** Computes the request's hash key when {@code cluster}'s DestinationRule asks for a consistent hash. */
-  void hashKey(Cluster cluster, UpstreamRequest.Context context, Channel connection) {
+  void hashKey(Cluster cluster, UpstreamRequest.Context context, Exchange ex) {
     var consistentHash = cluster.policy().loadBalancer().consistentHash();
     if (consistentHash.isPresent()) {
+      Channel connection = ex.downstream.connection();
       hashKey = HashKey.of(consistentHash.get(), context.view(), context.remoteIp(),
-          Addresses.text(connection.remoteAddress()) + Addresses.text(connection.localAddress()));
+          Addresses.text(connection.remoteAddress()) + Addresses.text(connection.localAddress()),
+          consistentHash.get().key() == TrafficPolicy.LoadBalancer.ConsistentHash.Key.COOKIE ? cookies(ex) : null);
     }
+  }
+
+  /** Returns every {@code Cookie} field of the request joined by {@code "; "} (RFC 9113 §8.2.3), or null. */
+  private static String cookies(Exchange ex) {
+    List<? extends CharSequence> all = ex.h1Request != null ? ex.h1Request.headers().getAll(HttpHeaderNames.COOKIE)
+        : ex.h2Request.getAll(HttpHeaderNames.COOKIE);
+    if (all.isEmpty()) {
+      return null;
+    }
+    return all.size() == 1 ? all.get(0).toString() : String.join("; ", all);
   }
 
   /** Returns the {@code Set-Cookie} value an upstream response must carry (a generated hash cookie), or null. */

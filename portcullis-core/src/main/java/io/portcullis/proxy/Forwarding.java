@@ -83,7 +83,7 @@ final class Forwarding implements UpstreamCall.Listener {
   /** Starts the first attempt; {@code timeoutNanos} is the whole request's (0: none). */
   void start(UpstreamRequest.Context context, long timeoutNanos) {
     upstreamContext = context;
-    host.hashKey(cluster.cluster(), context, downstream.connection());
+    host.hashKey(cluster.cluster(), context, ex);
     if (timeoutNanos > 0 && !ex.webSocket) {
       timeout = downstream.eventLoop().schedule(this::onTimeout, timeoutNanos, TimeUnit.NANOSECONDS);
     }

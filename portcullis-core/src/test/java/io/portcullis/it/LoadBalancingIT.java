@@ -232,6 +232,13 @@ class LoadBalancingIT {
       assertThat(rs).extracting(Response::body).containsOnly(firstBackend);
       assertThat(Files.readString(tmp.resolve("h-" + client))).as("no new cookie once sent")
           .doesNotContainIgnoringCase("set-cookie");
+      // over HTTP/2 a client sends each cookie in a field of its own (RFC 9113 §8.2.3): all of them are read
+      String cookie = first.stdout().replaceAll("(?s).*(?i:set-cookie): (sticky=\"[0-9a-f]{16}\").*", "$1");
+      List<Response> h2 = curl(1, "/hc/h2", "--http2-prior-knowledge", "-H", "cookie: other=1", "-H",
+          "cookie: " + cookie, "-D", tmp.resolve("h2-" + client).toString());
+      assertThat(h2).extracting(Response::body).containsOnly(firstBackend);
+      assertThat(Files.readString(tmp.resolve("h2-" + client))).startsWith("HTTP/2 200")
+          .doesNotContainIgnoringCase("set-cookie");
       used.add(firstBackend);
     }
     assertThat(used).as("8 clients (8 connections, 8 cookies) over 3 backends").hasSizeGreaterThan(1);

@@ -11,8 +11,8 @@ import io.portcullis.routing.TrafficPolicy.LoadBalancer.ConsistentHash;
  * <p>A request without the cookie gets one (Envoy's cookie generation): its value is the hex xxHash64 of the
  * downstream connection's remote and local addresses (so a connection's requests agree), the request is placed by
  * it, and the response carries {@code Set-Cookie: name="value"; Max-Age=ttl; Path=path; HttpOnly} ({@code Max-Age}
- * only for a non-zero {@code ttl}: zero makes a session cookie). Only the request's first {@code Cookie} header is
- * read.
+ * only for a non-zero {@code ttl}: zero makes a session cookie). Every {@code Cookie} field of the request is read
+ * (HTTP/2 clients send one per cookie, RFC 9113 §8.2.3).
  */
 public final class HashKey {
   /**
@@ -31,13 +31,16 @@ public final class HashKey {
    *
    * @param sourceIp the client's IP as text ({@code 127.0.0.1}, {@code ::1})
    * @param connection the downstream connection's remote and local addresses, for a generated cookie
+   * @param cookies the request's {@code Cookie} fields joined by {@code "; "}, or null when it has none (read only
+   *     for a cookie hash)
    */
-  public static Result of(ConsistentHash policy, RouteMatch.RequestView request, String sourceIp, String connection) {
+  public static Result of(ConsistentHash policy, RouteMatch.RequestView request, String sourceIp, String connection,
+      String cookies) {
     String value = switch (policy.key()) {
       case HEADER -> request.header(policy.name());
       case SOURCE_IP -> sourceIp;
       case QUERY_PARAMETER -> queryValue(request.query(), policy.name());
-      case COOKIE -> cookie(request.header("cookie"), policy.name());
+      case COOKIE -> cookie(cookies, policy.name());
     };
     if (value != null) {
       return new Result(XxHash64.hash(value), null);

@@ -38,10 +38,10 @@ class HashKeyTest {
   void aMissingCookieIsGeneratedAndTheRequestIsPlacedAsItsReturnWillBe() {
     ConsistentHash ch = new ConsistentHash(ConsistentHash.Key.COOKIE, "sticky", "/app", Duration.ofSeconds(60),
         ConsistentHash.Algorithm.RING_HASH, 1024);
-    HashKey.Result first = HashKey.of(ch, request(Map.of()), "10.0.0.1", "10.0.0.1:5000127.0.0.1:80");
+    HashKey.Result first = HashKey.of(ch, request(Map.of()), "10.0.0.1", "10.0.0.1:5000127.0.0.1:80", null);
     assertThat(first.setCookie()).matches("sticky=\"[0-9a-f]{16}\"; Max-Age=60; Path=/app; HttpOnly");
     String value = first.setCookie().substring("sticky=\"".length(), "sticky=\"".length() + 16);
-    HashKey.Result back = HashKey.of(ch, request(Map.of("cookie", "sticky=\"" + value + "\"")), "10.0.0.9", "x");
+    HashKey.Result back = HashKey.of(ch, request(Map.of()), "10.0.0.9", "x", "a=1; sticky=\"" + value + "\"");
     assertThat(back.setCookie()).isNull();
     assertThat(back.hash()).isEqualTo(first.hash());
   }
@@ -50,14 +50,15 @@ class HashKeyTest {
   void aZeroTtlMakesASessionCookie() {
     ConsistentHash ch = new ConsistentHash(ConsistentHash.Key.COOKIE, "s", "", Duration.ZERO,
         ConsistentHash.Algorithm.MAGLEV, 65537);
-    assertThat(HashKey.of(ch, request(Map.of()), "10.0.0.1", "c").setCookie()).matches("s=\"[0-9a-f]{16}\"; HttpOnly");
+    assertThat(HashKey.of(ch, request(Map.of()), "10.0.0.1", "c", null).setCookie())
+        .matches("s=\"[0-9a-f]{16}\"; HttpOnly");
   }
 
   @ParameterizedTest
   @CsvSource({"HEADER,x-user", "QUERY_PARAMETER,user"})
   void aRequestWithoutTheKeyHasNoHash(ConsistentHash.Key key, String name) {
     ConsistentHash ch = new ConsistentHash(key, name, "", Duration.ZERO, ConsistentHash.Algorithm.RING_HASH, 1024);
-    assertThat(HashKey.of(ch, request(Map.of()), "10.0.0.1", "c")).isNull();
+    assertThat(HashKey.of(ch, request(Map.of()), "10.0.0.1", "c", null)).isNull();
   }
 
   @Test
@@ -66,12 +67,12 @@ class HashKeyTest {
         ConsistentHash.Algorithm.RING_HASH, 1024);
     ConsistentHash ip = new ConsistentHash(ConsistentHash.Key.SOURCE_IP, "", "", Duration.ZERO,
         ConsistentHash.Algorithm.RING_HASH, 1024);
-    assertThat(HashKey.of(header, request(Map.of("x-user", "alice")), "1.1.1.1", "c").hash())
-        .isEqualTo(HashKey.of(header, request(Map.of("x-user", "alice")), "2.2.2.2", "d").hash())
-        .isNotEqualTo(HashKey.of(header, request(Map.of("x-user", "bob")), "1.1.1.1", "c").hash());
-    assertThat(HashKey.of(ip, request(Map.of()), "1.1.1.1", "c").hash())
-        .isEqualTo(HashKey.of(ip, request(Map.of("x-user", "x")), "1.1.1.1", "d").hash())
-        .isNotEqualTo(HashKey.of(ip, request(Map.of()), "1.1.1.2", "c").hash());
+    assertThat(HashKey.of(header, request(Map.of("x-user", "alice")), "1.1.1.1", "c", null).hash())
+        .isEqualTo(HashKey.of(header, request(Map.of("x-user", "alice")), "2.2.2.2", "d", null).hash())
+        .isNotEqualTo(HashKey.of(header, request(Map.of("x-user", "bob")), "1.1.1.1", "c", null).hash());
+    assertThat(HashKey.of(ip, request(Map.of()), "1.1.1.1", "c", null).hash())
+        .isEqualTo(HashKey.of(ip, request(Map.of("x-user", "x")), "1.1.1.1", "d", null).hash())
+        .isNotEqualTo(HashKey.of(ip, request(Map.of()), "1.1.1.2", "c", null).hash());
   }
 
   private static RouteMatch.RequestView request(Map<String, String> headers) {
