@@ -9,11 +9,12 @@ import io.portcullis.routing.Cluster;
 import io.portcullis.routing.Endpoint;
 
 /**
- * One event loop's way to upstreams: picks an endpoint of a cluster (by the cluster's DestinationRule
- * {@code loadBalancer}, among the hosts its outlier detection has not ejected: {@link Balancers}) and opens a call
- * on it, over a
+ * One event loop's way to upstreams: picks an endpoint of a cluster (round-robin) and opens a call on it, over a
  * pooled HTTP/1.1 connection or a multiplexed HTTP/2 one as the cluster's protocol says. Not thread-safe: used only
  * on its loop.
+ *
+ * <p>Endpoints are picked by the cluster's DestinationRule {@code loadBalancer}, among the hosts its outlier
+ * detection has not ejected ({@link Balancers}).
  */
 final class UpstreamCalls {
   private final Upstreams.Pool http1;

@@ -30,12 +30,13 @@ final class Upstreams {
   static final int CONNECT_TIMEOUT_MS = 10_000;
   static final int MAX_IDLE_PER_ENDPOINT = 1024;
 
+  /** Every cluster's hosts, shared by the loops: requests in flight and outlier state. */
+  private final ClusterRegistry clusters;
   private final Map<EventLoop, UpstreamCalls> calls = new ConcurrentHashMap<>();
   private final Class<? extends Channel> channelType;
   private final AddressResolverGroup<? extends SocketAddress> resolver;
   private final long idleTimeoutNanos;
   private final ProxyStats stats;
-  private final ClusterRegistry clusters;
 
   /** @param idleTimeout how long a pooled connection may sit idle before it is closed; zero for ever */
   Upstreams(Class<? extends Channel> channelType, AddressResolverGroup<? extends SocketAddress> resolver,
@@ -45,10 +46,6 @@ final class Upstreams {
     this.idleTimeoutNanos = idleTimeout.toNanos();
     this.stats = stats;
     this.clusters = new ClusterRegistry(stats::add);
-  }
-
-  ProxyStats stats() {
-    return stats;
   }
 
   /** Returns every cluster's shared hosts (load, outlier state). */
@@ -63,6 +60,10 @@ final class Upstreams {
   void retainClusters(java.util.Set<String> names) {
     clusters.retain(names);
     calls.forEach((loop, c) -> loop.execute(c::pruneBalancers));
+  }
+
+  ProxyStats stats() {
+    return stats;
   }
 
   /** Returns the upstream calls of {@code loop}; call only on that loop. */
