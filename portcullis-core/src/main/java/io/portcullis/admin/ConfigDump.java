@@ -49,6 +49,21 @@ public final class ConfigDump {
   public static String render(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls,
       Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock, ProxyLimits limits,
       int maxRegexProgramSize, Map<Integer, Integer> connections, PathNormalization normalization) {
+    return render(config, tls, bound, tlsProvider, clock, limits, maxRegexProgramSize, connections, normalization,
+        name -> Optional.empty());
+  }
+
+  /**
+   * As the other {@code render}, with the endpoints' health under {@code cluster_health}
+   * ({@link ClusterHealthDump}).
+   *
+   * @param clusterHosts the data plane's hosts of a cluster by name
+   *     ({@link io.portcullis.proxy.DataPlane#clusterHosts})
+   */
+  public static String render(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls,
+      Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock, ProxyLimits limits,
+      int maxRegexProgramSize, Map<Integer, Integer> connections, PathNormalization normalization,
+      java.util.function.Function<String, Optional<io.portcullis.proxy.lb.ClusterHosts>> clusterHosts) {
     ObjectNode root = JSON.createObjectNode();
     root.put("generation", config.generation());
     root.put("tls_provider", tlsProvider);
@@ -66,6 +81,7 @@ public final class ConfigDump {
     ObjectNode paths = root.putObject("path_normalization");
     paths.put("normalization", normalization.type().name());
     paths.put("path_with_escaped_slashes_action", normalization.escapedSlashes().name());
+    ClusterHealthDump.render(root.putArray("cluster_health"), config.listeners().values(), clusterHosts);
     ArrayNode listeners = root.putArray("listeners");
     for (ListenerConfig l : config.listeners().values()) {
       ObjectNode ln = listeners.addObject();

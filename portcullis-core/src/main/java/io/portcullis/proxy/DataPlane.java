@@ -28,13 +28,22 @@ import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.portcullis.acme.Http01Challenges;
 import io.portcullis.config.ListenerConfig;
+import io.portcullis.proxy.lb.ClusterHosts;
+import io.portcullis.routing.Cluster;
 import io.portcullis.routing.HostTable;
+import io.portcullis.routing.HttpRoute;
+import io.portcullis.routing.RouteAction;
+import io.portcullis.routing.TlsRoute;
+import io.portcullis.routing.VirtualHost;
 import io.portcullis.tls.ClientTlsContexts;
 import io.portcullis.tls.TlsContexts.ServerTls;
 import java.net.InetSocketAddress;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -156,7 +165,34 @@ public final class DataPlane implements AutoCloseable {
     for (Listener gone : old.values()) {
       unbind(gone);
     }
+    upstreams.retainClusters(clusters(config.values()).keySet()); // hosts and outlier state of removed clusters go
     return errors;
+  }
+
+  /** Returns every cluster the routes of {@code listeners} forward to, by name, in route order. */
+  public static Map<String, Cluster> clusters(Collection<ListenerConfig> listeners) {
+    Map<String, Cluster> out = new LinkedHashMap<>();
+    for (ListenerConfig l : listeners) {
+      for (TlsRoute t : l.passthrough().entries().values()) {
+        t.destinations().forEach(wc -> out.putIfAbsent(wc.cluster().name(), wc.cluster()));
+      }
+      for (VirtualHost vh : l.routes().entries().values()) {
+        for (HttpRoute r : vh.routes()) {
+          if (r.action() instanceof RouteAction.Forward f) {
+            f.destinations().forEach(wc -> out.putIfAbsent(wc.cluster().name(), wc.cluster()));
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Returns the hosts of cluster {@code name} (endpoints with their requests in flight and outlier ejections), or
+   * empty when no request has gone to it yet ({@code /config_dump}).
+   */
+  public Optional<ClusterHosts> clusterHosts(String name) {
+    return Optional.ofNullable(upstreams.clusters().find(name));
   }
 
   private void unbind(Listener l) {

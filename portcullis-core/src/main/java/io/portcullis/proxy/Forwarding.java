@@ -27,7 +27,9 @@ import org.slf4j.LoggerFactory;
  * {@code retryOn} including the gRPC conditions) and route {@code timeout} (for gRPC, the client's
  * {@code grpc-timeout} capped by it), the request body streamed up (kept up to {@link #MAX_REPLAY_BYTES} for a
  * retry) and the response streamed down with backpressure both ways, a WebSocket tunnel after {@code 101}, and
- * Envoy's response flags for what went wrong (UF, UC, UR, UO, UT, UPE). Runs on the exchange's event loop.
+ * Envoy's response flags for what went wrong (UF, UC, UR, UO, UT, UPE, UH). Each attempt's endpoint is picked by the
+ * cluster's load balancer ({@code previous_hosts}: a retry prefers another), and its outcome reported to the
+ * cluster's outlier detector. Runs on the exchange's event loop.
  */
 final class Forwarding implements UpstreamCall.Listener {
   private static final Logger log = LoggerFactory.getLogger(Forwarding.class);
@@ -70,6 +72,7 @@ final class Forwarding implements UpstreamCall.Listener {
   private long upstreamStartNanos;
   private ScheduledFuture<?> timeout;
   private ScheduledFuture<?> perTryTimeout;
+  private final AttemptHost host = new AttemptHost();
 
   Forwarding(Exchange ex, RouteAction.Forward forward, RouteAction.WeightedCluster cluster) {
     this.ex = ex;
@@ -82,6 +85,7 @@ final class Forwarding implements UpstreamCall.Listener {
   /** Starts the first attempt; {@code timeoutNanos} is the whole request's (0: none). */
   void start(UpstreamRequest.Context context, long timeoutNanos) {
     upstreamContext = context;
+    host.hashKey(cluster.cluster(), context, ex);
     if (timeoutNanos > 0 && !ex.webSocket) {
       timeout = downstream.eventLoop().schedule(this::onTimeout, timeoutNanos, TimeUnit.NANOSECONDS);
     }
@@ -162,13 +166,19 @@ final class Forwarding implements UpstreamCall.Listener {
     }
     body.forEach(ByteBuf::release);
     body.clear();
+    host.end();
   }
 
   private void attempt() {
     attempts++;
     tries++;
     UpstreamCalls calls = cx.upstreams().calls(downstream.eventLoop());
-    ex.endpoint = calls.next(cluster.cluster());
+    ex.endpoint = host.next(calls, cluster.cluster());
+    if (ex.endpoint == null) {
+      cx.stats().inc("cluster." + cluster.cluster().name() + "." + ProxyStats.UPSTREAM_CX_NONE_HEALTHY);
+      ex.local(503, "no healthy upstream", "UH", null);
+      return;
+    }
     upstreamStartNanos = System.nanoTime();
     upstreamReusable = true;
     RouteAction.RetryPolicy retry = forward.retries();
@@ -278,6 +288,9 @@ final class Forwarding implements UpstreamCall.Listener {
       upstreamReusable = false;
     }
     HttpResponse out = DownstreamResponse.fromUpstream(resp, ex.route, ex.upstreamServiceMs);
+    if (host.setCookie() != null) {
+      out.headers().add(HttpHeaderNames.SET_COOKIE, host.setCookie()); // the generated hash cookie (Envoy's)
+    }
     if (ex.grpcWeb != null) {
       out.headers().set(HttpHeaderNames.CONTENT_TYPE, ex.grpcWeb.responseType());
       out.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
@@ -309,7 +322,11 @@ final class Forwarding implements UpstreamCall.Listener {
       resp.set(HttpHeaderNames.CONTENT_TYPE, ex.grpcWeb.responseType());
       resp.remove(HttpHeaderNames.CONTENT_LENGTH);
     }
-    downstream.writeHead(DownstreamResponse.fromUpstream(resp, ex.route, ex.upstreamServiceMs), endStream);
+    Http2Headers out = DownstreamResponse.fromUpstream(resp, ex.route, ex.upstreamServiceMs);
+    if (host.setCookie() != null) {
+      out.add(HttpHeaderNames.SET_COOKIE, host.setCookie());
+    }
+    downstream.writeHead(out, endStream);
     if (endStream) {
       downstream.flush();
       responseWritten(true);
@@ -326,6 +343,7 @@ final class Forwarding implements UpstreamCall.Listener {
       return false; // interim response
     }
     cancel(perTryTimeout);
+    host.report(code);
     ex.upstreamServiceMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStartNanos);
     if (!ex.responseStarted && canRetry() && (forward.retries().retriesStatus(code)
         || (grpcCode != null && Grpc.retries(forward.retries(), grpcCode)))) {
@@ -458,12 +476,17 @@ final class Forwarding implements UpstreamCall.Listener {
     cancel(perTryTimeout);
     log.debug("upstream {} {}: connect failed: {}", cluster.cluster().name(), ex.endpoint, cause.toString());
     if (cause instanceof Http2UpstreamPool.PendingOverflowException) {
+      host.end(); // the gateway's own limit: not the endpoint's fault
       ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", "UO", null);
       return;
     }
     Optional<String> tls = ClientTlsContexts.failureReason(cause);
     ex.transportFailureReason = tls.orElse(null);
     boolean unusable = cause instanceof ClientTlsContexts.Unavailable; // fails the same way every time
+    if (!unusable) {
+      host.report(503); // Envoy's LocalOriginConnectFailed, a 503 for outlier detection
+    }
+    host.end();
     if (forward.retries().retriesConnectFailure() && canRetry() && !unusable) {
       retry();
       return;
@@ -499,6 +522,7 @@ final class Forwarding implements UpstreamCall.Listener {
       return;
     }
     if (failure == UpstreamCall.Failure.PROTOCOL_ERROR) { // counted by the call, by kind (h2 stream, h1 connection)
+      host.report(502);
       log.debug("upstream {} {}: protocol error: {}", cluster.cluster().name(), ex.endpoint, why);
       if (!ex.responseStarted) {
         ex.local(502, "upstream protocol error\n", "UPE", null);
@@ -521,6 +545,10 @@ final class Forwarding implements UpstreamCall.Listener {
     }
     if (!ex.responseStarted) {
       boolean refused = failure == UpstreamCall.Failure.REFUSED;
+      if (!refused) {
+        host.report(503); // a reset or close before the response head
+      }
+      host.end();
       if (refused && refusals < MAX_REFUSALS && replayable && (timeout == null || !timeout.isDone())) {
         // RFC 9113 §8.7: a refused stream was not processed, so it is safe to send again; the pool does not
         // choose a draining connection. Not counted against retries.attempts (a GOAWAY is not the request's fault).
@@ -551,6 +579,9 @@ final class Forwarding implements UpstreamCall.Listener {
     if (ex.done) {
       return;
     }
+    if (!ex.responseStarted) {
+      host.report(504); // Envoy's LocalOriginTimeout
+    }
     discardUpstream();
     if (!ex.responseStarted) {
       ex.local(504, "upstream request timeout", "UT", null);
@@ -564,6 +595,7 @@ final class Forwarding implements UpstreamCall.Listener {
     if (ex.done || ex.responseStarted) {
       return;
     }
+    host.report(504);
     discardUpstream();
     if (canRetry()) {
       retry();
@@ -583,6 +615,7 @@ final class Forwarding implements UpstreamCall.Listener {
     if (up != null) {
       up.abandon();
     }
+    host.end();
   }
 
   private static void cancel(ScheduledFuture<?> f) {

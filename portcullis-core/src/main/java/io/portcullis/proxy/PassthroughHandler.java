@@ -43,6 +43,11 @@ final class PassthroughHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     Endpoint endpoint = upstreams.calls(downstream.eventLoop()).next(cluster);
+    if (endpoint == null) {
+      log.debug("passthrough {}: SNI {}: cluster {} has no healthy endpoint", downstream, sni, cluster.name());
+      downstream.close();
+      return;
+    }
     upstreams.connectTcp(downstream.eventLoop(), endpoint, new Backward(downstream)).addListener(
         (ChannelFutureListener) f -> {
           if (!f.isSuccess()) {

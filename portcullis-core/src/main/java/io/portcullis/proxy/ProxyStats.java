@@ -62,11 +62,22 @@ public final class ProxyStats {
   static final String UPSTREAM_SSL_FAIL_VERIFY_ERROR = "upstream_ssl.fail_verify_error";
   static final String UPSTREAM_SSL_CONNECTION_ERROR = "upstream_ssl.connection_error";
 
+  /**
+   * Requests to a cluster none of whose endpoints could take them (all ejected): 503 {@code UH}; per cluster,
+   * {@code cluster.<name>.upstream_cx_none_healthy} as Envoy's.
+   */
+  static final String UPSTREAM_CX_NONE_HEALTHY = "upstream_cx_none_healthy";
+
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 
   /** Adds one to counter {@code name}. */
   void inc(String name) {
     counters.computeIfAbsent(name, n -> new LongAdder()).increment();
+  }
+
+  /** Adds {@code delta} (negative for a gauge going down, as {@code ejections_active}) to counter {@code name}. */
+  void add(String name, long delta) {
+    counters.computeIfAbsent(name, n -> new LongAdder()).add(delta);
   }
 
   /** Adds one to listener {@code port}'s counter {@code name}. */

@@ -3,6 +3,9 @@ package io.portcullis.proxy;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.ssl.SslContext;
+import io.portcullis.proxy.lb.Balancers;
+import io.portcullis.proxy.lb.ClusterHosts;
+import io.portcullis.proxy.lb.Host;
 import io.portcullis.routing.Cluster;
 import io.portcullis.routing.Endpoint;
 import io.portcullis.routing.TrafficPolicy;
@@ -11,18 +14,22 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * One event loop's way to upstreams: picks an endpoint of a cluster (round-robin) and opens a call on it, over a
- * pooled HTTP/1.1 connection or a multiplexed HTTP/2 one as the cluster's protocol says, plain or TLS as its
- * DestinationRule's {@code tls} says. Not thread-safe: used only on its loop.
+ * One event loop's way to upstreams: picks an endpoint of a cluster and opens a call on it, over a pooled HTTP/1.1
+ * connection or a multiplexed HTTP/2 one as the cluster's protocol says, plain or TLS as its DestinationRule's
+ * {@code tls} says. Not thread-safe: used only on its loop.
+ *
+ * <p>Endpoints are picked by the cluster's DestinationRule {@code loadBalancer}, among the hosts its outlier
+ * detection has not ejected ({@link Balancers}).
  */
 final class UpstreamCalls {
   private final Upstreams.Pool http1;
   private final Http2UpstreamPool http2;
-  private final Map<String, Integer> roundRobin = new HashMap<>();
+  private final Balancers balancers;
 
-  UpstreamCalls(Upstreams.Pool http1, Http2UpstreamPool http2) {
+  UpstreamCalls(Upstreams.Pool http1, Http2UpstreamPool http2, Balancers balancers) {
     this.http1 = http1;
     this.http2 = http2;
+    this.balancers = balancers;
   }
 
   /** What {@link #open} reports, on the loop. */
@@ -37,14 +44,31 @@ final class UpstreamCalls {
     void cancel();
   }
 
-  /** Picks the next endpoint of {@code cluster}, round-robin. */
+  /**
+   * Picks the next endpoint of {@code cluster} by its load-balancer policy without a hash key (a TLS passthrough
+   * stream); null when every endpoint is ejected.
+   */
   Endpoint next(Cluster cluster) {
-    int n = cluster.endpoints().size();
-    if (n == 1) {
-      return cluster.endpoints().get(0); // no counter to move (and no lambda per request)
-    }
-    int i = roundRobin.merge(cluster.name(), 1, (a, b) -> (a + b) % n);
-    return cluster.endpoints().get(i % n);
+    Host h = balancers.pick(cluster, 0, false, null);
+    return h == null ? null : h.endpoint();
+  }
+
+  /** Forgets the balancers of clusters the configuration no longer has. */
+  void pruneBalancers() {
+    balancers.prune();
+  }
+
+  /** Returns the shared hosts (load, outlier state) of {@code cluster}. */
+  ClusterHosts hosts(Cluster cluster) {
+    return balancers.hosts(cluster);
+  }
+
+  /**
+   * Picks the host of a request's attempt among {@code hosts} ({@link Balancers#pick(ClusterHosts, long, boolean,
+   * Host)}); null when none can take it (503 {@code UH}).
+   */
+  Host pick(ClusterHosts hosts, long hash, boolean hashed, Host avoid) {
+    return balancers.pick(hosts, hash, hashed, avoid);
   }
 
   /**

@@ -11,6 +11,8 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.AttributeKey;
+import io.portcullis.proxy.lb.Balancers;
+import io.portcullis.proxy.lb.ClusterRegistry;
 import io.portcullis.routing.Endpoint;
 import io.portcullis.tls.ClientTlsContexts;
 import java.net.SocketAddress;
@@ -39,6 +41,8 @@ final class Upstreams {
   static final int CONNECT_TIMEOUT_MS = 10_000;
   static final int MAX_IDLE_PER_ENDPOINT = 1024;
 
+  /** Every cluster's hosts, shared by the loops: requests in flight and outlier state. */
+  private final ClusterRegistry clusters;
   private final Map<EventLoop, UpstreamCalls> calls = new ConcurrentHashMap<>();
   private final Class<? extends Channel> channelType;
   private final AddressResolverGroup<? extends SocketAddress> resolver;
@@ -53,6 +57,21 @@ final class Upstreams {
     this.resolver = resolver;
     this.idleTimeoutNanos = idleTimeout.toNanos();
     this.stats = stats;
+    this.clusters = new ClusterRegistry(stats::add);
+  }
+
+  /** Returns every cluster's shared hosts (load, outlier state). */
+  ClusterRegistry clusters() {
+    return clusters;
+  }
+
+  /**
+   * Forgets the hosts of the clusters not in {@code names} (a new configuration dropped them), on every loop's
+   * balancers too; called off the event loops.
+   */
+  void retainClusters(java.util.Set<String> names) {
+    clusters.retain(names);
+    calls.forEach((loop, c) -> loop.execute(c::pruneBalancers));
   }
 
   ProxyStats stats() {
@@ -86,7 +105,8 @@ final class Upstreams {
   UpstreamCalls calls(EventLoop loop) {
     return calls.computeIfAbsent(loop, l -> new UpstreamCalls(new Pool(l), new Http2UpstreamPool(l, channelType,
         resolver, Duration.ofMillis(CONNECT_TIMEOUT_MS),
-        Http2UpstreamLimits.defaults().withIdleTimeout(Duration.ofNanos(idleTimeoutNanos)), stats)));
+        Http2UpstreamLimits.defaults().withIdleTimeout(Duration.ofNanos(idleTimeoutNanos)), stats),
+        new Balancers(clusters)));
   }
 
   /** What the upstream connection's handler reports to; set while a request uses the connection. */

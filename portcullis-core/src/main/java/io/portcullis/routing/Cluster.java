@@ -8,8 +8,8 @@ import java.util.List;
  * @param name Envoy's cluster name, used in the access log's {@code upstream_cluster}
  * @param host the service's fully qualified host
  * @param port the service port the route asked for
- * @param endpoints where to connect, tried round-robin; when empty, requests answer 503 {@code UH} (no healthy
- *     upstream) for a known service and {@code NC} (no cluster) for an unknown one
+ * @param endpoints where to connect, picked by the policy's load balancer; when empty, requests answer 503
+ *     {@code UH} (no healthy upstream) for a known service and {@code NC} (no cluster) for an unknown one
  * @param protocol what the upstream speaks, from the port's protocol (ServiceEntry {@code ports[].protocol})
  * @param subset the DestinationRule subset the endpoints were selected by ({@code ""} for the whole service); part
  *     of the name ({@code outbound|8000|v1|httpbin.default.svc.cluster.local})

@@ -2,6 +2,8 @@ package io.portcullis.config.istio;
 
 import static io.portcullis.config.SpecValues.rawText;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.istio.api.api.networking.v1alpha3.ClientTLSSettings;
 import io.fabric8.istio.api.api.networking.v1alpha3.ConnectionPoolSettings;
 import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettings;
@@ -53,7 +55,15 @@ final class DestinationRuleTranslator {
    */
   private static final String[] APPLIED_POLICY_FIELDS = {"connectionPool.http.h2UpgradePolicy", "tls.mode",
       "tls.credentialName", "tls.clientCertificate", "tls.privateKey", "tls.caCertificates", "tls.caCrl", "tls.sni",
-      "tls.subjectAltNames[]", "tls.insecureSkipVerify"};
+      "tls.subjectAltNames[]", "tls.insecureSkipVerify",
+      "loadBalancer.simple", "loadBalancer.warmupDurationSecs", "loadBalancer.consistentHash.httpHeaderName",
+      "loadBalancer.consistentHash.httpCookie.name", "loadBalancer.consistentHash.httpCookie.path",
+      "loadBalancer.consistentHash.httpCookie.ttl", "loadBalancer.consistentHash.useSourceIp",
+      "loadBalancer.consistentHash.httpQueryParameterName", "loadBalancer.consistentHash.ringHash.minimumRingSize",
+      "loadBalancer.consistentHash.minimumRingSize", "loadBalancer.consistentHash.maglev.tableSize",
+      "outlierDetection.consecutive5xxErrors", "outlierDetection.consecutiveGatewayErrors",
+      "outlierDetection.consecutiveErrors", "outlierDetection.interval", "outlierDetection.baseEjectionTime",
+      "outlierDetection.maxEjectionPercent", "outlierDetection.minHealthPercent"};
   private static final FieldCheck FIELDS = fieldCheck();
   private static final long DEFAULT_RING_SIZE = 1024;
   private static final long DEFAULT_MAGLEV_TABLE_SIZE = 65537;
@@ -76,7 +86,10 @@ final class DestinationRuleTranslator {
   /** Adds a valid DestinationRule that the gateway's namespace can see ({@code exportTo}) to {@code out}. */
   static void destinationRule(Resource r, TranslationContext cx, DestinationRules out) {
     cx.unsupported(r, FIELDS);
-    DestinationRule dr = cx.convert(r, DestinationRule.class);
+    // fabric8's model cannot read consistentHash.ringHash (its oneOf deserializer finds no unique subtype, and the
+    // generated class has no minimumRingSize); it is read from the manifest itself below, so it is left out here.
+    DestinationRule dr = cx.convert(new Resource(r.apiVersion(), r.kind(), r.namespace(), r.name(), r.source(),
+        withoutRingHash(r.body().deepCopy())), DestinationRule.class);
     if (dr == null) {
       return;
     }
@@ -127,6 +140,19 @@ final class DestinationRuleTranslator {
     old.ifPresent(o -> cx.problem(Severity.WARNING, r, "spec.host", spec.getHost().trim() + ": DestinationRule "
         + o.resource().namespace() + "/" + o.resource().name() + " already applies to this host; this one is ignored "
         + "(expected: one DestinationRule per host)"));
+  }
+
+  /** Removes every {@code consistentHash.ringHash} from {@code node} (a copy), at any depth; returns it. */
+  private static JsonNode withoutRingHash(JsonNode node) {
+    if (node instanceof ObjectNode o) {
+      if (o.get("consistentHash") instanceof ObjectNode ch) {
+        ch.remove("ringHash");
+      }
+      o.elements().forEachRemaining(DestinationRuleTranslator::withoutRingHash);
+    } else if (node != null && node.isArray()) {
+      node.elements().forEachRemaining(DestinationRuleTranslator::withoutRingHash);
+    }
+    return node;
   }
 
   /** Istio's {@code exportTo}: empty or {@code *} for all namespaces, {@code .} for its own, {@code ~} for none. */
@@ -380,7 +406,11 @@ final class DestinationRuleTranslator {
       case "", "UNSPECIFIED", "ROUND_ROBIN" -> sl = LoadBalancer.Simple.ROUND_ROBIN;
       case "LEAST_REQUEST", "LEAST_CONN" -> sl = LoadBalancer.Simple.LEAST_REQUEST; // LEAST_CONN: Istio's old name
       case "RANDOM" -> sl = LoadBalancer.Simple.RANDOM;
-      case "PASSTHROUGH" -> sl = LoadBalancer.Simple.PASSTHROUGH;
+      case "PASSTHROUGH" -> {
+        sl = LoadBalancer.Simple.PASSTHROUGH;
+        cx.problem(Severity.WARNING, r, at + ".simple", "PASSTHROUGH: a gateway has no original destination to pass "
+            + "requests through to; they are balanced round robin (expected: ROUND_ROBIN, LEAST_REQUEST or RANDOM)");
+      }
       default -> {
         cx.problem(Severity.ERROR, r, at + ".simple", simple + " (expected: ROUND_ROBIN, LEAST_REQUEST, RANDOM or "
             + "PASSTHROUGH)");

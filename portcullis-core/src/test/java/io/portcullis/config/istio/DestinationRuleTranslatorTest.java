@@ -245,4 +245,45 @@ class DestinationRuleTranslatorTest {
         .contains("spec.host").contains("already applies to this host"));
     assertThat(List.of(cluster(c).policy().connectionPool().maxConnections())).containsExactly(7);
   }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "{ringHash: {minimumRingSize: 2048}, httpHeaderName: x-user}|RING_HASH|2048",
+      "{minimumRingSize: 4096, httpHeaderName: x-user}|RING_HASH|4096",
+      "{httpHeaderName: x-user}|RING_HASH|1024",
+      "{maglev: {tableSize: 131071}, httpHeaderName: x-user}|MAGLEV|131071",
+  })
+  void theHashAlgorithmAndItsSizeAreReadInEachForm(String hash, String algorithm, long size) {
+    String rule = """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: reviews, namespace: default}
+        spec:
+          host: reviews
+          trafficPolicy: {loadBalancer: {consistentHash: %s}}
+        """.formatted(hash);
+    GatewayConfig c = Manifests.translate(GATEWAY, SERVICE_ENTRY, rule,
+        virtualService("{host: reviews, port: {number: 9080}}"));
+    ConsistentHash h = cluster(c).policy().loadBalancer().consistentHash().orElseThrow();
+    assertThat(h.algorithm()).isEqualTo(ConsistentHash.Algorithm.valueOf(algorithm));
+    assertThat(h.tableSize()).isEqualTo(size);
+    assertThat(h.name()).isEqualTo("x-user");
+    assertThat(c.problems()).isEmpty();
+  }
+
+  @Test
+  void passthroughIsAWarningThatSaysWhatHappensInstead() {
+    String rule = """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: reviews, namespace: default}
+        spec:
+          host: reviews
+          trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}
+        """;
+    GatewayConfig c = Manifests.translate(GATEWAY, SERVICE_ENTRY, rule,
+        virtualService("{host: reviews, port: {number: 9080}}"));
+    assertThat(c.problems()).extracting(Problem::toString).anySatisfy(s -> assertThat(s)
+        .contains("spec.trafficPolicy.loadBalancer.simple").contains("round robin"));
+  }
 }
