@@ -14,8 +14,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.portcullis.routing.Endpoint;
 import io.portcullis.routing.RouteAction;
 import io.portcullis.tls.ClientTlsContexts;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -43,23 +41,12 @@ final class Forwarding implements UpstreamCall.Listener {
   private final ProxyContext cx;
   private final RouteAction.Forward forward;
   private final RouteAction.WeightedCluster cluster;
-  /**
-   * The request body so far while it may be replayed, and what arrived while no attempt could take it (connecting,
-   * or waiting to retry): the next attempt sends it first. Bounded by what a client sends unasked: an HTTP/1.1
-   * client is read only as writes upstream complete, an HTTP/2 stream's window is returned only then.
-   */
-  private final List<ByteBuf> body = new ArrayList<>();
-  private Http2Headers requestTrailers;
+  private final RequestBody body = new RequestBody();
   private UpstreamCall upstream;
   private UpstreamCalls.Pending connecting;
   private UpstreamRequest.Context upstreamContext;
-  private boolean replayable = true;
   /** An attempt has sent the request head. */
   private boolean headSent;
-  /** Request body bytes received so far, as they arrived (before any gRPC-Web decoding). */
-  private long received;
-  /** Of those, the bytes returned to the client ({@link Downstream#requestConsumed}); each is returned once. */
-  private long returned;
   private boolean responseComplete;
   private boolean tunnel;
   private boolean awaitingWritability;
@@ -109,47 +96,41 @@ final class Forwarding implements UpstreamCall.Listener {
 
   /** Request body bytes ({@code n} as they arrived, before any gRPC-Web decoding), owned from here. */
   void requestData(ByteBuf data, boolean last, int n) {
-    received += n;
+    long at = body.arrived(n);
     if (tunnel) {
       if (upstream == null) {
         data.release(); // the upstream ended the tunnel; its end is on the way to the client
         return;
       }
-      upstream.sendData(data, last).addListener(written(received, false));
+      upstream.sendData(data, last).addListener(written(at, false));
       upstream.flush();
       return;
     }
-    if (replayable && (received > MAX_REPLAY_BYTES || ex.webSocket)) {
-      replayable = false; // no retry from here on
-      if (upstream != null) {
-        body.forEach(ByteBuf::release); // the attempt under way has all of it
-        body.clear();
-      }
+    if (body.replayable() && (at > MAX_REPLAY_BYTES || ex.webSocket)) {
+      body.stopReplay(upstream != null); // no retry from here on
     }
     if (upstream == null) {
       if (last && !data.isReadable()) {
         data.release(); // an empty end (requestComplete is set): the head or the last chunk carries endStream
       } else {
-        body.add(data); // for the attempt being opened (or retried), which sends it first
+        body.hold(data); // for the attempt being opened (or retried), which sends it first
       }
       return;
     }
-    if (replayable) {
-      body.add(data);
-      data = data.retainedDuplicate();
+    if (body.replayable()) {
+      data = body.keep(data);
     }
-    upstream.sendData(data, last).addListener(written(received, last));
+    upstream.sendData(data, last).addListener(written(at, last));
     upstream.flush();
   }
 
   /** The request's trailers, ending it. */
   void requestTrailers(Http2Headers trailers) {
-    if (upstream == null) {
-      requestTrailers = trailers;
-      return;
+    if (upstream == null || body.replayable()) {
+      body.trailers(trailers); // for the attempt being opened, or a replay
     }
-    if (replayable) {
-      requestTrailers = trailers;
+    if (upstream == null) {
+      return;
     }
     upstream.sendTrailers(trailers);
     upstream.flush();
@@ -164,8 +145,7 @@ final class Forwarding implements UpstreamCall.Listener {
       connecting = null;
       cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
     }
-    body.forEach(ByteBuf::release);
-    body.clear();
+    body.release();
     host.end();
   }
 
@@ -225,7 +205,7 @@ final class Forwarding implements UpstreamCall.Listener {
 
   private void onOpened(UpstreamCall call) {
     upstream = call;
-    boolean endStream = ex.requestComplete && body.isEmpty() && requestTrailers == null;
+    boolean endStream = ex.requestComplete && body.isEmpty() && body.trailers() == null;
     if (headSent) {
       upstreamContext = upstreamContext.forReplay(); // the head was adapted already (in place, if protocols match)
     }
@@ -236,22 +216,15 @@ final class Forwarding implements UpstreamCall.Listener {
       call.sendHead(ex.h2Request, ex.streamId, upstreamContext, endStream);
     }
     boolean held = !body.isEmpty();
-    for (int i = 0; i < body.size(); i++) {
-      boolean lastChunk = i == body.size() - 1;
-      boolean end = ex.requestComplete && requestTrailers == null && lastChunk;
-      ByteBuf chunk = body.get(i);
-      ChannelFuture f = call.sendData(replayable ? chunk.retainedDuplicate() : chunk, end);
-      if (lastChunk) {
-        // what this attempt sent and the client has not had back yet (a retry's too: an earlier attempt's writes
-        // may never have completed) goes back to the client's window (HTTP/2) or asks for more (HTTP/1.1)
-        f.addListener(written(received, end));
-      }
+    boolean end = ex.requestComplete && body.trailers() == null;
+    ChannelFuture lastWrite = body.sendHeld(call, end);
+    if (lastWrite != null) {
+      // what this attempt sent and the client has not had back yet (a retry's too: an earlier attempt's writes
+      // may never have completed) goes back to the client's window (HTTP/2) or asks for more (HTTP/1.1)
+      lastWrite.addListener(written(body.received(), end));
     }
-    if (!replayable) {
-      body.clear(); // handed on: no retry can need them
-    }
-    if (ex.requestComplete && requestTrailers != null) {
-      call.sendTrailers(requestTrailers);
+    if (ex.requestComplete && body.trailers() != null) {
+      call.sendTrailers(body.trailers());
     }
     call.flush();
     if (!ex.requestComplete && !held) {
@@ -268,8 +241,7 @@ final class Forwarding implements UpstreamCall.Listener {
     UpstreamCall up = upstream;
     return f -> {
       if (f.isSuccess() && !last && up == upstream && !ex.done) {
-        long n = Math.max(0, offset - returned);
-        returned += n;
+        long n = body.toReturn(offset);
         if (n > 0 || !downstream.isH2()) {
           downstream.requestConsumed((int) n);
         }
@@ -461,7 +433,7 @@ final class Forwarding implements UpstreamCall.Listener {
   }
 
   private boolean canRetry() {
-    return attempts <= forward.retries().attempts() && replayable && (timeout == null || !timeout.isDone());
+    return attempts <= forward.retries().attempts() && body.replayable() && (timeout == null || !timeout.isDone());
   }
 
   private void retry() {
@@ -549,7 +521,7 @@ final class Forwarding implements UpstreamCall.Listener {
         host.report(503); // a reset or close before the response head
       }
       host.end();
-      if (refused && refusals < MAX_REFUSALS && replayable && (timeout == null || !timeout.isDone())) {
+      if (refused && refusals < MAX_REFUSALS && body.replayable() && (timeout == null || !timeout.isDone())) {
         // RFC 9113 §8.7: a refused stream was not processed, so it is safe to send again; the pool does not
         // choose a draining connection. Not counted against retries.attempts (a GOAWAY is not the request's fault).
         refusals++;
