@@ -4,7 +4,6 @@ import io.netty.handler.ssl.OpenSslCertificateException;
 import io.netty.internal.tcnative.CertificateVerifier;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.cert.CertPathBuilderException;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
@@ -12,8 +11,6 @@ import java.security.cert.PKIXReason;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
@@ -41,29 +38,7 @@ final class ClientCertificateVerifier extends X509ExtendedTrustManager {
   ClientCertificateVerifier(ClientValidation validation, boolean openSsl) throws GeneralSecurityException {
     this.validation = validation;
     this.anchors = java.util.Set.copyOf(validation.trustAnchors());
-    List<X509Certificate> trustAnchors = validation.trustAnchors();
-    KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-    try {
-      ks.load(null, null);
-    } catch (java.io.IOException e) {
-      throw new GeneralSecurityException(e);
-    }
-    int i = 0;
-    for (X509Certificate c : trustAnchors) {
-      ks.setCertificateEntry("client-ca-" + i++, c);
-    }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(ks);
-    X509ExtendedTrustManager found = null;
-    for (TrustManager tm : tmf.getTrustManagers()) {
-      if (tm instanceof X509ExtendedTrustManager x) {
-        found = x;
-      }
-    }
-    if (found == null) {
-      throw new GeneralSecurityException("no X.509 trust manager");
-    }
-    this.pkix = found;
+    this.pkix = TrustManagers.pkix(validation.trustAnchors(), "client-ca-");
     this.openSsl = openSsl;
   }
 

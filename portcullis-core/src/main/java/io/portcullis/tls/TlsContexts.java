@@ -385,7 +385,8 @@ public final class TlsContexts {
     }
   }
 
-  private static String digest(byte[]... parts) {
+  /** Returns the SHA-256 of {@code parts} in order, each followed by a 0 byte, as hex: what identifies content. */
+  static String digest(byte[]... parts) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       for (byte[] p : parts) {

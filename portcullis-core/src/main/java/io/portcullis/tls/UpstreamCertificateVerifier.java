@@ -2,7 +2,6 @@ package io.portcullis.tls;
 
 import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509CRL;
@@ -13,8 +12,6 @@ import java.util.Date;
 import java.util.List;
 import java.util.Set;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
@@ -42,30 +39,7 @@ final class UpstreamCertificateVerifier extends X509ExtendedTrustManager {
    */
   UpstreamCertificateVerifier(List<X509Certificate> anchors, List<X509CRL> crls, List<String> subjectAltNames)
       throws GeneralSecurityException {
-    KeyStore ks = null;
-    if (anchors != null) {
-      ks = KeyStore.getInstance(KeyStore.getDefaultType());
-      try {
-        ks.load(null, null);
-      } catch (java.io.IOException e) {
-        throw new GeneralSecurityException(e);
-      }
-      int i = 0;
-      for (X509Certificate c : anchors) {
-        ks.setCertificateEntry("upstream-ca-" + i++, c);
-      }
-    }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(ks);
-    X509ExtendedTrustManager found = null;
-    for (TrustManager tm : tmf.getTrustManagers()) {
-      if (tm instanceof X509ExtendedTrustManager x) {
-        found = x;
-      }
-    }
-    if (found == null) {
-      throw new GeneralSecurityException("no X.509 trust manager");
-    }
+    X509ExtendedTrustManager found = TrustManagers.pkix(anchors, "upstream-ca-");
     this.pkix = found;
     this.anchors = Set.copyOf(java.util.Arrays.asList(found.getAcceptedIssuers())); // copyOf: duplicates allowed
     this.crls = List.copyOf(crls);
