@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * <p>Changes are seen through a {@link FileWatch} (the file system's watch service, with a stat-only rescan every
  * {@value FileWatch#POLL_MS} ms as a fallback), and emitted after {@value FileWatch#DEBOUNCE_MS} ms of quiet. A file that stops parsing keeps contributing its last
  * good objects, so a half-saved edit never removes a Gateway; the parse error is reported once, by line and column
- * and never quoting the file ({@link ManifestReader#read}). Runs on its own daemon thread.
+ * and never quoting the file ({@link ManifestReader#read}). A file that becomes empty (0 bytes: truncated by an
+ * in-place rewrite, its new content not yet written) also keeps its objects; deleting the file removes them. Runs on
+ * its own daemon thread.
  */
 public final class DirectoryConfigSource implements ConfigSource {
   private static final Logger log = LoggerFactory.getLogger(DirectoryConfigSource.class);
@@ -114,7 +116,15 @@ public final class DirectoryConfigSource implements ConfigSource {
         state = old;
       } else {
         try {
-          state = new FileState(e.getValue(), reader.read(file), null);
+          List<Resource> read = reader.read(file);
+          if (read.isEmpty() && old != null && !old.lastGood().isEmpty() && Files.size(file) == 0) {
+            // 0 bytes: a file being rewritten in place (truncated, not yet written), whose objects must not vanish
+            // for the moment between the two; a file meant to be empty is deleted, or keeps a comment.
+            log.debug("{}: empty; keeping its {} objects until it has content or is deleted", file,
+                old.lastGood().size());
+            read = old.lastGood();
+          }
+          state = new FileState(e.getValue(), read, null);
         } catch (ManifestException | IOException ex) {
           String msg = ex instanceof ManifestException me ? me.detail() : ex.toString();
           List<Resource> kept = old == null ? List.of() : old.lastGood();

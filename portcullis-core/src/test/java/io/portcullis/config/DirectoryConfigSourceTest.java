@@ -42,6 +42,25 @@ class DirectoryConfigSourceTest {
   }
 
   @Test
+  void aFileTruncatedForAnInPlaceRewriteKeepsItsObjectsButACommentOnlyFileHasNone() throws Exception {
+    Path f = a.resolve("gw.yaml");
+    Files.writeString(f, secret("one"));
+    DirectoryConfigSource source = new DirectoryConfigSource(List.of(a));
+    assertThat(source.rescan().resources()).extracting(Resource::key).containsExactly("default/one");
+
+    Files.write(f, new byte[0]); // what Files.writeString or an editor's save leaves for a moment
+    Snapshot truncated = source.rescan();
+    assertThat(truncated.resources()).extracting(Resource::key).containsExactly("default/one");
+    assertThat(truncated.problems()).isEmpty();
+
+    Files.writeString(f, secret("two"));
+    assertThat(source.rescan().resources()).extracting(Resource::key).containsExactly("default/two");
+
+    Files.writeString(f, "# emptied on purpose\n");
+    assertThat(source.rescan().resources()).isEmpty();
+  }
+
+  @Test
   void aNewFileThatDoesNotParseIsLeftOutAndSaid() throws Exception {
     Files.writeString(a.resolve("bad.yaml"), "kind: [\n");
     Snapshot s = new DirectoryConfigSource(List.of(a)).rescan();

@@ -88,17 +88,20 @@ class LiveConfigIT {
       URI one = URI.create("https://localhost:" + port + "/one");
       HttpResponse<String> first = client.send(HttpRequest.newBuilder(one).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(first.body()).isEqualTo("first");
-      long generation = p.generation();
       Files.writeString(config.resolve("gw.yaml"), gateway(port, "second"));
-      await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20)).until(() -> p.generation() > generation);
-      HttpResponse<String> second = client.send(HttpRequest.newBuilder(one).build(),
-          HttpResponse.BodyHandlers.ofString());
-      assertThat(second.body()).isEqualTo("second");
+      // Served on the open connection once applied. Not keyed on the generation: the watcher may still report the
+      // file's first write (made just before the start) as one more snapshot of "first".
+      int[] sent = {1};
+      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> {
+        sent[0]++;
+        return client.send(HttpRequest.newBuilder(one).build(), HttpResponse.BodyHandlers.ofString()).body()
+            .equals("second");
+      });
       List<JsonNode> lines = await().atMost(Duration.ofSeconds(5)).until(() -> Files.readAllLines(log).stream()
-          .map(LiveConfigIT::json).toList(), l -> l.size() == 2);
-      assertThat(lines.get(1).get("downstream_remote_address").asText()).as("same downstream connection")
-          .isEqualTo(lines.get(0).get("downstream_remote_address").asText());
-      assertThat(lines.get(1).get("protocol").asText()).isEqualTo("HTTP/2");
+          .map(LiveConfigIT::json).toList(), l -> l.size() == sent[0]);
+      assertThat(lines).extracting(l -> l.get("downstream_remote_address").asText()).as("same downstream connection")
+          .containsOnly(lines.get(0).get("downstream_remote_address").asText());
+      assertThat(lines.get(lines.size() - 1).get("protocol").asText()).isEqualTo("HTTP/2");
       Files.delete(config.resolve("gw.yaml"));
       await().atMost(Duration.ofSeconds(2)).until(() -> !Ports.listening(port));
     }
