@@ -60,6 +60,7 @@ final class Forwarding implements UpstreamCall.Listener {
   private ScheduledFuture<?> timeout;
   private ScheduledFuture<?> perTryTimeout;
   private final AttemptHost host = new AttemptHost();
+  private final RequestSlots slots;
 
   Forwarding(Exchange ex, RouteAction.Forward forward, RouteAction.WeightedCluster cluster) {
     this.ex = ex;
@@ -67,11 +68,17 @@ final class Forwarding implements UpstreamCall.Listener {
     this.cx = ex.cx;
     this.forward = forward;
     this.cluster = cluster;
+    this.slots = new RequestSlots(cx.stats());
   }
 
   /** Starts the first attempt; {@code timeoutNanos} is the whole request's (0: none). */
   void start(UpstreamRequest.Context context, long timeoutNanos) {
     upstreamContext = context;
+    if (!slots.enter(cx.upstreams().calls(downstream.eventLoop()).hosts(cluster.cluster()).breakers(),
+        cluster.cluster().policy().connectionPool())) {
+      ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", "UO", null);
+      return;
+    }
     host.hashKey(cluster.cluster(), context, ex);
     if (timeoutNanos > 0 && !ex.webSocket) {
       timeout = downstream.eventLoop().schedule(this::onTimeout, timeoutNanos, TimeUnit.NANOSECONDS);
@@ -147,6 +154,7 @@ final class Forwarding implements UpstreamCall.Listener {
     }
     body.release();
     host.end();
+    slots.release();
   }
 
   private void attempt() {
@@ -317,8 +325,8 @@ final class Forwarding implements UpstreamCall.Listener {
     cancel(perTryTimeout);
     host.report(code);
     ex.upstreamServiceMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStartNanos);
-    if (!ex.responseStarted && canRetry() && (forward.retries().retriesStatus(code)
-        || (grpcCode != null && Grpc.retries(forward.retries(), grpcCode)))) {
+    if (!ex.responseStarted && (forward.retries().retriesStatus(code)
+        || (grpcCode != null && Grpc.retries(forward.retries(), grpcCode))) && canRetry()) {
       discardUpstream();
       retry();
       return false;
@@ -432,8 +440,13 @@ final class Forwarding implements UpstreamCall.Listener {
     downstream.responseEnded(written, ex.keepAlive && !ex.bodyPending());
   }
 
+  /**
+   * Whether another attempt may be made: attempts left, the body replayable, the timeout not fired, and a retry slot
+   * in the cluster ({@link RequestSlots#retry}: taken here, so call this last in a condition).
+   */
   private boolean canRetry() {
-    return attempts <= forward.retries().attempts() && body.replayable() && (timeout == null || !timeout.isDone());
+    return attempts <= forward.retries().attempts() && body.replayable() && (timeout == null || !timeout.isDone())
+        && slots.retry(cluster.cluster().policy().connectionPool());
   }
 
   private void retry() {
@@ -459,7 +472,7 @@ final class Forwarding implements UpstreamCall.Listener {
       host.report(503); // Envoy's LocalOriginConnectFailed, a 503 for outlier detection
     }
     host.end();
-    if (forward.retries().retriesConnectFailure() && canRetry() && !unusable) {
+    if (forward.retries().retriesConnectFailure() && !unusable && canRetry()) {
       retry();
       return;
     }
@@ -507,7 +520,7 @@ final class Forwarding implements UpstreamCall.Listener {
     if (failure == UpstreamCall.Failure.TLS && !ex.responseStarted) {
       log.debug("upstream {} {}: TLS error: {}", cluster.cluster().name(), ex.endpoint, why);
       ex.transportFailureReason = why;
-      if (canRetry() && forward.retries().retriesConnectFailure()) {
+      if (forward.retries().retriesConnectFailure() && canRetry()) {
         retry();
         return;
       }
@@ -533,8 +546,8 @@ final class Forwarding implements UpstreamCall.Listener {
         });
         return;
       }
-      if (canRetry() && (refused ? forward.retries().retryOn().contains("refused-stream")
-          || forward.retries().retriesConnectFailure() : forward.retries().retriesConnectFailure())) {
+      if ((refused ? forward.retries().retryOn().contains("refused-stream")
+          || forward.retries().retriesConnectFailure() : forward.retries().retriesConnectFailure()) && canRetry()) {
         retry();
         return;
       }

@@ -47,6 +47,10 @@ public final class ProxyStats {
   static final String UPSTREAM_CX_CLOSE_NOTIFY = "upstream_cx_close_notify";
   /** Requests refused because too many already wait for an HTTP/2 upstream connection (503 {@code UO}). */
   static final String UPSTREAM_RQ_PENDING_OVERFLOW = "upstream_rq_pending_overflow";
+  /** Upstream connections closed after DestinationRule {@code maxRequestsPerConnection} requests. */
+  static final String UPSTREAM_CX_MAX_REQUESTS = "upstream_cx_max_requests";
+  /** Retries not made because the cluster's retries in flight reached DestinationRule {@code maxRetries}. */
+  static final String UPSTREAM_RQ_RETRY_OVERFLOW = "upstream_rq_retry_overflow";
   /** Upstream streams reset by the upstream; {@code ...rx_messaging_error}: malformed responses (502 {@code UPE}). */
   static final String UPSTREAM_RQ_RX_RESET = "upstream_rq_rx_reset";
   static final String UPSTREAM_HTTP2_RX_MESSAGING_ERROR = "upstream_http2.rx_messaging_error";

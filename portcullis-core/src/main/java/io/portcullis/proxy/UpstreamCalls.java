@@ -99,7 +99,7 @@ final class UpstreamCalls {
           connection -> callback.opened(new Http2UpstreamCall(listener).open(connection)), callback::failed);
       return p == Http2UpstreamPool.Pending.NONE ? null : p::cancel;
     }
-    ChannelFuture acquired = http1.acquire(endpoint, ssl, sni);
+    ChannelFuture acquired = http1.acquire(endpoint, ssl, sni, cluster.policy().connectionPool());
     if (acquired.isDone()) {
       complete(acquired, endpoint, listener, callback);
       return null;

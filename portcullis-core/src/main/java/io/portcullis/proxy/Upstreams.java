@@ -14,6 +14,7 @@ import io.netty.util.AttributeKey;
 import io.portcullis.proxy.lb.Balancers;
 import io.portcullis.proxy.lb.ClusterRegistry;
 import io.portcullis.routing.Endpoint;
+import io.portcullis.routing.TrafficPolicy;
 import io.portcullis.tls.ClientTlsContexts;
 import java.net.SocketAddress;
 import java.time.Duration;
@@ -88,16 +89,21 @@ final class Upstreams {
     return upstreamTls;
   }
 
-  /** The idle-set key of a TLS connection: a context is compared by identity (one per DestinationRule setting). */
-  private record TlsKey(Endpoint endpoint, SslContext ssl, String sni) {
+  /**
+   * The idle-set key of a TLS connection, or of one made under a DestinationRule {@code connectionPool}: a context is
+   * compared by identity (one per DestinationRule setting); {@code ssl} and {@code sni} are null for plain ones.
+   */
+  private record TlsKey(Endpoint endpoint, SslContext ssl, String sni, TrafficPolicy.ConnectionPool pool) {
     @Override
     public boolean equals(Object o) {
-      return o instanceof TlsKey k && k.ssl == ssl && k.endpoint.equals(endpoint) && k.sni.equals(sni);
+      return o instanceof TlsKey k && k.ssl == ssl && k.endpoint.equals(endpoint)
+          && java.util.Objects.equals(k.sni, sni) && k.pool.equals(pool);
     }
 
     @Override
     public int hashCode() {
-      return (endpoint.hashCode() * 31 + System.identityHashCode(ssl)) * 31 + sni.hashCode();
+      return ((endpoint.hashCode() * 31 + System.identityHashCode(ssl)) * 31 + java.util.Objects.hashCode(sni)) * 31
+          + pool.hashCode();
     }
   }
 
@@ -138,7 +144,7 @@ final class Upstreams {
             @Override
             protected void initChannel(Channel ch) {
               ch.pipeline().addLast(new UpstreamCodec(4096, 65_536, 8192));
-              ch.pipeline().addLast(new UpstreamHandler(stats, idleTimeoutNanos));
+              ch.pipeline().addLast(new UpstreamHandler(stats, idleTimeoutNanos, 0));
             }
           });
     }
@@ -155,7 +161,7 @@ final class Upstreams {
 
     /** Returns an idle plain connection to {@code endpoint}, or starts a new one. */
     ChannelFuture acquire(Endpoint endpoint) {
-      return acquire(endpoint, null, null);
+      return acquire(endpoint, null, null, TrafficPolicy.ConnectionPool.DEFAULT);
     }
 
     /**
@@ -166,9 +172,14 @@ final class Upstreams {
      * @param sni the TLS server name, also the name the upstream's certificate is checked against (unless the
      *     context checks {@code subjectAltNames} instead), and the key of the context's session cache; ignored
      *     when {@code ssl} is null
+     * @param pool the cluster's DestinationRule {@code connectionPool}: a connection made under it is closed after
+     *     {@code maxRequestsPerConnection} requests and when idle for {@code idleTimeout};
+     *     {@link TrafficPolicy.ConnectionPool#DEFAULT} (no DestinationRule setting) keeps the gateway's
+     *     {@code --upstream-idle-timeout}
      */
-    ChannelFuture acquire(Endpoint endpoint, SslContext ssl, String sni) {
-      Object key = ssl == null ? endpoint : new TlsKey(endpoint, ssl, sni);
+    ChannelFuture acquire(Endpoint endpoint, SslContext ssl, String sni, TrafficPolicy.ConnectionPool pool) {
+      boolean defaults = pool == TrafficPolicy.ConnectionPool.DEFAULT;
+      Object key = ssl == null && defaults ? endpoint : new TlsKey(endpoint, ssl, ssl == null ? null : sni, pool);
       ArrayDeque<Channel> q = idle.get(key);
       while (q != null && !q.isEmpty()) {
         Channel ch = q.pollLast();
@@ -180,7 +191,7 @@ final class Upstreams {
           return ch.newSucceededFuture();
         }
       }
-      ChannelFuture f = (ssl == null ? bootstrap : tlsBootstrap(endpoint, ssl, sni))
+      ChannelFuture f = (ssl == null && defaults ? bootstrap : bootstrap(endpoint, ssl, sni, pool))
           .connect(Addresses.upstream(endpoint));
       Channel ch = f.channel();
       ch.attr(POOL_KEY).set(key);
@@ -226,14 +237,21 @@ final class Upstreams {
       }
     }
 
-    /** The pool's bootstrap with TLS first in the pipeline: SNI {@code sni}, the session cache keyed by it. */
-    private Bootstrap tlsBootstrap(Endpoint endpoint, SslContext ssl, String sni) {
+    /**
+     * The pool's bootstrap for a connection with TLS first in the pipeline (SNI {@code sni}, the session cache keyed
+     * by it) when {@code ssl} is set, and the idle timeout and request limit of {@code pool}.
+     */
+    private Bootstrap bootstrap(Endpoint endpoint, SslContext ssl, String sni, TrafficPolicy.ConnectionPool pool) {
+      long idle = pool == TrafficPolicy.ConnectionPool.DEFAULT ? idleTimeoutNanos : pool.idleTimeout().toNanos();
+      int maxRequests = pool.maxRequestsPerConnection();
       return bootstrap.clone().handler(new ChannelInitializer<Channel>() {
         @Override
         protected void initChannel(Channel ch) {
-          ch.pipeline().addLast(ssl.newHandler(ch.alloc(), sni, endpoint.port()));
+          if (ssl != null) {
+            ch.pipeline().addLast(ssl.newHandler(ch.alloc(), sni, endpoint.port()));
+          }
           ch.pipeline().addLast(new UpstreamCodec(4096, 65_536, 8192));
-          ch.pipeline().addLast(new UpstreamHandler(stats, idleTimeoutNanos));
+          ch.pipeline().addLast(new UpstreamHandler(stats, idle, maxRequests));
         }
       });
     }
@@ -244,6 +262,12 @@ final class Upstreams {
       if (!ch.isActive()) {
         return;
       }
+      UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+      if (h != null && h.requestDone()) {
+        stats.inc(ProxyStats.UPSTREAM_CX_MAX_REQUESTS); // DestinationRule maxRequestsPerConnection reached
+        ch.close();
+        return;
+      }
       Object key = ch.attr(POOL_KEY).get();
       ArrayDeque<Channel> q = idle.computeIfAbsent(key == null ? endpoint : key, e -> new ArrayDeque<>());
       if (q.size() >= MAX_IDLE_PER_ENDPOINT) {
@@ -252,7 +276,6 @@ final class Upstreams {
       }
       q.addLast(ch);
       ch.config().setAutoRead(true); // reading while idle: the upstream closing it is seen at once
-      UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
       if (h != null) {
         h.pooled();
       }
@@ -276,14 +299,24 @@ final class Upstreams {
   private static final class UpstreamHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private final ProxyStats stats;
     private final long idleTimeoutNanos;
+    /** DestinationRule {@code maxRequestsPerConnection}; 0 for no limit. */
+    private final int maxRequests;
+    private int requests;
     private io.netty.channel.ChannelHandlerContext ctx;
     /** When the connection went back to the pool; -1 while a request uses it. */
     private long pooledSinceNanos = -1;
     private io.netty.util.concurrent.ScheduledFuture<?> timer;
 
-    UpstreamHandler(ProxyStats stats, long idleTimeoutNanos) {
+    UpstreamHandler(ProxyStats stats, long idleTimeoutNanos, int maxRequests) {
       this.stats = stats;
       this.idleTimeoutNanos = idleTimeoutNanos;
+      this.maxRequests = maxRequests;
+    }
+
+    /** A request on this connection completed; returns whether that was its last ({@code maxRequestsPerConnection}). */
+    boolean requestDone() {
+      requests++;
+      return maxRequests > 0 && requests >= maxRequests;
     }
 
     @Override

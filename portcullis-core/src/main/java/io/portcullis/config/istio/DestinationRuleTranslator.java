@@ -53,7 +53,9 @@ final class DestinationRuleTranslator {
    * The {@code trafficPolicy} fields the data plane applies; the others are read and checked here (so a mistake is
    * reported), but reported as not supported yet until the proxy acts on them.
    */
-  private static final String[] APPLIED_POLICY_FIELDS = {"connectionPool.http.h2UpgradePolicy", "tls.mode",
+  private static final String[] APPLIED_POLICY_FIELDS = {"connectionPool.http.h2UpgradePolicy",
+      "connectionPool.http.http2MaxRequests", "connectionPool.http.maxRetries",
+      "connectionPool.http.maxRequestsPerConnection", "connectionPool.http.idleTimeout", "tls.mode",
       "tls.credentialName", "tls.clientCertificate", "tls.privateKey", "tls.caCertificates", "tls.caCrl", "tls.sni",
       "tls.subjectAltNames[]", "tls.insecureSkipVerify",
       "loadBalancer.simple", "loadBalancer.warmupDurationSecs", "loadBalancer.consistentHash.httpHeaderName",

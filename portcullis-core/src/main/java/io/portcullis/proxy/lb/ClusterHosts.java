@@ -21,11 +21,13 @@ public final class ClusterHosts {
   private final List<Host> hosts;
   private final Map<Endpoint, Host> byEndpoint;
   private final OutlierDetector detector;
+  private final CircuitBreakers breakers;
   private volatile HealthyHosts healthy;
 
-  private ClusterHosts(Cluster cluster, List<Host> hosts, OutlierDetector previous, ObjLongConsumer<String> stats,
-      long nowNanos) {
+  private ClusterHosts(Cluster cluster, List<Host> hosts, OutlierDetector previous, CircuitBreakers breakers,
+      ObjLongConsumer<String> stats, long nowNanos) {
     this.cluster = cluster;
+    this.breakers = breakers;
     this.hosts = List.copyOf(hosts);
     this.byEndpoint = new HashMap<>();
     for (Host h : this.hosts) {
@@ -48,7 +50,7 @@ public final class ClusterHosts {
     for (Endpoint e : cluster.endpoints()) {
       hs.add(new Host(e, warm));
     }
-    return new ClusterHosts(cluster, hs, null, stats, now);
+    return new ClusterHosts(cluster, hs, null, new CircuitBreakers(), stats, now);
   }
 
   /**
@@ -62,7 +64,12 @@ public final class ClusterHosts {
       Host h = byEndpoint.get(e);
       hs.add(h != null ? h : new Host(e, now));
     }
-    return new ClusterHosts(next, hs, detector, stats, now);
+    return new ClusterHosts(next, hs, detector, breakers, stats, now);
+  }
+
+  /** Returns the cluster's circuit breakers (kept by its successors). */
+  public CircuitBreakers breakers() {
+    return breakers;
   }
 
   /** Returns the cluster these are the hosts of. */

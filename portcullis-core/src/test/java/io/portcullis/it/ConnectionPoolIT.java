@@ -1,0 +1,168 @@
+package io.portcullis.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.portcullis.Portcullis;
+import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.Transport;
+import io.portcullis.testing.Gateways;
+import io.portcullis.testing.Ports;
+import io.portcullis.testing.Proc;
+import io.portcullis.testing.RecordingBackend;
+import io.portcullis.testing.StatusBackend;
+import java.io.FileOutputStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * DestinationRule {@code connectionPool.http} through the real gateway to real backends: {@code http2MaxRequests}
+ * (503 {@code UO} over it), {@code maxRetries} (retries beyond it are not made), {@code maxRequestsPerConnection}
+ * and {@code idleTimeout} of the upstream connections, each against a cluster without the setting.
+ */
+class ConnectionPoolIT {
+  @TempDir
+  static Path tmp;
+  static Portcullis gateway;
+  static Path accessLog;
+  static int port;
+  static RecordingBackend limited;
+  static RecordingBackend unlimited;
+  static RecordingBackend idle;
+  static StatusBackend slow;
+  static StatusBackend failing;
+
+  @BeforeAll
+  static void start() throws Exception {
+    limited = new RecordingBackend();
+    unlimited = new RecordingBackend();
+    idle = new RecordingBackend();
+    slow = new StatusBackend("slow").delayMillis(1500);
+    failing = new StatusBackend("failing").status(503).delayMillis(1000);
+    port = Ports.free();
+    StringBuilder config = new StringBuilder(Gateways.plainGateway(port)).append("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: pool}
+        spec:
+          hosts: ["*"]
+          gateways: [gw]
+          http:
+          - match: [{uri: {prefix: /limited}}]
+            route: [{destination: {host: limited.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /unlimited}}]
+            route: [{destination: {host: unlimited.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /idle}}]
+            route: [{destination: {host: idle.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /slow}}]
+            route: [{destination: {host: slow.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /failing}}]
+            retries: {attempts: 2, retryOn: 5xx}
+            route: [{destination: {host: failing.svc, port: {number: 80}}}]
+        """);
+    for (Object[] s : new Object[][] {{"limited", limited.port(), "http: {maxRequestsPerConnection: 2}"},
+        {"unlimited", unlimited.port(), null}, {"idle", idle.port(), "http: {idleTimeout: 1s}"},
+        {"slow", slow.port(), "http: {http2MaxRequests: 1}"}, {"failing", failing.port(), "http: {maxRetries: 1}"}}) {
+      config.append("---\n").append(Gateways.staticService((String) s[0], s[0] + ".svc", (Integer) s[1]));
+      if (s[2] != null) {
+        config.append("""
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: %s}
+            spec:
+              host: %s.svc
+              trafficPolicy: {connectionPool: {%s}}
+            """.formatted(s[0], s[0], s[2]));
+      }
+    }
+    Path dir = Files.createDirectories(tmp.resolve("config"));
+    Files.writeString(dir.resolve("config.yaml"), config.toString());
+    accessLog = tmp.resolve("access.log");
+    gateway = Portcullis.start(new Portcullis.Options(List.of(dir), "default", 0, "127.0.0.1",
+        new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(accessLog.toFile())), 1,
+        Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)));
+    await().atMost(Duration.ofSeconds(10)).until(() -> gateway.ready() && Ports.listening(port));
+    assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(Gateways.admin(gateway, "GET",
+        "/config_dump")).path("problems").toString()).as("every connectionPool field used here is applied")
+        .doesNotContain("connectionPool");
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (gateway != null) {
+      gateway.close();
+    }
+    for (AutoCloseable c : List.of(limited, unlimited, idle, slow, failing)) {
+      c.close();
+    }
+  }
+
+  /** Runs one curl with {@code urls} (paths), sequential on one connection or in parallel; returns the statuses. */
+  private static List<Integer> curl(boolean parallel, String... paths) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "30", "-w", "|%{http_code}\\n"));
+    if (parallel) {
+      cmd.addAll(List.of("-Z", "--parallel-immediate", "--parallel-max", String.valueOf(paths.length)));
+    }
+    for (String p : paths) {
+      cmd.add("http://127.0.0.1:" + port + p);
+    }
+    Proc.Result r = Proc.run(60, cmd.toArray(String[]::new));
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    List<Integer> statuses = new ArrayList<>();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\|(\\d{3})\n").matcher(r.stdout());
+    while (m.find()) {
+      statuses.add(Integer.parseInt(m.group(1)));
+    }
+    assertThat(statuses).as(r.stdout()).hasSize(paths.length);
+    return statuses;
+  }
+
+  @Test
+  void maxRequestsPerConnectionOpensAFreshUpstreamConnectionAfterThatMany() throws Exception {
+    assertThat(curl(false, "/limited/1", "/limited/2", "/limited/3", "/limited/4")).containsOnly(200);
+    assertThat(curl(false, "/unlimited/1", "/unlimited/2", "/unlimited/3", "/unlimited/4")).containsOnly(200);
+
+    assertThat(limited.connections()).as("2 requests per upstream connection").isEqualTo(2);
+    assertThat(unlimited.connections()).as("keep-alive without the setting").isEqualTo(1);
+  }
+
+  @Test
+  void idleTimeoutClosesAnUnusedUpstreamConnection() throws Exception {
+    assertThat(curl(false, "/idle/1", "/unlimited/idle")).containsOnly(200);
+    await().atMost(Duration.ofSeconds(10)).until(() -> idle.openConnections() == 0);
+    assertThat(unlimited.openConnections()).as("the gateway's default idle timeout is an hour").isEqualTo(1);
+  }
+
+  @Test
+  void http2MaxRequestsAnswersTheRequestOverItWith503Uo() throws Exception {
+    List<Integer> statuses = curl(true, "/slow/a", "/slow/b");
+
+    assertThat(statuses).containsExactlyInAnyOrder(200, 503);
+    assertThat(slow.requests()).as("the refused request never reached the backend").isEqualTo(1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> Files.readString(accessLog).contains("/slow/b")
+        && Files.readString(accessLog).contains("/slow/a"));
+    assertThat(Files.readAllLines(accessLog)).filteredOn(l -> l.contains("\"/slow/"))
+        .anySatisfy(l -> assertThat(l).contains("\"response_code\":503").contains("\"response_flags\":\"UO\""));
+  }
+
+  @Test
+  void maxRetriesLimitsTheRetriesInFlightForTheWholeCluster() throws Exception {
+    // Both requests fail at about the same time; only one may hold the cluster's single retry slot, so one is
+    // retried twice (3 attempts) and the other answered after its first: 4 requests reach the backend, not 6.
+    List<Integer> statuses = curl(true, "/failing/a", "/failing/b");
+
+    assertThat(statuses).containsOnly(503);
+    assertThat(failing.requests()).isEqualTo(4);
+    assertThat(gateway.stats().get("upstream_rq_retry_overflow")).isEqualTo(1);
+  }
+}
