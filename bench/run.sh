@@ -66,37 +66,8 @@ fi
 bench_jvm=(-XX:+UseSerialGC -Xms64m -Xmn32m -Xmx256m -XX:+ExitOnOutOfMemoryError
   -Dio.netty.leakDetection.level=disabled -Dio.grpc.netty.shaded.io.netty.leakDetection.level=disabled)
 
-work="$(mktemp -d /tmp/portcullis-bench.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do
-    [ -n "$p" ] || continue
-    for c in $(pgrep -P "$p" 2>/dev/null); do kill "$c" 2>/dev/null || true; done
-    kill "$p" 2>/dev/null || true
-  done
-  sleep 0.5
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { # port timeout_s
-  local i=0
-  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
-    i=$((i+1)); [ $i -gt $(( $2 * 10 )) ] && { echo "bench: nothing listens on $1" >&2; return 1; }
-    sleep 0.1
-  done
-}
-# Process tree of PID (the PID and its children: nginx's and caddy's workers).
-tree() { echo "$1" $(pgrep -P "$1" 2>/dev/null || true); }
-# CPU ticks (utime+stime, 1/CLK_TCK s) of a process tree.
-cpu_ticks() { local t=0 p; for p in $(tree "$1"); do
-  [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
-# Resident memory of a process tree in kB: field VmRSS or VmHWM (peak).
-mem_kb() { local t=0 p v; for p in $(tree "$1"); do
-  v=$(awk -v f="$2:" '$1==f {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); t=$((t + ${v:-0})); done; echo $t; }
-hz=$(getconf CLK_TCK)
+source "$here/lib.sh"
+bench_workdir portcullis-bench
 
 # ---- certificate (ECDSA P-256, the same for everyone) ----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=localhost" \

@@ -32,32 +32,8 @@ for t in nginx wrk h2load openssl curl python3; do
 done
 [ -f "$root/portcullis-cli/target/portcullis.jar" ] || { echo "bench/upstream.sh: build the jar first" >&2; exit 1; }
 
-work="$(mktemp -d /tmp/portcullis-upstream.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do
-    [ -n "$p" ] || continue
-    for c in $(pgrep -P "$p" 2>/dev/null); do kill "$c" 2>/dev/null || true; done
-    kill "$p" 2>/dev/null || true
-  done
-  sleep 0.5
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { # port timeout_s
-  local i=0
-  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
-    i=$((i+1)); [ $i -gt $(( $2 * 10 )) ] && { echo "bench: nothing listens on $1" >&2; return 1; }
-    sleep 0.1
-  done
-}
-tree() { echo "$1" $(pgrep -P "$1" 2>/dev/null || true); }
-cpu_ticks() { local t=0 p; for p in $(tree "$1"); do
-  [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
-hz=$(getconf CLK_TCK)
+source "$here/lib.sh"
+bench_workdir portcullis-upstream
 stat_of() { curl -s "http://127.0.0.1:$admin/stats" | awk -v k="$1" 'index($0, k) {gsub(/[^0-9]/, "", $NF); print $NF; exit}'; }
 
 # ---- certificates: a CA, and the backend's ECDSA P-256 certificate for backend.internal signed by it ----
