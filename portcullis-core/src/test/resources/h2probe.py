@@ -37,6 +37,9 @@ Usage: h2probe.py [--tls CAFILE] MODE PORT AUTHORITY PATH [N]
                "status CODE"; on 200 sends "?headers" and prints "headers JSON" (the echo backend's answer), sends N
                text messages and one 1 MiB binary one (masked, RFC 6455), prints "echoed K text" and
                "echoed binary BYTES" (or "mismatch ..."), then closes: "close CODE"
+  early-answer a POST (content-length 10) whose body is held back until the response has ended (the server answered
+               without it); prints "status CODE" and "response ended" (or "timeout"), then sends the body with
+               END_STREAM and within N s prints "ping" (the server sent a PING), "reset CODE" or "quiet"
 Every line printed is an event, in order; the script exits 0 unless it could not connect.
 """
 import json
@@ -455,6 +458,24 @@ class WsStream:
         return self.messages.pop(0) if self.messages else None
 
 
+def early_answer(s, c, authority, path, n):
+    sid = c.get_next_available_stream_id()
+    c.send_headers(sid, headers(authority, path, "POST") + [("content-length", "10")], end_stream=False)
+    s.sendall(c.data_to_send())
+    ended = lambda e: isinstance(e, h2.events.StreamEnded) and e.stream_id == sid
+    events = pump(s, c, ended, time.time() + 10)
+    if not any(ended(e) for e in events):
+        return events + ["timeout"]
+    events.append("response ended")
+    c.send_data(sid, b"0123456789", end_stream=True)
+    s.sendall(c.data_to_send())
+    after = pump(s, c, lambda e: isinstance(e, (h2.events.PingReceived, h2.events.StreamReset)), time.time() + n)
+    events += ["ping" if isinstance(e, h2.events.PingReceived) else e for e in after]
+    if not any(isinstance(e, (h2.events.PingReceived, h2.events.StreamReset)) for e in after):
+        events.append("quiet")
+    return events
+
+
 def main():
     args = sys.argv[1:]
     cafile = None
@@ -489,6 +510,8 @@ def main():
         events = pump(s, c, done, time.time() + n)
         if not any(done(e) for e in events):
             events.append("timeout")
+    elif mode == "early-answer":
+        events = early_answer(s, c, authority, path, n)
     elif mode == "settings":
         events = ["setting %s %d" % kv for kv in (server_settings(s, c) or {}).items()]
     elif mode == "max-streams":

@@ -4,6 +4,7 @@ h2c with prior knowledge (RFC 9113 section 3.3), or h2 over TLS with --tls.
 
 Usage: h2server.py [--tls CERT KEY] MODE=PORT [MODE=PORT ...]
   ok               every request: 200, "x-upstream: h2server", body "h2 METHOD PATH\\n"
+  early            as ok, but answered as the request's headers arrive, before its body (a server that refuses early)
   goaway-after-N   as ok, but on each connection the Nth request's arrival sends GOAWAY (NO_ERROR) with that
                    request's stream as the last stream id; streams at or below it are answered, later ones ignored
                    (never processed, RFC 9113 section 6.8); once those are answered the connection is closed
@@ -132,6 +133,8 @@ class Connection:
             if self.mode == "websocket" and headers.get(":method") == "CONNECT":
                 self.ws[sid] = wsframes.Parser()
                 self.c.send_headers(sid, [(":status", "200"), ("x-backend", "h2server")])
+            elif self.mode == "early":
+                self.respond(sid)
             elif self.mode == "rst-flood" and not self.flooded:
                 self.flooded = True
                 self.c.reset_stream(sid, error_code=8)

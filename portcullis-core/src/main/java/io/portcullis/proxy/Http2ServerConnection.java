@@ -45,6 +45,8 @@ final class Http2ServerConnection extends Http2ConnectionHandler implements Http
   static final int MAX_RST_FRAMES_PER_WINDOW = 200;
   /** The window of {@link #MAX_RST_FRAMES_PER_WINDOW}, seconds. */
   static final int RST_FRAMES_WINDOW_SECONDS = 30;
+  /** The opaque data of the PING {@link #pingIfAnsweredFirst} sends ("portcull"); its ACK is ignored. */
+  static final long EARLY_ANSWER_PING = 0x706f727463756c6cL;
 
   private final ProxyContext cx;
   private final String sni;
@@ -217,7 +219,25 @@ final class Http2ServerConnection extends Http2ConnectionHandler implements Http
       streams.put(streamId, s);
       s.start(headers, endStream);
     } else {
+      if (endStream) {
+        pingIfAnsweredFirst(ctx, streamId);
+      }
       s.requestTrailers(headers);
+    }
+  }
+
+  /**
+   * A client that ends its request after the whole response reached it (the gateway answered early: a 404 to a
+   * POST, a gRPC error before the message) gets a PING, which it must answer (RFC 9113 §6.7). curl before 8.1
+   * (Debian bookworm's 7.88 among them) misses the close of a stream that its own END_STREAM closes and waits for
+   * its socket to be readable until its timeout; the PING makes it readable. Called before the decoder closes the
+   * stream's remote side, so {@code HALF_CLOSED_LOCAL} means the response had ended first.
+   */
+  private void pingIfAnsweredFirst(ChannelHandlerContext ctx, int streamId) {
+    Http2Stream stream = connection().stream(streamId);
+    if (stream != null && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+      encoder().writePing(ctx, false, EARLY_ANSWER_PING, ctx.voidPromise());
+      flushSoon();
     }
   }
 
@@ -232,6 +252,9 @@ final class Http2ServerConnection extends Http2ConnectionHandler implements Http
     Http2ServerStream s = streams.get(streamId);
     if (s == null) {
       return data.readableBytes() + padding;
+    }
+    if (endOfStream) {
+      pingIfAnsweredFirst(ctx, streamId);
     }
     s.requestData(data.retain(), endOfStream);
     return padding; // the data itself is returned to the window as the upstream consumes it
