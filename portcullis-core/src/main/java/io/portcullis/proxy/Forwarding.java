@@ -460,7 +460,7 @@ final class Forwarding implements UpstreamCall.Listener {
   private void onConnectFailure(Throwable cause) {
     cancel(perTryTimeout);
     log.debug("upstream {} {}: connect failed: {}", cluster.cluster().name(), ex.endpoint, cause.toString());
-    if (cause instanceof Http2UpstreamPool.PendingOverflowException) {
+    if (cause instanceof PendingOverflowException) {
       host.end(); // the gateway's own limit: not the endpoint's fault
       ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", "UO", null);
       return;

@@ -9,7 +9,6 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.ssl.SslContext;
 import io.netty.resolver.AddressResolverGroup;
 import io.portcullis.routing.Endpoint;
-import java.io.IOException;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -125,7 +124,7 @@ final class Http2UpstreamPool {
     }
     if (waiting >= MAX_PENDING) {
       stats.inc(ProxyStats.UPSTREAM_RQ_PENDING_OVERFLOW);
-      w.failed(new PendingOverflowException(key.endpoint, waiting));
+      w.failed(new PendingOverflowException(key.endpoint, waiting, MAX_PENDING + " per endpoint and event loop"));
       return Pending.NONE;
     }
     if (room == null) {
@@ -221,22 +220,6 @@ final class Http2UpstreamPool {
         connect.waiters.remove(this);
         connect = null;
       }
-    }
-  }
-
-  /** Too many requests already wait for a connection to the endpoint: Envoy answers 503 with flag {@code UO}. */
-  static final class PendingOverflowException extends IOException {
-    private final transient Endpoint endpoint;
-
-    PendingOverflowException(Endpoint endpoint, int waiting) {
-      super("upstream " + endpoint + ": " + waiting + " requests already wait for a connection (expected: at most "
-          + MAX_PENDING + ")");
-      this.endpoint = endpoint;
-    }
-
-    /** Returns the endpoint that was asked for. */
-    Endpoint endpoint() {
-      return endpoint;
     }
   }
 }

@@ -45,8 +45,16 @@ public final class ProxyStats {
   static final String UPSTREAM_CX_PROTOCOL_ERROR = "upstream_cx_protocol_error";
   /** HTTP/2 upstream connections the upstream ended with GOAWAY (drained: streams it accepted carry on). */
   static final String UPSTREAM_CX_CLOSE_NOTIFY = "upstream_cx_close_notify";
-  /** Requests refused because too many already wait for an HTTP/2 upstream connection (503 {@code UO}). */
+  /**
+   * Requests refused (503 {@code UO}) because too many already wait for an upstream connection (DestinationRule
+   * {@code http1MaxPendingRequests}, or the HTTP/2 pool's own bound) or are in flight to the cluster
+   * ({@code http2MaxRequests}).
+   */
   static final String UPSTREAM_RQ_PENDING_OVERFLOW = "upstream_rq_pending_overflow";
+  /** Requests that waited for a connection because the cluster had DestinationRule {@code tcp.maxConnections}. */
+  static final String UPSTREAM_CX_OVERFLOW = "upstream_cx_overflow";
+  /** Upstream connects that took longer than DestinationRule {@code tcp.connectTimeout} (also counted as failed). */
+  static final String UPSTREAM_CX_CONNECT_TIMEOUT = "upstream_cx_connect_timeout";
   /** Upstream connections closed after DestinationRule {@code maxRequestsPerConnection} requests. */
   static final String UPSTREAM_CX_MAX_REQUESTS = "upstream_cx_max_requests";
   /** Retries not made because the cluster's retries in flight reached DestinationRule {@code maxRetries}. */

@@ -297,7 +297,7 @@ class Http2UpstreamPoolIT {
         }
         return null;
       });
-      assertThat(overflow.get(30, TimeUnit.SECONDS)).isInstanceOf(Http2UpstreamPool.PendingOverflowException.class)
+      assertThat(overflow.get(30, TimeUnit.SECONDS)).isInstanceOf(PendingOverflowException.class)
           .hasMessageContaining("1024 requests already wait for a connection");
       await().atMost(WAIT).until(() -> ready.get() == Http2UpstreamPool.MAX_PENDING);
       assertThat(client.stats.get(ProxyStats.UPSTREAM_RQ_PENDING_OVERFLOW)).isEqualTo(1);
