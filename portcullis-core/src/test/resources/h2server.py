@@ -4,6 +4,8 @@ h2c with prior knowledge (RFC 9113 section 3.3), or h2 over TLS with --tls.
 
 Usage: h2server.py [--tls CERT KEY] MODE=PORT [MODE=PORT ...]
   ok               every request: 200, "x-upstream: h2server", body "h2 METHOD PATH\\n"
+  both             HTTP/2 with prior knowledge as ok, and HTTP/1.1 on a connection that does not start with the
+                   HTTP/2 preface: 200, body "h1 METHOD PATH\\n", keep-alive (request bodies by content-length)
   early            as ok, but answered as the request's headers arrive, before its body (a server that refuses early)
   goaway-after-N   as ok, but on each connection the Nth request's arrival sends GOAWAY (NO_ERROR) with that
                    request's stream as the last stream id; streams at or below it are answered, later ones ignored
@@ -73,6 +75,13 @@ class Connection:
             self.sock.sendall(out)
 
     def run(self):
+        if self.mode == "both":
+            try:
+                head = self.sock.recv(24, socket.MSG_PEEK | socket.MSG_WAITALL)
+            except OSError:
+                head = b""
+            if head != b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n":
+                return self.run_http1()
         try:
             self.c.initiate_connection()
             self.send()
@@ -95,6 +104,38 @@ class Connection:
             log("%s: connection closed by peer (%s)" % (self.mode, e.__class__.__name__))
         except h2.exceptions.ProtocolError as e:
             log("%s: protocol error %s" % (self.mode, e))
+        finally:
+            self.sock.close()
+
+    def run_http1(self):
+        """HTTP/1.1 keep-alive: each request answered 200 "h1 METHOD PATH"."""
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = self.sock.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                lines = head.decode("latin-1").split("\r\n")
+                method, path = lines[0].split(" ")[:2]
+                length = 0
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value.strip())
+                while len(buf) < length:
+                    data = self.sock.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                buf = buf[length:]
+                body = ("h1 %s %s\n" % (method, path)).encode()
+                self.sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n\r\n"
+                                  % len(body) + body)
+        except OSError:
+            pass
         finally:
             self.sock.close()
 

@@ -193,7 +193,7 @@ final class Exchange {
       local(503, "no healthy upstream", cluster.cluster().known() ? "UH" : "NC", null);
       return;
     }
-    if (webSocket && cluster.cluster().protocol() == Cluster.Protocol.HTTP2) {
+    if (webSocket && UpstreamCalls.protocol(cluster.cluster(), false) == Cluster.Protocol.HTTP2) {
       local(501, "WebSocket to an HTTP/2 upstream is not supported\n", "-", null);
       return;
     }

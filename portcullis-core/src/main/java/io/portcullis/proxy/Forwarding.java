@@ -183,7 +183,8 @@ final class Forwarding implements UpstreamCall.Listener {
         cx.stats().inc(ProxyStats.UPSTREAM_CX_CANCELLED);
         return;
       }
-      connecting = calls.open(cluster.cluster(), ep, this, new UpstreamCalls.Callback() {
+      boolean clientHttp2 = downstream.isH2() && !ex.webSocket;
+      connecting = calls.open(cluster.cluster(), ep, clientHttp2, this, new UpstreamCalls.Callback() {
         @Override
         public void opened(UpstreamCall call) {
           connecting = null;
@@ -479,8 +480,10 @@ final class Forwarding implements UpstreamCall.Listener {
     // Envoy's body names the kind of TLS failure; the details (names, files) go to the access log only
     String kind = tls.isEmpty() ? "" : ", transport failure reason: " + (unusable ? "TLS settings unusable"
         : tls.get().startsWith("CERTIFICATE_VERIFY_FAILED") ? "CERTIFICATE_VERIFY_FAILED" : "TLS handshake failed");
-    ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
-        + kind, "UF", null);
+    String reason = cause instanceof io.netty.channel.ConnectTimeoutException ? "connection timeout"
+        : "connection failure";
+    ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: " + reason + kind, "UF",
+        null);
   }
 
   @Override

@@ -48,7 +48,8 @@ final class PassthroughHandler extends ChannelInboundHandlerAdapter {
       downstream.close();
       return;
     }
-    upstreams.connectTcp(downstream.eventLoop(), endpoint, new Backward(downstream)).addListener(
+    upstreams.connectTcp(downstream.eventLoop(), endpoint, cluster.policy().connectionPool(),
+        new Backward(downstream)).addListener(
         (ChannelFutureListener) f -> {
           if (!f.isSuccess()) {
             log.debug("passthrough {}: SNI {}: connecting to {} failed: {}", downstream, sni, endpoint,

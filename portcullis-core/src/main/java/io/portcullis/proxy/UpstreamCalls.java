@@ -1,7 +1,5 @@
 package io.portcullis.proxy;
 
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.ssl.SslContext;
 import io.portcullis.proxy.lb.Balancers;
 import io.portcullis.proxy.lb.ClusterHosts;
@@ -72,7 +70,20 @@ final class UpstreamCalls {
   }
 
   /**
-   * Opens a call to {@code endpoint} reporting to {@code listener}; returns the pending open, or null when it
+   * Returns the protocol a request is sent upstream in: the client's when the cluster's DestinationRule says
+   * {@code connectionPool.http.useClientProtocol} (Envoy's {@code use_downstream_protocol_config}; an HTTP/2 client's
+   * WebSocket, an extended CONNECT, still goes as HTTP/1.1's upgrade), else the cluster's.
+   */
+  static Cluster.Protocol protocol(Cluster cluster, boolean clientHttp2) {
+    if (!cluster.policy().connectionPool().useClientProtocol()) {
+      return cluster.protocol();
+    }
+    return clientHttp2 ? Cluster.Protocol.HTTP2 : Cluster.Protocol.HTTP1;
+  }
+
+  /**
+   * Opens a call to {@code endpoint} reporting to {@code listener}, in {@link #protocol(Cluster, boolean)} (the
+   * client speaks HTTP/2 when {@code clientHttp2}); returns the pending open, or null when it
    * completed at once (a pooled connection, or a failure known at once).
    *
    * <p>A cluster whose DestinationRule says {@code tls} {@code SIMPLE} or {@code MUTUAL} is reached over TLS with the
@@ -81,12 +92,14 @@ final class UpstreamCalls {
    * {@code http/1.1}. When the setting has no usable context, {@code callback} fails at once with
    * {@link ClientTlsContexts.Unavailable}.
    */
-  Pending open(Cluster cluster, Endpoint endpoint, UpstreamCall.Listener listener, Callback callback) {
+  Pending open(Cluster cluster, Endpoint endpoint, boolean clientHttp2, UpstreamCall.Listener listener,
+      Callback callback) {
+    Cluster.Protocol protocol = protocol(cluster, clientHttp2);
     SslContext ssl = null;
     String sni = null;
     TrafficPolicy.UpstreamTls tls = cluster.policy().tls();
     if (tls.enabled()) {
-      ClientTlsContexts.ClientTls ct = http1.upstreamTls().lookup(tls, cluster.protocol());
+      ClientTlsContexts.ClientTls ct = http1.upstreamTls().lookup(tls, protocol);
       if (ct.context().isEmpty()) {
         callback.failed(new ClientTlsContexts.Unavailable(ct.error()));
         return null;
@@ -94,37 +107,22 @@ final class UpstreamCalls {
       ssl = ct.context().get();
       sni = tls.sni().orElse(cluster.host());
     }
-    if (cluster.protocol() == Cluster.Protocol.HTTP2) {
+    if (protocol == Cluster.Protocol.HTTP2) {
       Http2UpstreamPool.Pending p = http2.acquire(endpoint, ssl, sni,
           connection -> callback.opened(new Http2UpstreamCall(listener).open(connection)), callback::failed);
       return p == Http2UpstreamPool.Pending.NONE ? null : p::cancel;
     }
-    ChannelFuture acquired = http1.acquire(endpoint, ssl, sni, cluster.policy().connectionPool());
-    if (acquired.isDone()) {
-      complete(acquired, endpoint, listener, callback);
-      return null;
-    }
-    boolean[] cancelled = {false};
-    acquired.addListener((ChannelFutureListener) f -> {
-      if (cancelled[0]) {
-        if (f.isSuccess()) {
-          f.channel().close(); // a new connection the exchange no longer needs: never pooled unused
-        }
-        return;
-      }
-      complete(f, endpoint, listener, callback);
-    });
-    return () -> {
-      cancelled[0] = true;
-      acquired.channel().close();
-    };
-  }
+    return http1.acquire(endpoint, ssl, sni, cluster.policy().connectionPool(), balancers.hosts(cluster).breakers(),
+        new Upstreams.Acquired() {
+          @Override
+          public void ready(io.netty.channel.Channel ch) {
+            callback.opened(new Http1UpstreamCall(ch, http1, endpoint, listener));
+          }
 
-  private void complete(ChannelFuture f, Endpoint endpoint, UpstreamCall.Listener listener, Callback callback) {
-    if (f.isSuccess()) {
-      callback.opened(new Http1UpstreamCall(f.channel(), http1, endpoint, listener));
-    } else {
-      callback.failed(f.cause());
-    }
+          @Override
+          public void failed(Throwable cause) {
+            callback.failed(cause);
+          }
+        });
   }
 }

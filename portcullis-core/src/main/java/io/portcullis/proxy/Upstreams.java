@@ -12,6 +12,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.AttributeKey;
 import io.portcullis.proxy.lb.Balancers;
+import io.portcullis.proxy.lb.CircuitBreakers;
 import io.portcullis.proxy.lb.ClusterRegistry;
 import io.portcullis.routing.Endpoint;
 import io.portcullis.routing.TrafficPolicy;
@@ -130,11 +131,27 @@ final class Upstreams {
     void upstreamException(Throwable cause);
   }
 
-  /** One event loop's connections. Not thread-safe: used only on its loop. */
+  /** What {@link Pool#acquire} reports, on the pool's loop: exactly one of the two, once, unless cancelled. */
+  interface Acquired {
+    /** A connection, connected (and its TLS handshake done), for the request alone until it is released. */
+    void ready(Channel ch);
+
+    /** Why no connection: the connect or handshake failed, or {@link PendingOverflowException}. */
+    void failed(Throwable cause);
+  }
+
+  /**
+   * One event loop's HTTP/1.1 connections, by endpoint (plain, no DestinationRule {@code connectionPool}) or
+   * {@link TlsKey}. A request takes an idle connection, or opens one; when the cluster has its DestinationRule
+   * {@code tcp.maxConnections} open already and this loop has a connection to the endpoint, the request waits
+   * (up to {@code http1MaxPendingRequests} waiting in the cluster, beyond which it is refused: 503 {@code UO}) for
+   * the next connection released here, or for a connection's close to make room. As in Envoy, a loop with no
+   * connection to the endpoint opens one even at the limit, so no waiter is stranded. Not thread-safe: used only on
+   * its loop.
+   */
   final class Pool {
     private final Bootstrap bootstrap;
-    /** By endpoint (plain connections) or {@link TlsKey}. */
-    private final Map<Object, ArrayDeque<Channel>> idle = new HashMap<>();
+    private final Map<Object, KeyState> keys = new HashMap<>();
 
     Pool(EventLoop loop) {
       this.bootstrap = new Bootstrap().group(loop).channel(channelType).resolver(resolver)
@@ -159,92 +176,147 @@ final class Upstreams {
       return upstreamTls;
     }
 
-    /** Returns an idle plain connection to {@code endpoint}, or starts a new one. */
-    ChannelFuture acquire(Endpoint endpoint) {
-      return acquire(endpoint, null, null, TrafficPolicy.ConnectionPool.DEFAULT);
-    }
-
     /**
-     * Returns an idle connection to {@code endpoint} made with {@code ssl} and {@code sni}, or starts a new one: the
-     * future completes when it is connected and, for TLS, its handshake is done, or fails with why not.
+     * Gets a connection to {@code endpoint} made with {@code ssl}, {@code sni} and {@code pool}: an idle one at once,
+     * else a new one when connected and, for TLS, its handshake done, or, at the cluster's
+     * {@code tcp.maxConnections}, one released or made room for later.
      *
      * @param ssl null for plain HTTP/1.1, else a client context offering ALPN {@code http/1.1}
      * @param sni the TLS server name, also the name the upstream's certificate is checked against (unless the
      *     context checks {@code subjectAltNames} instead), and the key of the context's session cache; ignored
      *     when {@code ssl} is null
-     * @param pool the cluster's DestinationRule {@code connectionPool}: a connection made under it is closed after
-     *     {@code maxRequestsPerConnection} requests and when idle for {@code idleTimeout};
-     *     {@link TrafficPolicy.ConnectionPool#DEFAULT} (no DestinationRule setting) keeps the gateway's
-     *     {@code --upstream-idle-timeout}
+     * @param pool the cluster's DestinationRule {@code connectionPool}: its {@code tcp} options apply to new
+     *     connections; a connection made under it is closed after {@code maxRequestsPerConnection} requests and
+     *     when idle for {@code idleTimeout}; {@link TrafficPolicy.ConnectionPool#DEFAULT} (no DestinationRule
+     *     setting) keeps the gateway's {@code --upstream-idle-timeout}
+     * @param breakers the cluster's circuit breakers: its connections and waiting requests are counted there
+     * @return the waiting or connecting request, to cancel when it no longer wants the connection; null when
+     *     {@code acquired} was called already
      */
-    ChannelFuture acquire(Endpoint endpoint, SslContext ssl, String sni, TrafficPolicy.ConnectionPool pool) {
+    UpstreamCalls.Pending acquire(Endpoint endpoint, SslContext ssl, String sni, TrafficPolicy.ConnectionPool pool,
+        CircuitBreakers breakers, Acquired acquired) {
       boolean defaults = pool == TrafficPolicy.ConnectionPool.DEFAULT;
       Object key = ssl == null && defaults ? endpoint : new TlsKey(endpoint, ssl, ssl == null ? null : sni, pool);
-      ArrayDeque<Channel> q = idle.get(key);
-      while (q != null && !q.isEmpty()) {
-        Channel ch = q.pollLast();
-        if (ch.isActive()) {
-          UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
-          if (h != null) {
-            h.inUse();
-          }
-          return ch.newSucceededFuture();
-        }
+      KeyState k = keys.computeIfAbsent(key, x -> new KeyState(key, endpoint, ssl, sni, pool));
+      Channel idleChannel = k.pollIdle();
+      if (idleChannel != null) {
+        acquired.ready(idleChannel);
+        return null;
       }
-      ChannelFuture f = (ssl == null && defaults ? bootstrap : bootstrap(endpoint, ssl, sni, pool))
-          .connect(Addresses.upstream(endpoint));
+      Waiter w = new Waiter(k, breakers, acquired);
+      if (k.open == 0 || breakers.connections() < pool.maxConnections()) {
+        connect(k, w);
+        return w.done ? null : w;
+      }
+      stats.inc(ProxyStats.UPSTREAM_CX_OVERFLOW);
+      if (!breakers.tryPending(pool.http1MaxPendingRequests())) {
+        stats.inc(ProxyStats.UPSTREAM_RQ_PENDING_OVERFLOW);
+        acquired.failed(new PendingOverflowException(endpoint, breakers.pending(), pool.http1MaxPendingRequests()
+            + " (DestinationRule connectionPool.http.http1MaxPendingRequests)"));
+        return null;
+      }
+      w.queued = true;
+      k.waiters.addLast(w);
+      return w;
+    }
+
+    /** Opens a connection of {@code k} for {@code w}; counted in the loop's key and the cluster's breakers. */
+    private void connect(KeyState k, Waiter w) {
+      boolean plain = k.key instanceof Endpoint;
+      ChannelFuture f = (plain ? bootstrap : bootstrap(k.endpoint, k.ssl, k.sni, k.pool))
+          .connect(Addresses.upstream(k.endpoint));
       Channel ch = f.channel();
-      ch.attr(POOL_KEY).set(key);
-      // Once per connection: wherever it is when it closes, it leaves the idle set.
+      w.connecting = ch;
+      ch.attr(POOL_KEY).set(k.key);
+      k.open++;
+      CircuitBreakers breakers = w.breakers;
+      breakers.connectionOpened();
+      // Once per connection: wherever it is when it closes, it leaves the idle set and makes room for a waiter.
       ch.closeFuture().addListener(c -> {
-        ArrayDeque<Channel> idleNow = idle.get(key);
-        if (idleNow != null) {
-          idleNow.remove(ch);
-        }
+        k.idle.remove(ch);
+        k.open--;
+        breakers.connectionClosed();
+        serveWaiter(k);
       });
-      if (ssl == null) {
+      if (k.ssl == null) {
         if (f.isDone()) {
-          countFailure(f);
+          connected(f, w);
         } else {
-          f.addListener(this::countFailure);
+          f.addListener(cf -> connected(f, w));
         }
-        return f;
+        return;
       }
-      ChannelPromise ready = ch.newPromise();
       f.addListener(cf -> {
         if (!cf.isSuccess()) {
-          countFailure(cf);
-          ready.tryFailure(cf.cause());
+          connected(f, w);
           return;
         }
-        ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(hf -> {
-          if (hf.isSuccess()) {
-            ready.trySuccess();
-          } else {
-            countFailure(hf);
-            ready.tryFailure(hf.cause());
+        io.netty.util.concurrent.Future<Channel> hs = ch.pipeline().get(SslHandler.class).handshakeFuture();
+        hs.addListener(hf -> {
+          if (!hf.isSuccess()) {
             ch.close();
           }
+          connected(hf, w);
         });
       });
-      return ready;
+    }
+
+    /** A connect (or its TLS handshake) made for {@code w} completed. */
+    private void connected(io.netty.util.concurrent.Future<?> f, Waiter w) {
+      Channel ch = w.connecting;
+      w.connecting = null;
+      if (!f.isSuccess()) {
+        countFailure(f);
+        w.failed(f.cause());
+        return;
+      }
+      if (w.cancelled) {
+        handOff(ch); // a new connection the request no longer needs: to a waiter, else closed (never pooled unused)
+        return;
+      }
+      w.ready(ch);
+    }
+
+    /** Gives {@code ch} (unused, active) to the key's next waiter, else closes it. */
+    private void handOff(Channel ch) {
+      KeyState k = keys.get(ch.attr(POOL_KEY).get());
+      Waiter next = k == null ? null : k.nextWaiter();
+      if (next == null) {
+        ch.close();
+      } else {
+        next.ready(ch);
+      }
+    }
+
+    /** A connection of {@code k} closed: its next waiter may connect now (the cluster's count dropped). */
+    private void serveWaiter(KeyState k) {
+      Waiter next = k.waiters.peekFirst();
+      if (next != null && (k.open == 0 || next.breakers.connections() < k.pool.maxConnections())) {
+        connect(k, k.nextWaiter());
+      }
+      if (k.open == 0 && k.waiters.isEmpty() && k.idle.isEmpty()) {
+        keys.remove(k.key, k);
+      }
     }
 
     /** Counts a failed connect or handshake, but not one the request gave up on (it closed the channel). */
     private void countFailure(io.netty.util.concurrent.Future<?> f) {
       if (!f.isSuccess() && !f.isCancelled() && !(f.cause() instanceof java.nio.channels.ClosedChannelException)) {
         stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
+        if (f.cause() instanceof io.netty.channel.ConnectTimeoutException) {
+          stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_TIMEOUT);
+        }
       }
     }
 
     /**
      * The pool's bootstrap for a connection with TLS first in the pipeline (SNI {@code sni}, the session cache keyed
-     * by it) when {@code ssl} is set, and the idle timeout and request limit of {@code pool}.
+     * by it) when {@code ssl} is set, and the {@code tcp} options, idle timeout and request limit of {@code pool}.
      */
     private Bootstrap bootstrap(Endpoint endpoint, SslContext ssl, String sni, TrafficPolicy.ConnectionPool pool) {
       long idle = pool == TrafficPolicy.ConnectionPool.DEFAULT ? idleTimeoutNanos : pool.idleTimeout().toNanos();
       int maxRequests = pool.maxRequestsPerConnection();
-      return bootstrap.clone().handler(new ChannelInitializer<Channel>() {
+      Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<Channel>() {
         @Override
         protected void initChannel(Channel ch) {
           if (ssl != null) {
@@ -254,9 +326,13 @@ final class Upstreams {
           ch.pipeline().addLast(new UpstreamHandler(stats, idle, maxRequests));
         }
       });
+      return pool == TrafficPolicy.ConnectionPool.DEFAULT ? b : UpstreamSockets.configure(b, channelType, pool);
     }
 
-    /** Returns a connection whose exchange completed cleanly to the idle set it was made for. */
+    /**
+     * Takes back a connection whose exchange completed cleanly: to the key's next waiting request, else to the idle
+     * set it was made for.
+     */
     void release(Endpoint endpoint, Channel ch) {
       ch.attr(LISTENER).set(null);
       if (!ch.isActive()) {
@@ -269,29 +345,153 @@ final class Upstreams {
         return;
       }
       Object key = ch.attr(POOL_KEY).get();
-      ArrayDeque<Channel> q = idle.computeIfAbsent(key == null ? endpoint : key, e -> new ArrayDeque<>());
-      if (q.size() >= MAX_IDLE_PER_ENDPOINT) {
+      KeyState k = keys.get(key == null ? endpoint : key);
+      if (k == null) {
         ch.close();
         return;
       }
-      q.addLast(ch);
       ch.config().setAutoRead(true); // reading while idle: the upstream closing it is seen at once
+      Waiter next = k.nextWaiter();
+      if (next != null) {
+        // after the releasing exchange has unwound: the next request starts on a connection no one else holds
+        ch.eventLoop().execute(() -> {
+          if (next.cancelled) {
+            handOff(ch);
+          } else if (ch.isActive()) {
+            next.ready(ch);
+          } else {
+            k.waiters.addFirst(next); // closed meanwhile: its close made room, or will
+            next.queued = true;
+            serveWaiter(k);
+          }
+        });
+        return;
+      }
+      if (k.idle.size() >= MAX_IDLE_PER_ENDPOINT) {
+        ch.close();
+        return;
+      }
+      k.idle.addLast(ch);
       if (h != null) {
         h.pooled();
       }
     }
   }
 
+  /** One pool key's connections on one loop: idle ones, how many are open or opening, and requests waiting. */
+  private static final class KeyState {
+    final Object key;
+    final Endpoint endpoint;
+    final SslContext ssl;
+    final String sni;
+    final TrafficPolicy.ConnectionPool pool;
+    final ArrayDeque<Channel> idle = new ArrayDeque<>();
+    final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    int open;
+
+    KeyState(Object key, Endpoint endpoint, SslContext ssl, String sni, TrafficPolicy.ConnectionPool pool) {
+      this.key = key;
+      this.endpoint = endpoint;
+      this.ssl = ssl;
+      this.sni = sni;
+      this.pool = pool;
+    }
+
+    /** Returns an active idle connection, taken out of the idle set and marked in use, or null. */
+    Channel pollIdle() {
+      Channel ch;
+      while ((ch = idle.pollLast()) != null) {
+        if (ch.isActive()) {
+          UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+          if (h != null) {
+            h.inUse();
+          }
+          return ch;
+        }
+      }
+      return null;
+    }
+
+    /** Takes the first waiting request off the queue (its pending slot given back), or returns null. */
+    Waiter nextWaiter() {
+      Waiter w = waiters.pollFirst();
+      if (w != null) {
+        w.dequeued();
+      }
+      return w;
+    }
+  }
+
+  /** A request waiting for, or connecting, a connection of one key. */
+  private static final class Waiter implements UpstreamCalls.Pending {
+    final KeyState key;
+    final CircuitBreakers breakers;
+    final Acquired acquired;
+    /** In the key's queue, holding a pending slot of the cluster's. */
+    boolean queued;
+    boolean cancelled;
+    /** Called back already. */
+    boolean done;
+    /** The connection being made for it, while it is. */
+    Channel connecting;
+
+    Waiter(KeyState key, CircuitBreakers breakers, Acquired acquired) {
+      this.key = key;
+      this.breakers = breakers;
+      this.acquired = acquired;
+    }
+
+    void dequeued() {
+      if (queued) {
+        queued = false;
+        breakers.pendingEnded();
+      }
+    }
+
+    void ready(Channel ch) {
+      done = true;
+      UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+      if (h != null) {
+        h.inUse();
+      }
+      acquired.ready(ch);
+    }
+
+    void failed(Throwable cause) {
+      done = true;
+      if (!cancelled) {
+        acquired.failed(cause);
+      }
+    }
+
+    @Override
+    public void cancel() {
+      if (done || cancelled) {
+        return;
+      }
+      cancelled = true;
+      if (queued) {
+        key.waiters.remove(this);
+        dequeued();
+      } else if (connecting != null && key.waiters.isEmpty()) {
+        connecting.close(); // no one else wants it: the connect stops here (an upstream that never answers)
+      }
+    }
+  }
+
   /**
    * Opens a plain TCP connection to {@code endpoint} on {@code loop} (a {@code PASSTHROUGH} stream), with
-   * {@code AUTO_READ} off: the caller reads as its writes complete.
+   * {@code AUTO_READ} off: the caller reads as its writes complete; {@code pool}'s {@code tcp} options
+   * ({@code connectTimeout}, {@code tcpKeepalive}) apply.
    */
-  ChannelFuture connectTcp(EventLoop loop, Endpoint endpoint, io.netty.channel.ChannelHandler handler) {
-    return new Bootstrap().group(loop).channel(channelType).resolver(resolver)
+  ChannelFuture connectTcp(EventLoop loop, Endpoint endpoint, TrafficPolicy.ConnectionPool pool,
+      io.netty.channel.ChannelHandler handler) {
+    Bootstrap b = new Bootstrap().group(loop).channel(channelType).resolver(resolver)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MS)
         .option(ChannelOption.AUTO_READ, false)
-        .handler(handler)
+        .handler(handler);
+    return (pool == TrafficPolicy.ConnectionPool.DEFAULT ? b : UpstreamSockets.configure(b, channelType, pool))
         .connect(Addresses.upstream(endpoint));
   }
 

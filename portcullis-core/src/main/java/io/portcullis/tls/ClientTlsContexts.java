@@ -180,7 +180,11 @@ public final class ClientTlsContexts {
     forEachCluster(listeners, c -> {
       UpstreamTls tls = c.policy().tls();
       if (tls.enabled()) {
-        protocols.computeIfAbsent(tls, t -> new TreeSet<>()).add(c.protocol() == Cluster.Protocol.HTTP2);
+        Set<Boolean> p = protocols.computeIfAbsent(tls, t -> new TreeSet<>());
+        p.add(c.protocol() == Cluster.Protocol.HTTP2);
+        if (c.policy().connectionPool().useClientProtocol()) {
+          p.add(c.protocol() != Cluster.Protocol.HTTP2); // the client's protocol, either one
+        }
         hosts.computeIfAbsent(tls, t -> new TreeSet<>()).add(c.host());
       }
     });

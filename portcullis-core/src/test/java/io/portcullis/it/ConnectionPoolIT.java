@@ -7,6 +7,7 @@ import io.portcullis.Portcullis;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.Transport;
 import io.portcullis.testing.Gateways;
+import io.portcullis.testing.H2Server;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import io.portcullis.testing.RecordingBackend;
@@ -24,9 +25,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * DestinationRule {@code connectionPool.http} through the real gateway to real backends: {@code http2MaxRequests}
+ * DestinationRule {@code connectionPool} through the real gateway to real backends: {@code http2MaxRequests}
  * (503 {@code UO} over it), {@code maxRetries} (retries beyond it are not made), {@code maxRequestsPerConnection}
- * and {@code idleTimeout} of the upstream connections, each against a cluster without the setting.
+ * and {@code idleTimeout} of the upstream connections, {@code tcp.maxConnections} with
+ * {@code http1MaxPendingRequests} (requests wait for the connection; beyond the pending limit 503 {@code UO}),
+ * {@code tcp.connectTimeout} (an upstream whose accept queue is full never answers the SYN), {@code tcpKeepalive}
+ * (the kernel's keepalive timer on the upstream socket, as {@code ss} shows it) and {@code useClientProtocol}, each
+ * against a cluster without the setting.
  */
 class ConnectionPoolIT {
   @TempDir
@@ -39,6 +44,12 @@ class ConnectionPoolIT {
   static RecordingBackend idle;
   static StatusBackend slow;
   static StatusBackend failing;
+  static StatusBackend queued;
+  static RecordingBackend keepalive;
+  static H2Server both;
+  /** Listens with a backlog of 1 and never accepts: once two connections fill its queue, SYNs go unanswered. */
+  static java.net.ServerSocket blackhole;
+  static final List<java.net.Socket> fillers = new ArrayList<>();
 
   @BeforeAll
   static void start() throws Exception {
@@ -47,6 +58,13 @@ class ConnectionPoolIT {
     idle = new RecordingBackend();
     slow = new StatusBackend("slow").delayMillis(1500);
     failing = new StatusBackend("failing").status(503).delayMillis(1000);
+    queued = new StatusBackend("queued").delayMillis(1000);
+    keepalive = new RecordingBackend();
+    both = H2Server.start("both");
+    blackhole = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
+    for (int i = 0; i < 2; i++) {
+      fillers.add(new java.net.Socket("127.0.0.1", blackhole.getLocalPort()));
+    }
     port = Ports.free();
     StringBuilder config = new StringBuilder(Gateways.plainGateway(port)).append("""
         ---
@@ -68,10 +86,24 @@ class ConnectionPoolIT {
           - match: [{uri: {prefix: /failing}}]
             retries: {attempts: 2, retryOn: 5xx}
             route: [{destination: {host: failing.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /queued}}]
+            route: [{destination: {host: queued.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /blackhole}}]
+            route: [{destination: {host: blackhole.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /keepalive}}]
+            route: [{destination: {host: keepalive.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /both-default}}]
+            route: [{destination: {host: both-default.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /both}}]
+            route: [{destination: {host: both.svc, port: {number: 80}}}]
         """);
     for (Object[] s : new Object[][] {{"limited", limited.port(), "http: {maxRequestsPerConnection: 2}"},
         {"unlimited", unlimited.port(), null}, {"idle", idle.port(), "http: {idleTimeout: 1s}"},
-        {"slow", slow.port(), "http: {http2MaxRequests: 1}"}, {"failing", failing.port(), "http: {maxRetries: 1}"}}) {
+        {"slow", slow.port(), "http: {http2MaxRequests: 1}"}, {"failing", failing.port(), "http: {maxRetries: 1}"},
+        {"queued", queued.port(), "tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1}"},
+        {"blackhole", blackhole.getLocalPort(), "tcp: {connectTimeout: 500ms}"},
+        {"keepalive", keepalive.port(), "tcp: {tcpKeepalive: {time: 7s, interval: 3s, probes: 4}}"},
+        {"both", both.port("both"), "http: {useClientProtocol: true}"}, {"both-default", both.port("both"), null}}) {
       config.append("---\n").append(Gateways.staticService((String) s[0], s[0] + ".svc", (Integer) s[1]));
       if (s[2] != null) {
         config.append("""
@@ -102,8 +134,11 @@ class ConnectionPoolIT {
     if (gateway != null) {
       gateway.close();
     }
-    for (AutoCloseable c : List.of(limited, unlimited, idle, slow, failing)) {
+    for (AutoCloseable c : List.of(limited, unlimited, idle, slow, failing, queued, keepalive, both, blackhole)) {
       c.close();
+    }
+    for (java.net.Socket f : fillers) {
+      f.close();
     }
   }
 
@@ -164,5 +199,70 @@ class ConnectionPoolIT {
     assertThat(statuses).containsOnly(503);
     assertThat(failing.requests()).isEqualTo(4);
     assertThat(gateway.stats().get("upstream_rq_retry_overflow")).isEqualTo(1);
+  }
+
+  @Test
+  void maxConnectionsMakesRequestsWaitAndPendingOverflowAnswers503Uo() throws Exception {
+    long cxOverflow = gateway.stats().get("upstream_cx_overflow");
+    long pendingOverflow = gateway.stats().get("upstream_rq_pending_overflow");
+    // One connection to the backend (1 s per request): the first request has it, the second waits for it (the one
+    // pending request allowed), the third finds the queue full.
+    List<Integer> statuses = curl(true, "/queued/a", "/queued/b", "/queued/c");
+
+    assertThat(statuses).containsExactlyInAnyOrder(200, 200, 503);
+    assertThat(queued.requests()).as("the refused request never reached the backend").isEqualTo(2);
+    assertThat(gateway.stats().get("upstream_cx_overflow") - cxOverflow).as("requests that met the limit")
+        .isEqualTo(2);
+    assertThat(gateway.stats().get("upstream_rq_pending_overflow") - pendingOverflow).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> Files.readString(accessLog).contains("/queued/c")
+        || Files.readString(accessLog).contains("/queued/b"));
+    assertThat(Files.readAllLines(accessLog)).filteredOn(l -> l.contains("\"/queued/"))
+        .anySatisfy(l -> assertThat(l).contains("\"response_code\":503").contains("\"response_flags\":\"UO\""));
+  }
+
+  @Test
+  void connectTimeoutGivesUpOnAnUpstreamThatNeverAnswers() throws Exception {
+    long timeouts = gateway.stats().get("upstream_cx_connect_timeout");
+    long start = System.nanoTime();
+    Proc.Result r = Proc.run(30, "curl", "-sS", "--max-time", "20", "-w", "|%{http_code}",
+        "http://127.0.0.1:" + port + "/blackhole");
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+
+    assertThat(r.stdout()).endsWith("|503").contains("reset reason: connection timeout");
+    assertThat(tookMs).as("500 ms, not the default 10 s").isLessThan(5000);
+    // Istio's default retry policy (2 retries on connect-failure) makes three attempts, each timed out at 500 ms
+    assertThat(gateway.stats().get("upstream_cx_connect_timeout") - timeouts).isEqualTo(3);
+  }
+
+  @Test
+  void tcpKeepaliveArmsTheKernelsKeepaliveTimerOnUpstreamSockets() throws Exception {
+    assertThat(curl(false, "/keepalive/1", "/unlimited/keepalive")).containsOnly(200);
+
+    assertThat(upstreamSocket(keepalive.port())).as("TCP_KEEPIDLE 7 s")
+        .containsPattern("timer:\\(keepalive,[0-7]\\.");
+    assertThat(upstreamSocket(unlimited.port())).as("no keepalive without the setting")
+        .contains(":" + unlimited.port())
+        .doesNotContain("keepalive");
+  }
+
+  /** Returns what {@code ss} shows (with timers) of the gateway's established connection to {@code backendPort}. */
+  private static String upstreamSocket(int backendPort) throws Exception {
+    Proc.Result r = Proc.run(10, "ss", "-tno", "state", "established", "dst", "127.0.0.1:" + backendPort);
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    return r.stdout();
+  }
+
+  @Test
+  void useClientProtocolSpeaksToTheUpstreamAsTheClientSpoke() throws Exception {
+    assertThat(curlBody("--http2-prior-knowledge", "/both/a")).isEqualTo("h2 GET /both/a\n");
+    assertThat(curlBody("--http1.1", "/both/b")).isEqualTo("h1 GET /both/b\n");
+    assertThat(curlBody("--http2-prior-knowledge", "/both-default/c")).as("the port's protocol without the setting")
+        .isEqualTo("h1 GET /both-default/c\n");
+  }
+
+  private static String curlBody(String protocol, String path) throws Exception {
+    Proc.Result r = Proc.run(30, "curl", "-sS", "--max-time", "20", protocol, "http://127.0.0.1:" + port + path);
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    return r.stdout();
   }
 }

@@ -55,7 +55,11 @@ final class DestinationRuleTranslator {
    */
   private static final String[] APPLIED_POLICY_FIELDS = {"connectionPool.http.h2UpgradePolicy",
       "connectionPool.http.http2MaxRequests", "connectionPool.http.maxRetries",
-      "connectionPool.http.maxRequestsPerConnection", "connectionPool.http.idleTimeout", "tls.mode",
+      "connectionPool.http.maxRequestsPerConnection", "connectionPool.http.idleTimeout",
+      "connectionPool.http.http1MaxPendingRequests", "connectionPool.http.useClientProtocol",
+      "connectionPool.tcp.maxConnections", "connectionPool.tcp.connectTimeout",
+      "connectionPool.tcp.tcpKeepalive.time", "connectionPool.tcp.tcpKeepalive.interval",
+      "connectionPool.tcp.tcpKeepalive.probes", "tls.mode",
       "tls.credentialName", "tls.clientCertificate", "tls.privateKey", "tls.caCertificates", "tls.caCrl", "tls.sni",
       "tls.subjectAltNames[]", "tls.insecureSkipVerify",
       "loadBalancer.simple", "loadBalancer.warmupDurationSecs", "loadBalancer.consistentHash.httpHeaderName",
