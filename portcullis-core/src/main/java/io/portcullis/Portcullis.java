@@ -240,7 +240,7 @@ public final class Portcullis implements AutoCloseable {
             Applied a = applied;
             return ConfigDump.render(a.config(), a.tls(), dataPlane.boundAddresses(), tlsContexts.provider().name(),
                 clock, dataPlane.limits(), options.maxRegexProgramSize(), dataPlane.openConnections(),
-                dataPlane.normalization(), dataPlane::clusterHosts);
+                dataPlane.normalization(), dataPlane::clusterHosts, dataPlane.upstreamTlsTable());
           }
         };
     try {

@@ -9,19 +9,25 @@ import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.TrafficPolicy;
 import io.portcullis.routing.VirtualHost;
+import io.portcullis.tls.ClientTlsContexts;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * Renders the {@code clusters} of {@code /config_dump}: every upstream cluster a route or passthrough route sends to,
  * once, by Envoy's name, with its host, port, subset, protocol, endpoints and the traffic policy its DestinationRule
- * gave it. TLS settings are shown by mode, names and file paths only: never key material.
+ * gave it. TLS settings are shown by mode, names and file paths only, with whether their client context loaded
+ * ({@code serving}) and, when it did not, why ({@code error}: the field, the Secret or file; never key material).
  */
 final class ClusterDump {
   private ClusterDump() {}
 
-  /** Adds {@code clusters} to {@code root}, in the order routes first name them. */
-  static void render(ObjectNode root, GatewayConfig config) {
+  /**
+   * Adds {@code clusters} to {@code root}, in the order routes first name them.
+   *
+   * @param upstreamTls the client TLS contexts being served (whether each cluster's {@code tls} loaded)
+   */
+  static void render(ObjectNode root, GatewayConfig config, ClientTlsContexts.Table upstreamTls) {
     Map<String, Cluster> clusters = new LinkedHashMap<>();
     for (ListenerConfig l : config.listeners().values()) {
       l.passthrough().entries().values().forEach(r -> r.destinations()
@@ -47,6 +53,14 @@ final class ClusterDump {
       ArrayNode eps = n.putArray("endpoints");
       c.endpoints().forEach(ep -> eps.add(ep.toString()));
       policy(n.putObject("traffic_policy"), c.policy());
+      if (c.policy().tls().enabled()) {
+        ClientTlsContexts.ClientTls ct = upstreamTls.lookup(c.policy().tls(), c.protocol());
+        ObjectNode tls = (ObjectNode) n.path("traffic_policy").path("tls");
+        tls.put("serving", ct.context().isPresent());
+        if (ct.context().isEmpty()) {
+          tls.put("error", ct.error());
+        }
+      }
     }
   }
 

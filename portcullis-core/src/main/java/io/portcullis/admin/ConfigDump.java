@@ -50,7 +50,7 @@ public final class ConfigDump {
       Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock, ProxyLimits limits,
       int maxRegexProgramSize, Map<Integer, Integer> connections, PathNormalization normalization) {
     return render(config, tls, bound, tlsProvider, clock, limits, maxRegexProgramSize, connections, normalization,
-        name -> Optional.empty());
+        name -> Optional.empty(), io.portcullis.tls.ClientTlsContexts.Table.EMPTY);
   }
 
   /**
@@ -59,11 +59,13 @@ public final class ConfigDump {
    *
    * @param clusterHosts the data plane's hosts of a cluster by name
    *     ({@link io.portcullis.proxy.DataPlane#clusterHosts})
+   * @param upstreamTls the client TLS contexts the data plane serves ({@code clusters[].traffic_policy.tls.serving})
    */
   public static String render(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls,
       Map<Integer, InetSocketAddress> bound, String tlsProvider, Clock clock, ProxyLimits limits,
       int maxRegexProgramSize, Map<Integer, Integer> connections, PathNormalization normalization,
-      java.util.function.Function<String, Optional<io.portcullis.proxy.lb.ClusterHosts>> clusterHosts) {
+      java.util.function.Function<String, Optional<io.portcullis.proxy.lb.ClusterHosts>> clusterHosts,
+      io.portcullis.tls.ClientTlsContexts.Table upstreamTls) {
     ObjectNode root = JSON.createObjectNode();
     root.put("generation", config.generation());
     root.put("tls_provider", tlsProvider);
@@ -175,7 +177,7 @@ public final class ConfigDump {
         }
       }
     }
-    ClusterDump.render(root, config);
+    ClusterDump.render(root, config, upstreamTls);
     ArrayNode problems = root.putArray("problems");
     for (Problem p : config.problems()) {
       ObjectNode pn = problems.addObject();

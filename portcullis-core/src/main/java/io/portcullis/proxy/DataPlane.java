@@ -203,6 +203,11 @@ public final class DataPlane implements AutoCloseable {
     }
   }
 
+  /** Returns the client TLS contexts being served (the last {@link #apply}'s table), for the admin server. */
+  public ClientTlsContexts.Table upstreamTlsTable() {
+    return upstreams.upstreamTls();
+  }
+
   /**
    * Returns the store of upstream client TLS contexts: build a configuration's with it (off the event loops), then
    * pass the table to {@link #apply(Map, Map, ClientTlsContexts.Table, long)}. Its contexts count their handshakes

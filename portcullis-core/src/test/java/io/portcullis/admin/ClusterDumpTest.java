@@ -57,7 +57,7 @@ class ClusterDumpTest {
   void everyClusterOnceWithItsEndpointsAndPolicyButNoKeyMaterial() throws Exception {
     GatewayConfig c = Manifests.translate(MANIFESTS.split("(?m)^---$"));
     ObjectNode root = new ObjectMapper().createObjectNode();
-    ClusterDump.render(root, c);
+    ClusterDump.render(root, c, io.portcullis.tls.ClientTlsContexts.Table.EMPTY);
     JsonNode clusters = root.get("clusters");
     assertThat(clusters).hasSize(2);
     JsonNode v2 = clusters.get(0);
@@ -69,6 +69,8 @@ class ClusterDumpTest {
     assertThat(tls.get("mode").asText()).isEqualTo("MUTUAL");
     assertThat(tls.get("credential_name").asText()).isEqualTo("istio-system/reviews-client");
     assertThat(tls.get("sni").asText()).isEqualTo("reviews.internal");
+    assertThat(tls.get("serving").asBoolean()).as("no context was built for it").isFalse();
+    assertThat(tls.get("error").asText()).contains("no TLS context was built");
     assertThat(v2.at("/traffic_policy/outlier_detection/consecutive_5xx_errors").asInt()).isEqualTo(3);
     assertThat(clusters.get(1).get("endpoints")).hasSize(2);
     assertThat(root.toString()).doesNotContain("SECRET-KEY-BYTES").doesNotContain("CERT-BYTES");

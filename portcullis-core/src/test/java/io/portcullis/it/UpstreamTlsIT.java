@@ -244,6 +244,29 @@ class UpstreamTlsIT {
     assertThat(status(curl("/backend/bystander"))).isEqualTo("200"); // everything else keeps serving
   }
 
+  /** {@code /config_dump} shows whether each cluster's TLS context loaded, and why not, without key material. */
+  @Test
+  void theConfigDumpShowsWhetherEachClustersTlsContextLoaded() throws Exception {
+    JsonNode clusters = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Gateways.admin(gateway, "GET",
+        "/config_dump")).path("clusters");
+    JsonNode ok = null;
+    JsonNode missing = null;
+    for (JsonNode c : clusters) {
+      if (c.path("host").asText().equals("backend.internal")) {
+        ok = c.path("traffic_policy").path("tls");
+      } else if (c.path("host").asText().equals("mtls-missing.internal")) {
+        missing = c.path("traffic_policy").path("tls");
+      }
+    }
+    assertThat(ok).as(clusters.toString()).isNotNull();
+    assertThat(ok.path("serving").asBoolean()).isTrue();
+    assertThat(ok.has("error")).isFalse();
+    assertThat(missing).as(clusters.toString()).isNotNull();
+    assertThat(missing.path("serving").asBoolean(true)).isFalse();
+    assertThat(missing.path("error").asText()).contains("Secret istio-system/no-such-secret not found");
+    assertThat(clusters.toString()).doesNotContain("BEGIN", "PRIVATE KEY");
+  }
+
   @Test
   void aPlainClusterHasNoTransportFailureReason() throws Exception {
     String path = "/plain/" + UUID.randomUUID(); // DISABLE, to a port nobody listens on: UF without a TLS reason
