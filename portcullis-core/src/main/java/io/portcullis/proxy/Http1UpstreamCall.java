@@ -24,9 +24,9 @@ import io.portcullis.routing.Endpoint;
  * a protocol error (Envoy's {@code UPE}) and closes the connection, as is a {@code 101} to a request that asked for
  * no upgrade.
  */
-final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListener {
+final class Http1UpstreamCall implements UpstreamCall, Http1UpstreamPool.UpstreamListener {
   private final Channel channel;
-  private final Upstreams.Pool pool;
+  private final Http1UpstreamPool pool;
   private final Endpoint endpoint;
   private final Listener listener;
   private boolean tunnel;
@@ -34,12 +34,12 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
   /** The request asked for a WebSocket upgrade: only then is a {@code 101} an answer. */
   private boolean upgradeAsked;
 
-  Http1UpstreamCall(Channel channel, Upstreams.Pool pool, Endpoint endpoint, Listener listener) {
+  Http1UpstreamCall(Channel channel, Http1UpstreamPool pool, Endpoint endpoint, Listener listener) {
     this.channel = channel;
     this.pool = pool;
     this.endpoint = endpoint;
     this.listener = listener;
-    channel.attr(Upstreams.LISTENER).set(this);
+    channel.attr(Http1UpstreamPool.LISTENER).set(this);
   }
 
   @Override
@@ -120,7 +120,7 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
     if (reusable && !tunnel) {
       pool.release(endpoint, channel);
     } else {
-      channel.attr(Upstreams.LISTENER).set(null);
+      channel.attr(Http1UpstreamPool.LISTENER).set(null);
       channel.close();
     }
   }
@@ -131,7 +131,7 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
       return;
     }
     finished = true;
-    channel.attr(Upstreams.LISTENER).set(null);
+    channel.attr(Http1UpstreamPool.LISTENER).set(null);
     channel.close();
   }
 
@@ -179,7 +179,7 @@ final class Http1UpstreamCall implements UpstreamCall, Upstreams.UpstreamListene
     ReferenceCountUtil.release(msg);
     pool.stats().inc(ProxyStats.UPSTREAM_CX_PROTOCOL_ERROR);
     finished = true;
-    channel.attr(Upstreams.LISTENER).set(null);
+    channel.attr(Http1UpstreamPool.LISTENER).set(null);
     channel.close();
     listener.upstreamFailed(Failure.PROTOCOL_ERROR, why);
   }

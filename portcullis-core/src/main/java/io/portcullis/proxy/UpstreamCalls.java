@@ -20,11 +20,11 @@ import java.util.Map;
  * detection has not ejected ({@link Balancers}).
  */
 final class UpstreamCalls {
-  private final Upstreams.Pool http1;
+  private final Http1UpstreamPool http1;
   private final Http2UpstreamPool http2;
   private final Balancers balancers;
 
-  UpstreamCalls(Upstreams.Pool http1, Http2UpstreamPool http2, Balancers balancers) {
+  UpstreamCalls(Http1UpstreamPool http1, Http2UpstreamPool http2, Balancers balancers) {
     this.http1 = http1;
     this.http2 = http2;
     this.balancers = balancers;
@@ -113,7 +113,7 @@ final class UpstreamCalls {
       return p == Http2UpstreamPool.Pending.NONE ? null : p::cancel;
     }
     return http1.acquire(endpoint, ssl, sni, cluster.policy().connectionPool(), balancers.hosts(cluster).breakers(),
-        new Upstreams.Acquired() {
+        new Http1UpstreamPool.Acquired() {
           @Override
           public void ready(io.netty.channel.Channel ch) {
             callback.opened(new Http1UpstreamCall(ch, http1, endpoint, listener));
