@@ -76,7 +76,7 @@ final class Forwarding implements UpstreamCall.Listener {
     upstreamContext = context;
     if (!slots.enter(cx.upstreams().calls(downstream.eventLoop()).hosts(cluster.cluster()).breakers(),
         cluster.cluster().policy().connectionPool())) {
-      ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", "UO", null);
+      ex.local(503, UpstreamResetReason.OVERFLOW.body(), "UO", null);
       return;
     }
     host.hashKey(cluster.cluster(), context, ex);
@@ -463,7 +463,7 @@ final class Forwarding implements UpstreamCall.Listener {
     log.debug("upstream {} {}: connect failed: {}", cluster.cluster().name(), ex.endpoint, cause.toString());
     if (cause instanceof PendingOverflowException) {
       host.end(); // the gateway's own limit: not the endpoint's fault
-      ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", "UO", null);
+      ex.local(503, UpstreamResetReason.OVERFLOW.body(), "UO", null);
       return;
     }
     Optional<String> tls = ClientTlsContexts.failureReason(cause);
@@ -477,13 +477,7 @@ final class Forwarding implements UpstreamCall.Listener {
       retry();
       return;
     }
-    // Envoy's body names the kind of TLS failure; the details (names, files) go to the access log only
-    String kind = tls.isEmpty() ? "" : ", transport failure reason: " + (unusable ? "TLS settings unusable"
-        : tls.get().startsWith("CERTIFICATE_VERIFY_FAILED") ? "CERTIFICATE_VERIFY_FAILED" : "TLS handshake failed");
-    String reason = cause instanceof io.netty.channel.ConnectTimeoutException ? "connection timeout"
-        : "connection failure";
-    ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: " + reason + kind, "UF",
-        null);
+    ex.local(503, UpstreamResetReason.ofConnectFailure(cause).body(tls, unusable), "UF", null);
   }
 
   @Override
@@ -527,8 +521,8 @@ final class Forwarding implements UpstreamCall.Listener {
         retry();
         return;
       }
-      ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure, "
-          + "transport failure reason: TLS error", "UF", null);
+      ex.local(503, UpstreamResetReason.CONNECTION_FAILURE.body() + ", transport failure reason: TLS error", "UF",
+          null);
       return;
     }
     if (!ex.responseStarted) {
@@ -554,9 +548,9 @@ final class Forwarding implements UpstreamCall.Listener {
         retry();
         return;
       }
-      ex.local(503, "upstream connect error or disconnect/reset before headers. reset reason: "
-          + (failure == UpstreamCall.Failure.RESET || refused ? "remote reset" : "connection termination"),
-          failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR", null);
+      ex.local(503, (failure == UpstreamCall.Failure.RESET || refused ? UpstreamResetReason.REMOTE_RESET
+          : UpstreamResetReason.CONNECTION_TERMINATION).body(), failure == UpstreamCall.Failure.CLOSED ? "UC" : "UR",
+          null);
       return;
     }
     ex.flags = failure == UpstreamCall.Failure.CLOSED || failure == UpstreamCall.Failure.TLS ? "UC" : "UR";
