@@ -30,6 +30,7 @@ import io.portcullis.acme.Http01Challenges;
 import io.portcullis.config.ListenerConfig;
 import io.portcullis.proxy.lb.ClusterHosts;
 import io.portcullis.routing.Cluster;
+import io.portcullis.routing.Endpoint;
 import io.portcullis.routing.HostTable;
 import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
@@ -165,7 +166,11 @@ public final class DataPlane implements AutoCloseable {
     for (Listener gone : old.values()) {
       unbind(gone);
     }
-    upstreams.retainClusters(clusters(config.values()).keySet()); // hosts and outlier state of removed clusters go
+    Map<String, Cluster> clusters = clusters(config.values());
+    upstreams.retainClusters(clusters.keySet()); // hosts and outlier state of removed clusters go
+    java.util.Set<Endpoint> endpoints = new java.util.HashSet<>();
+    clusters.values().forEach(c -> endpoints.addAll(c.endpoints()));
+    upstreams.retainEndpoints(endpoints); // idle connections to endpoints no cluster has any more are closed
     return errors;
   }
 

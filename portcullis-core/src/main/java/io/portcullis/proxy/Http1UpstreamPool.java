@@ -233,6 +233,21 @@ final class Http1UpstreamPool {
   }
 
   /**
+   * Closes the idle connections to endpoints not in {@code live}, and marks their keys so that a connection in use
+   * is closed, not pooled, when its request ends.
+   */
+  void retainEndpoints(java.util.Set<Endpoint> live) {
+    for (KeyState k : new java.util.ArrayList<>(keys.values())) {
+      k.removed = !live.contains(k.endpoint);
+      if (k.removed) {
+        for (Channel ch : new java.util.ArrayList<>(k.idle)) {
+          ch.close();
+        }
+      }
+    }
+  }
+
+  /**
    * Takes back a connection whose exchange completed cleanly: to the key's next waiting request, else to the idle
    * set it was made for.
    */
@@ -253,8 +268,12 @@ final class Http1UpstreamPool {
       ch.close();
       return;
     }
-    ch.config().setAutoRead(true); // reading while idle: the upstream closing it is seen at once
     Waiter next = k.nextWaiter();
+    if (k.removed && next == null) {
+      ch.close(); // its endpoint left the configuration
+      return;
+    }
+    ch.config().setAutoRead(true); // reading while idle: the upstream closing it is seen at once
     if (next != null) {
       // after the releasing exchange has unwound: the next request starts on a connection no one else holds
       ch.eventLoop().execute(() -> {
@@ -332,6 +351,8 @@ final class Http1UpstreamPool {
     final ArrayDeque<Channel> idle = new ArrayDeque<>();
     final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     int open;
+    /** No cluster of the configuration has the endpoint any more: its connections are not pooled again. */
+    boolean removed;
 
     KeyState(Object key, Endpoint endpoint, SslContext ssl, String sni, TrafficPolicy.ConnectionPool pool) {
       this.key = key;

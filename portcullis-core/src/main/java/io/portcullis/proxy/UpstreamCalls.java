@@ -51,6 +51,11 @@ final class UpstreamCalls {
     return h == null ? null : h.endpoint();
   }
 
+  /** Closes the idle connections to endpoints not in {@code live}; see {@link Upstreams#retainEndpoints}. */
+  void retainEndpoints(java.util.Set<Endpoint> live) {
+    http1.retainEndpoints(live);
+  }
+
   /** Forgets the balancers of clusters the configuration no longer has. */
   void pruneBalancers() {
     balancers.prune();

@@ -58,6 +58,15 @@ final class Upstreams {
     calls.forEach((loop, c) -> loop.execute(c::pruneBalancers));
   }
 
+  /**
+   * Closes, on every loop, the idle HTTP/1.1 connections to endpoints not in {@code live} (a new configuration
+   * removed them: Envoy drains a removed host's pools); connections in use finish their request first and are not
+   * pooled again. Called off the event loops.
+   */
+  void retainEndpoints(java.util.Set<Endpoint> live) {
+    calls.forEach((loop, c) -> loop.execute(() -> c.retainEndpoints(live)));
+  }
+
   ProxyStats stats() {
     return stats;
   }

@@ -284,6 +284,9 @@ class ServiceDiscoveryIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> loop.ok() >= okAfterRemoval + 20);
         assertThat(second.received()).as("the removed endpoint's pooled connections take no new request")
             .hasSizeLessThanOrEqualTo(secondAfterRemoval + 1); // at most the one in flight at the swap
+        await("the removed endpoint's connections are closed, not left idle").atMost(Duration.ofSeconds(10))
+            .until(() -> second.openConnections() == 0);
+        assertThat(first.openConnections()).as("the remaining endpoint's are kept").isPositive();
         loop.close();
         assertThat(loop.failed()).isZero();
       }
