@@ -19,6 +19,11 @@ Usage: h2server.py [--tls CERT KEY] MODE=PORT [MODE=PORT ...]
   connection-header  every request: 200 with a "connection: keep-alive" header (forbidden in HTTP/2, section 8.2.2)
   websocket        RFC 8441: SETTINGS_ENABLE_CONNECT_PROTOCOL=1; a CONNECT with ":protocol websocket" gets 200 and its
                    WebSocket messages echoed ("?headers" answered with the request's headers as JSON); others as ok
+  streams-N        as ok, but SETTINGS_MAX_CONCURRENT_STREAMS N, and each answer sent 500 ms after its request
+                   ended, so that streams stay open a while; a stream over N is refused (RST_STREAM REFUSED_STREAM,
+                   RFC 9113 section 5.1.2: a client may open streams before our SETTINGS reach it), "MODE: refused
+                   stream"; "MODE: peak streams K" each time a connection has more streams open at once than before
+A mode may carry a label, MODE/LABEL=PORT, to tell listeners of one mode apart: their lines start "MODE/LABEL: ".
 Prints "listening MODE PORT" per listener, then one line per event of note ("MODE: goaway last=7",
 "MODE: goaway received 11", "MODE: connection closed by peer" with what preceded it, if anything,
 "MODE: sent 1000000 pings"), flushed as it goes. After the peer's GOAWAY the connection is read until the peer
@@ -29,6 +34,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 import h2.config
 import h2.connection
@@ -48,11 +54,26 @@ def log(line):
         print(line, flush=True)
 
 
+DELAY = 0.5  # seconds before a streams-N answer
+
+
+class RefusingSettings(h2.settings.Settings):
+    """Our settings as advertised, but h2 itself takes any number of streams: streams-N refuses those over N as a
+    stream error (h2 would end the whole connection, which RFC 9113 section 5.1.2 does not ask for)."""
+
+    @property
+    def max_concurrent_streams(self):
+        return 2 ** 31 - 1
+
+
 class Connection:
-    def __init__(self, sock, mode):
+    def __init__(self, sock, name):
         self.sock = sock
+        self.name = name  # what its lines start with: MODE or MODE/LABEL
+        mode = name.split("/", 1)[0]
         self.mode = mode
         self.goaway_after = int(mode.rsplit("-", 1)[1]) if mode.startswith("goaway-after-") else 0
+        self.max_streams = int(mode.rsplit("-", 1)[1]) if mode.startswith("streams-") else 0
         self.c = h2.connection.H2Connection(config=h2.config.H2Configuration(
             client_side=False, header_encoding="utf-8", validate_outbound_headers=False,
             normalize_outbound_headers=False))
@@ -60,6 +81,11 @@ class Connection:
             self.c.local_settings = h2.settings.Settings(client=False, initial_values={
                 h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100,
                 h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1})
+        elif self.max_streams:
+            self.c.local_settings = RefusingSettings(client=False, initial_values={
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.max_streams})
+        self.delayed = []  # [due (time.monotonic()), stream id], in due order (streams-N)
+        self.peak = 0  # the most streams open at once (streams-N)
         self.requests = {}  # stream id -> headers dict
         self.received = 0
         self.last = None  # the GOAWAY's last stream id, once sent
@@ -86,24 +112,29 @@ class Connection:
             self.c.initiate_connection()
             self.send()
             while not self.done:
-                data = self.sock.recv(65536)
+                data = self.receive()
+                if data is None:  # a delayed answer is due
+                    self.respond_due()
+                    self.flush_pending()
+                    self.send()
+                    continue
                 if not data:
-                    log("%s: connection closed by peer" % self.mode)
+                    log("%s: connection closed by peer" % self.name)
                     return
                 for e in self.c.receive_data(data):
                     self.handle(e)
                 self.flush_pending()
                 self.send()
                 if self.last is not None and not self.pending and not any(s <= self.last for s in self.requests):
-                    log("%s: drained, closing" % self.mode)
+                    log("%s: drained, closing" % self.name)
                     self.close_gracefully()
                     return
             if self.goaway_code is not None:
                 self.await_close()
         except (ConnectionError, OSError) as e:
-            log("%s: connection closed by peer (%s)" % (self.mode, e.__class__.__name__))
+            log("%s: connection closed by peer (%s)" % (self.name, e.__class__.__name__))
         except h2.exceptions.ProtocolError as e:
-            log("%s: protocol error %s" % (self.mode, e))
+            log("%s: protocol error %s" % (self.name, e))
         finally:
             self.sock.close()
 
@@ -139,6 +170,28 @@ class Connection:
         finally:
             self.sock.close()
 
+    def receive(self):
+        """The next bytes from the peer (b"" at its end), or None when a delayed answer is due first."""
+        if not self.delayed:
+            return self.sock.recv(65536)
+        wait = self.delayed[0][0] - time.monotonic()
+        if wait <= 0:
+            return None
+        self.sock.settimeout(wait)  # > 0: a timeout of 0 would make the socket non-blocking
+        try:
+            return self.sock.recv(65536)
+        except socket.timeout:
+            return None
+        finally:
+            self.sock.settimeout(None)
+
+    def respond_due(self):
+        now = time.monotonic()
+        while self.delayed and self.delayed[0][0] <= now:
+            sid = self.delayed.pop(0)[1]
+            if sid in self.requests:
+                self.respond(sid)
+
     def close_gracefully(self):
         self.send()
         self.sock.shutdown(socket.SHUT_WR)
@@ -155,9 +208,9 @@ class Connection:
         try:
             while self.sock.recv(65536):
                 pass
-            log("%s: connection closed by peer after goaway %d" % (self.mode, self.goaway_code))
+            log("%s: connection closed by peer after goaway %d" % (self.name, self.goaway_code))
         except socket.timeout:
-            log("%s: still open 10 s after goaway %d" % (self.mode, self.goaway_code))
+            log("%s: still open 10 s after goaway %d" % (self.name, self.goaway_code))
 
     def handle(self, e):
         if isinstance(e, h2.events.RequestReceived):
@@ -165,12 +218,19 @@ class Connection:
             sid = e.stream_id
             if self.last is not None and sid > self.last:
                 return  # after our GOAWAY: never processed
+            if self.max_streams and self.c.open_inbound_streams > self.max_streams:
+                self.c.reset_stream(sid, error_code=7)  # REFUSED_STREAM: not processed, the client may retry
+                log("%s: refused stream" % self.name)
+                return
             headers = dict(e.headers)
             self.requests[sid] = headers
+            if self.max_streams and self.c.open_inbound_streams > self.peak:
+                self.peak = self.c.open_inbound_streams
+                log("%s: peak streams %d" % (self.name, self.peak))
             if self.goaway_after and self.received == self.goaway_after and self.last is None:
                 self.last = sid
                 self.send(GoAwayFrame(stream_id=0, last_stream_id=sid, error_code=0).serialize())
-                log("%s: goaway last=%d" % (self.mode, sid))
+                log("%s: goaway last=%d" % (self.name, sid))
             if self.mode == "websocket" and headers.get(":method") == "CONNECT":
                 self.ws[sid] = wsframes.Parser()
                 self.c.send_headers(sid, [(":status", "200"), ("x-backend", "h2server")])
@@ -181,7 +241,7 @@ class Connection:
                 self.c.reset_stream(sid, error_code=8)
                 self.requests.pop(sid, None)
                 self.send(RstStreamFrame(sid, error_code=8).serialize() * 10_000)
-                log("%s: sent 10001 resets" % self.mode)
+                log("%s: sent 10001 resets" % self.name)
             elif self.mode in FLOODS and not self.flooded:
                 self.flooded = True
                 self.flood()
@@ -194,12 +254,15 @@ class Connection:
                     self.websocket_message(e.stream_id, opcode, payload)
         elif isinstance(e, h2.events.StreamEnded):
             if e.stream_id in self.requests and e.stream_id not in self.ws:
-                self.respond(e.stream_id)
+                if self.max_streams:
+                    self.delayed.append([time.monotonic() + DELAY, e.stream_id])
+                else:
+                    self.respond(e.stream_id)
         elif isinstance(e, h2.events.StreamReset):
             self.requests.pop(e.stream_id, None)
             self.pending.pop(e.stream_id, None)
         elif isinstance(e, h2.events.ConnectionTerminated):
-            log("%s: goaway received %d" % (self.mode, e.error_code))
+            log("%s: goaway received %d" % (self.name, e.error_code))
             self.goaway_code = e.error_code
             self.done = True
 
@@ -274,24 +337,26 @@ class Connection:
             while sent < 1_000_000:
                 self.sock.sendall(batch)
                 sent += 1000
-            log("%s: sent %d %s" % (self.mode, sent, what))
+            log("%s: sent %d %s" % (self.name, sent, what))
         except socket.timeout:
-            log("%s: stalled after %d %s" % (self.mode, sent, what))
+            log("%s: stalled after %d %s" % (self.name, sent, what))
         except OSError:
-            log("%s: connection closed by peer after %d %s" % (self.mode, sent, what))
+            log("%s: connection closed by peer after %d %s" % (self.name, sent, what))
             self.done = True
         finally:
             self.sock.settimeout(None)
 
 
-def listen(mode, port, tls):
+def listen(name, port, tls):
+    """Accepts connections on 127.0.0.1:PORT for listener NAME (MODE or MODE/LABEL)."""
+    mode = name.split("/", 1)[0]
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if mode in FLOODS:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # so the peer's answers back up
     s.bind(("127.0.0.1", port))
     s.listen(128)
-    log("listening %s %d" % (mode, port))
+    log("listening %s %d" % (name, port))
     while True:
         conn, _ = s.accept()
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -299,11 +364,11 @@ def listen(mode, port, tls):
             try:
                 conn = tls.wrap_socket(conn, server_side=True)
             except (ssl.SSLError, OSError) as e:
-                log("%s: handshake failed %s" % (mode, e))
+                log("%s: handshake failed %s" % (name, e))
                 conn.close()
                 continue
-        log("%s: connection accepted" % mode)
-        threading.Thread(target=Connection(conn, mode).run, daemon=True).start()
+        log("%s: connection accepted" % name)
+        threading.Thread(target=Connection(conn, name).run, daemon=True).start()
 
 
 def main():

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * SETTINGS acknowledgements it does not read, a header block far over our limit, a bad frame) closes the connection
  * at once after a GOAWAY; each of its streams gets {@link Http2UpstreamStream.Listener#closed}, and no other
  * connection is touched. A connection with no stream for {@link Http2UpstreamLimits#idleTimeout()} is closed with
- * GOAWAY {@code NO_ERROR}.
+ * GOAWAY {@code NO_ERROR}; one that has opened {@link Http2UpstreamLimits#maxRequestsPerConnection()} streams takes
+ * no more and is closed the same way once they have ended (counted as {@code upstream_cx_max_requests}).
  */
 final class Http2UpstreamConnection {
   private static final Logger log = LoggerFactory.getLogger(Http2UpstreamConnection.class);
@@ -55,6 +56,12 @@ final class Http2UpstreamConnection {
   private boolean reading;
   /** Streams opened and not yet closed (Netty's) or abandoned: what counts against the concurrency limit. */
   private int streams;
+  /** Streams opened over the connection's life, for {@link Http2UpstreamLimits#maxRequestsPerConnection()}. */
+  private int opened;
+  /** {@code maxRequestsPerConnection} streams were opened: no new one; closed once they end. */
+  private boolean exhausted;
+  /** Told when what the connection can take changes: {@link #stateListener(Runnable)}. */
+  private Runnable stateListener;
   /** The last stream id of the upstream's GOAWAY; -1 before one came. */
   private int goAwayLastStreamId = -1;
   private long goAwayErrorCode;
@@ -144,9 +151,28 @@ final class Http2UpstreamConnection {
     return draining || failure != null || !channel.isActive();
   }
 
+  /**
+   * Returns whether the connection takes no new stream and will close once its streams end: it is draining
+   * ({@link #isDraining()}) or has opened its {@link Http2UpstreamLimits#maxRequestsPerConnection()} streams.
+   */
+  boolean isRetiring() {
+    return exhausted || isDraining();
+  }
+
   /** Returns whether {@link #openStream} would get a stream going now. */
   boolean hasCapacity() {
-    return ready && !isDraining() && streams < maxConcurrentStreams();
+    return ready && !exhausted && !isDraining() && streams < maxConcurrentStreams();
+  }
+
+  /**
+   * Sets what is run, on the event loop, when what the connection can take may have changed: a stream ended (a slot
+   * is free), the upstream's SETTINGS arrived, or it stopped taking new streams ({@link #isRetiring()}: GOAWAY, its
+   * request limit), so that another connection may be opened in its place. The pool serves its waiting requests
+   * then. It must not open a stream inside the call (it may come from within Netty's stream bookkeeping or from
+   * {@link #openStream}): schedule that.
+   */
+  void stateListener(Runnable listener) {
+    this.stateListener = listener;
   }
 
   /**
@@ -158,6 +184,12 @@ final class Http2UpstreamConnection {
     assert channel.eventLoop().inEventLoop();
     streams++;
     idleSinceNanos = -1;
+    int max = limits.maxRequestsPerConnection();
+    if (max > 0 && ++opened >= max && !exhausted) {
+      exhausted = true; // this stream is still written: only new ones are refused (hasCapacity)
+      stats.inc(ProxyStats.UPSTREAM_CX_MAX_REQUESTS);
+      stateChanged();
+    }
     return new Http2UpstreamStream(this, listener);
   }
 
@@ -400,6 +432,7 @@ final class Http2UpstreamConnection {
   /** The upstream's SETTINGS arrived (its limits are known from here on). */
   void settingsRead() {
     settingsReceived = true;
+    stateChanged();
   }
 
   /**
@@ -416,6 +449,8 @@ final class Http2UpstreamConnection {
     goAwayErrorCode = errorCode;
     if (streams == 0) {
       channel.eventLoop().execute(channel::close);
+    } else {
+      stateChanged();
     }
   }
 
@@ -490,11 +525,19 @@ final class Http2UpstreamConnection {
     }
     s.counted = false;
     if (--streams == 0) {
-      if (draining && channel.isActive()) {
-        channel.eventLoop().execute(channel::close); // drained: GOAWAY NO_ERROR and close
-      } else {
-        idle();
+      if ((draining || exhausted) && channel.isActive()) {
+        channel.eventLoop().execute(this::close); // drained: GOAWAY NO_ERROR and close
+        return;
       }
+      idle();
+    }
+    stateChanged();
+  }
+
+  private void stateChanged() {
+    Runnable l = stateListener;
+    if (l != null) {
+      l.run();
     }
   }
 

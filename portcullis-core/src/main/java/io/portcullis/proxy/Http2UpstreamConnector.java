@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
@@ -32,8 +33,9 @@ final class Http2UpstreamConnector {
    *
    * @param bootstrap the channel type, resolver and options (the handler is set here, on a copy)
    * @return completes on the event loop when the connection can take streams (plain: connected; TLS: handshake done
-   *     and ALPN chose {@code h2}), or fails: connect refused or timed out, handshake failed, ALPN chose another
-   *     protocol or none ({@link SSLHandshakeException} naming the endpoint and what was chosen)
+   *     and ALPN chose {@code h2}), or fails: connect refused or timed out (Netty's {@link ConnectTimeoutException}
+   *     after the bootstrap's {@code CONNECT_TIMEOUT_MILLIS}), handshake failed, ALPN chose another protocol or none
+   *     ({@link SSLHandshakeException} naming the endpoint and what was chosen)
    * @throws IllegalArgumentException when {@code ssl} does not offer ALPN {@code h2}
    */
   static Future<Http2UpstreamConnection> connect(Bootstrap bootstrap, EventLoop loop, Endpoint endpoint,
@@ -79,13 +81,18 @@ final class Http2UpstreamConnector {
   }
 
   /**
-   * Fails {@code ready} with {@code cause} unless it is done, counting {@code upstream_cx_connect_fail} first: the
-   * failure runs the waiters' callbacks at once, and whoever they wake must find the count already there. Call on
-   * the connection's event loop (the only thread that completes {@code ready}).
+   * Fails {@code ready} with {@code cause} unless it is done, counting {@code upstream_cx_connect_fail} (and
+   * {@code upstream_cx_connect_timeout} when the TCP connect outlasted the bootstrap's connect timeout, DestinationRule
+   * {@code connectionPool.tcp.connectTimeout}) first: the failure runs the waiters' callbacks at once, and whoever
+   * they wake must find the count already there. Call on the connection's event loop (the only thread that completes
+   * {@code ready}).
    */
   private static void failConnect(Promise<Http2UpstreamConnection> ready, Throwable cause, ProxyStats stats) {
     if (ready.isDone()) {
       return;
+    }
+    if (cause instanceof ConnectTimeoutException) {
+      stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_TIMEOUT);
     }
     stats.inc(ProxyStats.UPSTREAM_CX_CONNECT_FAIL);
     ready.setFailure(cause);

@@ -28,9 +28,14 @@ import java.time.Duration;
  *     {@code max_outbound_control_frames} (1000 there; Netty's default 10,000 here); >= 1
  * @param idleTimeout a connection with no stream for this long is closed with GOAWAY {@code NO_ERROR}:
  *     DestinationRule's {@code connectionPool.http.idleTimeout}; zero never
+ * @param maxRequestsPerConnection the most streams opened on one connection over its life; once that many were
+ *     opened it takes no more and is closed (GOAWAY {@code NO_ERROR}) when they have ended: DestinationRule's
+ *     {@code connectionPool.http.maxRequestsPerConnection}, Envoy's {@code max_requests_per_connection}; 0 for no
+ *     limit
  */
 record Http2UpstreamLimits(int maxConcurrentStreams, int initialStreamWindow, int maxResponseHeadersKb,
-    int maxRstFramesPerWindow, int rstFramesWindowSeconds, int maxQueuedControlFrames, Duration idleTimeout) {
+    int maxRstFramesPerWindow, int rstFramesWindowSeconds, int maxQueuedControlFrames, Duration idleTimeout,
+    int maxRequestsPerConnection) {
   /** The stream window HTTP/2 starts with (RFC 9113 §6.9.2). */
   static final int DEFAULT_WINDOW = 65_535;
 
@@ -61,11 +66,22 @@ record Http2UpstreamLimits(int maxConcurrentStreams, int initialStreamWindow, in
     if (idleTimeout.isNegative()) {
       throw new IllegalArgumentException("idleTimeout: " + idleTimeout + " (expected: >= 0, 0 for never)");
     }
+    if (maxRequestsPerConnection < 0) {
+      throw new IllegalArgumentException("maxRequestsPerConnection: " + maxRequestsPerConnection
+          + " (expected: >= 0, 0 for no limit)");
+    }
+  }
+
+  /** Limits without a request limit per connection ({@code maxRequestsPerConnection} 0). */
+  Http2UpstreamLimits(int maxConcurrentStreams, int initialStreamWindow, int maxResponseHeadersKb,
+      int maxRstFramesPerWindow, int rstFramesWindowSeconds, int maxQueuedControlFrames, Duration idleTimeout) {
+    this(maxConcurrentStreams, initialStreamWindow, maxResponseHeadersKb, maxRstFramesPerWindow,
+        rstFramesWindowSeconds, maxQueuedControlFrames, idleTimeout, 0);
   }
 
   /**
    * 100 streams per connection, the protocol's 64 KiB stream window, 60 KiB of response headers, 200 resets per 30 s
-   * (Netty's server default), 10,000 queued control frames, one hour idle.
+   * (Netty's server default), 10,000 queued control frames, one hour idle, no request limit per connection.
    */
   static Http2UpstreamLimits defaults() {
     return new Http2UpstreamLimits(100, DEFAULT_WINDOW, 60, 200, 30, 10_000, Duration.ofHours(1));
@@ -74,7 +90,23 @@ record Http2UpstreamLimits(int maxConcurrentStreams, int initialStreamWindow, in
   /** Returns a copy with {@code idleTimeout}. */
   Http2UpstreamLimits withIdleTimeout(Duration idleTimeout) {
     return new Http2UpstreamLimits(maxConcurrentStreams, initialStreamWindow, maxResponseHeadersKb,
-        maxRstFramesPerWindow, rstFramesWindowSeconds, maxQueuedControlFrames, idleTimeout);
+        maxRstFramesPerWindow, rstFramesWindowSeconds, maxQueuedControlFrames, idleTimeout, maxRequestsPerConnection);
+  }
+
+  /** Returns a copy with {@code maxRequestsPerConnection} (0 for no limit). */
+  Http2UpstreamLimits withMaxRequestsPerConnection(int maxRequestsPerConnection) {
+    return new Http2UpstreamLimits(maxConcurrentStreams, initialStreamWindow, maxResponseHeadersKb,
+        maxRstFramesPerWindow, rstFramesWindowSeconds, maxQueuedControlFrames, idleTimeout, maxRequestsPerConnection);
+  }
+
+  /**
+   * Returns how many streams a connection being opened is expected to take: the smaller of ours, the 100 assumed
+   * before the upstream's SETTINGS ({@link Http2UpstreamConnection#ASSUMED_MAX_CONCURRENT_STREAMS}) and
+   * {@code maxRequestsPerConnection} when set; the pool lets that many requests wait on one connect.
+   */
+  int streamsPerConnect() {
+    int n = Math.min(Http2UpstreamConnection.ASSUMED_MAX_CONCURRENT_STREAMS, maxConcurrentStreams);
+    return maxRequestsPerConnection > 0 ? Math.min(n, maxRequestsPerConnection) : n;
   }
 
   /** Returns the connection-level receive window we ask for, bytes. */

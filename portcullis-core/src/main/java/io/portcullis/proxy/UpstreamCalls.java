@@ -113,7 +113,8 @@ final class UpstreamCalls {
       sni = tls.sni().orElse(cluster.host());
     }
     if (protocol == Cluster.Protocol.HTTP2) {
-      Http2UpstreamPool.Pending p = http2.acquire(endpoint, ssl, sni,
+      Http2UpstreamPool.Pending p = http2.acquire(endpoint, ssl, sni, cluster.policy().connectionPool(),
+          balancers.hosts(cluster).breakers(),
           connection -> callback.opened(new Http2UpstreamCall(listener).open(connection)), callback::failed);
       return p == Http2UpstreamPool.Pending.NONE ? null : p::cancel;
     }

@@ -11,7 +11,9 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.ssl.SslContext;
 import io.netty.resolver.DefaultAddressResolverGroup;
+import io.portcullis.proxy.lb.CircuitBreakers;
 import io.portcullis.routing.Endpoint;
+import io.portcullis.routing.TrafficPolicy;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.List;
@@ -19,6 +21,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The code under test driven as the proxy will drive it: an {@link Http2UpstreamPool} on one event loop, requests
@@ -28,11 +31,28 @@ final class H2Client implements AutoCloseable {
   final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   final EventLoop loop = group.next();
   final ProxyStats stats = new ProxyStats();
+  /** The circuit breakers of the one cluster all requests here are for. */
+  final CircuitBreakers breakers = new CircuitBreakers();
   final Http2UpstreamPool pool;
 
   H2Client(Http2UpstreamLimits limits) {
     pool = new Http2UpstreamPool(loop, NioSocketChannel.class, DefaultAddressResolverGroup.INSTANCE,
         Duration.ofSeconds(5), limits, stats);
+  }
+
+  /**
+   * {@link Http2UpstreamPool#acquire} for a cluster without a DestinationRule {@code connectionPool}, whose breakers
+   * are {@link #breakers}; call on the loop.
+   */
+  Http2UpstreamPool.Pending acquire(Endpoint ep, SslContext ssl, String sni, Consumer<Http2UpstreamConnection> onReady,
+      Consumer<Throwable> onFailure) {
+    return acquire(ep, ssl, sni, TrafficPolicy.ConnectionPool.DEFAULT, onReady, onFailure);
+  }
+
+  /** {@link Http2UpstreamPool#acquire} for a cluster with {@code pool}, whose breakers are {@link #breakers}. */
+  Http2UpstreamPool.Pending acquire(Endpoint ep, SslContext ssl, String sni, TrafficPolicy.ConnectionPool pool,
+      Consumer<Http2UpstreamConnection> onReady, Consumer<Throwable> onFailure) {
+    return this.pool.acquire(ep, ssl, sni, pool, breakers, onReady, onFailure);
   }
 
   /** Runs {@code c} on the loop and returns its result. */
@@ -50,7 +70,17 @@ final class H2Client implements AutoCloseable {
   /** Sends {@code r} to {@code ep} (h2c when {@code ssl} is null); returns its recording at once. */
   Recording send(Endpoint ep, SslContext ssl, String sni, Request r, boolean autoConsume) {
     Recording rec = new Recording(autoConsume);
-    loop.execute(() -> pool.acquire(ep, ssl, sni, c -> start(c, r, rec), rec.ending::completeExceptionally));
+    loop.execute(() -> acquire(ep, ssl, sni, c -> start(c, r, rec), rec.ending::completeExceptionally));
+    return rec;
+  }
+
+  /**
+   * Sends {@code r} over h2c to {@code ep} for a cluster with DestinationRule {@code pool}; returns its recording
+   * once the pool took the request, with what it returned in {@link Recording#pending}.
+   */
+  Recording send(Endpoint ep, TrafficPolicy.ConnectionPool pool, Request r) throws Exception {
+    Recording rec = new Recording(true);
+    rec.pending = onLoop(() -> acquire(ep, null, null, pool, c -> start(c, r, rec), rec.ending::completeExceptionally));
     return rec;
   }
 
@@ -64,7 +94,7 @@ final class H2Client implements AutoCloseable {
       if (retryRefused) {
         attempt(ep, r, rec, 1);
       } else {
-        pool.acquire(ep, null, null, c -> start(c, r, rec), rec.ending::completeExceptionally);
+        acquire(ep, null, null, c -> start(c, r, rec), rec.ending::completeExceptionally);
       }
     }));
     return out;
@@ -81,7 +111,7 @@ final class H2Client implements AutoCloseable {
         out.copy(rec, how, err);
       }
     });
-    pool.acquire(ep, null, null, c -> start(c, r, rec), rec.ending::completeExceptionally);
+    acquire(ep, null, null, c -> start(c, r, rec), rec.ending::completeExceptionally);
   }
 
   private static void start(Http2UpstreamConnection c, Request r, Recording rec) {
@@ -111,6 +141,8 @@ final class H2Client implements AutoCloseable {
     volatile boolean autoConsume;
     volatile Http2UpstreamStream stream;
     volatile Http2UpstreamConnection connection;
+    /** What the pool's acquire returned, when the test asked for it. */
+    volatile Http2UpstreamPool.Pending pending;
     final List<String> statuses = new CopyOnWriteArrayList<>();
     final List<String> refusals = new CopyOnWriteArrayList<>();
     volatile Http2Headers head;

@@ -21,6 +21,22 @@ class Http2UpstreamLimitsTest {
   }
 
   @ParameterizedTest
+  @CsvSource({"0, 100", "1, 1", "2, 2", "150, 100"})
+  void maxRequestsPerConnectionBoundsTheRequestsThatWaitOnOneConnect(int perConnection, int perConnect) {
+    Http2UpstreamLimits l = Http2UpstreamLimits.defaults().withMaxRequestsPerConnection(perConnection);
+    assertThat(l.maxRequestsPerConnection()).isEqualTo(perConnection);
+    assertThat(l.streamsPerConnect()).isEqualTo(perConnect);
+    assertThat(l.withIdleTimeout(Duration.ofSeconds(1)).maxRequestsPerConnection()).isEqualTo(perConnection);
+  }
+
+  @Test
+  void aNegativeRequestLimitIsNamed() {
+    assertThatThrownBy(() -> Http2UpstreamLimits.defaults().withMaxRequestsPerConnection(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxRequestsPerConnection: -1 (expected: >= 0, 0 for no limit)");
+  }
+
+  @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
       "0 | 65535 | 60   | 200 | 30 | 10000 | 1  | maxConcurrentStreams: 0 (expected: >= 1)",
       "1 | 1000  | 60   | 200 | 30 | 10000 | 1  | initialStreamWindow: 1000 (expected: 65535..2147483647)",

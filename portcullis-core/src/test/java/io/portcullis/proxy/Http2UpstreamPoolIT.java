@@ -12,6 +12,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.portcullis.routing.Endpoint;
+import io.portcullis.routing.TrafficPolicy;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.TestPki;
 import java.net.ConnectException;
@@ -162,7 +163,7 @@ class Http2UpstreamPoolIT {
       Endpoint ep = new Endpoint("127.0.0.1", server.port());
       H2Client.Recording r = new H2Client.Recording(true);
       List<io.netty.channel.ChannelFuture> writes = new ArrayList<>();
-      client.onLoop(() -> client.pool.acquire(ep, null, null, c -> {
+      client.onLoop(() -> client.acquire(ep, null, null, c -> {
         Http2UpstreamStream s = c.openStream(r);
         r.stream = s;
         assertThat(s.isWritable()).isTrue();
@@ -238,7 +239,7 @@ class Http2UpstreamPoolIT {
       assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_CONNECT_FAIL)).isEqualTo(1);
 
       SslContext noH2 = clientTls(ApplicationProtocolNames.HTTP_1_1);
-      assertThatThrownBy(() -> client.onLoop(() -> client.pool.acquire(new Endpoint("127.0.0.1", server.port()),
+      assertThatThrownBy(() -> client.onLoop(() -> client.acquire(new Endpoint("127.0.0.1", server.port()),
           noH2, null, c -> { }, e -> { }))).cause().isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("ALPN [http/1.1] (expected: h2 among them)");
     }
@@ -251,13 +252,15 @@ class Http2UpstreamPoolIT {
       CompletableFuture<Throwable> a = new CompletableFuture<>();
       CompletableFuture<Throwable> b = new CompletableFuture<>();
       client.onLoop(() -> { // in one go: a refused connect on loopback can fail before the loop's next task
-        client.pool.acquire(nobody, null, null, c -> { }, a::complete);
-        client.pool.acquire(nobody, null, null, c -> { }, b::complete);
+        client.acquire(nobody, null, null, c -> { }, a::complete);
+        client.acquire(nobody, null, null, c -> { }, b::complete);
         return null;
       });
       assertThat(a.get(30, TimeUnit.SECONDS)).isInstanceOf(ConnectException.class);
       assertThat(b.get(30, TimeUnit.SECONDS)).isInstanceOf(ConnectException.class);
       assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_CONNECT_FAIL)).isEqualTo(1); // one connect for both
+      assertThat(client.breakers.connections()).as("the failed connect no longer counts").isZero();
+      assertThat(client.breakers.pending()).isZero();
     }
   }
 
@@ -269,7 +272,7 @@ class Http2UpstreamPoolIT {
       SslContext ssl = clientTls(ApplicationProtocolNames.HTTP_2);
       AtomicBoolean called = new AtomicBoolean();
       client.onLoop(() -> {
-        Http2UpstreamPool.Pending p = client.pool.acquire(ep, ssl, "localhost", c -> called.set(true),
+        Http2UpstreamPool.Pending p = client.acquire(ep, ssl, "localhost", c -> called.set(true),
             e -> called.set(true));
         assertThat(p).isNotSameAs(Http2UpstreamPool.Pending.NONE); // the TLS handshake is still ahead
         p.cancel();
@@ -284,6 +287,95 @@ class Http2UpstreamPoolIT {
     }
   }
 
+  /**
+   * DestinationRule {@code tcp.maxConnections: 1} and {@code http1MaxPendingRequests: 1} against an upstream that
+   * takes 2 streams: a third request waits for the one connection (none is opened), a fourth is refused at once, a
+   * cancelled waiter gives its place back, and the waiter is served on that connection once a stream ended.
+   */
+  @Test
+  void overMaxConnectionsARequestWaitsForAStreamAndPendingOnesOverTheLimitAreRefused() throws Exception {
+    TrafficPolicy.ConnectionPool pool = pool(1, 1, 0, Duration.ofHours(1));
+    try (H2TestServer server = H2TestServer.plain(2L);
+        H2Client client = new H2Client(Http2UpstreamLimits.defaults())) {
+      Endpoint ep = new Endpoint("127.0.0.1", server.port());
+      H2Client.Recording first = client.send(ep, pool, H2Client.Request.get("/"));
+      assertThat(first.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+      Http2UpstreamConnection a = first.connection;
+      await().atMost(WAIT).until(() -> client.onLoop(() -> a.settingsReceived() && a.activeStreams() == 0));
+      H2Client.Recording h1 = client.send(ep, pool, H2Client.Request.get("/hold"));
+      H2Client.Recording h2 = client.send(ep, pool, H2Client.Request.get("/hold"));
+      await().atMost(WAIT).until(() -> server.requests.get() == 3);
+
+      H2Client.Recording cancelled = client.send(ep, pool, H2Client.Request.get("/hold"));
+      assertThat(cancelled.pending).isNotSameAs(Http2UpstreamPool.Pending.NONE);
+      assertThat(client.breakers.pending()).isEqualTo(1);
+      H2Client.Recording refused = client.send(ep, pool, H2Client.Request.get("/hold"));
+      assertThatThrownBy(() -> refused.ending.get(30, TimeUnit.SECONDS)).cause()
+          .isInstanceOf(PendingOverflowException.class).hasMessageContaining("http1MaxPendingRequests");
+      client.onLoop(() -> {
+        cancelled.pending.cancel();
+        return null;
+      });
+      assertThat(client.breakers.pending()).as("given back by cancel").isZero();
+      H2Client.Recording waiter = client.send(ep, pool, H2Client.Request.get("/hold"));
+      assertThat(waiter.pending).isNotSameAs(Http2UpstreamPool.Pending.NONE);
+
+      server.releaseHolds();
+      assertThat(h1.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+      assertThat(h2.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+      await().atMost(WAIT).until(() -> server.requests.get() == 4);
+      server.releaseHolds();
+      assertThat(waiter.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+      assertThat(waiter.connection).isSameAs(a);
+      assertThat(cancelled.ending).isNotDone();
+      assertThat(server.connections.get()).isEqualTo(1);
+      assertThat(client.breakers.connections()).isEqualTo(1);
+      assertThat(client.breakers.pending()).isZero();
+      assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_OVERFLOW)).isEqualTo(2);
+      assertThat(client.stats.get(ProxyStats.UPSTREAM_RQ_PENDING_OVERFLOW)).isEqualTo(1);
+    }
+  }
+
+  /**
+   * {@code maxRequestsPerConnection: 2} and {@code idleTimeout}: the third request goes on a new connection, the
+   * first closes once its two streams ended, the second when idle, and each leaves the cluster's connection count;
+   * a request of a cluster without the setting never shares their connections.
+   */
+  @Test
+  void maxRequestsPerConnectionAndIdleTimeoutOfTheDestinationRule() throws Exception {
+    TrafficPolicy.ConnectionPool pool = pool(Integer.MAX_VALUE, Integer.MAX_VALUE, 2, Duration.ofMillis(500));
+    try (H2TestServer server = H2TestServer.plain(null);
+        H2Client client = new H2Client(Http2UpstreamLimits.defaults())) {
+      Endpoint ep = new Endpoint("127.0.0.1", server.port());
+      List<H2Client.Recording> rs = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        H2Client.Recording r = client.send(ep, pool, H2Client.Request.get("/"));
+        assertThat(r.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+        rs.add(r);
+      }
+      H2Client.Recording other = client.send(ep, null, null, H2Client.Request.get("/"), true);
+      assertThat(other.ending.get(30, TimeUnit.SECONDS)).isEqualTo("end");
+
+      assertThat(rs.get(1).connection).isSameAs(rs.get(0).connection);
+      assertThat(rs.get(2).connection).isNotSameAs(rs.get(0).connection);
+      assertThat(other.connection).isNotIn(rs.get(0).connection, rs.get(2).connection);
+      assertThat(rs.get(0).connection.closeFuture().await(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(rs.get(2).connection.closeFuture().await(30, TimeUnit.SECONDS)).isTrue();
+      await().atMost(WAIT).until(() -> client.breakers.connections() == 1); // the one without the setting
+      await().atMost(WAIT).until(() -> server.goAwaysReceived.equals(List.of(0L, 0L))); // both closed gracefully
+      assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_MAX_REQUESTS)).isEqualTo(1);
+      assertThat(client.stats.get(ProxyStats.UPSTREAM_CX_IDLE_TIMEOUT)).isEqualTo(1);
+      assertThat(other.connection.channel().isActive()).isTrue();
+    }
+  }
+
+  private static TrafficPolicy.ConnectionPool pool(int maxConnections, int maxPending, int perConnection,
+      Duration idle) {
+    TrafficPolicy.ConnectionPool d = TrafficPolicy.ConnectionPool.DEFAULT;
+    return new TrafficPolicy.ConnectionPool(maxConnections, d.connectTimeout(), d.tcpKeepalive(), maxPending,
+        d.http2MaxRequests(), perConnection, d.maxRetries(), idle, d.h2UpgradePolicy(), d.useClientProtocol());
+  }
+
   @Test
   void requestsBeyondMaxPendingAreRefusedAsOverflow() throws Exception {
     try (H2TestServer server = H2TestServer.plain(null);
@@ -293,7 +385,7 @@ class Http2UpstreamPoolIT {
       CompletableFuture<Throwable> overflow = new CompletableFuture<>();
       client.onLoop(() -> {
         for (int i = 0; i <= Http2UpstreamPool.MAX_PENDING; i++) {
-          client.pool.acquire(ep, null, null, c -> ready.incrementAndGet(), overflow::complete);
+          client.acquire(ep, null, null, c -> ready.incrementAndGet(), overflow::complete);
         }
         return null;
       });

@@ -11,7 +11,9 @@ import io.netty.resolver.AddressResolver;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Promise;
+import io.portcullis.proxy.lb.CircuitBreakers;
 import io.portcullis.routing.Endpoint;
+import io.portcullis.routing.TrafficPolicy;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -53,7 +55,7 @@ class Http2UpstreamPoolTest {
           Duration.ofSeconds(5), Http2UpstreamLimits.defaults(), new ProxyStats());
       CompletableFuture<Throwable> failed = new CompletableFuture<>();
       group.next().execute(() -> pool.acquire(new Endpoint("upstream.invalid", 80), null, null,
-          c -> failed.complete(null), failed::complete));
+          TrafficPolicy.ConnectionPool.DEFAULT, new CircuitBreakers(), c -> failed.complete(null), failed::complete));
 
       assertThat(failed.get(10, TimeUnit.SECONDS)).isInstanceOf(UnknownHostException.class);
     } finally {

@@ -15,8 +15,9 @@ import java.util.Optional;
  * {@code python3-h2}, one listener per mode on a free loopback port, h2c with prior knowledge or, with a certificate,
  * h2 over TLS. Modes (see the script): {@code ok}, {@code goaway-after-N}, {@code rst-flood}, {@code ping-flood},
  * {@code settings-flood}, {@code big-headers}, {@code no-status}, {@code status-999}, {@code connection-header},
- * {@code websocket}. It prints one line per event of note ({@code MODE: connection closed by peer}); stopped by PID
- * on {@link #close()}.
+ * {@code websocket}, {@code streams-N}; {@code MODE/LABEL} is a listener of {@code MODE} told apart by its label
+ * (its lines, and {@link #port} and {@link #count}, name it {@code MODE/LABEL}). It prints one line per event of note
+ * ({@code MODE: connection closed by peer}); stopped by PID on {@link #close()}.
  */
 public final class H2Server implements AutoCloseable {
   private final Proc proc;
