@@ -153,11 +153,16 @@ final class Http2UpstreamPool {
     return out;
   }
 
-  /** Closes every connection gracefully (GOAWAY, then close once its streams ended). */
-  void closeAll() {
-    for (Entry e : entries.values()) {
-      for (Http2UpstreamConnection c : new ArrayList<>(e.connections)) {
-        c.close();
+  /**
+   * Closes gracefully (GOAWAY, then close once its streams ended) every connection to an endpoint not in
+   * {@code live}: a new configuration removed it (Envoy drains a removed host's pools).
+   */
+  void retainEndpoints(java.util.Set<Endpoint> live) {
+    for (Map.Entry<Key, Entry> e : new ArrayList<>(entries.entrySet())) {
+      if (!live.contains(e.getKey().endpoint)) {
+        for (Http2UpstreamConnection c : new ArrayList<>(e.getValue().connections)) {
+          c.close();
+        }
       }
     }
   }

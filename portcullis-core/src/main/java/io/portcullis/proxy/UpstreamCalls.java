@@ -51,9 +51,13 @@ final class UpstreamCalls {
     return h == null ? null : h.endpoint();
   }
 
-  /** Closes the idle connections to endpoints not in {@code live}; see {@link Upstreams#retainEndpoints}. */
+  /**
+   * Closes the connections to endpoints not in {@code live} (HTTP/1.1: the idle ones, and the others as their request
+   * ends; HTTP/2: drained with GOAWAY); see {@link Upstreams#retainEndpoints}.
+   */
   void retainEndpoints(java.util.Set<Endpoint> live) {
     http1.retainEndpoints(live);
+    http2.retainEndpoints(live);
   }
 
   /** Forgets the balancers of clusters the configuration no longer has. */

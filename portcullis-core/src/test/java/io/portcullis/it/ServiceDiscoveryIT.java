@@ -13,6 +13,7 @@ import io.portcullis.proxy.Transport;
 import io.portcullis.testing.GrpcBackend;
 import io.portcullis.testing.GrpcClients;
 import io.portcullis.testing.GrpcEcho;
+import io.portcullis.testing.H2Server;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.RecordingBackend;
 import io.portcullis.testing.RequestLoop;
@@ -368,6 +369,32 @@ class ServiceDiscoveryIT {
         GrpcClients.closeAll(channel);
       }
       assertThat(backend.calls()).hasSize(1);
+    }
+  }
+
+  /** An HTTP/2 endpoint that leaves the configuration: its connection is drained (GOAWAY), not left open idle. */
+  @Test
+  void anHttp2EndpointThatLeavesIsDrained() throws Exception {
+    try (H2Server h2 = H2Server.start("ok")) {
+      String service = """
+          apiVersion: v1
+          kind: Service
+          metadata: {name: h2, namespace: shop}
+          spec:
+            ports: [{name: http2-web, port: 80, targetPort: 8080}]
+          ---
+          """;
+      String ready = "[{name: http2-web, port: %d}]".formatted(h2.port("ok"));
+      start(route("/", "{host: h2, port: {number: 80}}"), service + slice("h2-1", "h2", ready,
+          "[{addresses: [127.0.0.1]}]"));
+      assertThat(get("/first").body()).isEqualTo("h2 GET /first\n");
+      long before = gateway.generation();
+      Files.writeString(config.resolve("services.yaml"), service + slice("h2-1", "h2", ready,
+          "[{addresses: [127.0.0.1], conditions: {ready: false}}]"));
+      await().atMost(Duration.ofSeconds(10)).until(() -> gateway.generation() > before);
+      await("the removed endpoint's connection is closed").atMost(Duration.ofSeconds(10))
+          .until(() -> h2.count("ok", "connection closed by peer") >= 1);
+      assertThat(h2.output()).contains("ok: goaway received 0");
     }
   }
 }
