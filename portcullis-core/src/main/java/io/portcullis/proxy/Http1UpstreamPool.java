@@ -223,7 +223,10 @@ final class Http1UpstreamPool {
       @Override
       protected void initChannel(Channel ch) {
         if (ssl != null) {
-          ch.pipeline().addLast(ssl.newHandler(ch.alloc(), sni, endpoint.port()));
+          SslHandler tls = ssl.newHandler(ch.alloc(), sni, endpoint.port());
+          // the handshake has the connect timeout too (Envoy's connect_timeout ends when the TLS socket is up)
+          tls.setHandshakeTimeoutMillis(ch.config().getConnectTimeoutMillis());
+          ch.pipeline().addLast(tls);
         }
         ch.pipeline().addLast(new UpstreamCodec(4096, 65_536, 8192));
         ch.pipeline().addLast(new UpstreamHandler(stats, idle, maxRequests));

@@ -52,6 +52,8 @@ final class Http2UpstreamConnector {
           ch.pipeline().addLast(c.handler());
         } else {
           SslHandler tls = ssl.newHandler(ch.alloc(), sni != null ? sni : endpoint.host(), endpoint.port());
+          // the handshake has the connect timeout too (Envoy's connect_timeout ends when the TLS socket is up)
+          tls.setHandshakeTimeoutMillis(ch.config().getConnectTimeoutMillis());
           ch.pipeline().addLast(tls, new AlpnGate(c, tls, ready, stats));
         }
       }

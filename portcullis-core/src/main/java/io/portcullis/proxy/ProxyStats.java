@@ -31,7 +31,7 @@ public final class ProxyStats {
   static final String RQ_FAILED_PATH_NORMALIZATION = "downstream_rq_failed_path_normalization";
   /** Requests refused as malformed (400): duplicate Host, a Host that disagrees with the target, bad target. */
   static final String RQ_BAD_REQUEST = "downstream_rq_400";
-  /** Pooled upstream connections closed by {@code --upstream-idle-timeout}. */
+  /** Upstream connections closed idle: {@code --upstream-idle-timeout} or DestinationRule {@code idleTimeout}. */
   static final String UPSTREAM_CX_IDLE_TIMEOUT = "upstream_cx_idle_timeout";
   /** Upstream connects abandoned because the request had ended before the connection was needed. */
   static final String UPSTREAM_CX_CANCELLED = "upstream_cx_connect_cancelled";

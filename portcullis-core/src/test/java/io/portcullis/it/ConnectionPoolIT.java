@@ -50,6 +50,9 @@ class ConnectionPoolIT {
   /** Listens with a backlog of 1 and never accepts: once two connections fill its queue, SYNs go unanswered. */
   static java.net.ServerSocket blackhole;
   static final List<java.net.Socket> fillers = new ArrayList<>();
+  /** Accepts connections and never writes a byte: a TLS handshake to it never completes. */
+  static java.net.ServerSocket silent;
+  static final List<java.net.Socket> accepted = java.util.Collections.synchronizedList(new ArrayList<>());
 
   @BeforeAll
   static void start() throws Exception {
@@ -65,6 +68,18 @@ class ConnectionPoolIT {
     for (int i = 0; i < 2; i++) {
       fillers.add(new java.net.Socket("127.0.0.1", blackhole.getLocalPort()));
     }
+    silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
+    Thread acceptor = new Thread(() -> {
+      try {
+        while (true) {
+          accepted.add(silent.accept());
+        }
+      } catch (java.io.IOException closed) {
+        // the test is over
+      }
+    }, "silent-acceptor");
+    acceptor.setDaemon(true);
+    acceptor.start();
     port = Ports.free();
     StringBuilder config = new StringBuilder(Gateways.plainGateway(port)).append("""
         ---
@@ -88,6 +103,8 @@ class ConnectionPoolIT {
             route: [{destination: {host: failing.svc, port: {number: 80}}}]
           - match: [{uri: {prefix: /queued}}]
             route: [{destination: {host: queued.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /silent}}]
+            route: [{destination: {host: silent.svc, port: {number: 80}}}]
           - match: [{uri: {prefix: /blackhole}}]
             route: [{destination: {host: blackhole.svc, port: {number: 80}}}]
           - match: [{uri: {prefix: /keepalive}}]
@@ -102,6 +119,7 @@ class ConnectionPoolIT {
         {"slow", slow.port(), "http: {http2MaxRequests: 1}"}, {"failing", failing.port(), "http: {maxRetries: 1}"},
         {"queued", queued.port(), "tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1}"},
         {"blackhole", blackhole.getLocalPort(), "tcp: {connectTimeout: 500ms}"},
+        {"silent", silent.getLocalPort(), "tcp: {connectTimeout: 500ms}}, tls: {mode: SIMPLE, insecureSkipVerify: true"},
         {"keepalive", keepalive.port(), "tcp: {tcpKeepalive: {time: 7s, interval: 3s, probes: 4}}"},
         {"both", both.port("both"), "http: {useClientProtocol: true}"}, {"both-default", both.port("both"), null}}) {
       config.append("---\n").append(Gateways.staticService((String) s[0], s[0] + ".svc", (Integer) s[1]));
@@ -137,8 +155,12 @@ class ConnectionPoolIT {
     for (AutoCloseable c : List.of(limited, unlimited, idle, slow, failing, queued, keepalive, both, blackhole)) {
       c.close();
     }
+    silent.close();
     for (java.net.Socket f : fillers) {
       f.close();
+    }
+    for (java.net.Socket a : accepted) {
+      a.close();
     }
   }
 
@@ -232,6 +254,19 @@ class ConnectionPoolIT {
     assertThat(tookMs).as("500 ms, not the default 10 s").isLessThan(5000);
     // Istio's default retry policy (2 retries on connect-failure) makes three attempts, each timed out at 500 ms
     assertThat(gateway.stats().get("upstream_cx_connect_timeout") - timeouts).isEqualTo(3);
+  }
+
+  @Test
+  void connectTimeoutBoundsTheTlsHandshakeToo() throws Exception {
+    // As Envoy's connect_timeout: the connection is up once TLS is. The upstream accepts and never answers.
+    long start = System.nanoTime();
+    Proc.Result r = Proc.run(30, "curl", "-sS", "--max-time", "25", "-w", "|%{http_code}",
+        "http://127.0.0.1:" + port + "/silent");
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+
+    assertThat(r.stdout()).endsWith("|503");
+    assertThat(tookMs).as("three attempts of 500 ms, not Netty's 10 s handshake timeout each").isLessThan(8000);
+    assertThat(accepted).as("the TCP connects succeeded").isNotEmpty();
   }
 
   @Test
