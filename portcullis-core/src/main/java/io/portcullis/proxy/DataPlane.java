@@ -168,9 +168,10 @@ public final class DataPlane implements AutoCloseable {
     }
     Map<String, Cluster> clusters = clusters(config.values());
     upstreams.retainClusters(clusters.keySet()); // hosts and outlier state of removed clusters go
-    java.util.Set<Endpoint> endpoints = new java.util.HashSet<>();
-    clusters.values().forEach(c -> endpoints.addAll(c.endpoints()));
-    upstreams.retainEndpoints(endpoints); // idle connections to endpoints no cluster has any more are closed
+    Map<Endpoint, java.util.Set<io.portcullis.routing.TrafficPolicy.ConnectionPool>> pools = new HashMap<>();
+    clusters.values().forEach(c -> c.endpoints().forEach(e -> pools.computeIfAbsent(e, x -> new java.util.HashSet<>())
+        .add(c.policy().connectionPool())));
+    upstreams.retainEndpoints(pools); // connections to endpoints, or under settings, no cluster has any more close
     return errors;
   }
 

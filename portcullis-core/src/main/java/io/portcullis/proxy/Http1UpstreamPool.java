@@ -236,12 +236,13 @@ final class Http1UpstreamPool {
   }
 
   /**
-   * Closes the idle connections to endpoints not in {@code live}, and marks their keys so that a connection in use
-   * is closed, not pooled, when its request ends.
+   * Closes the idle connections to endpoints not in {@code live}, or made under a {@code connectionPool} setting its
+   * endpoint no longer has, and marks their keys so that a connection in use is closed, not pooled, when its request
+   * ends.
    */
-  void retainEndpoints(java.util.Set<Endpoint> live) {
+  void retainEndpoints(java.util.Map<Endpoint, java.util.Set<TrafficPolicy.ConnectionPool>> live) {
     for (KeyState k : new java.util.ArrayList<>(keys.values())) {
-      k.removed = !live.contains(k.endpoint);
+      k.removed = !live.getOrDefault(k.endpoint, java.util.Set.of()).contains(k.pool);
       if (k.removed) {
         for (Channel ch : new java.util.ArrayList<>(k.idle)) {
           ch.close();

@@ -155,11 +155,12 @@ final class Http2UpstreamPool {
 
   /**
    * Closes gracefully (GOAWAY, then close once its streams ended) every connection to an endpoint not in
-   * {@code live}: a new configuration removed it (Envoy drains a removed host's pools).
+   * {@code live}, or made under a {@code connectionPool} setting its endpoint no longer has: a new configuration
+   * removed or changed it (Envoy drains a removed host's pools).
    */
-  void retainEndpoints(java.util.Set<Endpoint> live) {
+  void retainEndpoints(java.util.Map<Endpoint, java.util.Set<ConnectionPool>> live) {
     for (Map.Entry<Key, Entry> e : new ArrayList<>(entries.entrySet())) {
-      if (!live.contains(e.getKey().endpoint)) {
+      if (!live.getOrDefault(e.getKey().endpoint, java.util.Set.of()).contains(e.getKey().pool)) {
         for (Http2UpstreamConnection c : new ArrayList<>(e.getValue().connections)) {
           c.close();
         }

@@ -52,10 +52,10 @@ final class UpstreamCalls {
   }
 
   /**
-   * Closes the connections to endpoints not in {@code live} (HTTP/1.1: the idle ones, and the others as their request
+   * Closes the connections to endpoints, or under settings, not in {@code live} (HTTP/1.1: the idle ones, and the others as their request
    * ends; HTTP/2: drained with GOAWAY); see {@link Upstreams#retainEndpoints}.
    */
-  void retainEndpoints(java.util.Set<Endpoint> live) {
+  void retainEndpoints(java.util.Map<Endpoint, java.util.Set<TrafficPolicy.ConnectionPool>> live) {
     http1.retainEndpoints(live);
     http2.retainEndpoints(live);
   }

@@ -59,11 +59,14 @@ final class Upstreams {
   }
 
   /**
-   * Closes, on every loop, the idle HTTP/1.1 connections to endpoints not in {@code live} (a new configuration
-   * removed them: Envoy drains a removed host's pools); connections in use finish their request first and are not
-   * pooled again. Called off the event loops.
+   * Closes, on every loop, the connections to an endpoint that no cluster has any more, or made under a
+   * DestinationRule {@code connectionPool} that no cluster of the endpoint has any more (a new configuration removed
+   * or changed them: Envoy drains a removed host's pools, and a changed cluster's): HTTP/1.1 idle ones at once, the
+   * others after their request; HTTP/2 ones drained with GOAWAY. Called off the event loops.
+   *
+   * @param live each endpoint of the configuration, with the {@code connectionPool} settings its clusters have
    */
-  void retainEndpoints(java.util.Set<Endpoint> live) {
+  void retainEndpoints(java.util.Map<Endpoint, java.util.Set<TrafficPolicy.ConnectionPool>> live) {
     calls.forEach((loop, c) -> loop.execute(() -> c.retainEndpoints(live)));
   }
 

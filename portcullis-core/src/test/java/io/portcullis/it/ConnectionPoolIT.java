@@ -46,6 +46,9 @@ class ConnectionPoolIT {
   static StatusBackend failing;
   static StatusBackend queued;
   static RecordingBackend keepalive;
+  /** Its DestinationRule is rewritten by a test (its own file): connections under the old setting must go. */
+  static RecordingBackend changing;
+  static Path configDir;
   static H2Server both;
   /** Listens with a backlog of 1 and never accepts: once two connections fill its queue, SYNs go unanswered. */
   static java.net.ServerSocket blackhole;
@@ -63,6 +66,7 @@ class ConnectionPoolIT {
     failing = new StatusBackend("failing").status(503).delayMillis(1000);
     queued = new StatusBackend("queued").delayMillis(1000);
     keepalive = new RecordingBackend();
+    changing = new RecordingBackend();
     both = H2Server.start("both");
     blackhole = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
     for (int i = 0; i < 2; i++) {
@@ -107,6 +111,8 @@ class ConnectionPoolIT {
             route: [{destination: {host: silent.svc, port: {number: 80}}}]
           - match: [{uri: {prefix: /blackhole}}]
             route: [{destination: {host: blackhole.svc, port: {number: 80}}}]
+          - match: [{uri: {prefix: /changing}}]
+            route: [{destination: {host: changing.svc, port: {number: 80}}}]
           - match: [{uri: {prefix: /keepalive}}]
             route: [{destination: {host: keepalive.svc, port: {number: 80}}}]
           - match: [{uri: {prefix: /both-default}}]
@@ -121,7 +127,8 @@ class ConnectionPoolIT {
         {"blackhole", blackhole.getLocalPort(), "tcp: {connectTimeout: 500ms}"},
         {"silent", silent.getLocalPort(), "tcp: {connectTimeout: 500ms}}, tls: {mode: SIMPLE, insecureSkipVerify: true"},
         {"keepalive", keepalive.port(), "tcp: {tcpKeepalive: {time: 7s, interval: 3s, probes: 4}}"},
-        {"both", both.port("both"), "http: {useClientProtocol: true}"}, {"both-default", both.port("both"), null}}) {
+        {"both", both.port("both"), "http: {useClientProtocol: true}"}, {"both-default", both.port("both"), null},
+        {"changing", changing.port(), null}}) {
       config.append("---\n").append(Gateways.staticService((String) s[0], s[0] + ".svc", (Integer) s[1]));
       if (s[2] != null) {
         config.append("""
@@ -136,7 +143,9 @@ class ConnectionPoolIT {
       }
     }
     Path dir = Files.createDirectories(tmp.resolve("config"));
+    configDir = dir;
     Files.writeString(dir.resolve("config.yaml"), config.toString());
+    Files.writeString(dir.resolve("changing.yaml"), changingRule("maxRequestsPerConnection: 100"));
     accessLog = tmp.resolve("access.log");
     gateway = Portcullis.start(new Portcullis.Options(List.of(dir), "default", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(accessLog.toFile())), 1,
@@ -152,7 +161,8 @@ class ConnectionPoolIT {
     if (gateway != null) {
       gateway.close();
     }
-    for (AutoCloseable c : List.of(limited, unlimited, idle, slow, failing, queued, keepalive, both, blackhole)) {
+    for (AutoCloseable c : List.of(limited, unlimited, idle, slow, failing, queued, keepalive, both, blackhole,
+        changing)) {
       c.close();
     }
     silent.close();
@@ -267,6 +277,32 @@ class ConnectionPoolIT {
     assertThat(r.stdout()).endsWith("|503");
     assertThat(tookMs).as("three attempts of 500 ms, not Netty's 10 s handshake timeout each").isLessThan(8000);
     assertThat(accepted).as("the TCP connects succeeded").isNotEmpty();
+  }
+
+  private static String changingRule(String http) {
+    return """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: changing}
+        spec:
+          host: changing.svc
+          trafficPolicy: {connectionPool: {http: {%s}}}
+        """.formatted(http);
+  }
+
+  @Test
+  void connectionsMadeUnderAChangedSettingAreClosed() throws Exception {
+    assertThat(curl(false, "/changing/1")).containsOnly(200);
+    assertThat(changing.openConnections()).as("pooled after the request").isEqualTo(1);
+    long before = gateway.generation();
+
+    Files.writeString(configDir.resolve("changing.yaml"), changingRule("maxRequestsPerConnection: 50"));
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> gateway.generation() > before);
+    await("the connection made under the old setting is closed").atMost(Duration.ofSeconds(10))
+        .until(() -> changing.openConnections() == 0);
+    assertThat(curl(false, "/changing/2")).containsOnly(200);
+    assertThat(changing.connections()).as("a new one under the new setting").isEqualTo(2);
   }
 
   @Test
