@@ -16,14 +16,10 @@ import io.portcullis.config.ListenerConfig;
 import io.portcullis.config.Problem;
 import io.portcullis.config.ServerConfig;
 import io.portcullis.routing.HostTable;
-import java.net.Socket;
 import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.Principal;
 import java.security.PrivateKey;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,9 +31,7 @@ import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.KeyManagerFactorySpi;
 import javax.net.ssl.ManagerFactoryParameters;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.X509ExtendedKeyManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -256,7 +250,7 @@ public final class TlsContexts {
       String lastGoodKey = "client-ca|" + s.routeName();
       used.add(lastGoodKey);
       try {
-        ClientValidation v = clientValidation(tls, secrets, files);
+        ClientValidation v = ClientValidation.load(tls, secrets, files);
         lastGoodValidation.put(lastGoodKey, v);
         validation = Optional.of(v);
       } catch (IllegalArgumentException e) {
@@ -410,145 +404,6 @@ public final class TlsContexts {
     }
   }
 
-  /**
-   * Finds a server's client CA and CRL as Istio does: {@code caCertCredentialName} (a Secret, else a ConfigMap) if
-   * set; else Secret {@code <first credentialName>-cacert} if it exists; else the credential Secret itself; else the
-   * {@code caCertificates} file. In a Secret or ConfigMap the CA is key {@code cacert} or {@code ca.crt} and the CRL
-   * key {@code crl} or {@code ca.crl}; a {@code caCrl} file overrides the latter. A bundle of several CA certificates
-   * is allowed; every CRL must be signed by one of them.
-   *
-   * @throws IllegalArgumentException naming the Secrets, keys and files looked at, when there is no CA, or a CA or
-   *     CRL is empty, does not parse, or a CRL comes from a CA outside the bundle
-   */
-  private static ClientValidation clientValidation(ServerConfig.TlsSettings tls, Map<String, SecretData> secrets,
-      FileSource files) {
-    SecretData from = null;
-    String where = "";
-    if (tls.caCertCredentialName().isPresent()) {
-      String name = tls.caCertCredentialName().get();
-      from = secrets.get(name);
-      where = "Secret " + name;
-      if (from == null) {
-        from = secrets.get(GatewayConfig.CONFIG_MAP_PREFIX + name);
-        where = "ConfigMap " + name;
-      }
-      if (from == null) {
-        throw new IllegalArgumentException("caCertCredentialName " + name + ": no Secret or ConfigMap of that name "
-            + "(expected: one with key cacert or ca.crt)");
-      }
-    } else if (tls.credentialName().isPresent()) {
-      String name = tls.credentialName().get();
-      from = secrets.get(name + "-cacert");
-      where = "Secret " + name + "-cacert";
-      if (from == null) {
-        from = secrets.get(name);
-        where = "Secret " + name;
-      }
-    }
-    byte[] caPem = null;
-    String caKey = "";
-    byte[] crlPem = null;
-    String crlKey = "";
-    if (from != null) {
-      for (String k : List.of("cacert", "ca.crt")) {
-        if (from.data().containsKey(k)) {
-          caPem = from.data().get(k);
-          caKey = k;
-          break;
-        }
-      }
-      for (String k : List.of("crl", "ca.crl")) {
-        if (from.data().containsKey(k)) {
-          crlPem = from.data().get(k);
-          crlKey = k;
-          break;
-        }
-      }
-    }
-    if (caPem == null && tls.caCertificates().isPresent() && tls.caCertCredentialName().isEmpty()) {
-      caPem = files.read(tls.caCertificates().get());
-      where = "file";
-      caKey = tls.caCertificates().get().toString();
-    }
-    if (caPem == null) {
-      String name = tls.credentialName().orElse("");
-      throw new IllegalArgumentException(tls.caCertCredentialName().isPresent()
-          ? where + ": no client CA (expected: key cacert or ca.crt)"
-          : "no client CA for mutual TLS (expected: Secret " + name + "-cacert with key cacert or ca.crt, key cacert "
-              + "or ca.crt in Secret " + name + ", caCertCredentialName or caCertificates)");
-    }
-    if (tls.caCrl().isPresent()) {
-      crlPem = files.read(tls.caCrl().get());
-      crlKey = tls.caCrl().get().toString();
-    }
-    String crlWhere = tls.caCrl().isPresent() ? "file" : where;
-    if (caPem.length == 0) {
-      throw new IllegalArgumentException(where + ": " + caKey + ": empty (expected: PEM CA certificates)");
-    }
-    List<X509Certificate> anchors;
-    try {
-      anchors = Pem.certificates(caPem);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(where + ": " + caKey + ": " + e.getMessage());
-    }
-    List<X509CRL> crls = List.of();
-    if (crlPem != null) {
-      crls = crls(crlWhere + ": " + crlKey, crlPem, anchors);
-    }
-    String source = where + ": " + caKey + (crlPem == null ? "" : ", " + (crlWhere.equals(where) ? "" : crlWhere
-        + ": ") + crlKey);
-    StringBuilder id = new StringBuilder(digest(caPem, crlPem == null ? new byte[0] : crlPem));
-    tls.subjectAltNames().forEach(n -> id.append('|').append(n));
-    tls.verifyCertificateSpki().forEach(d -> id.append("|s").append(HexFormat.of().formatHex(d)));
-    tls.verifyCertificateHash().forEach(d -> id.append("|h").append(HexFormat.of().formatHex(d)));
-    return new ClientValidation(anchors, crls, tls.subjectAltNames(), tls.verifyCertificateSpki(),
-        tls.verifyCertificateHash(), source, id.toString());
-  }
-
-  /**
-   * Parses PEM CRLs and checks each is signed by one of {@code anchors}.
-   *
-   * @throws IllegalArgumentException prefixed with {@code where}, when empty, malformed or from an unknown CA
-   */
-  private static List<X509CRL> crls(String where, byte[] pem, List<X509Certificate> anchors) {
-    if (pem.length == 0) {
-      throw new IllegalArgumentException(where + ": empty (expected: PEM X509 CRLs)");
-    }
-    List<X509CRL> out = new ArrayList<>();
-    try {
-      for (java.security.cert.CRL c : CertificateFactory.getInstance("X.509")
-          .generateCRLs(new java.io.ByteArrayInputStream(pem))) {
-        out.add((X509CRL) c);
-      }
-    } catch (java.security.cert.CRLException | java.security.cert.CertificateException e) {
-      throw new IllegalArgumentException(where + ": not a PEM CRL (" + io.portcullis.config.ParseErrors.withoutInput(
-          String.valueOf(e.getMessage()), new String(pem, java.nio.charset.StandardCharsets.ISO_8859_1)) + ")");
-    }
-    if (out.isEmpty()) {
-      throw new IllegalArgumentException(where + ": no CRL found (expected: -----BEGIN X509 CRL-----)");
-    }
-    for (X509CRL crl : out) {
-      boolean signed = false;
-      for (X509Certificate ca : anchors) {
-        if (!ca.getSubjectX500Principal().equals(crl.getIssuerX500Principal())) {
-          continue;
-        }
-        try {
-          crl.verify(ca.getPublicKey());
-          signed = true;
-          break;
-        } catch (java.security.GeneralSecurityException e) {
-          // another CA of the same name, or a forged list: try the next
-        }
-      }
-      if (!signed) {
-        throw new IllegalArgumentException(where + ": the CRL issued by " + crl.getIssuerX500Principal().getName()
-            + " is not signed by any certificate of the client CA (expected: CRLs from the client CA's certificates)");
-      }
-    }
-    return out;
-  }
-
   private Group newGroup(ServerConfig.TlsSettings tls, Optional<ClientValidation> clientCa) throws SSLException {
     SniKeyManager km = new SniKeyManager();
     KeyManagerFactory kmf = new KeyManagerFactory(new KeyManagerFactorySpi() {
@@ -587,71 +442,6 @@ public final class TlsContexts {
       b.ciphers(tls.cipherSuites());
     }
     return new Group(km, b.build());
-  }
-
-  /**
-   * Serves the credential whose alias the SNI handler gave the engine as its peer host ({@link
-   * SslContext#newHandler(io.netty.buffer.ByteBufAllocator, String, int)}). Called on event loops during handshakes.
-   */
-  private static final class SniKeyManager extends X509ExtendedKeyManager {
-    private volatile Map<String, Credential> byAlias = Map.of();
-    private Map<String, Credential> current = Map.of();
-    private final java.util.Set<String> seen = new java.util.HashSet<>();
-
-    /** Serves {@code aliases} from now on, and the previous generation's for handshakes already under way. */
-    void update(Map<String, Credential> aliases) {
-      Map<String, Credential> next = new HashMap<>(current);
-      next.putAll(aliases);
-      current = Map.copyOf(aliases);
-      seen.addAll(aliases.keySet());
-      byAlias = Map.copyOf(next);
-    }
-
-    /**
-     * Whether the context has cached key material for many more credentials than it serves (rotations add
-     * aliases, the native cache never drops them): then a fresh context is cheaper than the memory.
-     */
-    boolean stale() {
-      return seen.size() > 2 * current.size() + 1024;
-    }
-
-    @Override
-    public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
-      String alias = engine == null ? null : engine.getPeerHost();
-      return alias != null && byAlias.containsKey(alias) ? alias : null;
-    }
-
-    @Override
-    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-      return null;
-    }
-
-    @Override
-    public String[] getServerAliases(String keyType, Principal[] issuers) {
-      return byAlias.keySet().toArray(new String[0]);
-    }
-
-    @Override
-    public X509Certificate[] getCertificateChain(String alias) {
-      Credential c = byAlias.get(alias);
-      return c == null ? null : c.chain().toArray(new X509Certificate[0]);
-    }
-
-    @Override
-    public PrivateKey getPrivateKey(String alias) {
-      Credential c = byAlias.get(alias);
-      return c == null ? null : c.key();
-    }
-
-    @Override
-    public String[] getClientAliases(String keyType, Principal[] issuers) {
-      return null;
-    }
-
-    @Override
-    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-      return null;
-    }
   }
 
   /** Returns the protocols from {@code min} to {@code max}, for {@code /config_dump}. */
