@@ -129,6 +129,13 @@ final class Http1UpstreamPool {
     ChannelFuture f = (plain ? bootstrap : bootstrap(k.endpoint, k.ssl, k.sni, k.pool))
         .connect(Addresses.upstream(k.endpoint));
     Channel ch = f.channel();
+    if (f.isDone() && !f.isSuccess() && !ch.isRegistered()) {
+      // failed before it had a channel of its own (no socket: EMFILE; registration refused): its close future never
+      // completes, so it is not counted
+      countFailure(f);
+      w.failed(f.cause());
+      return;
+    }
     w.connecting = ch;
     ch.attr(POOL_KEY).set(k.key);
     k.open++;
@@ -180,10 +187,10 @@ final class Http1UpstreamPool {
     w.ready(ch);
   }
 
-  /** Gives {@code ch} (unused, active) to the key's next waiter, else closes it. */
+  /** Gives {@code ch} (unused) to the key's next waiter if it is still open, else closes it. */
   private void handOff(Channel ch) {
     KeyState k = keys.get(ch.attr(POOL_KEY).get());
-    Waiter next = k == null ? null : k.nextWaiter();
+    Waiter next = k == null || !ch.isActive() ? null : k.nextWaiter();
     if (next == null) {
       ch.close();
     } else {
@@ -193,11 +200,11 @@ final class Http1UpstreamPool {
 
   /** A connection of {@code k} closed: its next waiter may connect now (the cluster's count dropped). */
   private void serveWaiter(KeyState k) {
-    Waiter next = k.waiters.peekFirst();
+    Waiter next = k.peekWaiter();
     if (next != null && (k.open == 0 || next.breakers.connections() < k.pool.maxConnections())) {
       connect(k, k.nextWaiter());
     }
-    if (k.open == 0 && k.waiters.isEmpty() && k.idle.isEmpty()) {
+    if (k.open == 0 && k.peekWaiter() == null && k.idle.isEmpty()) {
       keys.remove(k.key, k);
     }
   }
@@ -272,29 +279,30 @@ final class Http1UpstreamPool {
       ch.close();
       return;
     }
-    Waiter next = k.nextWaiter();
-    if (k.removed && next == null) {
-      ch.close(); // its endpoint left the configuration
-      return;
-    }
-    ch.config().setAutoRead(true); // reading while idle: the upstream closing it is seen at once
-    if (next != null) {
-      // after the releasing exchange has unwound: the next request starts on a connection no one else holds
+    if (k.peekWaiter() != null) {
+      // After the releasing exchange has unwound, the next request starts on a connection no one else holds. The
+      // waiter stays queued (and cancellable, holding its pending slot) until then; a close meanwhile is the close
+      // listener's to handle.
       ch.eventLoop().execute(() -> {
-        if (next.cancelled) {
-          handOff(ch);
-        } else if (ch.isActive()) {
-          next.ready(ch);
-        } else {
-          k.waiters.addFirst(next); // closed meanwhile: its close made room, or will
-          next.queued = true;
-          serveWaiter(k);
+        if (ch.isActive()) {
+          handOffOrPool(k, ch, h);
         }
       });
       return;
     }
-    if (k.idle.size() >= MAX_IDLE_PER_ENDPOINT) {
-      ch.close();
+    handOffOrPool(k, ch, h);
+  }
+
+  /** Gives a released, open connection to the key's next waiter, else back to the idle set (or closes it). */
+  private void handOffOrPool(KeyState k, Channel ch, UpstreamHandler h) {
+    ch.config().setAutoRead(true); // a request's own reading starts from here; idle, the upstream's close is seen
+    Waiter next = k.nextWaiter();
+    if (next != null) {
+      next.ready(ch);
+      return;
+    }
+    if (k.removed || k.idle.size() >= MAX_IDLE_PER_ENDPOINT) {
+      ch.close(); // its endpoint or setting left the configuration, or the idle set is full
       return;
     }
     k.idle.addLast(ch);
@@ -383,9 +391,22 @@ final class Http1UpstreamPool {
 
     /** Takes the first waiting request off the queue (its pending slot given back), or returns null. */
     Waiter nextWaiter() {
-      Waiter w = waiters.pollFirst();
+      Waiter w = peekWaiter();
       if (w != null) {
+        waiters.pollFirst();
         w.dequeued();
+      }
+      return w;
+    }
+
+    /**
+     * Returns the first waiting request without taking it, or null. Cancelled ones are left in the queue by
+     * {@link Waiter#cancel} (removing from the middle of a long queue is linear) and dropped here.
+     */
+    Waiter peekWaiter() {
+      Waiter w;
+      while ((w = waiters.peekFirst()) != null && w.cancelled) {
+        waiters.pollFirst();
       }
       return w;
     }
@@ -440,9 +461,8 @@ final class Http1UpstreamPool {
       }
       cancelled = true;
       if (queued) {
-        key.waiters.remove(this);
-        dequeued();
-      } else if (connecting != null && key.waiters.isEmpty()) {
+        dequeued(); // left in the queue, skipped when it comes to the front
+      } else if (connecting != null && key.peekWaiter() == null) {
         connecting.close(); // no one else wants it: the connect stops here (an upstream that never answers)
       }
     }

@@ -428,6 +428,8 @@ final class Http2UpstreamPool {
     boolean pending;
     /** Counted as {@code upstream_cx_overflow} (once per request). */
     boolean overflowed;
+    /** Cancelled: neither callback is called any more (a failure list taken before the cancel included it). */
+    boolean cancelled;
 
     Waiter(CircuitBreakers breakers, Consumer<Http2UpstreamConnection> onReady, Consumer<Throwable> onFailure) {
       this.breakers = breakers;
@@ -441,6 +443,9 @@ final class Http2UpstreamPool {
 
     void ready(Http2UpstreamConnection c) {
       endPending();
+      if (cancelled) {
+        return;
+      }
       try {
         onReady.accept(c);
       } catch (RuntimeException ex) {
@@ -450,6 +455,9 @@ final class Http2UpstreamPool {
 
     void failed(Throwable cause) {
       endPending();
+      if (cancelled) {
+        return;
+      }
       try {
         onFailure.accept(cause);
       } catch (RuntimeException ex) {
@@ -466,6 +474,7 @@ final class Http2UpstreamPool {
 
     @Override
     public void cancel() {
+      cancelled = true;
       if (connect != null) {
         connect.waiters.remove(this);
         connect = null;
