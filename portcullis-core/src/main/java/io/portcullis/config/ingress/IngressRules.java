@@ -2,7 +2,11 @@ package io.portcullis.config.ingress;
 
 import static io.portcullis.config.SpecValues.validHost;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.networking.v1.HTTPIngressPath;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressServiceBackend;
+import io.fabric8.kubernetes.api.model.networking.v1.ServiceBackendPort;
 import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.Resource;
 import io.portcullis.config.ServiceRegistry;
@@ -55,25 +59,25 @@ final class IngressRules {
     Resource defaultOwner = null;
     for (IngressVersions.View v : views) {
       Resource r = v.resource();
-      JsonNode rules = v.spec().path("rules");
+      List<IngressRule> rules = v.spec().getRules() == null ? List.of() : v.spec().getRules();
       for (int i = 0; i < rules.size(); i++) {
-        JsonNode rule = rules.get(i);
+        IngressRule rule = rules.get(i);
         String at = "spec.rules[" + i + "]";
-        String host = rule.path("host").asText("").trim().toLowerCase(Locale.ROOT);
+        String host = rule.getHost() == null ? "" : rule.getHost().trim().toLowerCase(Locale.ROOT);
         if (host.isEmpty()) {
           host = "*";
         }
         if (!validHost(host)) {
-          cx.problem(Severity.ERROR, r, v.field(at + ".host"), "\"" + rule.path("host").asText() + "\" (expected: a "
+          cx.problem(Severity.ERROR, r, v.field(at + ".host"), "\"" + rule.getHost() + "\" (expected: a "
               + "DNS name, or \"*.\" followed by a DNS name)");
           continue;
         }
-        JsonNode paths = rule.path("http").path("paths");
-        if (!rule.has("http")) {
+        if (rule.getHttp() == null) {
           cx.problem(Severity.INFO, r, v.field(at), "no http: nothing to route for host " + host + " (as Istio, "
               + "skipped)");
           continue;
         }
+        List<HTTPIngressPath> paths = rule.getHttp().getPaths() == null ? List.of() : rule.getHttp().getPaths();
         for (int p = 0; p < paths.size(); p++) {
           Ranked ranked = path(v, at + ".http.paths[" + p + "]", paths.get(p), i, p, model, cx);
           if (ranked != null) {
@@ -82,7 +86,7 @@ final class IngressRules {
           }
         }
       }
-      if (v.spec().has("defaultBackend")) {
+      if (v.spec().getDefaultBackend() != null) {
         String at = "spec.defaultBackend";
         if (defaultRoute != null) {
           cx.problem(Severity.WARNING, r, v.field(at), "Ingress " + defaultOwner.key() + " already has a "
@@ -90,7 +94,8 @@ final class IngressRules {
               + "wins)");
           continue;
         }
-        Optional<RouteAction.WeightedCluster> backend = backend(v, at, v.spec().get("defaultBackend"), model, cx);
+        Optional<RouteAction.WeightedCluster> backend = backend(v, at, v.spec().getDefaultBackend(), model,
+            cx);
         if (backend.isPresent()) {
           defaultRoute = route(r.key() + ".defaultBackend", List.of(), backend.get());
           defaultOwner = r;
@@ -120,11 +125,11 @@ final class IngressRules {
     return out;
   }
 
-  private static Ranked path(IngressVersions.View v, String at, JsonNode path, int ruleIndex, int pathIndex,
+  private static Ranked path(IngressVersions.View v, String at, HTTPIngressPath path, int ruleIndex, int pathIndex,
       IstioModel model, TranslationContext cx) {
     Resource r = v.resource();
-    String value = path.path("path").asText("");
-    String type = path.path("pathType").asText("");
+    String value = path.getPath() == null ? "" : path.getPath();
+    String type = path.getPathType() == null ? "" : path.getPathType();
     Optional<StringMatcher> uri;
     boolean exact;
     switch (type) {
@@ -156,7 +161,7 @@ final class IngressRules {
         return null;
       }
     }
-    Optional<RouteAction.WeightedCluster> backend = backend(v, at + ".backend", path.path("backend"), model, cx);
+    Optional<RouteAction.WeightedCluster> backend = backend(v, at + ".backend", path.getBackend(), model, cx);
     if (backend.isEmpty()) {
       return null;
     }
@@ -191,34 +196,37 @@ final class IngressRules {
    * Resolves an {@code IngressBackend} ({@code service.name} with {@code port.number} or {@code port.name}) in the
    * Ingress's namespace; empty after an ERROR naming the field.
    */
-  static Optional<RouteAction.WeightedCluster> backend(IngressVersions.View v, String at, JsonNode backend,
+  static Optional<RouteAction.WeightedCluster> backend(IngressVersions.View v, String at, IngressBackend backend,
       IstioModel model, TranslationContext cx) {
     Resource r = v.resource();
-    if (backend.has("resource")) {
+    if (backend == null) {
+      cx.problem(Severity.ERROR, r, v.field(at), "missing (expected: service.name and service.port)");
+      return Optional.empty();
+    }
+    if (backend.getResource() != null) {
       cx.problem(Severity.ERROR, r, v.field(at + ".resource"), "not supported (expected: a service backend; Istio "
           + "drops resource backends too)");
       return Optional.empty();
     }
-    JsonNode service = backend.path("service");
-    String name = service.path("name").asText("").trim();
+    IngressServiceBackend service = backend.getService();
+    String name = service == null || service.getName() == null ? "" : service.getName().trim();
     if (name.isEmpty()) {
       cx.problem(Severity.ERROR, r, v.field(at + ".service.name"), "missing (expected: the name of a Service in "
           + "namespace " + r.namespace() + ")");
       return Optional.empty();
     }
-    JsonNode port = service.path("port");
+    ServiceBackendPort port = service.getPort() == null ? new ServiceBackendPort() : service.getPort();
     String hostField = v.field(at + ".service.name");
-    if (port.has("number")) {
-      int number = port.path("number").asInt(-1);
-      if (!port.path("number").canConvertToInt() || number < 1 || number > 65535) {
-        cx.problem(Severity.ERROR, r, v.field(at + ".service.port.number"), port.path("number").asText()
-            + " (expected: 1..65535)");
+    if (port.getNumber() != null) {
+      int number = port.getNumber();
+      if (number < 1 || number > 65535) {
+        cx.problem(Severity.ERROR, r, v.field(at + ".service.port.number"), number + " (expected: 1..65535)");
         return Optional.empty();
       }
       return model.resolve(r, hostField, v.field(at + ".service.port.number"), name.toLowerCase(Locale.ROOT),
           OptionalInt.of(number), 100, cx);
     }
-    String portName = port.path("name").asText("").trim();
+    String portName = port.getName() == null ? "" : port.getName().trim();
     String portField = v.field(at + ".service.port.name");
     if (portName.isEmpty()) {
       cx.problem(Severity.ERROR, r, v.field(at + ".service.port"), "missing (expected: port.number or port.name)");

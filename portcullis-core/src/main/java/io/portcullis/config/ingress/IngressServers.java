@@ -2,7 +2,7 @@ package io.portcullis.config.ingress;
 
 import static io.portcullis.config.SpecValues.validHost;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressTLS;
 import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.Resource;
 import io.portcullis.config.ServerConfig;
@@ -55,22 +55,22 @@ final class IngressServers {
         cx.problem(Severity.WARNING, r, "metadata.annotations.kubernetes.io/ingress.allow-http", "GCE's annotation is "
             + "not acted on: plain HTTP on 80 is always served, as Istio does");
       }
-      JsonNode tls = v.spec().path("tls");
+      List<IngressTLS> tls = v.spec().getTls() == null ? List.of() : v.spec().getTls();
       for (int i = 0; i < tls.size(); i++) {
         String at = "spec.tls[" + i + "]";
-        String secretName = tls.get(i).path("secretName").asText("").trim();
+        String secretName = tls.get(i).getSecretName() == null ? "" : tls.get(i).getSecretName().trim();
         if (secretName.isEmpty()) {
           cx.problem(Severity.ERROR, r, v.field(at + ".secretName"), "missing (expected: the name of a Secret in "
               + "namespace " + cx.gatewayNamespace() + "; Istio skips this TLS entry)");
           continue;
         }
         List<ServerConfig.ServerHost> hosts = new ArrayList<>();
-        JsonNode hs = tls.get(i).path("hosts");
+        List<String> hs = tls.get(i).getHosts() == null ? List.of() : tls.get(i).getHosts();
         boolean bad = false;
         for (int h = 0; h < hs.size(); h++) {
-          String host = hs.get(h).asText("").trim().toLowerCase(Locale.ROOT);
+          String host = hs.get(h) == null ? "" : hs.get(h).trim().toLowerCase(Locale.ROOT);
           if (!validHost(host)) {
-            cx.problem(Severity.ERROR, r, v.field(at + ".hosts[" + h + "]"), "\"" + hs.get(h).asText() + "\" "
+            cx.problem(Severity.ERROR, r, v.field(at + ".hosts[" + h + "]"), "\"" + hs.get(h) + "\" "
                 + "(expected: a DNS name, or \"*.\" followed by a DNS name)");
             bad = true;
             break;

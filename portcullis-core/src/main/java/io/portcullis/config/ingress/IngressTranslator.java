@@ -2,7 +2,7 @@ package io.portcullis.config.ingress;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
 import io.portcullis.config.FieldCheck;
 import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.Resource;
@@ -56,8 +56,12 @@ public final class IngressTranslator {
     List<Resource> ingresses = new ArrayList<>();
     for (Resource r : resources) {
       if (r.kind().equals("IngressClass")) {
-        String controller = r.body().path("spec").path("controller").asText("");
-        controllers.put(r.name(), controller);
+        IngressClass ic = cx.convert(r, IngressClass.class);
+        if (ic == null) {
+          continue;
+        }
+        controllers.put(r.name(), ic.getSpec() == null || ic.getSpec().getController() == null ? ""
+            : ic.getSpec().getController());
         if ("true".equals(r.body().path("metadata").path("annotations").path(DEFAULT_CLASS_ANNOTATION).asText())) {
           defaults.add(r.name());
         }
@@ -89,9 +93,9 @@ public final class IngressTranslator {
       TranslationContext cx) {
     Resource r = v.resource();
     Optional<String> annotation = v.annotation(IngressClassSelection.CLASS_ANNOTATION);
-    JsonNode classNameNode = v.spec().path("ingressClassName");
-    Optional<String> className = classNameNode.isTextual() && !classNameNode.asText().isBlank()
-        ? Optional.of(classNameNode.asText().trim()) : Optional.empty();
+    String written = v.spec().getIngressClassName();
+    Optional<String> className = written == null || written.isBlank() ? Optional.empty()
+        : Optional.of(written.trim());
     if (annotation.isEmpty() && className.isEmpty() && defaults.size() == 1) {
       className = Optional.of(defaults.get(0)); // the API server's DefaultIngressClass admission
       cx.problem(Severity.INFO, r, "spec.ingressClassName", "unset: IngressClass " + defaults.get(0) + " is the "

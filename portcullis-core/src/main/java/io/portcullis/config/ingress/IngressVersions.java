@@ -3,6 +3,8 @@ package io.portcullis.config.ingress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressSpec;
 import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.Resource;
 import io.portcullis.config.TranslationContext;
@@ -25,10 +27,15 @@ final class IngressVersions {
    * An Ingress read as v1.
    *
    * @param resource the user's object
-   * @param spec its {@code spec} in v1 form (an empty object when absent)
+   * @param ingress the object in v1 form, read through fabric8's model (a spec always present)
    * @param legacy whether it was written as v1beta1
    */
-  record View(Resource resource, JsonNode spec, boolean legacy) {
+  record View(Resource resource, Ingress ingress, boolean legacy) {
+    /** Returns {@code spec}. */
+    IngressSpec spec() {
+      return ingress.getSpec();
+    }
+
     /** Returns the field path the user wrote for v1 path {@code v1Field} ({@code spec.rules[0].http...}). */
     String field(String v1Field) {
       if (!legacy) {
@@ -47,15 +54,37 @@ final class IngressVersions {
     }
   }
 
-  /** Returns {@code r} as v1, or empty after an ERROR on {@code apiVersion} (a version Kubernetes never had). */
+  /**
+   * Returns {@code r} as v1, or empty after an ERROR on {@code apiVersion} (a version Kubernetes never had) or on the
+   * field that does not fit the v1 schema.
+   */
   static Optional<View> read(Resource r, TranslationContext cx) {
+    Optional<JsonNode> spec = v1Spec(r, cx);
+    if (spec.isEmpty()) {
+      return Optional.empty();
+    }
+    ObjectNode body = r.body().deepCopy();
+    body.put("apiVersion", "networking.k8s.io/v1");
+    body.set("spec", spec.get());
+    Ingress ingress = cx.convert(new Resource(r.apiVersion(), r.kind(), r.namespace(), r.name(), r.source(), body),
+        Ingress.class);
+    if (ingress == null) {
+      return Optional.empty();
+    }
+    if (ingress.getSpec() == null) {
+      ingress.setSpec(new IngressSpec());
+    }
+    return Optional.of(new View(r, ingress, !r.apiVersion().equals("networking.k8s.io/v1")));
+  }
+
+  private static Optional<JsonNode> v1Spec(Resource r, TranslationContext cx) {
     JsonNode spec = r.body().path("spec");
     if (!spec.isObject()) {
       spec = JsonNodeFactory.instance.objectNode();
     }
     switch (r.apiVersion()) {
       case "networking.k8s.io/v1":
-        return Optional.of(new View(r, spec, false));
+        return Optional.of(spec);
       case "networking.k8s.io/v1beta1", "extensions/v1beta1":
         ObjectNode v1 = spec.deepCopy();
         List<String> renames = new ArrayList<>();
@@ -84,7 +113,7 @@ final class IngressVersions {
         cx.problem(Severity.WARNING, r, "apiVersion", r.apiVersion() + " Ingress was removed in Kubernetes 1.22; read "
             + "as networking.k8s.io/v1 (expected: apiVersion networking.k8s.io/v1" + (renames.isEmpty() ? ""
             : "; converted: " + String.join(", ", renames.stream().distinct().toList())) + ")");
-        return Optional.of(new View(r, v1, true));
+        return Optional.of(v1);
       default:
         cx.problem(Severity.ERROR, r, "apiVersion", r.apiVersion() + " (expected: networking.k8s.io/v1, or the "
             + "removed networking.k8s.io/v1beta1 or extensions/v1beta1)");
