@@ -19,8 +19,8 @@ import java.util.function.Consumer;
  * ({@link DestinationRuleTranslator}), {@code Gateway} servers ({@link GatewayTranslator}, with
  * {@link ServerTlsTranslator} for their {@code tls}), {@code VirtualService}s ({@link VirtualServiceTranslator}, with
  * {@link HttpRouteTranslator}, {@link MatchTranslator} and {@link DestinationTranslator}), then the listeners by port
- * ({@link ListenerTranslator}). Other families (Ingress, the Gateway API) are to be converted into this model, as
- * Istio converts them, so that routing and TLS are translated in one place.
+ * ({@link ListenerTranslator}). Other families (Ingress; the Gateway API next) add to this model through
+ * {@link IstioModel}, as Istio converts them, so that routing and TLS are translated in one place.
  */
 public final class IstioTranslator {
   private static final String GROUP = "networking.istio.io";

@@ -9,7 +9,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.portcullis.config.ConfigTranslator;
 import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.Manifests;
-import io.portcullis.config.ServerConfig;
 import io.portcullis.routing.SafeRegex;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -74,82 +73,6 @@ class IngressTranslatorTest {
         new IngressClassSelection("istio", IngressClassSelection.Mode.parse(mode)))
         .translate(Manifests.snapshot(SHOP, ingress("plain", "", "")));
     assertThat(route(c, 80, "x", "/plain")).isEqualTo(expected);
-  }
-
-  @Test
-  void v1beta1IsReadAsV1WithOneWarningAndProblemsNameTheFieldsWritten() {
-    GatewayConfig c = translate(SHOP, """
-        apiVersion: extensions/v1beta1
-        kind: Ingress
-        metadata: {name: old, namespace: default, annotations: {kubernetes.io/ingress.class: istio}}
-        spec:
-          backend: {serviceName: shop, servicePort: 8080}
-          rules:
-          - http:
-              paths:
-              - {path: /a/*, backend: {serviceName: shop, servicePort: http}}
-              - {path: /b, backend: {serviceName: shop, servicePort: nope}}
-        """);
-    assertThat(problems(c)).filteredOn(p -> p.startsWith("WARNING Ingress")).containsExactly(
-        "WARNING Ingress default/old: apiVersion: extensions/v1beta1 Ingress was removed in Kubernetes 1.22; read as "
-            + "networking.k8s.io/v1 (expected: apiVersion networking.k8s.io/v1; converted: spec.backend → "
-            + "spec.defaultBackend, backend.serviceName → backend.service.name, backend.servicePort → "
-            + "backend.service.port.number, backend.servicePort → backend.service.port.name, a missing pathType → "
-            + "ImplementationSpecific)");
-    assertThat(problems(c)).contains("ERROR Ingress default/old: spec.rules[0].http.paths[1].backend.servicePort: no "
-        + "port named \"nope\" on Service default/shop (expected one of: http)");
-    assertThat(route(c, 80, "x", "/a/1")).isEqualTo("default/old.rules[0].paths[0]");
-    assertThat(route(c, 80, "x", "/zzz")).isEqualTo("default/old.defaultBackend");
-  }
-
-  @Test
-  void tlsEntriesBecomeHttpsServersOn443WithSecretsInTheGatewayNamespace() {
-    GatewayConfig c = new ConfigTranslator("istio-system", 10000).translate(Manifests.snapshot(SHOP, ingress("web",
-        "annotations: {kubernetes.io/ingress.class: istio}", """
-            tls:
-            - {hosts: [shop.example.com], secretName: istio-ingress-certs}
-            - {secretName: wildcard}
-            - {hosts: [x.example.com]}"""), """
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: wildcard, namespace: default}
-        type: kubernetes.io/tls
-        stringData: {tls.crt: x, tls.key: y}
-        """));
-    var https = c.listeners().get(443);
-    assertThat(https.bindPort()).isEqualTo(10443);
-    assertThat(https.tls()).isTrue();
-    assertThat(https.servers()).extracting(ServerConfig::portName, s -> s.tls().orElseThrow().credentialNames())
-        .containsExactly(org.assertj.core.groups.Tuple.tuple("https-443-ingress-web-default-0",
-            java.util.List.of("istio-system/istio-ingress-certs")), org.assertj.core.groups.Tuple.tuple(
-            "https-443-ingress-web-default-1", java.util.List.of("istio-system/wildcard")));
-    assertThat(https.serversByHost().find("shop.example.com").orElseThrow().portName())
-        .isEqualTo("https-443-ingress-web-default-0");
-    assertThat(https.serversByHost().find("other.example.com").orElseThrow().portName())
-        .isEqualTo("https-443-ingress-web-default-1");
-    assertThat(c.listeners().get(80).bindPort()).isEqualTo(10080);
-    assertThat(route(c, 443, "shop.example.com", "/web")).isEqualTo("default/web.rules[0].paths[0]");
-    assertThat(route(c, 80, "shop.example.com", "/web")).isEqualTo("default/web.rules[0].paths[0]");
-    assertThat(problems(c)).contains(
-        "ERROR Ingress default/web: spec.tls[2].secretName: missing (expected: the name of a Secret in namespace "
-            + "istio-system; Istio skips this TLS entry)",
-        "WARNING Ingress default/web: spec.tls[1].secretName: wildcard: served from Secret istio-system/wildcard, "
-            + "which does not exist; default/wildcard does, but Ingress TLS Secrets are read from the gateway "
-            + "namespace, as Istio reads them (expected: the Secret in namespace istio-system)")
-        .noneMatch(p -> p.contains("istio-ingress-certs") && p.startsWith("ERROR"));
-  }
-
-  @Test
-  void twoIngressesClaimingOneTlsHostAreReportedOnTheUsersField() {
-    String tls = "tls:\n- {hosts: [shop.example.com], secretName: s}";
-    GatewayConfig c = translate(SHOP,
-        ingress("a", "annotations: {kubernetes.io/ingress.class: istio}\ncreationTimestamp: \"2024-01-01T00:00:00Z\"",
-            tls),
-        ingress("b", "annotations: {kubernetes.io/ingress.class: istio}\ncreationTimestamp: \"2024-02-01T00:00:00Z\"",
-            tls));
-    assertThat(problems(c)).contains("WARNING Ingress default/b: spec.tls[0].hosts: shop.example.com on port 443 is "
-        + "already served by https.443.https-443-ingress-a-default-0.istio-autogenerated-k8s-ingress.istio-system; "
-        + "that server wins");
   }
 
   @Test
