@@ -28,7 +28,8 @@ import java.util.Set;
  * discovery.k8s.io/v1 EndpointSlice, v1 Endpoints, v1 Pod: Kubernetes Services in the {@link ServiceRegistry}), then
  * {@link IstioTranslator} ({@code networking.istio.io}: ServiceEntry into the {@link ServiceRegistry}, Gateway,
  * VirtualService), with {@link IngressTranslator} ({@code networking.k8s.io} Ingress and IngressClass) adding its
- * servers and routes to the same model before the listeners are assembled by port. Each family's translator runs one translator per kind or concept.
+ * servers and routes to the same model before the listeners are assembled by port. Each family's translator runs one
+ * translator per kind or concept.
  */
 public final class ConfigTranslator {
   private static final String CERT_MANAGER_GROUP = "cert-manager.io";

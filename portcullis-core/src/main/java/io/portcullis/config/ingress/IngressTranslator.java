@@ -43,7 +43,7 @@ public final class IngressTranslator {
     this.selection = requireNonNull(selection, "selection");
   }
 
-  /** Whether {@code r} is of this family: an Ingress ({@code networking.k8s.io}, {@code extensions}) or IngressClass. */
+  /** Whether {@code r} is of this family: an Ingress ({@code networking.k8s.io}, {@code extensions}), IngressClass. */
   public static boolean handles(Resource r) {
     return (r.group().equals("networking.k8s.io") && (r.kind().equals("Ingress") || r.kind().equals("IngressClass")))
         || (r.group().equals("extensions") && r.kind().equals("Ingress"));
@@ -118,7 +118,8 @@ public final class IngressTranslator {
       } else {
         field = className.isPresent() ? "spec.ingressClassName" : "";
         why = (className.isPresent() ? "IngressClass " + className.get() + " does not exist" : "no class")
-            + ": served only with --ingress-mode DEFAULT (expected: annotation " + IngressClassSelection.CLASS_ANNOTATION
+            + ": served only with --ingress-mode DEFAULT (expected: annotation "
+            + IngressClassSelection.CLASS_ANNOTATION
             + ": " + selection.ingressClass() + ", or an IngressClass with controller "
             + IngressClassSelection.CONTROLLER + ")";
       }

@@ -105,8 +105,8 @@ final class ListenerTranslator {
   }
 
   /** Returns the listeners by Gateway port number (before {@code --port-offset}). */
-  static TreeMap<Integer, ListenerConfig> listeners(List<ServerConfig> servers, Map<String, List<BoundRoutes>> vsByGateway,
-      TranslationContext cx) {
+  static TreeMap<Integer, ListenerConfig> listeners(List<ServerConfig> servers,
+      Map<String, List<BoundRoutes>> vsByGateway, TranslationContext cx) {
     int portOffset = cx.portOffset();
     Map<Integer, List<ServerConfig>> byPort = new TreeMap<>();
     for (ServerConfig s : servers) {
