@@ -23,6 +23,7 @@ import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.ListenerConfig;
 import io.portcullis.config.Problem;
 import io.portcullis.config.Snapshot;
+import io.portcullis.config.ingress.IngressClassSelection;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.DataPlane;
 import io.portcullis.proxy.PathNormalization;
@@ -90,11 +91,23 @@ public final class Portcullis implements AutoCloseable {
    *     1..{@value SafeRegex#MAX_PROGRAM_SIZE_CEILING}
    * @param adminTokenFile the token the admin server's state-changing endpoints require ({@code --admin-token-file},
    *     {@link AdminToken}); created at start when absent
+   * @param ingressClasses which Ingresses are served ({@code --ingress-class}, {@code --ingress-mode}; Istio's
+   *     defaults {@code istio}, {@code STRICT})
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
       InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
       Duration issuanceBackoff, IssuanceOptions issuance, ProxyLimits limits, PathNormalization pathNormalization,
-      int maxRegexProgramSize, Path adminTokenFile) {
+      int maxRegexProgramSize, Path adminTokenFile, IngressClassSelection ingressClasses) {
+    /** As the canonical constructor, with Istio's Ingress class defaults ({@link IngressClassSelection#DEFAULT}). */
+    public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
+        InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
+        Duration issuanceBackoff, IssuanceOptions issuance, ProxyLimits limits, PathNormalization pathNormalization,
+        int maxRegexProgramSize, Path adminTokenFile) {
+      this(configDirs, namespace, portOffset, bindAddress, admin, accessLog, threads, transport, stateDir,
+          issuanceBackoff, issuance, limits, pathNormalization, maxRegexProgramSize, adminTokenFile,
+          IngressClassSelection.DEFAULT);
+    }
+
     /** As the canonical constructor, with {@link ProxyLimits#defaults()}, {@link PathNormalization#DEFAULT},
      *  Envoy's regex program-size limit ({@value SafeRegex#DEFAULT_MAX_PROGRAM_SIZE}) and the admin token in
      *  {@link AdminToken#defaultFile} of {@code stateDir}. */
@@ -128,6 +141,7 @@ public final class Portcullis implements AutoCloseable {
       requireNonNull(stateDir, "stateDir");
       requireNonNull(issuanceBackoff, "issuanceBackoff");
       requireNonNull(adminTokenFile, "adminTokenFile");
+      requireNonNull(ingressClasses, "ingressClasses");
       SafeRegex.checkMaxProgramSize("maxRegexProgramSize", maxRegexProgramSize);
     }
   }
@@ -190,7 +204,7 @@ public final class Portcullis implements AutoCloseable {
   private Portcullis(Options options) {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset(),
-        options.maxRegexProgramSize());
+        options.maxRegexProgramSize(), options.ingressClasses());
     IssuanceOptions issuance = options.issuance();
     this.certTranslator = new CertManagerTranslator(options.namespace(), issuance.clusterResourceNamespace()
         .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace());

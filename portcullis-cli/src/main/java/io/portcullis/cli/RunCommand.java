@@ -3,6 +3,7 @@ package io.portcullis.cli;
 import io.portcullis.Portcullis;
 import io.portcullis.certs.CertManagerTranslator;
 import io.portcullis.config.GoDuration;
+import io.portcullis.config.ingress.IngressClassSelection;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.PathNormalization;
 import io.portcullis.proxy.ProxyLimits;
@@ -48,6 +49,17 @@ final class RunCommand implements Callable<Integer> {
       description = "Bind Gateway port P at P+N (443 -> 10443 with 10000), for unprivileged runs. Default: "
           + "${DEFAULT-VALUE}.")
   int portOffset;
+
+  @Option(names = "--ingress-class", paramLabel = "CLASS", defaultValue = "istio",
+      description = "Serve Ingresses whose kubernetes.io/ingress.class annotation is CLASS (Istio's meshConfig "
+          + "ingressClass). Default: ${DEFAULT-VALUE}.")
+  String ingressClass;
+
+  @Option(names = "--ingress-mode", paramLabel = "MODE", defaultValue = "STRICT",
+      description = "STRICT: only Ingresses of --ingress-class or of an IngressClass with controller "
+          + "istio.io/ingress-controller; DEFAULT: those and Ingresses without a class; OFF: only those of such an "
+          + "IngressClass (Istio's ingressControllerMode). Default: ${DEFAULT-VALUE}.")
+  String ingressMode;
 
   @Option(names = "--bind", paramLabel = "ADDR",
       description = "Address every Gateway port binds. Default: 0.0.0.0 (127.0.0.1 for the quickstart).")
@@ -186,7 +198,7 @@ final class RunCommand implements Callable<Integer> {
         issuanceBackoff), new Portcullis.IssuanceOptions(clusterResourceNamespace, nameservers(),
         recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
         "--dns01-propagation-timeout", propagationTimeout)), limits(), pathNormalization(), maxRegexProgramSize,
-        stateOptions.adminTokenFile()));
+        stateOptions.adminTokenFile(), ingressClasses()));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       p.close();
@@ -202,6 +214,14 @@ final class RunCommand implements Callable<Integer> {
     }
     stopped.await();
     return 0;
+  }
+
+  private IngressClassSelection ingressClasses() {
+    IngressClassSelection.Mode mode = IngressClassSelection.Mode.parse(ingressMode);
+    if (ingressClass.isBlank()) {
+      throw new IllegalArgumentException("--ingress-class: empty (expected: a class name, e.g. istio)");
+    }
+    return new IngressClassSelection(ingressClass.trim(), mode);
   }
 
   private PathNormalization pathNormalization() {

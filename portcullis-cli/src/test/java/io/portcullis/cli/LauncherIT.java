@@ -29,7 +29,7 @@ class LauncherIT {
     Proc.Result run = Proc.run(60, LAUNCHER.toString(), "run", "--help");
     assertThat(run.exitCode()).isZero();
     for (String flag : List.of("--config", "--namespace", "--port-offset", "--bind", "--admin", "--access-log",
-        "--state", "--admin-token-file", "--max-regex-program-size")) {
+        "--state", "--admin-token-file", "--max-regex-program-size", "--ingress-class", "--ingress-mode")) {
       assertThat(run.stdout()).as(flag).contains(flag);
     }
     Proc.Result renew = Proc.run(60, LAUNCHER.toString(), "certs", "renew", "--help");
@@ -46,6 +46,8 @@ class LauncherIT {
       "--max-regex-program-size=0|portcullis: --max-regex-program-size: 0 (expected: 1..100000)",
       "--max-regex-program-size=100001|portcullis: --max-regex-program-size: 100001 (expected: 1..100000)",
       "--max-regex-program-size=x|--max-regex-program-size",
+      "--ingress-mode=LOOSE|portcullis: --ingress-mode: LOOSE (expected: STRICT, DEFAULT or OFF)",
+      "--ingress-class=|portcullis: --ingress-class: empty (expected: a class name, e.g. istio)",
   })
   void badFlagsFailWithOneClearLine(String flag, String said) throws Exception {
     Proc.Result r = Proc.run(60, LAUNCHER.toString(), "run", "--config", tmp.toString(), flag);

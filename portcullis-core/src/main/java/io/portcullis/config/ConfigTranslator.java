@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.core.CoreTranslator;
+import io.portcullis.config.ingress.IngressClassSelection;
+import io.portcullis.config.ingress.IngressTranslator;
 import io.portcullis.config.istio.IstioTranslator;
 import io.portcullis.routing.SafeRegex;
 import java.util.ArrayList;
@@ -25,7 +27,9 @@ import java.util.Set;
  * {@link TranslationContext}, in this order: {@link CoreTranslator} (v1 Secret, ConfigMap: credential sources; v1 Service,
  * discovery.k8s.io/v1 EndpointSlice, v1 Endpoints, v1 Pod: Kubernetes Services in the {@link ServiceRegistry}), then
  * {@link IstioTranslator} ({@code networking.istio.io}: ServiceEntry into the {@link ServiceRegistry}, Gateway,
- * VirtualService, then listeners by port). Each family's translator runs one translator per kind or concept.
+ * VirtualService), with {@link IngressTranslator} ({@code networking.k8s.io} Ingress and IngressClass) adding its
+ * servers and routes to the same model before the listeners are assembled by port. Each family's translator runs one
+ * translator per kind or concept.
  */
 public final class ConfigTranslator {
   private static final String CERT_MANAGER_GROUP = "cert-manager.io";
@@ -37,6 +41,7 @@ public final class ConfigTranslator {
   private final String gatewayNamespace;
   private final int portOffset;
   private final int maxRegexProgramSize;
+  private final IngressTranslator ingress;
 
   /**
    * Creates a translator that accepts regexes of at most Envoy's default program size,
@@ -62,9 +67,19 @@ public final class ConfigTranslator {
    *     1..{@value SafeRegex#MAX_PROGRAM_SIZE_CEILING}
    */
   public ConfigTranslator(String gatewayNamespace, int portOffset, int maxRegexProgramSize) {
+    this(gatewayNamespace, portOffset, maxRegexProgramSize, IngressClassSelection.DEFAULT);
+  }
+
+  /**
+   * Creates a translator that serves the Ingresses {@code ingressClasses} selects ({@code --ingress-class},
+   * {@code --ingress-mode}); the other parameters as {@link #ConfigTranslator(String, int, int)}.
+   */
+  public ConfigTranslator(String gatewayNamespace, int portOffset, int maxRegexProgramSize,
+      IngressClassSelection ingressClasses) {
     this.gatewayNamespace = requireNonNull(gatewayNamespace, "gatewayNamespace");
     this.portOffset = portOffset;
     this.maxRegexProgramSize = SafeRegex.checkMaxProgramSize("maxRegexProgramSize", maxRegexProgramSize);
+    this.ingress = new IngressTranslator(requireNonNull(ingressClasses, "ingressClasses"));
   }
 
   /** Translates {@code snapshot}; never throws for bad input, which becomes {@link Problem}s instead. */
@@ -73,11 +88,14 @@ public final class ConfigTranslator {
         maxRegexProgramSize);
     List<Resource> core = new ArrayList<>();
     List<Resource> istio = new ArrayList<>();
+    List<Resource> ingresses = new ArrayList<>();
     for (Resource r : snapshot.resources()) {
       if (CoreTranslator.handles(r)) {
         core.add(r);
       } else if (IstioTranslator.handles(r)) {
         istio.add(r);
+      } else if (IngressTranslator.handles(r)) {
+        ingresses.add(r);
       } else if (!CERT_MANAGER_GROUP.equals(r.group())
           || !Set.of("Issuer", "ClusterIssuer", "Certificate").contains(r.kind())) {
         // cert-manager's are the certificate manager's (io.portcullis.certs.CertManagerTranslator)
@@ -86,7 +104,8 @@ public final class ConfigTranslator {
       }
     }
     CoreTranslator.translate(core, cx);
-    return new GatewayConfig(IstioTranslator.translate(istio, cx), cx.secrets(), cx.problems(),
+    return new GatewayConfig(IstioTranslator.translate(istio, cx,
+        List.of(model -> ingress.translate(ingresses, model, cx))), cx.secrets(), cx.problems(),
         snapshot.generation());
   }
 }

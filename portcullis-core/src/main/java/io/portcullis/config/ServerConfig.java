@@ -14,13 +14,40 @@ import java.util.Optional;
  * @param hosts the {@code hosts}, with their namespace part ({@code ns/host}, {@code ./host}, {@code * /host})
  * @param tls the TLS settings of an HTTPS server; empty for plain HTTP
  * @param httpsRedirect Istio {@code tls.httpsRedirect}: answer every request with 301 to {@code https://}
+ * @param origin the user's object and field this server came from, named by problems about it (an Istio Gateway's
+ *     {@code spec.servers[i]}, an Ingress's {@code spec.tls[i]})
  */
 public record ServerConfig(String gateway, int index, String portName, int port, String protocol,
-    List<ServerHost> hosts, Optional<TlsSettings> tls, boolean httpsRedirect) {
+    List<ServerHost> hosts, Optional<TlsSettings> tls, boolean httpsRedirect, Origin origin) {
 
-  /** Copies the host list. */
+  /** Copies the host list; checks for a null origin. */
   public ServerConfig {
     hosts = List.copyOf(hosts);
+    java.util.Objects.requireNonNull(origin, "origin");
+  }
+
+  /** As the canonical constructor, for an Istio Gateway server: origin {@code Gateway ns/name spec.servers[index]}. */
+  public ServerConfig(String gateway, int index, String portName, int port, String protocol, List<ServerHost> hosts,
+      Optional<TlsSettings> tls, boolean httpsRedirect) {
+    this(gateway, index, portName, port, protocol, hosts, tls, httpsRedirect, Origin.istio(gateway, index));
+  }
+
+  /**
+   * Where a server came from, as problems name it.
+   *
+   * @param subject the object, {@code Kind namespace/name} ({@link Resource#id()})
+   * @param field the field path of the server ({@code spec.servers[0]}, {@code spec.tls[1]}, {@code spec} for an
+   *     Ingress's plain-HTTP server)
+   * @param hostsField the field path of its hosts ({@code spec.servers[0].hosts}, {@code spec.tls[1].hosts})
+   * @param protocolField the field path that made it plain or TLS ({@code spec.servers[0].port.protocol},
+   *     {@code spec.tls[1]})
+   */
+  public record Origin(String subject, String field, String hostsField, String protocolField) {
+    /** Returns the origin of an Istio Gateway {@code namespace/name}'s {@code spec.servers[index]}. */
+    public static Origin istio(String gateway, int index) {
+      String at = "spec.servers[" + index + "]";
+      return new Origin("Gateway " + gateway, at, at + ".hosts", at + ".port.protocol");
+    }
   }
 
   /** Returns Istio's name for this server's route/filter chain: {@code https.443.https.mygateway.istio-system}. */

@@ -51,6 +51,8 @@ final class RouteIndex {
           add(e.ignoreCase() ? exIc : ex, e.ignoreCase() ? lower(e.value()) : e.value(), i);
         } else if (uri instanceof StringMatcher.Prefix p) {
           add(p.ignoreCase() ? preIc : pre, p.ignoreCase() ? lower(p.value()) : p.value(), i);
+        } else if (uri instanceof StringMatcher.PathPrefix p) {
+          add(pre, p.value(), i); // a candidate by plain prefix; the full check rejects /foobar for /foo
         } else {
           add(any, i);
         }
@@ -141,7 +143,8 @@ final class RouteIndex {
   }
 
   private static String value(StringMatcher m) {
-    return m instanceof StringMatcher.Exact e ? e.value() : m instanceof StringMatcher.Prefix p ? p.value() : "";
+    return m instanceof StringMatcher.Exact e ? e.value() : m instanceof StringMatcher.Prefix p ? p.value()
+        : m instanceof StringMatcher.PathPrefix p ? p.value() : "";
   }
 
   private static boolean isAscii(String s) {

@@ -54,6 +54,33 @@ public sealed interface StringMatcher {
   }
 
   /**
+   * Path-element prefix match (Envoy {@code path_separated_prefix}, which Istio emits for Ingress {@code Prefix} and
+   * Gateway API {@code PathPrefix}): {@code /foo} matches {@code /foo}, {@code /foo/} and {@code /foo/x}, not
+   * {@code /foobar}. A query string is never part of the value matched.
+   *
+   * @param value the prefix without a trailing {@code /}, starting with {@code /}; use {@link Prefix} for {@code /}
+   */
+  record PathPrefix(String value) implements StringMatcher {
+    /** Checks the value: not null, starting with {@code /}, not ending with {@code /}. */
+    public PathPrefix {
+      requireNonNull(value, "value");
+      if (!value.startsWith("/") || value.endsWith("/")) {
+        throw new IllegalArgumentException("value: " + value + " (expected: /x, without a trailing /)");
+      }
+    }
+
+    @Override
+    public boolean matches(String v) {
+      return v != null && v.startsWith(value) && (v.length() == value.length() || v.charAt(value.length()) == '/');
+    }
+
+    @Override
+    public String describe() {
+      return "path_separated_prefix:" + value;
+    }
+  }
+
+  /**
    * Full-string RE2 match (Envoy {@code safe_regex}): time linear in the value's length, whatever the pattern, and
    * at worst in the program's size times that length. Called on an event loop; does not block. Build one with
    * {@link StringMatcher#regex} to get Envoy's limits.

@@ -266,7 +266,8 @@ final class DestinationRuleTranslator {
     }
     Optional<String> credential = Optional.empty();
     if (notBlank(tls.getCredentialName())) {
-      credential = ServerTlsTranslator.credentialKey(r, at + ".credentialName", tls.getCredentialName().trim(), cx);
+      credential = ServerTlsTranslator.credentialKey(r, at + ".credentialName", tls.getCredentialName().trim(), true,
+          cx);
       if (credential.isEmpty()) {
         return null;
       }

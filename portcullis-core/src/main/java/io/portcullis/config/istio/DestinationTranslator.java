@@ -63,11 +63,28 @@ final class DestinationTranslator {
       cx.problem(Severity.ERROR, r, at + ".destination.port.number", portNumber + " (expected: 1..65535)");
       return null;
     }
+    String subset = d.getSubset() == null ? "" : d.getSubset().trim();
+    return resolve(r, at + ".destination.host", at + ".destination.port.number", at + ".destination.subset", host,
+        portNumber == null ? OptionalInt.empty() : OptionalInt.of(portNumber.intValue()), subset, weight, rules, cx);
+  }
+
+  /**
+   * Resolves a destination given by any family: {@code host} (lower case, short or fully qualified, in the
+   * namespace of {@code r}) and {@code port} (empty: the service's only port) into a weighted cluster, with
+   * problems naming the caller's field paths ({@code spec.rules[0].http.paths[1].backend.service.name}). Returns
+   * null after reporting an ERROR; an unknown host or subset is a WARNING and an unknown cluster (503 NC).
+   *
+   * @param subset a DestinationRule subset name, or {@code ""} for none
+   * @param weight the relative weight, 0..100
+   */
+  static RouteAction.WeightedCluster resolve(Resource r, String hostField, String portField, String subsetField,
+      String host, OptionalInt port0, String subset, int weight, DestinationRules rules, TranslationContext cx) {
+    Long portNumber = port0.isPresent() ? Long.valueOf(port0.getAsInt()) : null;
     ServiceRegistry.Service svc = cx.services().lookup(host, r.namespace()).orElse(null);
     if (svc == null) {
       String fqdn = ServiceRegistry.fqdn(host, r.namespace());
       int p = portNumber == null ? 80 : portNumber.intValue();
-      cx.problem(Severity.WARNING, r, at + ".destination.host", host + ": no ServiceEntry or Service has this host "
+      cx.problem(Severity.WARNING, r, hostField, host + ": no ServiceEntry or Service has this host "
           + "(expected: a Service " + host + " in namespace " + r.namespace() + ", or a ServiceEntry with hosts ["
           + fqdn + "] or [" + host + "]); requests answer 503 NC");
       return new RouteAction.WeightedCluster(Cluster.unknown(fqdn, p, ""), weight);
@@ -75,7 +92,7 @@ final class DestinationTranslator {
     ServiceRegistry.Port sp;
     if (portNumber == null) {
       if (svc.ports().size() != 1) {
-        cx.problem(Severity.ERROR, r, at + ".destination.port.number", "missing (expected: one of the ports of "
+        cx.problem(Severity.ERROR, r, portField, "missing (expected: one of the ports of "
             + svc.kind() + " host " + svc.host() + ")");
         return null;
       }
@@ -83,7 +100,7 @@ final class DestinationTranslator {
     } else {
       sp = svc.ports().stream().filter(p -> p.number() == portNumber).findFirst().orElse(null);
       if (sp == null && !svc.ports().isEmpty()) {
-        cx.problem(Severity.ERROR, r, at + ".destination.port.number", portNumber + " (expected: one of "
+        cx.problem(Severity.ERROR, r, portField, portNumber + " (expected: one of "
             + svc.ports().stream().map(p -> String.valueOf(p.number())).toList() + ", the ports of " + svc.kind()
             + " host " + svc.host() + ")");
         return null;
@@ -93,12 +110,11 @@ final class DestinationTranslator {
     int targetPort = sp != null ? sp.targetPort() : port;
     String clusterHost = svc.fqdn();
     Optional<DestinationRules.Rule> rule = rules.lookup(clusterHost.toLowerCase(Locale.ROOT));
-    String subset = d.getSubset() == null ? "" : d.getSubset().trim();
     DestinationRules.Subset ss = null;
     if (!subset.isEmpty()) {
       ss = rule.map(x -> x.subsets().get(subset)).orElse(null);
       if (ss == null) {
-        cx.problem(Severity.WARNING, r, at + ".destination.subset", subset + ": " + (rule.isEmpty()
+        cx.problem(Severity.WARNING, r, subsetField, subset + ": " + (rule.isEmpty()
             ? "no DestinationRule applies to host " + clusterHost : "DestinationRule " + rule.get().resource()
             .namespace() + "/" + rule.get().resource().name() + " has no such subset") + " (expected: a subset of "
             + "the host's DestinationRule); requests answer 503 NC");

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
+import java.util.function.Consumer;
 
 /**
  * The Istio networking API family ({@code networking.istio.io} v1alpha3, v1beta1, v1): {@code ServiceEntry}s into
@@ -18,8 +19,8 @@ import java.util.SortedMap;
  * ({@link DestinationRuleTranslator}), {@code Gateway} servers ({@link GatewayTranslator}, with
  * {@link ServerTlsTranslator} for their {@code tls}), {@code VirtualService}s ({@link VirtualServiceTranslator}, with
  * {@link HttpRouteTranslator}, {@link MatchTranslator} and {@link DestinationTranslator}), then the listeners by port
- * ({@link ListenerTranslator}). Other families (Ingress, the Gateway API) are to be converted into this model, as
- * Istio converts them, so that routing and TLS are translated in one place.
+ * ({@link ListenerTranslator}). Other families (Ingress; the Gateway API next) add to this model through
+ * {@link IstioModel}, as Istio converts them, so that routing and TLS are translated in one place.
  */
 public final class IstioTranslator {
   private static final String GROUP = "networking.istio.io";
@@ -40,6 +41,15 @@ public final class IstioTranslator {
    * @return the listeners by Gateway port number
    */
   public static SortedMap<Integer, ListenerConfig> translate(List<Resource> resources, TranslationContext cx) {
+    return translate(resources, cx, List.of());
+  }
+
+  /**
+   * As {@link #translate(List, TranslationContext)}, letting each of {@code families} add its servers and route
+   * bindings to the model (in order, after Istio's own) before the listeners are assembled.
+   */
+  public static SortedMap<Integer, ListenerConfig> translate(List<Resource> resources, TranslationContext cx,
+      List<Consumer<IstioModel>> families) {
     List<Resource> gateways = new ArrayList<>();
     List<Resource> virtualServices = new ArrayList<>();
     DestinationRules rules = new DestinationRules();
@@ -58,14 +68,18 @@ public final class IstioTranslator {
         default -> throw new IllegalArgumentException("not an Istio networking resource: " + r.kind());
       }
     }
+    IstioModel model = new IstioModel(rules);
     List<ServerConfig> servers = new ArrayList<>();
     for (Resource r : gateways) {
       GatewayTranslator.gateway(r, cx, servers);
     }
-    Map<String, List<VirtualServiceTranslator.BoundVs>> vsByGateway = new LinkedHashMap<>();
+    servers.forEach(model::addServer);
+    Map<String, List<BoundRoutes>> vsByGateway = new LinkedHashMap<>();
     for (Resource r : virtualServices) {
       VirtualServiceTranslator.virtualService(r, cx, rules, vsByGateway);
     }
-    return ListenerTranslator.listeners(servers, vsByGateway, cx);
+    vsByGateway.forEach((g, list) -> list.forEach(b -> model.bind(g, b)));
+    families.forEach(f -> f.accept(model));
+    return ListenerTranslator.listeners(new ArrayList<>(model.servers()), model.bindings(), cx);
   }
 }

@@ -5,8 +5,7 @@ import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.Problem;
 import io.portcullis.config.ServerConfig;
 import io.portcullis.config.TranslationContext;
-import io.portcullis.config.istio.VirtualServiceTranslator.BoundVs;
-import io.portcullis.config.istio.VirtualServiceTranslator.TlsRule;
+import io.portcullis.config.istio.BoundRoutes.TlsRule;
 import io.portcullis.routing.HostTable;
 import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.TlsRoute;
@@ -38,11 +37,11 @@ final class ListenerTranslator {
    * look-ups rather than N × N comparisons. Candidates come back in binding order.
    */
   private static final class VsIndex {
-    private final List<BoundVs> bound;
+    private final List<BoundRoutes> bound;
     private final Map<String, List<Integer>> byExactHost = new HashMap<>();
     private final List<Integer> withWildcard = new ArrayList<>();
 
-    VsIndex(List<BoundVs> bound) {
+    VsIndex(List<BoundRoutes> bound) {
       this.bound = bound;
       for (int i = 0; i < bound.size(); i++) {
         boolean wildcard = false;
@@ -60,13 +59,13 @@ final class ListenerTranslator {
     }
 
     /** Returns the VirtualServices that may share a host with server host {@code serverHost}. */
-    List<BoundVs> candidates(String serverHost) {
+    List<BoundRoutes> candidates(String serverHost) {
       if (serverHost.startsWith("*")) {
         return bound; // a wildcard or "*" server may cover any VirtualService host
       }
       TreeSet<Integer> ordinals = new TreeSet<>(withWildcard);
       ordinals.addAll(byExactHost.getOrDefault(serverHost, List.of()));
-      List<BoundVs> out = new ArrayList<>(ordinals.size());
+      List<BoundRoutes> out = new ArrayList<>(ordinals.size());
       ordinals.forEach(i -> out.add(bound.get(i)));
       return out;
     }
@@ -77,10 +76,10 @@ final class ListenerTranslator {
    * is unset or the server's, and which one of the server's hosts covers (namespace permitting), routes there. The
    * first route bound to a host wins, as Envoy's first matching filter chain does.
    */
-  private static void passthroughRoutes(ServerConfig s, List<BoundVs> bound, HostTable.Builder<TlsRoute> table,
+  private static void passthroughRoutes(ServerConfig s, List<BoundRoutes> bound, HostTable.Builder<TlsRoute> table,
       TranslationContext cx) {
     boolean any = false;
-    for (BoundVs vs : bound) {
+    for (BoundRoutes vs : bound) {
       for (TlsRule rule : vs.tlsRoutes()) {
         if (rule.port() != 0 && rule.port() != s.port()) {
           continue;
@@ -106,15 +105,15 @@ final class ListenerTranslator {
   }
 
   /** Returns the listeners by Gateway port number (before {@code --port-offset}). */
-  static TreeMap<Integer, ListenerConfig> listeners(List<ServerConfig> servers, Map<String, List<BoundVs>> vsByGateway,
-      TranslationContext cx) {
+  static TreeMap<Integer, ListenerConfig> listeners(List<ServerConfig> servers,
+      Map<String, List<BoundRoutes>> vsByGateway, TranslationContext cx) {
     int portOffset = cx.portOffset();
     Map<Integer, List<ServerConfig>> byPort = new TreeMap<>();
     for (ServerConfig s : servers) {
       List<ServerConfig> onPort = byPort.computeIfAbsent(s.port(), p -> new ArrayList<>());
       if (!onPort.isEmpty() && onPort.get(0).tls().isPresent() != s.tls().isPresent()) {
-        cx.problems().add(new Problem(Severity.ERROR, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
-            + "].port.protocol", s.protocol() + " on port " + s.port() + " conflicts with " + onPort.get(0).protocol()
+        cx.problems().add(new Problem(Severity.ERROR, s.origin().subject(), "", s.origin().protocolField(),
+            s.protocol() + " on port " + s.port() + " conflicts with " + onPort.get(0).protocol()
             + " server " + onPort.get(0).routeName() + " (expected: all servers on one port plain HTTP, or all HTTPS)"));
         continue;
       }
@@ -122,9 +121,9 @@ final class ListenerTranslator {
     }
     Set<String> gatewaysSeen = new HashSet<>();
     servers.forEach(s -> gatewaysSeen.add(s.gateway()));
-    for (Map.Entry<String, List<BoundVs>> e : vsByGateway.entrySet()) {
+    for (Map.Entry<String, List<BoundRoutes>> e : vsByGateway.entrySet()) {
       if (!gatewaysSeen.contains(e.getKey())) {
-        for (BoundVs b : e.getValue()) {
+        for (BoundRoutes b : e.getValue()) {
           cx.problem(Severity.WARNING, b.resource(), "spec.gateways", "Gateway " + e.getKey() + " does not exist or "
               + "has no valid server; routes not served on it");
         }
@@ -146,16 +145,16 @@ final class ListenerTranslator {
           if (!serversByHost.put(sh.host(), s)) {
             ServerConfig first = serversByHost.get(sh.host()).orElseThrow();
             if (first != s) {
-              cx.problems().add(new Problem(Severity.WARNING, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
-                  + "].hosts", sh.host() + " on port " + port + " is already served by " + first.routeName()
+              cx.problems().add(new Problem(Severity.WARNING, s.origin().subject(), "", s.origin().hostsField(),
+                  sh.host() + " on port " + port + " is already served by " + first.routeName()
                   + "; that server wins"));
             }
           }
         }
-        List<BoundVs> bound = vsByGateway.getOrDefault(s.gateway(), List.of());
+        List<BoundRoutes> bound = vsByGateway.getOrDefault(s.gateway(), List.of());
         VsIndex vsIndex = bound.isEmpty() ? null : vsIndexes.computeIfAbsent(s.gateway(), g -> new VsIndex(bound));
         for (ServerConfig.ServerHost sh : s.hosts()) {
-          for (BoundVs vs : vsIndex == null ? List.<BoundVs>of() : vsIndex.candidates(sh.host())) {
+          for (BoundRoutes vs : vsIndex == null ? List.<BoundRoutes>of() : vsIndex.candidates(sh.host())) {
             if (!sh.namespace().equals("*") && !sh.namespace().equals(vs.resource().namespace())) {
               continue;
             }

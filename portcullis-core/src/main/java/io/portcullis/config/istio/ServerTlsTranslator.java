@@ -96,7 +96,7 @@ final class ServerTlsTranslator {
     }
     for (int n = 0; n < names.size(); n++) {
       String field = at + namesField + (cred.isEmpty() ? "[" + n + "]" : "");
-      Optional<String> key = credentialKey(r, field, names.get(n), cx);
+      Optional<String> key = credentialKey(r, field, names.get(n), true, cx);
       if (key.isEmpty()) {
         return Optional.empty();
       }
@@ -143,7 +143,8 @@ final class ServerTlsTranslator {
     }
     Optional<String> caCred = Optional.empty();
     if (notBlank(tls.getCaCertCredentialName())) {
-      caCred = credentialKey(r, at + ".tls.caCertCredentialName", tls.getCaCertCredentialName().trim(), cx);
+      caCred = credentialKey(r, at + ".tls.caCertCredentialName", tls.getCaCertCredentialName().trim(), true,
+          cx);
       if (caCred.isEmpty()) {
         return Optional.empty();
       }
@@ -203,9 +204,14 @@ final class ServerTlsTranslator {
   /**
    * Resolves a credential name as Istio does ({@code name}, {@code ns/name}, {@code kubernetes://…}) and applies the
    * seed's naming rule; returns empty after reporting an ERROR.
+   *
+   * @param reservedNamesRefused whether a Secret name starting with {@code istio} or {@code prometheus} is refused,
+   *     as Istio's SDS refuses it for a Gateway {@code credentialName}; false for an Ingress
+   *     {@code tls[].secretName}, which names a user's Secret (the cert-manager walkthrough's
+   *     {@code istio-ingress-certs})
    */
   static Optional<String> credentialKey(Resource r, String field, String credentialName,
-      TranslationContext cx) {
+      boolean reservedNamesRefused, TranslationContext cx) {
     if (credentialName.isEmpty()) {
       cx.problem(Severity.ERROR, r, field, "empty (expected: the name of a Secret in namespace " + cx.gatewayNamespace()
           + ")");
@@ -215,7 +221,7 @@ final class ServerTlsTranslator {
         : credentialName;
     String key = c.contains("/") ? c : cx.gatewayNamespace() + "/" + c;
     String secretName = key.substring(key.indexOf('/') + 1);
-    if (secretName.startsWith("istio") || secretName.startsWith("prometheus")) {
+    if (reservedNamesRefused && (secretName.startsWith("istio") || secretName.startsWith("prometheus"))) {
       cx.problem(Severity.ERROR, r, field, credentialName + ": Istio's SDS never serves a Secret whose name starts "
           + "with istio or prometheus (expected: another name, e.g. " + secretName
           .replaceFirst("^(istio|prometheus)-?", "") + "-credential)");

@@ -14,6 +14,7 @@ import io.portcullis.config.TranslationContext;
 import io.portcullis.routing.HostTable;
 import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
+import io.portcullis.config.istio.BoundRoutes.TlsRule;
 import io.portcullis.routing.TlsRoute;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,18 +48,12 @@ final class VirtualServiceTranslator {
 
   private VirtualServiceTranslator() {}
 
-  /** A valid VirtualService as bound to one Gateway: its hosts (lower case), HTTP routes and TLS rules, in order. */
-  record BoundVs(Resource resource, List<String> hosts, List<HttpRoute> routes, List<TlsRule> tlsRoutes) {}
-
-  /** One VirtualService {@code tls[]} entry: SNI hosts (and optional port) of its matches, and where they go. */
-  record TlsRule(List<String> sniHosts, int port, TlsRoute route) {}
-
   /**
    * Adds a valid VirtualService to {@code byGateway} under each Gateway it names ({@code namespace/name}; a bare
    * name is in the VirtualService's namespace; {@code mesh} is skipped).
    */
   static void virtualService(Resource r, TranslationContext cx, DestinationRules rules,
-      Map<String, List<BoundVs>> byGateway) {
+      Map<String, List<BoundRoutes>> byGateway) {
     cx.unsupported(r, VIRTUAL_SERVICE_FIELDS);
     VirtualService vs = cx.convert(r, VirtualService.class);
     if (vs == null) {
@@ -109,7 +104,7 @@ final class VirtualServiceTranslator {
         continue;
       }
       String key = g.contains("/") ? g : r.namespace() + "/" + g;
-      byGateway.computeIfAbsent(key, k -> new ArrayList<>()).add(new BoundVs(r, hosts, routes, tlsRules));
+      byGateway.computeIfAbsent(key, k -> new ArrayList<>()).add(new BoundRoutes(r, hosts, routes, tlsRules));
     }
   }
 
