@@ -19,10 +19,12 @@ import java.util.List;
  * 10,000 Services with 100,000 endpoints"): writes S Services, each with one EndpointSlice of E endpoints and one
  * VirtualService route to it on one HTTP Gateway, reads them once with the real {@link ManifestReader}, then
  * translates the snapshot R times on one thread and prints each time (ms), the median, the clusters and endpoints
- * the result holds, the problems by severity, and the heap in use after a GC (MB).
+ * the result holds, the problems by severity, and the heap in use after a GC (MB). With {@code ingress} as MODE the
+ * routes are one Kubernetes Ingress (class {@code istio}) rule per Service instead of a VirtualService (issue 15's
+ * "10,000 Ingress rules").
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.portcullis.bench.TranslationScale DIR SERVICES ENDPOINTS_PER_SERVICE
- * [ROUNDS]}, e.g. {@code /tmp/ts 10000 10 5}.
+ * [ROUNDS [istio|ingress]]}, e.g. {@code /tmp/ts 10000 10 5}.
  */
 public final class TranslationScale {
   private TranslationScale() {}
@@ -33,8 +35,9 @@ public final class TranslationScale {
     int services = Integer.parseInt(args[1]);
     int perService = Integer.parseInt(args[2]);
     int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 5;
+    boolean ingress = args.length > 4 && args[4].equals("ingress");
     Files.createDirectories(dir);
-    write(dir, services, perService);
+    write(dir, services, perService, ingress);
     long t0 = System.nanoTime();
     List<Resource> resources = new ArrayList<>();
     ManifestReader reader = new ManifestReader();
@@ -84,10 +87,13 @@ public final class TranslationScale {
     System.out.printf("heap in use after GC: %d MB%n", (rt.totalMemory() - rt.freeMemory()) >> 20);
   }
 
-  private static void write(Path dir, int services, int perService) throws Exception {
+  private static void write(Path dir, int services, int perService, boolean ingress) throws Exception {
     try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("cluster.yaml"), StandardCharsets.UTF_8)) {
-      w.write("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: scale, namespace: istio-system}\n"
-          + "spec:\n  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [\"*/*\"]}]\n");
+      if (!ingress) {
+        w.write("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: scale, namespace: "
+            + "istio-system}\nspec:\n  servers: [{port: {number: 80, name: http, protocol: HTTP}, "
+            + "hosts: [\"*/*\"]}]\n");
+      }
       for (int i = 0; i < services; i++) {
         w.write("---\napiVersion: v1\nkind: Service\nmetadata: {name: svc-" + i + ", namespace: ns-" + (i % 100)
             + "}\nspec:\n  ports: [{name: http, port: 80, targetPort: 8080}]\n");
@@ -99,9 +105,16 @@ public final class TranslationScale {
           w.write("- {addresses: [\"10." + ((a >> 16) & 255) + "." + ((a >> 8) & 255) + "." + (a & 255)
               + "\"], conditions: {ready: true}}\n");
         }
-        w.write("---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: svc-" + i
-            + ", namespace: ns-" + (i % 100) + "}\nspec:\n  hosts: [svc-" + i + ".scale.test]\n"
-            + "  gateways: [istio-system/scale]\n  http: [{route: [{destination: {host: svc-" + i + "}}]}]\n");
+        if (ingress) {
+          w.write("---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: svc-" + i + ", namespace: ns-"
+              + (i % 100) + ", annotations: {kubernetes.io/ingress.class: istio}}\nspec:\n  rules:\n  - host: svc-" + i
+              + ".scale.test\n    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: svc-" + i
+              + ", port: {number: 80}}}}]}\n");
+        } else {
+          w.write("---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: svc-" + i
+              + ", namespace: ns-" + (i % 100) + "}\nspec:\n  hosts: [svc-" + i + ".scale.test]\n"
+              + "  gateways: [istio-system/scale]\n  http: [{route: [{destination: {host: svc-" + i + "}}]}]\n");
+        }
       }
     }
   }
