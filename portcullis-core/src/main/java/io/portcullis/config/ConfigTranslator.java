@@ -106,6 +106,6 @@ public final class ConfigTranslator {
     CoreTranslator.translate(core, cx);
     return new GatewayConfig(IstioTranslator.translate(istio, cx,
         List.of(model -> ingress.translate(ingresses, model, cx))), cx.secrets(), cx.problems(),
-        snapshot.generation());
+        snapshot.generation(), cx.statuses());
   }
 }

@@ -13,9 +13,11 @@ import java.util.TreeMap;
  *     by {@link #CONFIG_MAP_PREFIX}{@code namespace/name} (Istio's {@code caCertCredentialName} may name one)
  * @param problems what was reported while translating
  * @param generation the {@link Snapshot#generation()} it came from
+ * @param statuses the objects whose {@code status} Portcullis computes (Gateway API objects, Ingresses), in
+ *     snapshot order
  */
 public record GatewayConfig(SortedMap<Integer, ListenerConfig> listeners, Map<String, SecretData> secrets,
-    List<Problem> problems, long generation) {
+    List<Problem> problems, long generation, List<ObjectStatus> statuses) {
 
   /** The prefix of a ConfigMap's key in {@link #secrets()}: {@code configmap:namespace/name}. */
   public static final String CONFIG_MAP_PREFIX = "configmap:";
@@ -25,6 +27,13 @@ public record GatewayConfig(SortedMap<Integer, ListenerConfig> listeners, Map<St
     listeners = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(listeners));
     secrets = Map.copyOf(secrets);
     problems = List.copyOf(problems);
+    statuses = List.copyOf(statuses);
+  }
+
+  /** A configuration without computed statuses. */
+  public GatewayConfig(SortedMap<Integer, ListenerConfig> listeners, Map<String, SecretData> secrets,
+      List<Problem> problems, long generation) {
+    this(listeners, secrets, problems, generation, List.of());
   }
 
   /** The configuration before any snapshot: nothing served. */

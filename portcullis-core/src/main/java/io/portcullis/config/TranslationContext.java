@@ -14,6 +14,7 @@ import java.util.Map;
  */
 public final class TranslationContext {
   private final List<Problem> problems = new ArrayList<>();
+  private final List<ObjectStatus> statuses = new ArrayList<>();
   private final ServiceRegistry services = new ServiceRegistry();
   private final Map<String, GatewayConfig.SecretData> secrets = new LinkedHashMap<>();
   private final String gatewayNamespace;
@@ -33,6 +34,11 @@ public final class TranslationContext {
   /** Returns the problems found so far, in the order found (mutable: translators add to it). */
   public List<Problem> problems() {
     return problems;
+  }
+
+  /** Returns the statuses computed so far (mutable: translators add to it). */
+  public List<ObjectStatus> statuses() {
+    return statuses;
   }
 
   /** Returns the services route destinations resolve against (ServiceEntry hosts; Kubernetes Services). */

@@ -18,15 +18,29 @@ public sealed interface RouteAction {
    * @param rewriteAuthority replaces {@code :authority}/{@code Host}, or empty
    * @param timeout the whole-request timeout; {@link Duration#ZERO} disables it (Istio's default)
    * @param retries the retry policy
+   * @param rewriteFullPath whether {@code rewriteUri} replaces the whole path even when the block matched by prefix
+   *     (Gateway API {@code URLRewrite} {@code ReplaceFullPath}); false replaces the matched prefix (Istio
+   *     {@code rewrite.uri}; Gateway API {@code ReplacePrefixMatch}, element-wise for a {@code PathPrefix} match)
+   * @param mirrors where a copy of each request is also sent, its response ignored (Istio {@code mirrors}, Gateway
+   *     API {@code RequestMirror}); empty for none
    */
   record Forward(List<WeightedCluster> destinations, Optional<String> rewriteUri, Optional<String> rewriteAuthority,
-      Duration timeout, RetryPolicy retries) implements RouteAction {
-    /** Copies the list and checks it is not empty. */
+      Duration timeout, RetryPolicy retries, boolean rewriteFullPath, List<Mirror> mirrors) implements RouteAction {
+    /** Copies the lists and checks that there is a destination. */
     public Forward {
       destinations = List.copyOf(destinations);
+      mirrors = List.copyOf(mirrors);
       if (destinations.isEmpty()) {
         throw new IllegalArgumentException("destinations: empty (expected: at least one)");
       }
+    }
+
+    /**
+     * A forward with Istio's {@code rewrite.uri} semantics (the matched prefix replaced) and no mirrors.
+     */
+    public Forward(List<WeightedCluster> destinations, Optional<String> rewriteUri, Optional<String> rewriteAuthority,
+        Duration timeout, RetryPolicy retries) {
+      this(destinations, rewriteUri, rewriteAuthority, timeout, retries, false, List.of());
     }
 
     /** Picks a destination by weight. Called on an event loop. */
@@ -43,9 +57,26 @@ public sealed interface RouteAction {
    * @param scheme replaces the scheme, or empty
    * @param port replaces the port, or 0 to keep it
    * @param code 301 (default), 302, 303, 307 or 308
+   * @param replacePrefix whether {@code uri} replaces only the prefix the block matched (Gateway API
+   *     {@code RequestRedirect} {@code path.type: ReplacePrefixMatch}, element-wise) rather than the whole path
    */
-  record Redirect(Optional<String> uri, Optional<String> authority, Optional<String> scheme, int port, int code)
-      implements RouteAction {}
+  record Redirect(Optional<String> uri, Optional<String> authority, Optional<String> scheme, int port, int code,
+      boolean replacePrefix) implements RouteAction {
+    /** A redirect whose {@code uri} replaces the whole path (Istio {@code redirect}). */
+    public Redirect(Optional<String> uri, Optional<String> authority, Optional<String> scheme, int port, int code) {
+      this(uri, authority, scheme, port, code, false);
+    }
+  }
+
+  /**
+   * A request mirror (Envoy's {@code request_mirror_policies}): a copy of the request is sent to {@code cluster},
+   * its response discarded; the original request never waits for it.
+   *
+   * @param cluster where the copy goes
+   * @param percent the share of requests mirrored, 0..100 (Istio {@code mirrorPercentage}, Gateway API
+   *     {@code RequestMirror} {@code percent} / {@code fraction}); 100 mirrors all
+   */
+  record Mirror(Cluster cluster, double percent) {}
 
   /**
    * Istio {@code directResponse}.

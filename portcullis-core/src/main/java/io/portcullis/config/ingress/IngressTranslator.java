@@ -78,6 +78,11 @@ public final class IngressTranslator {
       if (select(v.get(), controllers, defaults, cx)) {
         cx.unsupported(r, INGRESS_FIELDS);
         selected.add(v.get());
+        // no address is known in directory mode; the Kubernetes mode publishes one (--publish-service)
+        com.fasterxml.jackson.databind.node.ObjectNode status =
+            com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        status.putObject("loadBalancer");
+        cx.statuses().add(new io.portcullis.config.ObjectStatus(r, status));
       }
     }
     selected.sort(Comparator.comparing((IngressVersions.View v) -> v.resource().body().path("metadata")
