@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.core.CoreTranslator;
+import io.portcullis.config.gatewayapi.GatewayApiTranslator;
 import io.portcullis.config.ingress.IngressClassSelection;
 import io.portcullis.config.ingress.IngressTranslator;
 import io.portcullis.config.istio.IstioTranslator;
@@ -29,7 +30,8 @@ import java.util.Set;
  * {@link IstioTranslator} ({@code networking.istio.io}: ServiceEntry into the {@link ServiceRegistry}, Gateway,
  * VirtualService), with {@link IngressTranslator} ({@code networking.k8s.io} Ingress and IngressClass) adding its
  * servers and routes to the same model before the listeners are assembled by port. Each family's translator runs one
- * translator per kind or concept.
+ * translator per kind or concept. {@link GatewayApiTranslator} ({@code gateway.networking.k8s.io}) adds its servers
+ * and routes after the Ingresses', and computes the Gateway API status of the objects it serves.
  */
 public final class ConfigTranslator {
   private static final String CERT_MANAGER_GROUP = "cert-manager.io";
@@ -89,6 +91,7 @@ public final class ConfigTranslator {
     List<Resource> core = new ArrayList<>();
     List<Resource> istio = new ArrayList<>();
     List<Resource> ingresses = new ArrayList<>();
+    List<Resource> gatewayApi = new ArrayList<>();
     for (Resource r : snapshot.resources()) {
       if (CoreTranslator.handles(r)) {
         core.add(r);
@@ -96,6 +99,8 @@ public final class ConfigTranslator {
         istio.add(r);
       } else if (IngressTranslator.handles(r)) {
         ingresses.add(r);
+      } else if (GatewayApiTranslator.handles(r)) {
+        gatewayApi.add(r);
       } else if (!CERT_MANAGER_GROUP.equals(r.group())
           || !Set.of("Issuer", "ClusterIssuer", "Certificate").contains(r.kind())) {
         // cert-manager's are the certificate manager's (io.portcullis.certs.CertManagerTranslator)
@@ -105,7 +110,8 @@ public final class ConfigTranslator {
     }
     CoreTranslator.translate(core, cx);
     return new GatewayConfig(IstioTranslator.translate(istio, cx,
-        List.of(model -> ingress.translate(ingresses, model, cx))), cx.secrets(), cx.problems(),
+        List.of(model -> ingress.translate(ingresses, model, cx),
+            model -> GatewayApiTranslator.translate(gatewayApi, cx.namespaceLabels(), model, cx))), cx.secrets(), cx.problems(),
         snapshot.generation(), cx.statuses());
   }
 }

@@ -15,6 +15,7 @@ import java.util.Map;
 public final class TranslationContext {
   private final List<Problem> problems = new ArrayList<>();
   private final List<ObjectStatus> statuses = new ArrayList<>();
+  private final Map<String, Map<String, String>> namespaceLabels = new LinkedHashMap<>();
   private final ServiceRegistry services = new ServiceRegistry();
   private final Map<String, GatewayConfig.SecretData> secrets = new LinkedHashMap<>();
   private final String gatewayNamespace;
@@ -39,6 +40,14 @@ public final class TranslationContext {
   /** Returns the statuses computed so far (mutable: translators add to it). */
   public List<ObjectStatus> statuses() {
     return statuses;
+  }
+
+  /**
+   * Returns the labels of the v1 Namespaces of the manifests by name (mutable: the core translator fills it); a
+   * namespace without a manifest is absent.
+   */
+  public Map<String, Map<String, String>> namespaceLabels() {
+    return namespaceLabels;
   }
 
   /** Returns the services route destinations resolve against (ServiceEntry hosts; Kubernetes Services). */

@@ -2,6 +2,8 @@ package io.portcullis.config.core;
 
 import io.portcullis.config.Resource;
 import io.portcullis.config.TranslationContext;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -9,11 +11,12 @@ import java.util.Set;
  * {@code ConfigMap} become credential sources ({@link CredentialTranslator}); {@code Service}
  * ({@link ServiceTranslator}), {@code EndpointSlice} ({@link EndpointSliceTranslator}), {@code Endpoints}
  * ({@link EndpointsTranslator}) and {@code Pod} ({@link PodTranslator}) are joined into the service registry
- * ({@link ServiceDiscovery}). Runs before the other families, which read what it produced from the
+ * ({@link ServiceDiscovery}); {@code Namespace} labels are kept for label selectors. Runs before the other families, which read what it produced from the
  * {@link TranslationContext}.
  */
 public final class CoreTranslator {
-  private static final Set<String> KINDS = Set.of("Secret", "ConfigMap", "Service", "Endpoints", "Pod");
+  private static final Set<String> KINDS = Set.of("Secret", "ConfigMap", "Service", "Endpoints", "Pod",
+      "Namespace");
   private static final String DISCOVERY_GROUP = "discovery.k8s.io";
 
   private CoreTranslator() {}
@@ -60,6 +63,12 @@ public final class CoreTranslator {
           if (p != null) {
             discovery.pod(p);
           }
+        }
+        case "Namespace" -> {
+          Map<String, String> labels = new LinkedHashMap<>();
+          r.body().path("metadata").path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(),
+              e.getValue().asText()));
+          cx.namespaceLabels().put(r.name(), labels);
         }
         default -> throw new IllegalArgumentException("not a core resource: " + r.kind());
       }

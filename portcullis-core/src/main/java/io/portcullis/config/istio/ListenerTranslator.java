@@ -97,10 +97,11 @@ final class ListenerTranslator {
       }
     }
     if (!any) {
-      cx.problems().add(new Problem(Severity.WARNING, "Gateway " + s.gateway(), "", "spec.servers[" + s.index()
-          + "].tls.mode", "PASSTHROUGH server " + s.routeName() + " has no VirtualService tls route for its hosts; "
-          + "its connections are closed (expected: a VirtualService with tls[].match[].sniHosts bound to this "
-          + "Gateway)"));
+      boolean istio = s.origin().field().startsWith("spec.servers[");
+      cx.problems().add(new Problem(Severity.WARNING, s.origin().subject(), "", s.origin().field() + ".tls.mode",
+          "PASSTHROUGH server " + s.routeName() + " has no " + (istio ? "VirtualService tls route" : "TLSRoute")
+          + " for its hosts; its connections are closed (expected: " + (istio ? "a VirtualService with "
+          + "tls[].match[].sniHosts bound to this Gateway)" : "a TLSRoute attached to this listener)")));
     }
   }
 

@@ -1,0 +1,486 @@
+package io.portcullis.config.gatewayapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.portcullis.config.ConfigTranslator;
+import io.portcullis.config.GatewayConfig;
+import io.portcullis.config.Manifests;
+import io.portcullis.config.ObjectStatus;
+import io.portcullis.routing.HttpRoute;
+import io.portcullis.routing.RouteAction;
+import io.portcullis.routing.RouteMatch;
+import io.portcullis.routing.VirtualHost;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Gateway API manifests in, the Istio model's listeners and routes and the Gateway API status out. */
+class GatewayApiTranslatorTest {
+  static final String CLASS = """
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: GatewayClass
+      metadata: {name: portcullis}
+      spec: {controllerName: portcullis.io/gateway-controller}
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: GatewayClass
+      metadata: {name: other}
+      spec: {controllerName: example.com/other}
+      """;
+  static final String SERVICES = """
+      apiVersion: v1
+      kind: Service
+      metadata: {name: shop, namespace: default}
+      spec: {ports: [{name: http, port: 8080, targetPort: 9000}]}
+      ---
+      apiVersion: v1
+      kind: Service
+      metadata: {name: cart, namespace: default}
+      spec: {ports: [{name: http, port: 81}]}
+      ---
+      apiVersion: v1
+      kind: Service
+      metadata: {name: billing, namespace: money}
+      spec: {ports: [{name: http, port: 80}]}
+      """;
+  static final String GATEWAY = """
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: Gateway
+      metadata: {name: web, namespace: default}
+      spec:
+        gatewayClassName: portcullis
+        listeners:
+        - {name: http, port: 80, protocol: HTTP}
+        - {name: shop, port: 8000, protocol: HTTP, hostname: "*.example.com"}
+      """;
+
+  record Req(String path, String authority, String method, Map<String, String> headers, String query, int port)
+      implements RouteMatch.RequestView {
+    Req(String path, String host) {
+      this(path, host, "GET", Map.of(), "", 80);
+    }
+
+    @Override
+    public String header(String lowerCaseName) {
+      return headers.get(lowerCaseName);
+    }
+  }
+
+  static GatewayConfig translate(String... docs) {
+    List<String> all = new ArrayList<>(List.of(CLASS, SERVICES));
+    all.addAll(List.of(docs));
+    return new ConfigTranslator("istio-system", 0).translate(Manifests.snapshot(all.toArray(String[]::new)));
+  }
+
+  static Optional<HttpRoute> route(GatewayConfig c, int port, Req req) {
+    var l = c.listeners().get(port);
+    if (l == null) {
+      return Optional.empty();
+    }
+    Optional<VirtualHost> vh = l.routes().find(req.authority());
+    return vh.flatMap(v -> v.route(req));
+  }
+
+  static String name(GatewayConfig c, int port, String host, String path) {
+    return route(c, port, new Req(path, host)).map(HttpRoute::name).orElse("none");
+  }
+
+  static JsonNode status(GatewayConfig c, String kind, String key) {
+    return c.statuses().stream().filter(s -> s.resource().kind().equals(kind) && s.resource().key().equals(key))
+        .map(ObjectStatus::status).findFirst().orElseThrow(() -> new AssertionError("no status for " + kind + " "
+            + key + " in " + c.statuses()));
+  }
+
+  static String condition(JsonNode conditions, String type) {
+    for (JsonNode c : conditions) {
+      if (c.path("type").asText().equals(type)) {
+        return c.path("status").asText() + " " + c.path("reason").asText();
+      }
+    }
+    return "unset";
+  }
+
+  static List<String> problems(GatewayConfig c) {
+    return c.problems().stream().map(Object::toString).toList();
+  }
+
+  static String route(String name, String spec) {
+    return """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: %s, namespace: default}
+        spec:
+        %s
+        """.formatted(name, spec.indent(2));
+  }
+
+  @Test
+  void gatewayClassGatewayAndRouteGetTheirStatus() {
+    GatewayConfig c = translate(GATEWAY, route("r", """
+        parentRefs: [{name: web}]
+        rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        """));
+    assertThat(condition(status(c, "GatewayClass", "default/portcullis").path("conditions"), "Accepted"))
+        .isEqualTo("True Accepted");
+    assertThat(c.statuses()).noneMatch(s -> s.resource().name().equals("other"));
+    JsonNode gw = status(c, "Gateway", "default/web");
+    assertThat(condition(gw.path("conditions"), "Accepted")).isEqualTo("True Accepted");
+    assertThat(condition(gw.path("conditions"), "Programmed")).isEqualTo("True Programmed");
+    assertThat(gw.path("listeners")).hasSize(2);
+    assertThat(gw.path("listeners").get(0).path("attachedRoutes").asInt()).isEqualTo(1);
+    assertThat(gw.path("listeners").get(1).path("attachedRoutes").asInt()).isEqualTo(1);
+    assertThat(gw.path("listeners").get(0).path("supportedKinds").toString()).contains("HTTPRoute", "GRPCRoute");
+    JsonNode parent = status(c, "HTTPRoute", "default/r").path("parents").get(0);
+    assertThat(parent.path("controllerName").asText()).isEqualTo("portcullis.io/gateway-controller");
+    assertThat(parent.path("parentRef").path("name").asText()).isEqualTo("web");
+    assertThat(condition(parent.path("conditions"), "Accepted")).isEqualTo("True Accepted");
+    assertThat(condition(parent.path("conditions"), "ResolvedRefs")).isEqualTo("True ResolvedRefs");
+    assertThat(name(c, 80, "anything.test", "/x")).isEqualTo("default/r.0.0");
+    assertThat(name(c, 8000, "a.example.com", "/x")).isEqualTo("default/r.0.0");
+    assertThat(c.listeners().get(8000).routes().find("other.test")).isEmpty();
+  }
+
+  @Test
+  void aGatewayOfAnotherClassIsNotServed() {
+    GatewayConfig c = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: theirs, namespace: default}
+        spec:
+          gatewayClassName: other
+          listeners: [{name: http, port: 80, protocol: HTTP}]
+        """, route("r", "parentRefs: [{name: theirs}]\nrules: [{backendRefs: [{name: shop, port: 8080}]}]"));
+    assertThat(c.listeners()).isEmpty();
+    assertThat(c.statuses()).extracting(s -> s.resource().kind()).containsExactly("GatewayClass");
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+      // path, method, header, expected route
+      "/exact, GET, '', default/r.0.0",
+      "/exact/more, GET, '', default/r.2.1",
+      "/prefix/long/x, GET, '', default/r.1.0",
+      "/prefix/x, GET, '', default/r.2.0",
+      "/prefixed, GET, '', default/r.4.0",
+      "/prefix/x, POST, '', default/r.3.0",
+      "/prefix/x, GET, v2, default/r.5.0",
+      "/v7/items, GET, '', default/r.6.0",
+  })
+  void matchesFollowTheSpecsPrecedence(String path, String method, String header, String expected) {
+    GatewayConfig c = translate(GATEWAY, route("r", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{path: {type: Exact, value: /exact}}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{path: {type: PathPrefix, value: /prefix/long}}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{path: {type: PathPrefix, value: /prefix/}}, {path: {type: PathPrefix, value: /exact}}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{path: {type: PathPrefix, value: /prefix}, method: POST}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{path: {value: /}}]
+          backendRefs: [{name: cart, port: 81}]
+        - matches: [{path: {type: PathPrefix, value: /prefix}, headers: [{name: Version, value: v2}]}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{path: {type: RegularExpression, value: "/v[0-9]+/.*"}}]
+          backendRefs: [{name: shop, port: 8080}]
+        """));
+    Map<String, String> headers = header.isEmpty() ? Map.of() : Map.of("version", header);
+    assertThat(route(c, 80, new Req(path, "h.test", method, headers, "", 80)).map(HttpRoute::name).orElse("none"))
+        .isEqualTo(expected);
+  }
+
+  @Test
+  void olderRoutesWinTiesAndHostnamesIntersectWithListeners() {
+    GatewayConfig c = translate(GATEWAY, """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: b-new, namespace: default, creationTimestamp: "2026-02-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web}]
+          hostnames: [shop.example.com, other.test]
+          rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: a-old, namespace: default, creationTimestamp: "2026-01-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web}]
+          hostnames: ["*.example.com"]
+          rules: [{backendRefs: [{name: cart, port: 81}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: c-newest, namespace: default, creationTimestamp: "2026-03-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web}]
+          hostnames: [shop.example.com]
+          rules: [{backendRefs: [{name: cart, port: 81}]}]
+        """);
+    assertThat(name(c, 80, "shop.example.com", "/")).isEqualTo("default/b-new.0.0");
+    assertThat(name(c, 80, "x.example.com", "/")).isEqualTo("default/a-old.0.0");
+    assertThat(name(c, 8000, "other.test", "/")).isEqualTo("none"); // listener *.example.com does not cover it
+    assertThat(name(c, 8000, "shop.example.com", "/")).isEqualTo("default/b-new.0.0");
+  }
+
+  @Test
+  void aRouteWithNoHostnameInCommonIsNotAccepted() {
+    GatewayConfig c = translate(GATEWAY, route("r", """
+        parentRefs: [{name: web, sectionName: shop}]
+        hostnames: [shop.test]
+        rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        """));
+    JsonNode parent = status(c, "HTTPRoute", "default/r").path("parents").get(0);
+    assertThat(condition(parent.path("conditions"), "Accepted")).isEqualTo("False NoMatchingListenerHostname");
+    assertThat(status(c, "Gateway", "default/web").path("listeners").get(1).path("attachedRoutes").asInt())
+        .isZero();
+  }
+
+  @Test
+  void invalidReferencesGetTheirReasonsAndAnswer500() {
+    GatewayConfig c = translate(GATEWAY, route("missing", """
+        parentRefs: [{name: web, sectionName: http}]
+        hostnames: [missing.test]
+        rules: [{backendRefs: [{name: nosuch, port: 80}]}]
+        """), route("foreign", """
+        parentRefs: [{name: web, sectionName: http}]
+        hostnames: [foreign.test]
+        rules: [{backendRefs: [{name: billing, namespace: money, port: 80}]}]
+        """), route("kind", """
+        parentRefs: [{name: web, sectionName: http}]
+        hostnames: [kind.test]
+        rules: [{backendRefs: [{group: example.com, kind: Bucket, name: b}]}]
+        """), route("noparent", """
+        parentRefs: [{name: nosuch}]
+        rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        """), route("section", """
+        parentRefs: [{name: web, sectionName: nosuch}]
+        rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        """));
+    assertThat(condition(status(c, "HTTPRoute", "default/missing").path("parents").get(0).path("conditions"),
+        "ResolvedRefs")).isEqualTo("False BackendNotFound");
+    assertThat(condition(status(c, "HTTPRoute", "default/foreign").path("parents").get(0).path("conditions"),
+        "ResolvedRefs")).isEqualTo("False RefNotPermitted");
+    assertThat(condition(status(c, "HTTPRoute", "default/kind").path("parents").get(0).path("conditions"),
+        "ResolvedRefs")).isEqualTo("False InvalidKind");
+    assertThat(condition(status(c, "HTTPRoute", "default/noparent").path("parents").get(0).path("conditions"),
+        "Accepted")).isEqualTo("False NoMatchingParent");
+    assertThat(condition(status(c, "HTTPRoute", "default/section").path("parents").get(0).path("conditions"),
+        "Accepted")).isEqualTo("False NoMatchingParent");
+    for (String host : List.of("missing.test", "foreign.test", "kind.test")) {
+      RouteAction a = route(c, 80, new Req("/", host)).orElseThrow().action();
+      assertThat(a).isInstanceOf(RouteAction.DirectResponse.class);
+      assertThat(((RouteAction.DirectResponse) a).status()).isEqualTo(500);
+    }
+    assertThat(problems(c)).anyMatch(p -> p.startsWith("HTTPRoute default/foreign") && p.contains(
+        "spec.rules[0].backendRefs[0].namespace: money: Service money/billing is in another namespace and no "
+        + "ReferenceGrant in money allows it"));
+  }
+
+  @Test
+  void aReferenceGrantAllowsTheCrossNamespaceBackend() {
+    GatewayConfig c = translate(GATEWAY, route("foreign", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules: [{backendRefs: [{name: billing, namespace: money, port: 80}]}]
+        """), """
+        apiVersion: gateway.networking.k8s.io/v1beta1
+        kind: ReferenceGrant
+        metadata: {name: allow, namespace: money}
+        spec:
+          from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
+          to: [{group: "", kind: Service}]
+        """);
+    assertThat(condition(status(c, "HTTPRoute", "default/foreign").path("parents").get(0).path("conditions"),
+        "ResolvedRefs")).isEqualTo("True ResolvedRefs");
+    RouteAction.Forward f = (RouteAction.Forward) route(c, 80, new Req("/", "h")).orElseThrow().action();
+    assertThat(f.destinations().get(0).cluster().name()).isEqualTo("outbound|80||billing.money.svc.cluster.local");
+  }
+
+  @Test
+  void allowedRoutesNamespacesAreEnforced() {
+    GatewayConfig c = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: shared, namespace: infra}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: same, port: 80, protocol: HTTP, hostname: same.test}
+          - name: selected
+            port: 80
+            protocol: HTTP
+            hostname: selected.test
+            allowedRoutes: {namespaces: {from: Selector, selector: {matchLabels: {shared-gateway: "true"}}}}
+          - {name: all, port: 80, protocol: HTTP, hostname: all.test, allowedRoutes: {namespaces: {from: All}}}
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: default, labels: {shared-gateway: "true"}}
+        """, route("r", """
+        parentRefs: [{name: shared, namespace: infra}]
+        rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        """));
+    assertThat(name(c, 80, "same.test", "/")).isEqualTo("none");
+    assertThat(name(c, 80, "selected.test", "/")).isEqualTo("default/r.0.0");
+    assertThat(name(c, 80, "all.test", "/")).isEqualTo("default/r.0.0");
+    JsonNode listeners = status(c, "Gateway", "infra/shared").path("listeners");
+    assertThat(listeners.get(0).path("attachedRoutes").asInt()).isZero();
+    assertThat(listeners.get(1).path("attachedRoutes").asInt()).isEqualTo(1);
+  }
+
+  @Test
+  void conflictingListenersAreMarkedAndTheFirstKeepsServing() {
+    GatewayConfig c = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: web, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: a, port: 80, protocol: HTTP, hostname: a.test}
+          - {name: b, port: 80, protocol: HTTP, hostname: a.test}
+          - {name: c, port: 80, protocol: HTTPS, hostname: c.test, tls: {certificateRefs: [{name: cert}]}}
+          - {name: d, port: 90, protocol: UDP}
+        """);
+    JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
+    assertThat(condition(ls.get(0).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
+    assertThat(condition(ls.get(1).path("conditions"), "Conflicted")).isEqualTo("True HostnameConflict");
+    assertThat(condition(ls.get(2).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
+    assertThat(condition(ls.get(3).path("conditions"), "Accepted")).isEqualTo("False UnsupportedProtocol");
+    assertThat(condition(ls.get(1).path("conditions"), "Programmed")).isEqualTo("False Invalid");
+    JsonNode gw = status(c, "Gateway", "default/web");
+    assertThat(condition(gw.path("conditions"), "Accepted")).isEqualTo("True ListenersNotValid");
+    assertThat(c.listeners().get(80).servers()).hasSize(1);
+  }
+
+  @Test
+  void aMissingCertificateSecretIsReportedAndTheListenerStillServesItsHost() {
+    GatewayConfig c = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: web, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: https, port: 443, protocol: HTTPS, hostname: shop.test, tls: {certificateRefs: [{name: shop-tls}]}}
+          - name: foreign
+            port: 443
+            protocol: HTTPS
+            hostname: foreign.test
+            tls: {certificateRefs: [{name: their-tls, namespace: money}]}
+        """);
+    JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
+    assertThat(condition(ls.get(0).path("conditions"), "ResolvedRefs")).isEqualTo("False InvalidCertificateRef");
+    assertThat(condition(ls.get(1).path("conditions"), "ResolvedRefs")).isEqualTo("False RefNotPermitted");
+    var servers = c.listeners().get(443).servers();
+    assertThat(servers).hasSize(1);
+    assertThat(servers.get(0).tls().orElseThrow().credentialNames()).containsExactly("default/shop-tls");
+  }
+
+  @Test
+  void filtersBecomeHeaderOpsRedirectsRewritesAndMirrors() {
+    GatewayConfig c = translate(GATEWAY, route("r", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{path: {value: /redirect}}]
+          filters:
+          - {type: RequestRedirect, requestRedirect: {scheme: https, hostname: secure.test, statusCode: 301}}
+        - matches: [{path: {value: /rewrite}}]
+          filters:
+          - {type: URLRewrite, urlRewrite: {hostname: internal.test, path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}}
+          - type: RequestHeaderModifier
+            requestHeaderModifier: {set: [{name: X-Set, value: s}], add: [{name: X-Add, value: a}], remove: [X-Gone]}
+          - {type: ResponseHeaderModifier, responseHeaderModifier: {set: [{name: X-Resp, value: r}]}}
+          - {type: RequestMirror, requestMirror: {backendRef: {name: cart, port: 81}, percent: 25}}
+          backendRefs: [{name: shop, port: 8080, weight: 3}, {name: cart, port: 81, weight: 1}]
+          timeouts: {request: 10s, backendRequest: 2s}
+        """));
+    RouteAction.Redirect rd = (RouteAction.Redirect) route(c, 80, new Req("/redirect", "h")).orElseThrow().action();
+    assertThat(rd.scheme()).contains("https");
+    assertThat(rd.authority()).contains("secure.test");
+    assertThat(rd.code()).isEqualTo(301);
+    HttpRoute r = route(c, 80, new Req("/rewrite/x", "h")).orElseThrow();
+    RouteAction.Forward f = (RouteAction.Forward) r.action();
+    assertThat(f.rewriteUri()).contains("/v2");
+    assertThat(f.rewriteFullPath()).isFalse();
+    assertThat(f.rewriteAuthority()).contains("internal.test");
+    assertThat(f.destinations()).extracting(RouteAction.WeightedCluster::weight).containsExactly(3, 1);
+    assertThat(f.mirrors()).singleElement().satisfies(m -> {
+      assertThat(m.cluster().name()).isEqualTo("outbound|81||cart.default.svc.cluster.local");
+      assertThat(m.percent()).isEqualTo(25.0);
+    });
+    assertThat(f.timeout()).hasSeconds(10);
+    assertThat(f.retries().perTryTimeout()).hasSeconds(2);
+    assertThat(r.requestHeaders().set()).containsEntry("X-Set", "s");
+    assertThat(r.requestHeaders().add()).containsEntry("X-Add", "a");
+    assertThat(r.requestHeaders().remove()).containsExactly("X-Gone");
+    assertThat(r.responseHeaders().set()).containsEntry("X-Resp", "r");
+  }
+
+  @Test
+  void anUnsupportedFilterMakesTheRouteNotAccepted() {
+    GatewayConfig c = translate(GATEWAY, route("r", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Thing, name: t}}]
+          backendRefs: [{name: shop, port: 8080}]
+        """));
+    assertThat(condition(status(c, "HTTPRoute", "default/r").path("parents").get(0).path("conditions"),
+        "Accepted")).isEqualTo("False UnsupportedValue");
+    assertThat(name(c, 80, "h", "/")).isEqualTo("none");
+  }
+
+  @Test
+  void grpcRoutesMatchServiceAndMethodAndSpeakHttp2() {
+    GatewayConfig c = translate(GATEWAY, """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: g, namespace: default}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          rules:
+          - matches: [{method: {service: echo.Echo, method: Say}}]
+            backendRefs: [{name: shop, port: 8080}]
+          - matches: [{method: {service: echo.Echo}}]
+            backendRefs: [{name: cart, port: 81}]
+        """);
+    assertThat(name(c, 80, "h", "/echo.Echo/Say")).isEqualTo("default/g.0.0");
+    assertThat(name(c, 80, "h", "/echo.Echo/Other")).isEqualTo("default/g.1.0");
+    assertThat(name(c, 80, "h", "/other.Svc/Say")).isEqualTo("none");
+    RouteAction.Forward f = (RouteAction.Forward) route(c, 80, new Req("/echo.Echo/Say", "h")).orElseThrow()
+        .action();
+    assertThat(f.destinations().get(0).cluster().protocol()).isEqualTo(io.portcullis.routing.Cluster.Protocol.HTTP2);
+  }
+
+  @Test
+  void tlsRoutesRouteAPassthroughListenerBySni() {
+    GatewayConfig c = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: tls, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: pass, port: 8443, protocol: TLS, tls: {mode: Passthrough}}
+        ---
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TLSRoute
+        metadata: {name: t, namespace: default}
+        spec:
+          parentRefs: [{name: tls}]
+          hostnames: [db.example.com]
+          rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        """);
+    var l = c.listeners().get(8443);
+    assertThat(l.passthrough().find("db.example.com")).hasValueSatisfying(t -> assertThat(t.name())
+        .isEqualTo("default/t"));
+    assertThat(l.passthrough().find("other.example.com")).isEmpty();
+    assertThat(condition(status(c, "TLSRoute", "default/t").path("parents").get(0).path("conditions"),
+        "Accepted")).isEqualTo("True Accepted");
+  }
+}
