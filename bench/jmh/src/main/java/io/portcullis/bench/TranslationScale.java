@@ -21,10 +21,11 @@ import java.util.List;
  * translates the snapshot R times on one thread and prints each time (ms), the median, the clusters and endpoints
  * the result holds, the problems by severity, and the heap in use after a GC (MB). With {@code ingress} as MODE the
  * routes are one Kubernetes Ingress (class {@code istio}) rule per Service instead of a VirtualService (issue 15's
- * "10,000 Ingress rules").
+ * "10,000 Ingress rules"); with {@code gatewayapi}, one HTTPRoute per Service on one Gateway API Gateway
+ * ("10,000 HTTPRoutes").
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.portcullis.bench.TranslationScale DIR SERVICES ENDPOINTS_PER_SERVICE
- * [ROUNDS [istio|ingress]]}, e.g. {@code /tmp/ts 10000 10 5}.
+ * [ROUNDS [istio|ingress|gatewayapi]]}, e.g. {@code /tmp/ts 10000 10 5}.
  */
 public final class TranslationScale {
   private TranslationScale() {}
@@ -35,9 +36,12 @@ public final class TranslationScale {
     int services = Integer.parseInt(args[1]);
     int perService = Integer.parseInt(args[2]);
     int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 5;
-    boolean ingress = args.length > 4 && args[4].equals("ingress");
+    String mode = args.length > 4 ? args[4] : "istio";
+    if (!List.of("istio", "ingress", "gatewayapi").contains(mode)) {
+      throw new IllegalArgumentException("MODE " + mode + " (expected: istio, ingress or gatewayapi)");
+    }
     Files.createDirectories(dir);
-    write(dir, services, perService, ingress);
+    write(dir, services, perService, mode);
     long t0 = System.nanoTime();
     List<Resource> resources = new ArrayList<>();
     ManifestReader reader = new ManifestReader();
@@ -87,9 +91,17 @@ public final class TranslationScale {
     System.out.printf("heap in use after GC: %d MB%n", (rt.totalMemory() - rt.freeMemory()) >> 20);
   }
 
-  private static void write(Path dir, int services, int perService, boolean ingress) throws Exception {
+  private static void write(Path dir, int services, int perService, String mode) throws Exception {
+    boolean ingress = mode.equals("ingress");
+    boolean gatewayApi = mode.equals("gatewayapi");
     try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("cluster.yaml"), StandardCharsets.UTF_8)) {
-      if (!ingress) {
+      if (gatewayApi) {
+        w.write("apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: portcullis}\n"
+            + "spec: {controllerName: portcullis.io/gateway-controller}\n---\n"
+            + "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: scale, namespace: "
+            + "istio-system}\nspec:\n  gatewayClassName: portcullis\n  listeners: [{name: http, port: 80, "
+            + "protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]\n");
+      } else if (!ingress) {
         w.write("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: scale, namespace: "
             + "istio-system}\nspec:\n  servers: [{port: {number: 80, name: http, protocol: HTTP}, "
             + "hosts: [\"*/*\"]}]\n");
@@ -105,7 +117,12 @@ public final class TranslationScale {
           w.write("- {addresses: [\"10." + ((a >> 16) & 255) + "." + ((a >> 8) & 255) + "." + (a & 255)
               + "\"], conditions: {ready: true}}\n");
         }
-        if (ingress) {
+        if (gatewayApi) {
+          w.write("---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: svc-" + i
+              + ", namespace: ns-" + (i % 100) + "}\nspec:\n  parentRefs: [{name: scale, namespace: istio-system}]\n"
+              + "  hostnames: [svc-" + i + ".scale.test]\n  rules: [{matches: [{path: {type: PathPrefix, value: /}}],"
+              + " backendRefs: [{name: svc-" + i + ", port: 80}]}]\n");
+        } else if (ingress) {
           w.write("---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: svc-" + i + ", namespace: ns-"
               + (i % 100) + ", annotations: {kubernetes.io/ingress.class: istio}}\nspec:\n  rules:\n  - host: svc-" + i
               + ".scale.test\n    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: svc-" + i
