@@ -91,7 +91,7 @@ public final class TranslationScale {
     System.out.printf("heap in use after GC: %d MB%n", (rt.totalMemory() - rt.freeMemory()) >> 20);
   }
 
-  private static void write(Path dir, int services, int perService, String mode) throws Exception {
+  static void write(Path dir, int services, int perService, String mode) throws Exception {
     boolean ingress = mode.equals("ingress");
     boolean gatewayApi = mode.equals("gatewayapi");
     try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("cluster.yaml"), StandardCharsets.UTF_8)) {
