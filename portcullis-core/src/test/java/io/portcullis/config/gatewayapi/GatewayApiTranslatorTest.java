@@ -346,6 +346,8 @@ class GatewayApiTranslatorTest {
           - {name: b, port: 80, protocol: HTTP, hostname: a.test}
           - {name: c, port: 80, protocol: HTTPS, hostname: c.test, tls: {certificateRefs: [{name: cert}]}}
           - {name: d, port: 90, protocol: UDP}
+          - {name: e, port: 70000, protocol: HTTP}
+          - {name: f, port: 91, protocol: HTTP, allowedRoutes: {kinds: [{kind: TLSRoute}, {kind: HTTPRoute}]}}
         """);
     JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
     assertThat(condition(ls.get(0).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
@@ -353,6 +355,11 @@ class GatewayApiTranslatorTest {
     assertThat(condition(ls.get(2).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
     assertThat(condition(ls.get(3).path("conditions"), "Accepted")).isEqualTo("False UnsupportedProtocol");
     assertThat(condition(ls.get(1).path("conditions"), "Programmed")).isEqualTo("False Invalid");
+    assertThat(condition(ls.get(4).path("conditions"), "Accepted")).isEqualTo("False PortUnavailable");
+    assertThat(condition(ls.get(5).path("conditions"), "ResolvedRefs")).isEqualTo("False InvalidRouteKinds");
+    assertThat(ls.get(5).path("supportedKinds").toString()).contains("HTTPRoute").doesNotContain("TLSRoute");
+    assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[4].port: 70000 (expected: a port in "
+        + "1..65535)"));
     JsonNode gw = status(c, "Gateway", "default/web");
     assertThat(condition(gw.path("conditions"), "Accepted")).isEqualTo("True ListenersNotValid");
     assertThat(c.listeners().get(80).servers()).hasSize(1);
