@@ -250,6 +250,11 @@ public final class Portcullis implements AutoCloseable {
           }
 
           @Override
+          public java.util.List<io.portcullis.config.ObjectStatus> objects() {
+            return applied.config().statuses();
+          }
+
+          @Override
           public String configDumpJson() {
             Applied a = applied;
             return ConfigDump.render(a.config(), a.tls(), dataPlane.boundAddresses(), tlsContexts.provider().name(),

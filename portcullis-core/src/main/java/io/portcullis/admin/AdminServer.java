@@ -25,6 +25,8 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.portcullis.config.GatewayConfig;
+import io.portcullis.config.ObjectStatus;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -40,7 +42,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin server (Envoy's and linkerd's admin port): {@code /ready}, {@code /admin/ping}, {@code /config_dump},
- * {@code /certs} and {@code POST /certs/renew}. Plain HTTP, meant for loopback ({@code --admin}, default
+ * {@code /certs}, {@code POST /certs/renew}, and the objects with their computed {@code status} at the Kubernetes API's
+ * paths, {@code /apis/GROUP/VERSION/[namespaces/NS/]PLURAL[/NAME]} ({@code ObjectsEndpoint}; what
+ * {@code portcullis get} reads). Plain HTTP, meant for loopback ({@code --admin}, default
  * {@code 127.0.0.1:15000}).
  *
  * <p>Each endpoint says whether it changes state. Every request must name this server in its {@code Host} (against
@@ -75,7 +79,16 @@ public final class AdminServer implements AutoCloseable {
      *     no such Certificate
      */
     CompletableFuture<String> renew(String namespace, String name);
+
+    /**
+     * The objects whose {@code status} Portcullis computes, with that status ({@link GatewayConfig#statuses()} of
+     * the configuration being served), for {@code /apis/...}.
+     */
+    List<ObjectStatus> objects();
   }
+
+  private static final String APIS = "/apis";
+  private static final String APIS_USAGE = "GET /apis/GROUP/VERSION/[namespaces/NS/]PLURAL[/NAME]";
 
   private final EventLoopGroup group;
   private final Channel channel;
@@ -186,10 +199,14 @@ public final class AdminServer implements AutoCloseable {
         return;
       }
       QueryStringDecoder query = new QueryStringDecoder(req.uri());
+      if (query.path().equals(APIS) || query.path().startsWith(APIS + "/")) {
+        objects(ctx, req, query.path());
+        return;
+      }
       Endpoint e = endpoints.get(query.path());
       if (e == null) {
         send(ctx, req, text(HttpResponseStatus.NOT_FOUND, "not found; try " + String.join(", ",
-            endpoints.values().stream().map(Endpoint::usage).toList()) + "\n"));
+            endpoints.values().stream().map(Endpoint::usage).toList()) + ", " + APIS_USAGE + "\n"));
         return;
       }
       if (!e.allows(req.method())) {
@@ -207,6 +224,19 @@ public final class AdminServer implements AutoCloseable {
         }
       }
       e.action().handle(ctx, req, query);
+    }
+
+    /** {@code GET /apis/...}: reads only, like every endpoint but {@code /certs/renew}. */
+    private void objects(ChannelHandlerContext ctx, FullHttpRequest req, String path) {
+      if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD)) {
+        FullHttpResponse r = text(HttpResponseStatus.METHOD_NOT_ALLOWED, req.method() + " " + path
+            + " (expected: " + APIS_USAGE + ")\n");
+        r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
+        send(ctx, req, r);
+        return;
+      }
+      ObjectsEndpoint.Answer a = ObjectsEndpoint.get(path, model.objects());
+      send(ctx, req, response(a.status(), a.json(), "application/json"));
     }
 
     private static void refuse(ChannelHandlerContext ctx, FullHttpRequest req, AdminAccess.Refusal r) {
