@@ -352,7 +352,8 @@ public final class Portcullis implements AutoCloseable {
     CertManagerConfig certConfig = certTranslator.translate(snapshot, config);
     List<Problem> problems = new ArrayList<>(config.problems());
     problems.addAll(certConfig.problems());
-    config = new GatewayConfig(config.listeners(), config.secrets(), problems, config.generation());
+    config = new GatewayConfig(config.listeners(), config.secrets(), problems, config.generation(),
+        config.statuses());
     long translatedAt = System.nanoTime();
     boolean errors = problems.stream().anyMatch(p -> p.severity() == Problem.Severity.ERROR);
     if (config.listeners().isEmpty() && errors && !applied.config().listeners().isEmpty()) {
@@ -412,7 +413,7 @@ public final class Portcullis implements AutoCloseable {
       listeners.put(CHALLENGE_PORT, new ListenerConfig(CHALLENGE_PORT, CHALLENGE_PORT + options.portOffset(), false,
           List.of(), HostTable.empty(), HostTable.empty()));
     }
-    GatewayConfig config = new GatewayConfig(listeners, secrets, problems, base.generation());
+    GatewayConfig config = new GatewayConfig(listeners, secrets, problems, base.generation(), base.statuses());
     Map<Integer, String> bindErrors = new HashMap<>(dataPlane.apply(config.listeners(), tls, upstreamTls,
         config.generation()));
     if (builtIn && bindErrors.remove(CHALLENGE_PORT) != null) {
