@@ -298,6 +298,24 @@ class GatewayApiIT {
   }
 
   @Test
+  void theAdminServerShowsTheStatusTheSpecDefines() throws Exception {
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    var route = json.readTree(io.portcullis.testing.Gateways.admin(gateway, "GET",
+        "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/shop"));
+    var parent = route.path("status").path("parents").get(0);
+    assertThat(parent.path("parentRef").path("name").asText()).isEqualTo("web");
+    assertThat(parent.path("conditions").toString())
+        .contains("{\"type\":\"Accepted\",\"status\":\"True\",\"reason\":\"Accepted\"")
+        .contains("{\"type\":\"ResolvedRefs\",\"status\":\"False\",\"reason\":\"BackendNotFound\"");
+    var gw = json.readTree(io.portcullis.testing.Gateways.admin(gateway, "GET",
+        "/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/web"));
+    assertThat(gw.path("status").path("listeners").get(0).path("attachedRoutes").asInt()).isEqualTo(2);
+    assertThat(gw.path("status").path("listeners").get(1).path("attachedRoutes").asInt()).isEqualTo(1);
+    assertThat(gw.path("status").path("conditions").toString()).contains("\"type\":\"Programmed\",\"status\":"
+        + "\"True\"");
+  }
+
+  @Test
   void httpsServesTheCertificateRefsSecretForTheListenerHostname() throws Exception {
     int port = 443 + offset;
     Proc.Result r = Proc.run(20, "curl", "-sv", "-o", "/dev/null", "-w", "%{http_code}", "--resolve",
