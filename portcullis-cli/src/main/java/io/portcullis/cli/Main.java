@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "portcullis", mixinStandardHelpOptions = true, version = "portcullis 0.1.0",
     description = "Ingress gateway and mesh TLS whose certificates manage themselves. Reads Istio and Kubernetes "
         + "manifests verbatim.",
-    subcommands = {RunCommand.class, CertsCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {RunCommand.class, CertsCommand.class, GetCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
   /** Runs the command line and exits with its status. */

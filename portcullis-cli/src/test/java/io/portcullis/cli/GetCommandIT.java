@@ -1,0 +1,98 @@
+package io.portcullis.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.portcullis.testing.Ports;
+import io.portcullis.testing.Proc;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code portcullis get} against a {@code portcullis run} in another process serving a Gateway API Gateway, an
+ * HTTPRoute and an Ingress: kubectl's columns, {@code -A}, {@code -o yaml} with the computed status, and kubectl's
+ * NotFound error for a missing name.
+ */
+class GetCommandIT {
+  static final String LAUNCHER = LauncherIT.LAUNCHER.toString();
+
+  @TempDir Path tmp;
+
+  @Test
+  void getShowsTheObjectsWithTheirStatusAsKubectlDoes() throws Exception {
+    Path config = Files.createDirectories(tmp.resolve("config"));
+    int offset = Ports.free() - 80;
+    Files.writeString(config.resolve("objects.yaml"), """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GatewayClass
+        metadata: {name: portcullis}
+        spec: {controllerName: portcullis.io/gateway-controller}
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: web, namespace: shop}
+        spec:
+          gatewayClassName: portcullis
+          listeners: [{name: http, port: 80, protocol: HTTP}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: front, namespace: shop}
+        spec:
+          parentRefs: [{name: web}]
+          hostnames: [shop.example.com]
+          rules: [{backendRefs: [{name: nosuch, port: 80}]}]
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: legacy, namespace: default, annotations: {kubernetes.io/ingress.class: istio}}
+        spec:
+          rules:
+          - host: old.example.com
+            http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: nosuch, port: {number: 80}}}}]}
+        """);
+    String admin = "127.0.0.1:" + Ports.free();
+    try (Proc p = Proc.start(List.of(LAUNCHER, "run", "--config", config.toString(), "--state",
+        tmp.resolve("state").toString(), "--admin", admin, "--port-offset", String.valueOf(offset), "--bind",
+        "127.0.0.1"), tmp, Map.of())) {
+      try {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> !p.alive()
+            || Proc.run(5, "curl", "-s", "http://" + admin + "/ready").stdout().equals("LIVE\n"));
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        throw new AssertionError("not ready after 60 s:\n" + p.output(), e);
+      }
+      assertThat(p.alive()).as(p.output()).isTrue();
+
+      Proc.Result gateways = Proc.run(30, LAUNCHER, "get", "gateways", "-A", "--admin", admin);
+      assertThat(gateways.exitCode()).as(gateways.stderr()).isZero();
+      assertThat(gateways.stdout().lines().toList()).containsExactly(
+          "NAMESPACE   NAME   CLASS        ADDRESS   PROGRAMMED   AGE",
+          "shop        web    portcullis             True         <unknown>");
+
+      Proc.Result routes = Proc.run(30, LAUNCHER, "get", "httproute", "-n", "shop", "--admin", admin);
+      assertThat(routes.stdout()).startsWith("NAME    HOSTNAMES").contains("front").contains("[\"shop.example.com\"]");
+
+      Proc.Result yaml = Proc.run(30, LAUNCHER, "get", "httproutes.gateway.networking.k8s.io", "front", "-n", "shop",
+          "-o", "yaml", "--admin", admin);
+      assertThat(yaml.exitCode()).as(yaml.stderr()).isZero();
+      assertThat(yaml.stdout()).contains("kind: HTTPRoute").contains("controllerName: portcullis.io/gateway-controller")
+          .contains("reason: BackendNotFound").contains("type: ResolvedRefs");
+
+      Proc.Result ingresses = Proc.run(30, LAUNCHER, "get", "ing", "-A", "--admin", admin);
+      assertThat(ingresses.stdout()).startsWith("NAMESPACE").contains("legacy").contains("old.example.com");
+
+      Proc.Result missing = Proc.run(30, LAUNCHER, "get", "gtw", "nosuch", "-n", "shop", "--admin", admin);
+      assertThat(missing.exitCode()).isEqualTo(1);
+      assertThat(missing.stderr()).isEqualTo("Error from server (NotFound): gateways.gateway.networking.k8s.io "
+          + "\"nosuch\" not found\n");
+
+      Proc.Result empty = Proc.run(30, LAUNCHER, "get", "grpcroutes", "--admin", admin);
+      assertThat(empty.stderr()).isEqualTo("No resources found in default namespace.\n");
+    }
+  }
+}
