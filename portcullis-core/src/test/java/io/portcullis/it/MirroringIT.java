@@ -6,6 +6,7 @@ import io.portcullis.Portcullis;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.Transport;
 import io.portcullis.testing.CapturingBackend;
+import io.portcullis.testing.H2Server;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import java.io.ByteArrayOutputStream;
@@ -43,6 +44,7 @@ class MirroringIT {
   static CapturingBackend primary;
   static CapturingBackend mirror;
   static CapturingBackend silent;
+  static H2Server h2;
   static Portcullis gateway;
   static int port;
   static final ByteArrayOutputStream accessLog = new ByteArrayOutputStream();
@@ -52,6 +54,7 @@ class MirroringIT {
     primary = new CapturingBackend("primary");
     mirror = new CapturingBackend("mirror");
     silent = CapturingBackend.silent("silent");
+    h2 = H2Server.start("ok");
     int dead = Ports.free(); // nothing listens: connections are refused
     port = Ports.free();
     StringBuilder yaml = new StringBuilder("""
@@ -121,6 +124,26 @@ class MirroringIT {
         ---
         apiVersion: networking.istio.io/v1
         kind: VirtualService
+        metadata: {name: h2-mirror}
+        spec:
+          hosts: [h2.example.com]
+          gateways: [gw]
+          http:
+          - route:
+            - destination: {host: primary, port: {number: 80}}
+            mirror: {host: h2up, port: {number: 80}}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: h2up}
+        spec:
+          hosts: [h2up.default.svc.cluster.local]
+          ports: [{number: 80, name: http2, protocol: HTTP2, targetPort: %d}]
+          resolution: STATIC
+          endpoints: [{address: 127.0.0.1}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
         metadata: {name: never}
         spec:
           hosts: [never.example.com]
@@ -136,7 +159,7 @@ class MirroringIT {
             - destination: {host: primary, port: {number: 80}}
             mirror: {host: mirror, port: {number: 80}}
             mirrorPercentage: {value: 0.0}
-        """.formatted(port));
+        """.formatted(port, h2.port("ok")));
     for (String[] svc : new String[][] {{"primary", "" + primary.port()}, {"mirror", "" + mirror.port()},
         {"dead", "" + dead}, {"silent", "" + silent.port()}}) {
       yaml.append("""
@@ -165,6 +188,7 @@ class MirroringIT {
     primary.close();
     mirror.close();
     silent.close();
+    h2.close();
   }
 
   @BeforeEach
@@ -292,6 +316,21 @@ class MirroringIT {
     assertThat(copies.get(0).header("host")).isEqualTo("two.example.com-shadow:" + port);
     assertThat(copies.get(0).header("x-forwarded-for")).isEqualTo("203.0.113.7, 127.0.0.1");
     awaitStat("cluster." + DEAD_CLUSTER + ".mirror_rq_failed", failed + 1, Duration.ofSeconds(5));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"--http1.1", "--http2-prior-knowledge"})
+  void anHttp2MirrorIsAnsweredAndItsResponseDiscarded(String flag) throws Exception {
+    String cluster = "cluster.outbound|80||h2up.default.svc.cluster.local.";
+    long completed = stat(cluster + "mirror_rq_completed");
+    long failed = stat(cluster + "mirror_rq_failed");
+    for (int i = 0; i < 3; i++) {
+      Proc.Result r = curl("h2.example.com", "/h2/" + i, flag, "--data-binary", "x".repeat(5000));
+      assertThat(r.stdout()).contains(" 200").endsWith("primary\n");
+    }
+    assertThat(primary.received()).hasSize(3).allSatisfy(x -> assertThat(x.body()).hasSize(5000));
+    awaitStat(cluster + "mirror_rq_completed", completed + 3, Duration.ofSeconds(5));
+    assertThat(stat(cluster + "mirror_rq_failed")).isEqualTo(failed);
   }
 
   @ParameterizedTest(name = "{0}")
