@@ -223,7 +223,13 @@ public final class ConfigDump {
   private static void action(ObjectNode rn, RouteAction a) {
     if (a instanceof RouteAction.Forward f) {
       destinations(rn.putArray("route"), f.destinations());
-      f.rewriteUri().ifPresent(u -> rn.put("rewrite_uri", u));
+      f.rewriteUri().ifPresent(u -> rn.put("rewrite_uri", u).put("rewrite_full_path", f.rewriteFullPath()));
+      if (!f.mirrors().isEmpty()) {
+        ArrayNode ms = rn.putArray("request_mirror_policies"); // Envoy's name; cluster and share of requests
+        for (RouteAction.Mirror m : f.mirrors()) {
+          ms.addObject().put("cluster", m.cluster().name()).put("percent", m.percent());
+        }
+      }
       f.rewriteAuthority().ifPresent(u -> rn.put("rewrite_authority", u));
       if (!f.timeout().isZero()) {
         rn.put("timeout_ms", f.timeout().toMillis());
@@ -232,7 +238,10 @@ public final class ConfigDump {
     } else if (a instanceof RouteAction.Redirect r) {
       ObjectNode rd = rn.putObject("redirect");
       rd.put("code", r.code());
-      r.uri().ifPresent(u -> rd.put("uri", u));
+      r.uri().ifPresent(u -> rd.put("uri", u).put("replace_prefix", r.replacePrefix()));
+      if (r.port() > 0) {
+        rd.put("port", r.port());
+      }
       r.authority().ifPresent(u -> rd.put("authority", u));
       r.scheme().ifPresent(u -> rd.put("scheme", u));
     } else if (a instanceof RouteAction.DirectResponse d) {

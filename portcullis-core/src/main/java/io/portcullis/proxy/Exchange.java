@@ -68,6 +68,8 @@ final class Exchange {
   private RequestHead.Checked head;
   private RouteAction.WeightedCluster cluster;
   private Forwarding forwarding;
+  /** The request's mirrors, or null when it has none. */
+  private Mirroring mirroring;
   private long bytesReceived;
   private String requestId;
   private long lastActivityNanos = System.nanoTime();
@@ -178,12 +180,50 @@ final class Exchange {
         && !byHost.get().credentials().stream().allMatch(c -> c.covers(host));
   }
 
+  /**
+   * Returns the {@code Location} of a redirect (Istio {@code redirect}, Gateway API {@code RequestRedirect}). The
+   * path: {@code uri} replaces the whole path, or with {@code replacePrefix} the prefix the route matched
+   * ({@link HttpRoute#rewritePath(String, String, boolean, java.util.List, io.portcullis.routing.RouteMatch.RequestView)},
+   * element-wise for a {@code PathPrefix} match); the request's query string is kept unless {@code uri} has one
+   * (Envoy's {@code path_redirect}). The port, as Gateway API's {@code RequestRedirect.port} says: the one set, else
+   * the scheme's well-known one when the scheme is set, else the port the request named in its authority; never
+   * printed when it is the scheme's well-known one (80 for http, 443 for https).
+   */
   private String redirectLocation(RouteAction.Redirect rd, String authority, String uri) {
     String scheme = rd.scheme().orElse(state.config().tls() ? "https" : "http");
     String h = rd.authority().orElse(RequestHead.hostWithoutPort(authority));
     int port = rd.port();
-    String p = rd.uri().orElse(uri);
-    return scheme + "://" + h + (port > 0 ? ":" + port : "") + p;
+    if (port <= 0 && rd.scheme().isEmpty()) {
+      port = portOf(authority);
+    }
+    boolean wellKnown = port <= 0 || (port == 80 && scheme.equalsIgnoreCase("http"))
+        || (port == 443 && scheme.equalsIgnoreCase("https"));
+    String p = uri;
+    if (rd.uri().isPresent()) {
+      String to = rd.uri().get();
+      String query = head.query();
+      int q = to.indexOf('?');
+      if (q >= 0) {
+        query = to.substring(q + 1);
+        to = to.substring(0, q);
+      }
+      p = (rd.replacePrefix() ? HttpRoute.rewritePath(head.path(), to, false, route.matches(), view) : to)
+          + (query.isEmpty() ? "" : "?" + query);
+    }
+    return scheme + "://" + h + (wellKnown ? "" : ":" + port) + p;
+  }
+
+  /** Returns the port in {@code authority} ({@code host:port}, {@code [v6]:port}), or 0 when it names none. */
+  private static int portOf(String authority) {
+    int colon = authority.lastIndexOf(':');
+    if (colon < 0 || authority.indexOf(']', colon) >= 0) {
+      return 0;
+    }
+    try {
+      return Integer.parseInt(authority.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
   }
 
   private void startForward(RouteAction.Forward f) {
@@ -207,10 +247,30 @@ final class Exchange {
         grpcTimeout = Grpc.formatTimeout(timeoutNanos);
       }
     }
-    forwarding = new Forwarding(this, f, cluster);
-    forwarding.start(new UpstreamRequest.Context(head, view, route, f,
+    UpstreamRequest.Context upstreamContext = new UpstreamRequest.Context(head, view, route, f,
         Addresses.remoteIp(downstream.connection()), state.config().tls(), requestId, webSocket,
-        expectsBody, grpcTimeout, grpcWeb, false), timeoutNanos);
+        expectsBody, grpcTimeout, grpcWeb, false);
+    // before the request's own attempt, which changes its head in place
+    mirroring = Mirroring.start(this, f, upstreamContext,
+        h1Request != null ? RequestHead.contentLength(h1Request) : contentLength(h2Request), f.timeout().toNanos());
+    forwarding = new Forwarding(this, f, cluster);
+    forwarding.start(upstreamContext, timeoutNanos);
+    if (mirroring != null && requestComplete && !done) {
+      mirroring.send(); // no body to wait for
+    }
+  }
+
+  /** Returns an HTTP/2 request's {@code content-length}, or -1 when it has none or it is not a number. */
+  private static long contentLength(Http2Headers request) {
+    CharSequence v = request.get(HttpHeaderNames.CONTENT_LENGTH);
+    if (v == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(v.toString().trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /** Bytes moved for this exchange. */
@@ -277,6 +337,9 @@ final class Exchange {
     if (grpcWeb != null) {
       data = grpcWeb.request(data, downstream.connection().alloc());
     }
+    if (mirroring != null) {
+      mirroring.data(data, last); // a copy, before the upstream write takes the bytes
+    }
     forwarding.requestData(data, last, n);
   }
 
@@ -284,6 +347,9 @@ final class Exchange {
   void requestTrailers(Http2Headers trailers) {
     lastActivityNanos = System.nanoTime();
     requestComplete = true;
+    if (!done && mirroring != null) {
+      mirroring.trailers(trailers); // a copy
+    }
     if (!done && forwarding != null) {
       forwarding.requestTrailers(trailers);
     }
@@ -383,6 +449,9 @@ final class Exchange {
       return;
     }
     done = true;
+    if (mirroring != null && !requestComplete) {
+      mirroring.cancel(); // an incomplete request is not mirrored
+    }
     if (forwarding != null) {
       forwarding.stop();
     }

@@ -80,6 +80,18 @@ public final class ProxyStats {
    */
   static final String UPSTREAM_CX_NONE_HEALTHY = "upstream_cx_none_healthy";
 
+  /**
+   * Request mirrors ({@link Mirroring}), in total and per mirror cluster ({@code cluster.<name>.mirror_rq_*}): copies
+   * started, answered (their response read to its end and discarded), failed (no endpoint, connect failure, reset,
+   * malformed response), timed out, and not sent because the request's body was over
+   * {@value Mirroring#MAX_BODY_BYTES} bytes.
+   */
+  static final String MIRROR_RQ_TOTAL = "mirror_rq_total";
+  static final String MIRROR_RQ_COMPLETED = "mirror_rq_completed";
+  static final String MIRROR_RQ_FAILED = "mirror_rq_failed";
+  static final String MIRROR_RQ_TIMEOUT = "mirror_rq_timeout";
+  static final String MIRROR_RQ_BODY_TOO_LARGE = "mirror_rq_body_too_large";
+
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 
   /** Adds one to counter {@code name}. */

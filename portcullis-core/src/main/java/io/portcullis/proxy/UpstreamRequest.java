@@ -52,27 +52,60 @@ final class UpstreamRequest {
    * @param grpcWeb the gRPC-Web translation of this request, or null: the upstream gets {@code application/grpc}
    * @param replay whether an earlier attempt already sent this head: a head changed in place is sent as it is then
    *     (applied again, {@code x-forwarded-for} would get the client twice and header {@code add}s would repeat)
+   * @param shadow whether this is a mirror's copy ({@link Mirroring}): the authority gets Envoy's {@code -shadow}
+   *     suffix on its host ({@link #shadowHost})
    */
   record Context(RequestHead.Checked head, RouteMatch.RequestView view, HttpRoute route, RouteAction.Forward forward,
       String remoteIp, boolean tls, String requestId, boolean webSocket, boolean hasBody, String grpcTimeout,
-      GrpcWeb grpcWeb, boolean replay) {
+      GrpcWeb grpcWeb, boolean replay, boolean shadow) {
+    /** A context for the request itself (not a mirror's copy). */
+    Context(RequestHead.Checked head, RouteMatch.RequestView view, HttpRoute route, RouteAction.Forward forward,
+        String remoteIp, boolean tls, String requestId, boolean webSocket, boolean hasBody, String grpcTimeout,
+        GrpcWeb grpcWeb, boolean replay) {
+      this(head, view, route, forward, remoteIp, tls, requestId, webSocket, hasBody, grpcTimeout, grpcWeb, replay,
+          false);
+    }
+
     /** Returns this context for a retry, after the head was sent once. */
     Context forReplay() {
       return replay ? this : new Context(head, view, route, forward, remoteIp, tls, requestId, webSocket, hasBody,
-          grpcTimeout, grpcWeb, true);
+          grpcTimeout, grpcWeb, true, shadow);
     }
 
+    /** Returns this context for a mirror's copy of the head ({@code -shadow} authority), sent once. */
+    Context forShadow() {
+      return new Context(head, view, route, forward, remoteIp, tls, requestId, false, hasBody, grpcTimeout, grpcWeb,
+          false, true);
+    }
+
+    /**
+     * Returns the target sent upstream: the normalised origin form, or with a {@code rewrite.uri} the rewritten path
+     * ({@link HttpRoute#rewritePath(String, String, boolean, java.util.List, RouteMatch.RequestView)}) and the query.
+     */
     String target() {
       if (forward.rewriteUri().isEmpty()) {
         return head.originForm();
       }
-      return HttpRoute.rewritePath(head.path(), forward.rewriteUri().get(), route.matches(), view)
-          + (head.query().isEmpty() ? "" : "?" + head.query());
+      return HttpRoute.rewritePath(head.path(), forward.rewriteUri().get(), forward.rewriteFullPath(),
+          route.matches(), view) + (head.query().isEmpty() ? "" : "?" + head.query());
     }
 
     String authority() {
-      return forward.rewriteAuthority().orElse(head.authority());
+      String a = forward.rewriteAuthority().orElse(head.authority());
+      return shadow ? shadowHost(a) : a;
     }
+  }
+
+  /**
+   * Returns {@code authority} with {@code -shadow} appended to its host, before any port, as Envoy's
+   * {@code shadowAppendedHost} does for a mirrored request: {@code a.com:8080} becomes {@code a.com-shadow:8080}.
+   */
+  static String shadowHost(String authority) {
+    int colon = authority.lastIndexOf(':');
+    if (colon < 0 || authority.indexOf(']', colon) >= 0) {
+      return authority + "-shadow";
+    }
+    return authority.substring(0, colon) + "-shadow" + authority.substring(colon);
   }
 
   /**

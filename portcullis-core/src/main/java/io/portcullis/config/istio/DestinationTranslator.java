@@ -48,23 +48,33 @@ final class DestinationTranslator {
 
   private static RouteAction.WeightedCluster destination(Resource r, String at, Destination d, Integer routeWeight,
       int count, DestinationRules rules, TranslationContext cx) {
-    if (d == null || d.getHost() == null || d.getHost().isBlank()) {
-      cx.problem(Severity.ERROR, r, at + ".destination.host", "missing (expected: a service host, e.g. httpbin)");
+    int weight = routeWeight == null ? (count == 1 ? 100 : 0) : routeWeight;
+    if (d != null && d.getHost() != null && !d.getHost().isBlank() && (weight < 0 || weight > 100)) {
+      cx.problem(Severity.ERROR, r, at + ".weight", weight + " (expected: 0..100)");
       return null;
     }
-    int weight = routeWeight == null ? (count == 1 ? 100 : 0) : routeWeight;
-    if (weight < 0 || weight > 100) {
-      cx.problem(Severity.ERROR, r, at + ".weight", weight + " (expected: 0..100)");
+    return destination(r, at + ".destination", d, weight, rules, cx);
+  }
+
+  /**
+   * Resolves one Istio {@code Destination} found at {@code at} ({@code spec.http[0].route[1].destination},
+   * {@code spec.http[0].mirror}, {@code spec.http[0].mirrors[0].destination}), with problems naming its
+   * {@code host}, {@code port.number} and {@code subset} fields; returns null after reporting an ERROR.
+   */
+  static RouteAction.WeightedCluster destination(Resource r, String at, Destination d, int weight,
+      DestinationRules rules, TranslationContext cx) {
+    if (d == null || d.getHost() == null || d.getHost().isBlank()) {
+      cx.problem(Severity.ERROR, r, at + ".host", "missing (expected: a service host, e.g. httpbin)");
       return null;
     }
     String host = d.getHost().trim().toLowerCase(Locale.ROOT);
     Long portNumber = d.getPort() == null ? null : d.getPort().getNumber();
     if (portNumber != null && (portNumber < 1 || portNumber > 65535)) {
-      cx.problem(Severity.ERROR, r, at + ".destination.port.number", portNumber + " (expected: 1..65535)");
+      cx.problem(Severity.ERROR, r, at + ".port.number", portNumber + " (expected: 1..65535)");
       return null;
     }
     String subset = d.getSubset() == null ? "" : d.getSubset().trim();
-    return resolve(r, at + ".destination.host", at + ".destination.port.number", at + ".destination.subset", host,
+    return resolve(r, at + ".host", at + ".port.number", at + ".subset", host,
         portNumber == null ? OptionalInt.empty() : OptionalInt.of(portNumber.intValue()), subset, weight, rules, cx);
   }
 

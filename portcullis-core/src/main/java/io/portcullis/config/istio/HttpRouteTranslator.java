@@ -6,11 +6,13 @@ import static io.portcullis.config.SpecValues.opt;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPBodyBytes;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPBodyString;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPMatchRequest;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPMirrorPolicy;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirectPort;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRoute;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRouteDestination;
 import io.fabric8.istio.api.api.networking.v1alpha3.Headers;
 import io.fabric8.istio.api.api.networking.v1alpha3.HeadersHeaderOperations;
+import io.fabric8.istio.api.api.networking.v1alpha3.Percent;
 import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.Resource;
 import io.portcullis.config.TranslationContext;
@@ -31,8 +33,8 @@ import java.util.TreeSet;
 
 /**
  * Translates one VirtualService {@code spec.http[]} entry (Istio {@code HTTPRoute}) into an {@link HttpRoute}: its
- * matches ({@link MatchTranslator}), exactly one action ({@code route} with {@code rewrite}, {@code timeout} and
- * {@code retries}; {@code redirect}; or {@code directResponse}) and its request and response {@code headers}
+ * matches ({@link MatchTranslator}), exactly one action ({@code route} with {@code rewrite}, {@code timeout},
+ * {@code retries} and {@code mirror} / {@code mirrors}; {@code redirect}; or {@code directResponse}) and its request and response {@code headers}
  * operations. Destinations resolve through {@link ServiceEntryTranslator}.
  */
 final class HttpRouteTranslator {
@@ -133,7 +135,16 @@ final class HttpRouteTranslator {
       Optional<String> rewriteUri = h.getRewrite() == null ? Optional.empty() : opt(h.getRewrite().getUri());
       Optional<String> rewriteAuthority = h.getRewrite() == null ? Optional.empty()
           : opt(h.getRewrite().getAuthority());
-      action = new RouteAction.Forward(dests, rewriteUri, rewriteAuthority, timeout, retries);
+      List<RouteAction.Mirror> mirrors = mirrors(r, at, h, rules, cx);
+      if (mirrors == null) {
+        return null;
+      }
+      action = new RouteAction.Forward(dests, rewriteUri, rewriteAuthority, timeout, retries, false, mirrors);
+    }
+    if ((h.getMirror() != null || (h.getMirrors() != null && !h.getMirrors().isEmpty()))
+        && !(action instanceof RouteAction.Forward)) {
+      cx.problem(Severity.WARNING, r, at + (h.getMirror() != null ? ".mirror" : ".mirrors"), "ignored without route "
+          + "(expected: mirrors go with route)");
     }
     if (h.getRewrite() != null && !(action instanceof RouteAction.Forward)) {
       cx.problem(Severity.WARNING, r, at + ".rewrite", "ignored without route (expected: rewrite goes with route)");
@@ -143,6 +154,67 @@ final class HttpRouteTranslator {
     HeaderOps response = headerOps(headers == null ? null : headers.getResponse());
     String name = h.getName() != null && !h.getName().isBlank() ? h.getName() : r.key() + "." + index;
     return new HttpRoute(name, matches, action, request, response);
+  }
+
+  /**
+   * Returns the route's request mirrors: Istio {@code mirror} (a {@code Destination}) with {@code mirrorPercentage}
+   * ({@code value}, 0..100, default 100; the deprecated {@code mirrorPercent} when it is absent), or
+   * {@code mirrors[]} ({@code destination}, {@code percentage.value}, default 100); both is an ERROR, as Istio's
+   * validation says. Destinations resolve as {@code route[]} ones do. Returns null after reporting an ERROR.
+   */
+  private static List<RouteAction.Mirror> mirrors(Resource r, String at, HTTPRoute h, DestinationRules rules,
+      TranslationContext cx) {
+    List<HTTPMirrorPolicy> policies = h.getMirrors() == null ? List.of() : h.getMirrors();
+    if (h.getMirror() != null && !policies.isEmpty()) {
+      cx.problem(Severity.ERROR, r, at + ".mirrors", "set with mirror (expected: one of mirror, mirrors)");
+      return null;
+    }
+    List<RouteAction.Mirror> out = new ArrayList<>();
+    if (h.getMirror() != null) {
+      Double percent = h.getMirrorPercentage() != null ? percent(r, at + ".mirrorPercentage.value",
+          h.getMirrorPercentage(), cx) : h.getMirrorPercent() != null ? percent(r, at + ".mirrorPercent",
+          h.getMirrorPercent().doubleValue(), cx) : Double.valueOf(100);
+      if (percent == null) {
+        return null;
+      }
+      RouteAction.WeightedCluster wc = DestinationTranslator.destination(r, at + ".mirror", h.getMirror(), 100,
+          rules, cx);
+      if (wc == null) {
+        return null;
+      }
+      out.add(new RouteAction.Mirror(wc.cluster(), percent));
+    } else if (h.getMirrorPercentage() != null || h.getMirrorPercent() != null) {
+      cx.problem(Severity.WARNING, r, at + (h.getMirrorPercentage() != null ? ".mirrorPercentage" : ".mirrorPercent"),
+          "ignored without mirror (expected: it sets the share of mirror; mirrors[] have percentage)");
+    }
+    for (int i = 0; i < policies.size(); i++) {
+      HTTPMirrorPolicy m = policies.get(i);
+      String mat = at + ".mirrors[" + i + "]";
+      Double percent = m.getPercentage() == null ? Double.valueOf(100)
+          : percent(r, mat + ".percentage.value", m.getPercentage(), cx);
+      if (percent == null) {
+        return null;
+      }
+      RouteAction.WeightedCluster wc = DestinationTranslator.destination(r, mat + ".destination",
+          m.getDestination(), 100, rules, cx);
+      if (wc == null) {
+        return null;
+      }
+      out.add(new RouteAction.Mirror(wc.cluster(), percent));
+    }
+    return out;
+  }
+
+  private static Double percent(Resource r, String at, Percent p, TranslationContext cx) {
+    return percent(r, at, p.getValue() == null ? 0 : p.getValue(), cx);
+  }
+
+  private static Double percent(Resource r, String at, double value, TranslationContext cx) {
+    if (!(value >= 0 && value <= 100)) {
+      cx.problem(Severity.ERROR, r, at, value + " (expected: 0..100)");
+      return null;
+    }
+    return value;
   }
 
   private static HeaderOps headerOps(HeadersHeaderOperations ops) {
