@@ -83,8 +83,31 @@ class GetCommandIT {
       assertThat(yaml.stdout()).contains("kind: HTTPRoute").contains("controllerName: portcullis.io/gateway-controller")
           .contains("reason: BackendNotFound").contains("type: ResolvedRefs");
 
-      Proc.Result ingresses = Proc.run(30, LAUNCHER, "get", "ing", "-A", "--admin", admin);
-      assertThat(ingresses.stdout()).startsWith("NAMESPACE").contains("legacy").contains("old.example.com");
+      Proc.Result ingresses = Proc.run(30, LAUNCHER, "get", "ingress", "-A", "--admin", admin);
+      assertThat(ingresses.exitCode()).as(ingresses.stderr()).isZero();
+      assertThat(ingresses.stdout().lines().toList()).containsExactly(
+          "NAMESPACE   NAME     CLASS    HOSTS             ADDRESS   PORTS   AGE",
+          "default     legacy   <none>   old.example.com             80      <unknown>");
+      Proc.Result ingressYaml = Proc.run(30, LAUNCHER, "get", "ing", "legacy", "-o", "yaml", "--admin", admin);
+      assertThat(ingressYaml.exitCode()).as(ingressYaml.stderr()).isZero();
+      assertThat(ingressYaml.stdout()).startsWith("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n")
+          .contains("\n    kubernetes.io/ingress.class: istio\n").contains("\n  name: legacy\n  namespace: default\n")
+          .endsWith("status:\n  loadBalancer: {}\n");
+      Proc.Result ingressJson = Proc.run(30, LAUNCHER, "get", "ingresses.networking.k8s.io", "-o", "json", "--admin",
+          admin);
+      assertThat(ingressJson.stdout()).startsWith("{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n")
+          .contains("\"kind\": \"List\"");
+      Proc.Result noIngress = Proc.run(30, LAUNCHER, "get", "ing", "nosuch", "--admin", admin);
+      assertThat(noIngress.exitCode()).isEqualTo(1);
+      assertThat(noIngress.stderr()).isEqualTo("Error from server (NotFound): ingresses.networking.k8s.io \"nosuch\" "
+          + "not found\n");
+      // the admin server's access rules hold for /apis too: a page whose name was rebound to 127.0.0.1 reads nothing
+      Proc.Result rebound = Proc.run(30, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+          "Host: evil.example", "http://" + admin + "/apis/networking.k8s.io/v1/ingresses");
+      assertThat(rebound.stdout()).isEqualTo("403");
+      Proc.Result post = Proc.run(30, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+          "http://" + admin + "/apis/networking.k8s.io/v1/ingresses");
+      assertThat(post.stdout()).isEqualTo("405");
 
       Proc.Result missing = Proc.run(30, LAUNCHER, "get", "gtw", "nosuch", "-n", "shop", "--admin", admin);
       assertThat(missing.exitCode()).isEqualTo(1);
