@@ -210,14 +210,14 @@ final class LegacyCertManager {
       }
       if (ref.path("group").asText("").equals(GROUP)) {
         r.put("group", CertManagerTranslator.GROUP);
-        changes.add("spec.issuerRef.group: " + CertManagerTranslator.GROUP + " in place of " + GROUP);
+        changes.add("with spec.issuerRef.group: " + CertManagerTranslator.GROUP + " in place of " + GROUP);
       }
     }
     if (spec.has("organization")) {
       s.putObject("subject").set("organizations", spec.get("organization").deepCopy());
       renames.put("spec.subject.organizations", "spec.organization");
       renames.put("spec.subject", "spec.organization");
-      changes.add("spec.subject.organizations in place of spec.organization");
+      changes.add("with spec.subject.organizations in place of spec.organization");
     }
     ObjectNode key = JSON.objectNode();
     List<String> keyFields = new ArrayList<>();
@@ -238,7 +238,7 @@ final class LegacyCertManager {
     }
     if (!key.isEmpty()) {
       s.set("privateKey", key);
-      changes.add("spec.privateKey: " + flow(key) + " in place of " + String.join(" and ", keyFields));
+      changes.add("with spec.privateKey: " + flow(key) + " in place of " + String.join(" and ", keyFields));
     }
     return out;
   }

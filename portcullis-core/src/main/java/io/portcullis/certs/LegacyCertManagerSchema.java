@@ -154,7 +154,8 @@ final class LegacyCertManagerSchema {
       return "[" + String.join(", ", items) + "]";
     }
     String s = node.asText();
-    return node.isTextual() && (s.isEmpty() || s.matches(".*[:{}\\[\\],#&*!|>'\"%@`].*|\\s.*|.*\\s")) ? "'"
+    return node.isTextual() && (s.isEmpty() || s.matches("[-?:,\\[\\]{}#&*!|>'\"%@`\\s].*|.*(: | #|[,\\[\\]{}]|\\s$).*"))
+        ? "'"
         + s.replace("'", "''") + "'" : s;
   }
 
