@@ -140,6 +140,7 @@ class LegacyCertManagerTest {
             email: ops@example.test
             privateKeySecretRef: {name: le-account}
             http01: {serviceType: NodePort}
+            solvers: [{selector: {dnsNames: [own.example.test]}, http01: {ingress: {class: istio}}}]
             dns01:
               providers:
               - name: cf
@@ -152,7 +153,7 @@ class LegacyCertManagerTest {
         metadata: {name: shop, namespace: shop}
         spec:
           secretName: shop-tls
-          dnsNames: [shop.example.test, "*.shop.example.test", api.example.test, legacy.example.test]
+          dnsNames: [shop.example.test, "*.shop.example.test", api.example.test, legacy.example.test, own.example.test]
           issuerRef: {name: le}
           keyAlgorithm: dsa
           keySize: 4096
@@ -170,7 +171,7 @@ class LegacyCertManagerTest {
         """);
     List<String> errors = problems(c, Severity.ERROR);
     assertThat(errors).contains(
-        // the v1 translators' findings, named by the user's fields
+        // the v1 translators' findings, named by the user's fields (v1's spec.acme.solvers[2].dns01.cloudDNS.project)
         "Issuer shop/le (" + source(c) + "): spec.acme.dns01.providers[1].clouddns.project: missing (expected: the "
             + "Google Cloud project id)",
         "Certificate shop/shop (" + source(c) + "): spec.keyAlgorithm: DSA (expected: ECDSA, RSA or Ed25519)",
@@ -178,7 +179,8 @@ class LegacyCertManagerTest {
         "Certificate shop/shop (" + source(c) + "): spec.acme.config[3].dns01.provider: route53 (expected: the "
             + "name of one of Issuer le's spec.acme.dns01.providers: cf, gdns); the entry is left out");
     assertThat(problems(c, Severity.WARNING)).anySatisfy(w -> assertThat(w).contains("Issuer shop/le",
-        "with spec.acme.solvers: [{selector: {dnsNames: ['*.shop.example.test']}, dns01: {cloudflare: {email: "
+        "with spec.acme.solvers: [{selector: {dnsNames: [own.example.test]}, http01: {ingress: {class: istio}}}, "
+        + "{selector: {dnsNames: ['*.shop.example.test']}, dns01: {cloudflare: {email: "
         + "ops@example.test, apiKeySecretRef: {name: cf, key: api-key}}}}, {selector: {dnsNames: "
         + "[api.example.test]}, dns01: {cloudDNS: {serviceAccountSecretRef: {name: gdns, key: sa.json}}}}, "
         + "{selector: {dnsNames: [shop.example.test]}, http01: {ingress: {name: shop-ingress, serviceType: "
