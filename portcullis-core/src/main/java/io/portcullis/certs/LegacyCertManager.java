@@ -93,7 +93,6 @@ final class LegacyCertManager {
     final ArrayNode solvers = JSON.arrayNode();
     final List<String> from = new ArrayList<>();
     final Map<String, String> renames = new LinkedHashMap<>();
-    boolean taken;
 
     IssuerWork(Resource r) {
       this.r = r;
@@ -120,6 +119,7 @@ final class LegacyCertManager {
    */
   static Conversion convert(List<Resource> resources, List<Problem> problems) {
     Map<String, IssuerWork> issuers = new LinkedHashMap<>();
+    List<IssuerWork> allIssuers = new ArrayList<>(); // a second of one name too: v1's translator reports it
     List<Resource> certificates = new ArrayList<>();
     Map<Resource, Resource> converted = new LinkedHashMap<>();
     Map<String, Map<String, String>> renames = new LinkedHashMap<>();
@@ -141,7 +141,9 @@ final class LegacyCertManager {
       if (certificate) {
         certificates.add(r);
       } else {
-        issuers.putIfAbsent(issuerKey(r.kind(), r.namespace(), r.name()), new IssuerWork(r));
+        IssuerWork w = new IssuerWork(r);
+        allIssuers.add(w);
+        issuers.putIfAbsent(issuerKey(r.kind(), r.namespace(), r.name()), w);
       }
     }
     for (Resource c : certificates) {
@@ -154,7 +156,7 @@ final class LegacyCertManager {
           c.source(), body));
       renames.put(key(c), certRenames);
     }
-    for (IssuerWork w : issuers.values()) {
+    for (IssuerWork w : allIssuers) {
       List<String> changes = new ArrayList<>();
       ObjectNode body = issuer(w, changes, problems);
       warn(w.r, changes, problems);
@@ -246,18 +248,18 @@ final class LegacyCertManager {
   /** Moves {@code spec.acme.config[]} of Certificate {@code c} to the solvers of the issuer it names. */
   private static void solversFromConfig(Resource c, Map<String, IssuerWork> issuers, List<String> changes,
       List<Problem> problems) {
-    JsonNode config = c.body().path("spec").path("acme").path("config");
     if (!c.body().path("spec").has("acme")) {
       return;
     }
+    JsonNode config = c.body().path("spec").path("acme").path("config");
     JsonNode ref = c.body().path("spec").path("issuerRef");
     String kind = ref.path("kind").asText("").isEmpty() ? "Issuer" : ref.path("kind").asText();
-    IssuerRefName issuer = new IssuerRefName(kind, ref.path("name").asText("").trim());
-    IssuerWork w = issuers.get(issuerKey(kind, c.namespace(), issuer.name()));
+    String issuer = ref.path("name").asText("").trim();
+    IssuerWork w = issuers.get(issuerKey(kind, c.namespace(), issuer));
     if (w == null || !w.hasAcme()) {
-      problems.add(Problem.of(Severity.WARNING, c, "spec.acme", (w == null ? kind + " " + issuer.name()
+      problems.add(Problem.of(Severity.WARNING, c, "spec.acme", (w == null ? kind + " " + issuer
           + " is not a " + VERSION + " object of these manifests, so there is no old-format issuer to move it to"
-          : kind + " " + issuer.name() + " is not an ACME issuer") + "; ignored (expected: the solvers on the "
+          : kind + " " + issuer + " is not an ACME issuer") + "; ignored (expected: the solvers on the "
           + "issuer, as cert-manager 0.8 moved them)"));
       changes.add("without spec.acme");
       return;
@@ -334,8 +336,6 @@ final class LegacyCertManager {
     }
     changes.add("without spec.acme" + (moved.isEmpty() ? "" : ", whose " + String.join(", ", moved)));
   }
-
-  private record IssuerRefName(String kind, String name) {}
 
   /** Adds {@code solver} to {@code w}, or its dnsNames to a solver of the same type and settings; returns its index. */
   private static int add(IssuerWork w, ObjectNode solver) {

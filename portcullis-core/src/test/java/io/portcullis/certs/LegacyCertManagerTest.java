@@ -235,6 +235,14 @@ class LegacyCertManagerTest {
     assertThat(problems(c, Severity.WARNING)).anySatisfy(w -> assertThat(w).contains("with spec.issuerRef.group: "
         + "cert-manager.io in place of certmanager.k8s.io")).anySatisfy(w -> assertThat(w).contains(
         "ClusterIssuer default/dns-only", "spec.acme.dns01.providers: no Certificate's spec.acme.config names them"));
+    assertThat(CertManagerTranslatorTest.translate(CertManagerTranslatorTest.ACME.replace("cert-manager.io/v1",
+        "certmanager.k8s.io/v1alpha1").replace("          profile: shortlived\n", ""), """
+        apiVersion: certmanager.k8s.io/v1alpha1
+        kind: ClusterIssuer
+        metadata: {name: letsencrypt-staging}
+        spec: {selfSigned: {}}
+        """).problems()).anySatisfy(p -> assertThat(p.toString()).contains("ClusterIssuer default/letsencrypt-staging",
+        "metadata.name: a second ", "(expected: one per name); this one is ignored"));
     // kinds the certificate manager does not read stay the gateway's INFO
     assertThat(Manifests.translate("""
         apiVersion: certmanager.k8s.io/v1alpha1
