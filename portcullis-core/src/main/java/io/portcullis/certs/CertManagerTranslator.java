@@ -25,7 +25,8 @@ import java.util.Optional;
 
 /**
  * Turns the {@code cert-manager.io/v1} resources of a {@link Snapshot} ({@code Issuer}, {@code ClusterIssuer},
- * {@code Certificate}) and the secured hosts of its Istio {@code Gateway}s into a {@link CertManagerConfig}.
+ * {@code Certificate}; legacy {@code certmanager.k8s.io/v1alpha1} ones are read as their v1 form by
+ * {@link LegacyCertManager}) and the secured hosts of its Istio {@code Gateway}s into a {@link CertManagerConfig}.
  *
  * <p>Secured hosts (cert-manager's gateway-shim, Vamp Lamia): a Gateway annotated
  * {@code cert-manager.io/cluster-issuer: NAME} or {@code cert-manager.io/issuer: NAME} gets one Certificate per
@@ -85,7 +86,9 @@ public final class CertManagerTranslator {
     Map<String, IssuerConfig> issuers = new LinkedHashMap<>();
     List<Resource> certificates = new ArrayList<>();
     Map<String, Resource> gateways = new LinkedHashMap<>();
-    for (Resource r : snapshot.resources()) {
+    // certmanager.k8s.io/v1alpha1 objects are read as their cert-manager.io/v1 form (LegacyCertManager)
+    LegacyCertManager.Conversion legacy = LegacyCertManager.convert(snapshot.resources(), problems);
+    for (Resource r : legacy.resources()) {
       if (r.group().equals(GROUP)) {
         if (!r.apiVersion().equals(GROUP + "/v1")) {
           problems.add(Problem.of(Severity.ERROR, r, "apiVersion", r.apiVersion() + " (expected: cert-manager.io/v1)"));
@@ -130,7 +133,7 @@ public final class CertManagerTranslator {
         }
       }
     }
-    return new CertManagerConfig(issuers, certs, problems, addressRecords);
+    return new CertManagerConfig(issuers, certs, legacy.relabel(problems), addressRecords);
   }
 
   private static void add(CertificateConfig c, Resource from, Map<String, CertificateConfig> certs,

@@ -101,7 +101,7 @@ public final class ConfigTranslator {
         ingresses.add(r);
       } else if (GatewayApiTranslator.handles(r)) {
         gatewayApi.add(r);
-      } else if (!CERT_MANAGER_GROUP.equals(r.group())
+      } else if (!Set.of(CERT_MANAGER_GROUP, "certmanager.k8s.io").contains(r.group())
           || !Set.of("Issuer", "ClusterIssuer", "Certificate").contains(r.kind())) {
         // cert-manager's are the certificate manager's (io.portcullis.certs.CertManagerTranslator)
         cx.problem(Severity.INFO, r, "", "kind " + r.apiVersion() + " " + r.kind() + " is not used by the gateway; "

@@ -101,10 +101,36 @@ public final class ManifestReader {
     }
     String name = text(node.path("metadata"), "name");
     if (name.isEmpty()) {
-      throw new ManifestException(file, where + ": " + kind + ": metadata.name: missing (expected: a DNS-1123 name)");
+      throw new ManifestException(file, where + ": " + kind + ": " + (node.has("metadata") ? "metadata.name: missing"
+          : "metadata: missing, so the object has no name") + " (expected: metadata.name, a DNS-1123 name"
+          + misspelt(node, "metadata") + ")");
     }
     String namespace = text(node.path("metadata"), "namespace");
     out.add(new Resource(apiVersion, kind, namespace.isEmpty() ? DEFAULT_NAMESPACE : namespace, name, file, node));
+  }
+
+  /** Names a top-level field at most two edits from {@code field} ({@code meteadata}), which is then unknown. */
+  private static String misspelt(JsonNode node, String field) {
+    for (String key : (Iterable<String>) node::fieldNames) {
+      String k = key.toLowerCase(Locale.ROOT);
+      int[] prev = new int[field.length() + 1];
+      for (int j = 0; j <= field.length(); j++) {
+        prev[j] = j;
+      }
+      for (int i = 1; i <= k.length(); i++) {
+        int[] cur = new int[field.length() + 1];
+        cur[0] = i;
+        for (int j = 1; j <= field.length(); j++) {
+          cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (k.charAt(i - 1) == field.charAt(j - 1)
+              ? 0 : 1));
+        }
+        prev = cur;
+      }
+      if (prev[field.length()] <= 2) {
+        return "; " + key + " is not a field of a Kubernetes object: did you mean " + field + "?";
+      }
+    }
+    return "";
   }
 
   private static String text(JsonNode node, String field) {
