@@ -11,9 +11,7 @@ import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import io.portcullis.testing.RecordingBackend;
 import io.portcullis.tls.Pem;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,7 +50,7 @@ class GatewayApiIT {
   static void start() throws Exception {
     a = new RecordingBackend();
     b = new RecordingBackend();
-    offset = freeOffset();
+    offset = Ports.freeOffset(80, 443);
     Path config = Files.createDirectories(tmp.resolve("config"));
     Files.writeString(config.resolve("services.yaml"), service("shop", a.port()) + "---\n" + service("cart",
         b.port()));
@@ -150,17 +148,6 @@ class GatewayApiIT {
     }
   }
 
-  private static int freeOffset() {
-    for (int i = 0; i < 100; i++) {
-      int o = Ports.free() - 80;
-      try (ServerSocket s = new ServerSocket(443 + o, 1, InetAddress.getLoopbackAddress())) {
-        return o;
-      } catch (Exception e) {
-        // taken: try the next
-      }
-    }
-    throw new IllegalStateException("no offset with 80 and 443 free");
-  }
 
   private static String service(String name, int backendPort) {
     return """

@@ -13,9 +13,7 @@ import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import io.portcullis.testing.RecordingBackend;
 import io.portcullis.tls.Pem;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +54,7 @@ class IngressIT {
     a = new RecordingBackend();
     b = new RecordingBackend();
     c = new RecordingBackend();
-    offset = freeOffset();
+    offset = Ports.freeOffset(80, 443);
     Path config = Files.createDirectories(tmp.resolve("config"));
     Files.writeString(config.resolve("services.yaml"), service("shop", "[{name: http, port: 8080, targetPort: 9000}]",
         "[{name: http, port: " + a.port() + "}]", "shop") + "---\n"
@@ -156,17 +154,6 @@ class IngressIT {
   }
 
   /** An offset that makes both 80 and 443 free ports. */
-  private static int freeOffset() {
-    for (int i = 0; i < 100; i++) {
-      int o = Ports.free() - 80;
-      try (ServerSocket s = new ServerSocket(443 + o, 1, InetAddress.getLoopbackAddress())) {
-        return o;
-      } catch (Exception e) {
-        // taken: try the next
-      }
-    }
-    throw new IllegalStateException("no offset with 80 and 443 free");
-  }
 
   private static String service(String name, String ports, String slicePorts, String slice) {
     return """

@@ -14,9 +14,7 @@ import io.portcullis.testing.Pebble;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import io.portcullis.testing.RecordingBackend;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,7 +57,7 @@ class LegacyCertManagerIT {
 
   @Test
   void theSeedsLegacyCertificateIsIssuedThroughTheGatewaysHttp01AndServedOnTheNextHandshake() throws Exception {
-    int offset = freeOffset();
+    int offset = Ports.freeOffset(80, 443);
     pebble = new Pebble(tmp.resolve("pebble"), 80 + offset).start();
     v1 = new RecordingBackend();
     v2 = new RecordingBackend();
@@ -108,15 +106,4 @@ class LegacyCertManagerIT {
   }
 
   /** An offset with 80 + offset and 443 + offset both free: Pebble validates HTTP-01 on 80 + offset. */
-  private static int freeOffset() {
-    for (int i = 0; i < 100; i++) {
-      int o = Ports.free() - 80;
-      try (ServerSocket s = new ServerSocket(443 + o, 1, InetAddress.getLoopbackAddress())) {
-        return o;
-      } catch (Exception e) {
-        // taken: try the next
-      }
-    }
-    throw new IllegalStateException("no offset with 80 and 443 free");
-  }
 }

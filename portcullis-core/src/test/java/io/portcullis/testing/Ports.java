@@ -24,6 +24,8 @@ public final class Ports {
   private static final int EPHEMERAL_LOW = ephemeralLow();
   private static int next = LOWEST + ThreadLocalRandom.current().nextInt(Math.max(1, EPHEMERAL_LOW - LOWEST));
   private static int handedOut;
+  /** Every port handed out, by {@link #free()} or as part of an offset ({@link #freeOffset}). */
+  private static final java.util.Set<Integer> given = new java.util.HashSet<>();
 
   private Ports() {}
 
@@ -38,11 +40,42 @@ public final class Ports {
       int p = next;
       next = next + 1 >= EPHEMERAL_LOW ? LOWEST : next + 1;
       handedOut++;
-      if (bindable(p)) {
+      if (!given.contains(p) && bindable(p)) {
+        given.add(p);
         return p;
       }
     }
     throw new IllegalStateException("no free port left in " + LOWEST + ".." + (EPHEMERAL_LOW - 1));
+  }
+
+  /**
+   * Returns an offset {@code o} such that {@code base + o} is free (TCP and UDP on 127.0.0.1) for each of
+   * {@code bases} and none of those ports was handed out before in this JVM; they are all reserved, so
+   * {@link #free()} never returns them. For a gateway run with {@code --port-offset o} whose Gateways use the
+   * well-known ports (80, 443).
+   *
+   * @param bases the ports the configuration names, e.g. {@code 80, 443}; at least one
+   * @throws IllegalStateException when no such offset was found in 100 tries
+   */
+  public static synchronized int freeOffset(int... bases) {
+    if (bases.length == 0) {
+      throw new IllegalArgumentException("no base ports");
+    }
+    for (int i = 0; i < 100; i++) {
+      int o = free() - bases[0];
+      boolean ok = true;
+      for (int k = 1; k < bases.length && ok; k++) {
+        int p = bases[k] + o;
+        ok = p > 0 && p < 65_536 && !given.contains(p) && bindable(p);
+      }
+      if (ok) {
+        for (int k = 1; k < bases.length; k++) {
+          given.add(bases[k] + o);
+        }
+        return o;
+      }
+    }
+    throw new IllegalStateException("no offset with " + java.util.Arrays.toString(bases) + " all free");
   }
 
   private static boolean bindable(int port) {
