@@ -14,6 +14,7 @@ import io.portcullis.admin.CertsDump;
 import io.portcullis.admin.ConfigDump;
 import io.portcullis.certs.CertManagerConfig;
 import io.portcullis.certs.CertManagerTranslator;
+import io.portcullis.certs.DefaultIssuer;
 import io.portcullis.certs.CertificateManager;
 import io.portcullis.certs.IssuerConfig;
 import io.portcullis.config.ConfigSource;
@@ -159,19 +160,39 @@ public final class Portcullis implements AutoCloseable {
    *     53)
    * @param propagationTimeout how long a DNS-01 TXT record may take to show at every authoritative nameserver
    *     ({@code --dns01-propagation-timeout})
+   * @param defaultIssuer {@code --default-issuer-name}, {@code --default-issuer-kind},
+   *     {@code --default-issuer-group}: the issuer of Ingresses annotated only {@code kubernetes.io/tls-acme: "true"}
    */
   public record IssuanceOptions(String clusterResourceNamespace, List<InetSocketAddress> recursiveNameservers,
-      boolean recursiveNameserversOnly, int authoritativePort, Duration propagationTimeout) {
+      boolean recursiveNameserversOnly, int authoritativePort, Duration propagationTimeout,
+      DefaultIssuer defaultIssuer) {
     /** Copies the list. */
     public IssuanceOptions {
       requireNonNull(clusterResourceNamespace, "clusterResourceNamespace");
       recursiveNameservers = List.copyOf(recursiveNameservers);
       requireNonNull(propagationTimeout, "propagationTimeout");
+      requireNonNull(defaultIssuer, "defaultIssuer");
     }
 
-    /** The gateway namespace, the system's nameservers, authoritative checks on port 53, a 2 minute timeout. */
+    /** As above, without a default issuer ({@link DefaultIssuer#NONE}). */
+    public IssuanceOptions(String clusterResourceNamespace, List<InetSocketAddress> recursiveNameservers,
+        boolean recursiveNameserversOnly, int authoritativePort, Duration propagationTimeout) {
+      this(clusterResourceNamespace, recursiveNameservers, recursiveNameserversOnly, authoritativePort,
+          propagationTimeout, DefaultIssuer.NONE);
+    }
+
+    /**
+     * The gateway namespace, the system's nameservers, authoritative checks on port 53, a 2 minute timeout, no
+     * default issuer.
+     */
     public static IssuanceOptions defaults() {
       return new IssuanceOptions("", List.of(), false, 53, Duration.ofMinutes(2));
+    }
+
+    /** Returns these options with {@code issuer} as the default issuer. */
+    public IssuanceOptions withDefaultIssuer(DefaultIssuer issuer) {
+      return new IssuanceOptions(clusterResourceNamespace, recursiveNameservers, recursiveNameserversOnly,
+          authoritativePort, propagationTimeout, issuer);
     }
   }
 
@@ -207,7 +228,7 @@ public final class Portcullis implements AutoCloseable {
         options.maxRegexProgramSize(), options.ingressClasses());
     IssuanceOptions issuance = options.issuance();
     this.certTranslator = new CertManagerTranslator(options.namespace(), issuance.clusterResourceNamespace()
-        .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace());
+        .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace(), issuance.defaultIssuer());
     Http01Challenges challenges = new Http01Challenges();
     DnsLookup lookup = new DnsLookup(issuance.recursiveNameservers(), issuance.recursiveNameserversOnly(),
         issuance.authoritativePort(), Duration.ofSeconds(3));

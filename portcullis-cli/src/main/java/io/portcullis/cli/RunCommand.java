@@ -2,6 +2,7 @@ package io.portcullis.cli;
 
 import io.portcullis.Portcullis;
 import io.portcullis.certs.CertManagerTranslator;
+import io.portcullis.certs.DefaultIssuer;
 import io.portcullis.config.GoDuration;
 import io.portcullis.config.ingress.IngressClassSelection;
 import io.portcullis.proxy.AccessLog;
@@ -118,6 +119,21 @@ final class RunCommand implements Callable<Integer> {
           + "challenge fails. Default: ${DEFAULT-VALUE}.")
   String propagationTimeout;
 
+  @Option(names = "--default-issuer-name", paramLabel = "NAME", defaultValue = "",
+      description = "The issuer of an Ingress annotated only kubernetes.io/tls-acme: \"true\" (cert-manager's "
+          + "ingress-shim flag). Default: none (such an Ingress gets no Certificate, and a problem says why).")
+  String defaultIssuerName;
+
+  @Option(names = "--default-issuer-kind", paramLabel = "KIND", defaultValue = "Issuer",
+      description = "Issuer (in the Ingress's namespace) or ClusterIssuer, for --default-issuer-name. Default: "
+          + "${DEFAULT-VALUE}.")
+  String defaultIssuerKind;
+
+  @Option(names = "--default-issuer-group", paramLabel = "GROUP", defaultValue = "cert-manager.io",
+      description = "The API group of --default-issuer-name; only cert-manager.io is served. Default: "
+          + "${DEFAULT-VALUE}.")
+  String defaultIssuerGroup;
+
   @Option(names = "--listener-filters-timeout", paramLabel = "DURATION", defaultValue = "15s",
       description = "A new connection must send its TLS ClientHello (on a plain port: its first request line) within "
           + "this, or it is closed (Envoy's listener_filters_timeout). 0 disables. Default: ${DEFAULT-VALUE}.")
@@ -197,7 +213,7 @@ final class RunCommand implements Callable<Integer> {
         address(admin), accessLog(), threads, transport, stateDir, duration("--issuance-backoff",
         issuanceBackoff), new Portcullis.IssuanceOptions(clusterResourceNamespace, nameservers(),
         recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
-        "--dns01-propagation-timeout", propagationTimeout)), limits(), pathNormalization(), maxRegexProgramSize,
+        "--dns01-propagation-timeout", propagationTimeout), defaultIssuer()), limits(), pathNormalization(), maxRegexProgramSize,
         stateOptions.adminTokenFile(), ingressClasses()));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -214,6 +230,18 @@ final class RunCommand implements Callable<Integer> {
     }
     stopped.await();
     return 0;
+  }
+
+  private DefaultIssuer defaultIssuer() {
+    if (!defaultIssuerKind.equals("Issuer") && !defaultIssuerKind.equals("ClusterIssuer")) {
+      throw new IllegalArgumentException("--default-issuer-kind: " + defaultIssuerKind
+          + " (expected: Issuer or ClusterIssuer)");
+    }
+    if (!defaultIssuerGroup.equals("cert-manager.io")) {
+      throw new IllegalArgumentException("--default-issuer-group: " + defaultIssuerGroup
+          + " (expected: cert-manager.io; external issuers are not served)");
+    }
+    return new DefaultIssuer(defaultIssuerName, defaultIssuerKind, defaultIssuerGroup);
   }
 
   private IngressClassSelection ingressClasses() {

@@ -14,6 +14,7 @@ import io.portcullis.config.Problem;
 import io.portcullis.config.Resource;
 import io.portcullis.config.ServerConfig;
 import io.portcullis.config.Snapshot;
+import io.portcullis.config.gatewayapi.GatewayApiTranslator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -28,21 +29,21 @@ import java.util.Optional;
  * {@code Certificate}; legacy {@code certmanager.k8s.io/v1alpha1} ones are read as their v1 form by
  * {@link LegacyCertManager}) and the secured hosts of its Istio {@code Gateway}s into a {@link CertManagerConfig}.
  *
- * <p>Secured hosts (cert-manager's gateway-shim, Vamp Lamia): a Gateway annotated
- * {@code cert-manager.io/cluster-issuer: NAME} or {@code cert-manager.io/issuer: NAME} gets one Certificate per
- * {@code credentialName} of its HTTPS servers whose Secret is not in the manifests: named after the Secret, in the
- * gateway namespace, with the servers' hosts as {@code dnsNames}.
+ * <p>cert-manager's certificate-shim, in-process: the annotations {@link ShimAnnotations} reads
+ * ({@code cert-manager.io/cluster-issuer: NAME}, {@code cert-manager.io/issuer: NAME}, ...) make Certificates for an
+ * Istio Gateway's servers (secured hosts, Vamp Lamia: {@link SecuredHosts}), an Ingress's {@code spec.tls}
+ * ({@link IngressShim}) and a Gateway API Gateway's listeners ({@link GatewayShim}). A Certificate manifest for the
+ * same Secret wins over them, as in cert-manager.
  *
- * <p>One class per kind: {@link IssuerTranslator}, {@link CertificateTranslator} and {@link SecuredHosts}; this one
- * picks the resources, keeps one Certificate per name and per Secret, and holds the helpers they share.
+ * <p>One class per kind: {@link IssuerTranslator}, {@link CertificateTranslator}, {@link SecuredHosts},
+ * {@link IngressShim} and {@link GatewayShim}; this one picks the resources, keeps one Certificate per name and per
+ * Secret, and holds the helpers they share.
  *
  * <p>Pure: no I/O, safe on any thread. Bad input becomes ERROR {@link Problem}s naming the resource, the field and
  * what was expected; the resource is left out.
  */
 public final class CertManagerTranslator {
   static final String GROUP = "cert-manager.io";
-  static final String CLUSTER_ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer";
-  static final String ISSUER_ANNOTATION = "cert-manager.io/issuer";
   /** external-dns's annotations, read on Gateways (Vamp Lamia's A record). */
   static final String EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname";
   static final String EXTERNAL_DNS_TARGET = "external-dns.alpha.kubernetes.io/target";
@@ -57,21 +58,34 @@ public final class CertManagerTranslator {
   private final IssuerTranslator issuerTranslator;
   private final CertificateTranslator certificateTranslator;
   private final SecuredHosts securedHosts;
+  private final IngressShim ingressShim;
+  private final GatewayShim gatewayShim;
+  private final DefaultIssuer defaultIssuer;
 
   /**
    * Creates a translator.
    *
-   * @param gatewayNamespace where {@code credentialName} Secrets live ({@code --namespace}), hence where secured
-   *     hosts' Certificates are made
+   * @param gatewayNamespace where {@code credentialName} and Ingress TLS Secrets live ({@code --namespace}), hence
+   *     where secured hosts' and Ingresses' Certificates are made
    * @param clusterResourceNamespace where Secrets named by a ClusterIssuer live (cert-manager's
    *     {@code --cluster-resource-namespace}; here the gateway namespace)
+   * @param defaultIssuer the issuer of an Ingress annotated only {@code kubernetes.io/tls-acme: "true"}
    */
-  public CertManagerTranslator(String gatewayNamespace, String clusterResourceNamespace) {
+  public CertManagerTranslator(String gatewayNamespace, String clusterResourceNamespace,
+      DefaultIssuer defaultIssuer) {
     this.gatewayNamespace = requireNonNull(gatewayNamespace, "gatewayNamespace");
     this.clusterResourceNamespace = requireNonNull(clusterResourceNamespace, "clusterResourceNamespace");
+    this.defaultIssuer = requireNonNull(defaultIssuer, "defaultIssuer");
     this.issuerTranslator = new IssuerTranslator(mapper, clusterResourceNamespace);
     this.certificateTranslator = new CertificateTranslator(mapper);
     this.securedHosts = new SecuredHosts(gatewayNamespace);
+    this.ingressShim = new IngressShim(defaultIssuer);
+    this.gatewayShim = new GatewayShim(defaultIssuer);
+  }
+
+  /** A translator without a default issuer ({@link DefaultIssuer#NONE}). */
+  public CertManagerTranslator(String gatewayNamespace, String clusterResourceNamespace) {
+    this(gatewayNamespace, clusterResourceNamespace, DefaultIssuer.NONE);
   }
 
   /**
@@ -86,6 +100,9 @@ public final class CertManagerTranslator {
     Map<String, IssuerConfig> issuers = new LinkedHashMap<>();
     List<Resource> certificates = new ArrayList<>();
     Map<String, Resource> gateways = new LinkedHashMap<>();
+    Map<String, Resource> ingresses = new LinkedHashMap<>();
+    List<Resource> apiGateways = new ArrayList<>();
+    java.util.Set<String> ourClasses = new java.util.HashSet<>();
     // certmanager.k8s.io/v1alpha1 objects are read as their cert-manager.io/v1 form (LegacyCertManager)
     LegacyCertManager.Conversion legacy = LegacyCertManager.convert(snapshot.resources(), problems);
     for (Resource r : legacy.resources()) {
@@ -107,6 +124,14 @@ public final class CertManagerTranslator {
         }
       } else if (r.group().equals("networking.istio.io") && r.kind().equals("Gateway")) {
         gateways.put(r.key(), r);
+      } else if (r.kind().equals("Ingress") && (r.group().equals("networking.k8s.io")
+          || r.group().equals("extensions"))) {
+        ingresses.put(r.id(), r);
+      } else if (r.group().equals(GatewayShim.GROUP) && r.kind().equals("Gateway")) {
+        apiGateways.add(r);
+      } else if (r.group().equals(GatewayShim.GROUP) && r.kind().equals("GatewayClass")
+          && GatewayApiTranslator.CONTROLLER.equals(r.body().path("spec").path("controllerName").asText())) {
+        ourClasses.add(r.name());
       }
     }
     Map<String, CertificateConfig> certs = new LinkedHashMap<>();
@@ -115,22 +140,41 @@ public final class CertManagerTranslator {
       certificateTranslator.certificate(r, issuers, problems).ifPresent(c -> add(c, r, certs, secretOwner, problems));
     }
     List<CertManagerConfig.AddressRecord> addressRecords = new ArrayList<>();
+    List<ServerConfig> servers = gateway.listeners().values().stream().flatMap(l -> l.servers().stream())
+        .sorted(Comparator.comparing(ServerConfig::gateway).thenComparingInt(ServerConfig::index)).toList();
     Map<String, List<ServerConfig>> serversByGateway = new LinkedHashMap<>();
-    gateway.listeners().values().stream().flatMap(l -> l.servers().stream())
-        .sorted(Comparator.comparing(ServerConfig::gateway).thenComparingInt(ServerConfig::index))
-        .forEach(sc -> serversByGateway.computeIfAbsent(sc.gateway(), k -> new ArrayList<>()).add(sc));
+    servers.forEach(sc -> serversByGateway.computeIfAbsent(sc.gateway(), k -> new ArrayList<>()).add(sc));
     for (Map.Entry<String, List<ServerConfig>> e : serversByGateway.entrySet()) {
       Resource g = gateways.get(e.getKey());
       if (g == null) {
         continue;
       }
-      securedHosts.addressRecords(g, e.getValue(), issuers, problems, addressRecords);
-      for (CertificateConfig c : securedHosts.securedHosts(g, e.getValue(), issuers, gateway.secrets().keySet(),
-          problems)) {
+      Optional<ShimAnnotations> shim = ShimAnnotations.read(g, false, defaultIssuer, gatewayNamespace, problems);
+      securedHosts.addressRecords(g, e.getValue(), shim, problems, addressRecords);
+      if (shim.isEmpty()) {
+        continue;
+      }
+      for (CertificateConfig c : securedHosts.securedHosts(g, e.getValue(), shim.get(), issuers,
+          gateway.secrets().keySet(), problems)) {
         // a Certificate manifest for that Secret wins, as in cert-manager
         if (!secretOwner.containsKey(c.secretKey())) {
           add(c, g, certs, secretOwner, problems);
         }
+      }
+    }
+    List<ShimAnnotations.Made> made = new ArrayList<>(ingressShim.certificates(ingresses, servers, issuers,
+        gateway.secrets().keySet(), problems));
+    made.addAll(gatewayShim.certificates(apiGateways, ourClasses, issuers, gateway.secrets().keySet(), problems));
+    for (ShimAnnotations.Made m : made) {
+      CertificateConfig c = m.certificate();
+      String owner = secretOwner.get(c.secretKey());
+      if (owner == null) {
+        add(c, m.from(), certs, secretOwner, problems);
+      } else {
+        // a Certificate manifest wins, as in cert-manager (which leaves a Certificate it does not own alone)
+        problems.add(Problem.of(Severity.WARNING, m.from(), m.secretField(), "Secret " + c.secretKey() + " is "
+            + "issued by Certificate " + owner + " (" + certs.get(owner).origin() + "); no second Certificate is made "
+            + "for it (expected: one Certificate per Secret)"));
       }
     }
     return new CertManagerConfig(issuers, certs, legacy.relabel(problems), addressRecords);

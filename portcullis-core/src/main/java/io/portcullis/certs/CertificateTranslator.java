@@ -40,7 +40,7 @@ final class CertificateTranslator {
       "spec.privateKey.encoding", "spec.isCA", "spec.usages[]", "spec.secretTemplate.**");
   static final Pattern DNS_NAME = Pattern.compile(
       "(\\*\\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
-  private static final Set<String> USAGES = Set.of("signing", "digital signature", "content commitment",
+  static final Set<String> USAGES = Set.of("signing", "digital signature", "content commitment",
       "key encipherment", "key agreement", "data encipherment", "cert sign", "crl sign", "encipher only",
       "decipher only", "any", "server auth", "client auth", "code signing", "email protection", "s/mime",
       "ipsec end system", "ipsec tunnel", "ipsec user", "timestamping", "ocsp signing", "microsoft sgc",
@@ -151,31 +151,39 @@ final class CertificateTranslator {
   }
 
   private static CertificateConfig.KeySpec keySpec(Resource r, CertificatePrivateKey k, List<Problem> problems) {
-    String alg = k == null || nullToEmpty(k.getAlgorithm()).isBlank() ? "ECDSA" : k.getAlgorithm().trim();
-    int size = k == null || k.getSize() == null ? 0 : k.getSize();
-    String rotation = k == null || nullToEmpty(k.getRotationPolicy()).isBlank() ? "Always" : k.getRotationPolicy();
+    return keySpec(r, k == null ? "" : nullToEmpty(k.getAlgorithm()), k == null || k.getSize() == null ? 0
+        : k.getSize(), k == null ? "" : nullToEmpty(k.getRotationPolicy()), "spec.privateKey.algorithm",
+        "spec.privateKey.size", "spec.privateKey.rotationPolicy", problems);
+  }
+
+  /**
+   * Validates a private key's settings ({@code spec.privateKey}, or the shims' {@code private-key-*} annotations):
+   * blank algorithm and rotation and size 0 take the defaults (ECDSA P-256, {@code Always}); problems name the
+   * given fields.
+   */
+  static CertificateConfig.KeySpec keySpec(Resource r, String algorithm, int size, String rotationPolicy,
+      String algorithmField, String sizeField, String rotationField, List<Problem> problems) {
+    String alg = algorithm.isBlank() ? "ECDSA" : algorithm.trim();
+    String rotation = rotationPolicy.isBlank() ? "Always" : rotationPolicy.trim();
     switch (alg) {
       case "ECDSA" -> {
         size = size == 0 ? 256 : size;
         if (size != 256 && size != 384 && size != 521) {
-          problems.add(Problem.of(Severity.ERROR, r, "spec.privateKey.size", size + " (expected for ECDSA: 256, 384 "
-              + "or 521)"));
+          problems.add(Problem.of(Severity.ERROR, r, sizeField, size + " (expected for ECDSA: 256, 384 or 521)"));
         }
       }
       case "RSA" -> {
         size = size == 0 ? 2048 : size;
         if (size < 2048 || size > 8192) {
-          problems.add(Problem.of(Severity.ERROR, r, "spec.privateKey.size", size + " (expected for RSA: 2048 to "
-              + "8192)"));
+          problems.add(Problem.of(Severity.ERROR, r, sizeField, size + " (expected for RSA: 2048 to 8192)"));
         }
       }
       case "Ed25519" -> size = 0;
-      default -> problems.add(Problem.of(Severity.ERROR, r, "spec.privateKey.algorithm", alg + " (expected: ECDSA, "
-          + "RSA or Ed25519)"));
+      default -> problems.add(Problem.of(Severity.ERROR, r, algorithmField, alg + " (expected: ECDSA, RSA or "
+          + "Ed25519)"));
     }
     if (!rotation.equals("Always") && !rotation.equals("Never")) {
-      problems.add(Problem.of(Severity.ERROR, r, "spec.privateKey.rotationPolicy", rotation + " (expected: Always "
-          + "or Never)"));
+      problems.add(Problem.of(Severity.ERROR, r, rotationField, rotation + " (expected: Always or Never)"));
     }
     return new CertificateConfig.KeySpec(alg, size, rotation);
   }
@@ -186,6 +194,12 @@ final class CertificateTranslator {
    */
   static void checkSolvable(Resource r, String field, List<String> dnsNames, Map<String, String> labels,
       IssuerConfig issuer, List<Problem> problems) {
+    checkSolvable(r, i -> field + "[" + i + "]", dnsNames, labels, issuer, problems);
+  }
+
+  /** As above, {@code field} giving the field path of {@code dnsNames[i]}. */
+  static void checkSolvable(Resource r, java.util.function.IntFunction<String> field, List<String> dnsNames,
+      Map<String, String> labels, IssuerConfig issuer, List<Problem> problems) {
     if (!(issuer instanceof IssuerConfig.Acme acme)) {
       return;
     }
@@ -193,11 +207,11 @@ final class CertificateTranslator {
       String name = dnsNames.get(i);
       Optional<IssuerConfig.Solver> solver = acme.solverFor(name, labels);
       if (solver.isEmpty()) {
-        problems.add(Problem.of(Severity.ERROR, r, field + "[" + i + "]", name + ": no solver of " + acme.ref()
+        problems.add(Problem.of(Severity.ERROR, r, field.apply(i), name + ": no solver of " + acme.ref()
             + " selects it (expected: a solver without a selector, or one whose selector.dnsNames or "
             + "selector.dnsZones covers the name and whose selector.matchLabels the Certificate carries)"));
       } else if (name.startsWith("*.") && solver.get().http01()) {
-        problems.add(Problem.of(Severity.ERROR, r, field + "[" + i + "]", name + ": a wildcard name needs a DNS-01 "
+        problems.add(Problem.of(Severity.ERROR, r, field.apply(i), name + ": a wildcard name needs a DNS-01 "
             + "solver, and " + acme.ref() + " has only HTTP-01 for it (expected: a name without *., or an issuer "
             + "with a dns01 solver)"));
       }

@@ -1,15 +1,11 @@
 package io.portcullis.certs;
 
-import static io.portcullis.certs.CertManagerTranslator.CLUSTER_ISSUER_ANNOTATION;
-import static io.portcullis.certs.CertManagerTranslator.DEFAULT_DURATION;
 import static io.portcullis.certs.CertManagerTranslator.EXTERNAL_DNS_HOSTNAME;
 import static io.portcullis.certs.CertManagerTranslator.EXTERNAL_DNS_TARGET;
-import static io.portcullis.certs.CertManagerTranslator.ISSUER_ANNOTATION;
 import static io.portcullis.certs.CertificateTranslator.DNS_NAME;
 import static io.portcullis.certs.CertificateTranslator.checkSolvable;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.fabric8.certmanager.api.model.v1.Certificate;
 import io.portcullis.certs.IssuerConfig.IssuerRef;
 import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.Problem;
@@ -25,9 +21,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * cert-manager's gateway-shim for Istio Gateways ("secured hosts", Vamp Lamia): a Gateway annotated
- * {@code cert-manager.io/cluster-issuer} or {@code cert-manager.io/issuer} gets one Certificate per
- * {@code credentialName} of its HTTPS servers whose Secret is not in the manifests, and, with external-dns's
+ * cert-manager's gateway-shim for Istio Gateways ("secured hosts", Vamp Lamia): a Gateway with cert-manager's
+ * annotations ({@link ShimAnnotations}) gets one Certificate per {@code credentialName} of its HTTPS servers whose
+ * Secret is not in the manifests, and, with external-dns's
  * {@code target} annotation, the A/AAAA records of its hosts. Pure.
  */
 final class SecuredHosts {
@@ -42,7 +38,7 @@ final class SecuredHosts {
    * and an issuer annotation: one per secured host that is not a wildcard, plus the names of external-dns's
    * {@code hostname} annotation.
    */
-  void addressRecords(Resource g, List<ServerConfig> servers, Map<String, IssuerConfig> issuers,
+  void addressRecords(Resource g, List<ServerConfig> servers, Optional<ShimAnnotations> shim,
       List<Problem> problems, List<CertManagerConfig.AddressRecord> out) {
     JsonNode annotations = g.body().path("metadata").path("annotations");
     String target = annotations.path(EXTERNAL_DNS_TARGET).asText("").trim();
@@ -50,15 +46,12 @@ final class SecuredHosts {
       return;
     }
     String field = "metadata.annotations." + EXTERNAL_DNS_TARGET;
-    String clusterIssuer = annotations.path(CLUSTER_ISSUER_ANNOTATION).asText("").trim();
-    String issuer = annotations.path(ISSUER_ANNOTATION).asText("").trim();
-    if (clusterIssuer.isEmpty() && issuer.isEmpty()) {
-      problems.add(Problem.of(Severity.ERROR, g, field, "set without " + CLUSTER_ISSUER_ANNOTATION + " or "
-          + ISSUER_ANNOTATION + " (expected: an issuer whose dns01 provider keeps the records)"));
+    if (shim.isEmpty()) {
+      problems.add(Problem.of(Severity.ERROR, g, field, "set without a valid " + ShimAnnotations.CLUSTER_ISSUER + " or "
+          + ShimAnnotations.ISSUER + " (expected: an issuer whose dns01 provider keeps the records)"));
       return;
     }
-    IssuerRef ref = clusterIssuer.isEmpty() ? new IssuerRef("Issuer", gatewayNamespace, issuer)
-        : new IssuerRef("ClusterIssuer", "", clusterIssuer);
+    IssuerRef ref = shim.get().issuer();
     List<java.net.InetAddress> addresses = new ArrayList<>();
     for (String t : target.split(",")) {
       String a = t.trim();
@@ -102,18 +95,9 @@ final class SecuredHosts {
   }
 
   /** The Certificates of one annotated Gateway: its validated servers, grouped by {@code credentialName}. */
-  List<CertificateConfig> securedHosts(Resource g, List<ServerConfig> servers,
+  List<CertificateConfig> securedHosts(Resource g, List<ServerConfig> servers, ShimAnnotations shim,
       Map<String, IssuerConfig> issuers, Set<String> manifestSecrets, List<Problem> problems) {
-    JsonNode annotations = g.body().path("metadata").path("annotations");
-    String clusterIssuer = annotations.path(CLUSTER_ISSUER_ANNOTATION).asText("").trim();
-    String issuer = annotations.path(ISSUER_ANNOTATION).asText("").trim();
-    if (clusterIssuer.isEmpty() && issuer.isEmpty()) {
-      return List.of();
-    }
-    IssuerRef ref = clusterIssuer.isEmpty() ? new IssuerRef("Issuer", gatewayNamespace, issuer)
-        : new IssuerRef("ClusterIssuer", "", clusterIssuer);
-    String annotation = "metadata.annotations." + (clusterIssuer.isEmpty() ? ISSUER_ANNOTATION
-        : CLUSTER_ISSUER_ANNOTATION);
+    String annotation = shim.issuerField();
     Map<String, Set<String>> hostsBySecret = new LinkedHashMap<>();
     Map<String, String> fieldBySecret = new LinkedHashMap<>();
     for (ServerConfig sc : servers) {
@@ -144,14 +128,13 @@ final class SecuredHosts {
         return;
       }
       int before = problems.size();
-      checkSolvable(g, fieldBySecret.get(secret), List.copyOf(hosts), Map.of(), issuers.get(ref.key()), problems);
+      checkSolvable(g, fieldBySecret.get(secret), List.copyOf(hosts), Map.of(), issuers.get(shim.issuer().key()),
+          problems);
       if (problems.size() > before) {
         return;
       }
-      out.add(new CertificateConfig(gatewayNamespace, secret, secret, Optional.empty(), List.copyOf(hosts), ref,
-          DEFAULT_DURATION, Optional.empty(), new CertificateConfig.KeySpec("ECDSA", 256, "Always"), false,
-          List.of("digital signature", "key encipherment"), "Gateway " + g.key() + " (" + annotation + ")",
-          Map.of()));
+      out.add(shim.certificate(gatewayNamespace, secret, List.copyOf(hosts), "Gateway " + g.key() + " ("
+          + shim.issuerAnnotation() + ")"));
     });
     return out;
   }
