@@ -217,6 +217,21 @@ public final class Portcullis implements AutoCloseable {
   private Map<String, String> ownedSecrets = Map.of();
   /** Whether some Certificate is issued over ACME HTTP-01; guarded by {@code this}. */
   private boolean http01 = false;
+  /** The last snapshot applied, translated again when issued Secrets appear or go; guarded by {@code this}. */
+  private Snapshot snapshot;
+  /** The stored Secrets {@link #translated} was translated with; guarded by {@code this}. */
+  private Set<String> translatedStored = Set.of();
+  /** How long the last translation took, ms; guarded by {@code this}. */
+  private long translateMillis;
+  /** Translates again once newly issued Secrets settle (status of references to them); one pending at a time. */
+  private final java.util.concurrent.ScheduledExecutorService retranslation =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "portcullis-retranslate");
+        t.setDaemon(true);
+        return t;
+      });
+  /** Whether a re-translation is scheduled; guarded by {@code this}. */
+  private boolean retranslationPending;
   private volatile boolean ready;
   private volatile long lastSnapshot;
 
@@ -367,9 +382,22 @@ public final class Portcullis implements AutoCloseable {
   }
 
   private synchronized void apply(Snapshot snapshot) {
-    long start = System.nanoTime();
     lastSnapshot = snapshot.generation();
-    GatewayConfig config = translator.translate(snapshot);
+    this.snapshot = snapshot;
+    apply(snapshot, snapshot.resources().size());
+  }
+
+  /**
+   * Translates {@code snapshot} with the stored Secrets visible, hands the certificates to the manager and serves.
+   *
+   * @param resources how many resources, for the log; -1 when translated again because issued Secrets changed
+   */
+  private void apply(Snapshot snapshot, int resources) {
+    long start = System.nanoTime();
+    Map<String, GatewayConfig.SecretData> stored = new LinkedHashMap<>();
+    certs.storedSecrets().forEach((key, s) -> stored.put(key, new GatewayConfig.SecretData(key, "state " + key,
+        s.data())));
+    GatewayConfig config = translator.translate(snapshot, stored);
     CertManagerConfig certConfig = certTranslator.translate(snapshot, config);
     List<Problem> problems = new ArrayList<>(config.problems());
     problems.addAll(certConfig.problems());
@@ -384,13 +412,15 @@ public final class Portcullis implements AutoCloseable {
       return;
     }
     translated = config;
+    translatedStored = Set.copyOf(stored.keySet());
+    translateMillis = (translatedAt - start) / 1_000_000;
     Map<String, String> owned = new HashMap<>();
     certConfig.certificates().values().forEach(c -> owned.put(c.secretKey(), "Certificate " + c.key()));
     ownedSecrets = owned;
     http01 = certConfig.certificates().values().stream()
         .anyMatch(c -> certConfig.issuers().get(c.issuer().key()) instanceof IssuerConfig.Acme);
     certs.update(certConfig, config.secrets());
-    serve(config, snapshot.resources().size(), start, translatedAt);
+    serve(config, resources, start, translatedAt);
   }
 
   /** A credential file a Gateway names changed: serve it from the next handshake on. */
@@ -401,11 +431,32 @@ public final class Portcullis implements AutoCloseable {
     }
   }
 
-  /** The certificate manager stored a Secret: serve it from the next handshake on. */
+  /**
+   * The certificate manager stored a Secret: serve it from the next handshake on. When a Secret appeared or went,
+   * translate the snapshot again a little later (at least 1 s, and twice the last translation's time, so that a burst
+   * of first issuances costs a few translations): what refers to it resolves now (Gateway API listener
+   * {@code ResolvedRefs}, "not found" warnings), as in a cluster where cert-manager created the Secret.
+   */
   private synchronized void secretsChanged() {
     if (translated != null) {
       long start = System.nanoTime();
       serve(translated, -1, start, start);
+      if (!retranslationPending && !certs.storedSecrets().keySet().equals(translatedStored)) {
+        retranslationPending = true;
+        try {
+          retranslation.schedule(this::retranslate, Math.max(1000, 2 * translateMillis),
+              java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          retranslationPending = false; // closed
+        }
+      }
+    }
+  }
+
+  private synchronized void retranslate() {
+    retranslationPending = false;
+    if (snapshot != null && !certs.storedSecrets().keySet().equals(translatedStored)) {
+      apply(snapshot, -1);
     }
   }
 
@@ -505,6 +556,7 @@ public final class Portcullis implements AutoCloseable {
   @Override
   public void close() {
     source.close();
+    retranslation.shutdownNow();
     credentialFiles.close();
     certs.close();
     addressRecords.close();

@@ -92,11 +92,12 @@ public final class CertManagerTranslator {
    * Translates {@code snapshot}; never throws for bad input.
    *
    * @param gateway the same snapshot as {@link io.portcullis.config.ConfigTranslator} translated it: the validated
-   *     Gateway servers (secured hosts come from them) and the Secrets of the manifests (a secured host whose Secret
-   *     is among them gets no Certificate)
+   *     Gateway servers (secured hosts and Ingresses' Certificates come from them); a Secret among the snapshot's
+   *     manifests gets no Certificate from a shim
    */
   public CertManagerConfig translate(Snapshot snapshot, GatewayConfig gateway) {
     List<Problem> problems = new ArrayList<>();
+    java.util.Set<String> manifestSecrets = new java.util.HashSet<>();
     Map<String, IssuerConfig> issuers = new LinkedHashMap<>();
     List<Resource> certificates = new ArrayList<>();
     Map<String, Resource> gateways = new LinkedHashMap<>();
@@ -122,6 +123,8 @@ public final class CertManagerTranslator {
           default -> problems.add(Problem.of(Severity.INFO, r, "", "kind " + r.kind()
               + " is not used by the certificate manager; ignored"));
         }
+      } else if (r.group().isEmpty() && r.kind().equals("Secret")) {
+        manifestSecrets.add(r.key());
       } else if (r.group().equals("networking.istio.io") && r.kind().equals("Gateway")) {
         gateways.put(r.key(), r);
       } else if (r.kind().equals("Ingress") && (r.group().equals("networking.k8s.io")
@@ -155,7 +158,7 @@ public final class CertManagerTranslator {
         continue;
       }
       for (CertificateConfig c : securedHosts.securedHosts(g, e.getValue(), shim.get(), issuers,
-          gateway.secrets().keySet(), problems)) {
+          manifestSecrets, problems)) {
         // a Certificate manifest for that Secret wins, as in cert-manager
         if (!secretOwner.containsKey(c.secretKey())) {
           add(c, g, certs, secretOwner, problems);
@@ -163,8 +166,8 @@ public final class CertManagerTranslator {
       }
     }
     List<ShimAnnotations.Made> made = new ArrayList<>(ingressShim.certificates(ingresses, servers, issuers,
-        gateway.secrets().keySet(), problems));
-    made.addAll(gatewayShim.certificates(apiGateways, ourClasses, issuers, gateway.secrets().keySet(), problems));
+        manifestSecrets, problems));
+    made.addAll(gatewayShim.certificates(apiGateways, ourClasses, issuers, manifestSecrets, problems));
     for (ShimAnnotations.Made m : made) {
       CertificateConfig c = m.certificate();
       String owner = secretOwner.get(c.secretKey());

@@ -14,6 +14,7 @@ import io.portcullis.config.istio.IstioTranslator;
 import io.portcullis.routing.SafeRegex;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -86,6 +87,17 @@ public final class ConfigTranslator {
 
   /** Translates {@code snapshot}; never throws for bad input, which becomes {@link Problem}s instead. */
   public GatewayConfig translate(Snapshot snapshot) {
+    return translate(snapshot, Map.of());
+  }
+
+  /**
+   * Translates {@code snapshot} as it would be in a cluster holding {@code stored} too; never throws for bad input.
+   *
+   * @param stored the Secrets the certificate manager stored (issued ones), by {@code namespace/name}: looked up as
+   *     if they were manifests, after the manifests' own (a manifest Secret of the same name is the one read), so that
+   *     a reference to an issued Secret resolves (Gateway API {@code ResolvedRefs}, "not found" warnings)
+   */
+  public GatewayConfig translate(Snapshot snapshot, Map<String, GatewayConfig.SecretData> stored) {
     TranslationContext cx = new TranslationContext(snapshot, mapper, gatewayNamespace, portOffset,
         maxRegexProgramSize);
     List<Resource> core = new ArrayList<>();
@@ -109,6 +121,7 @@ public final class ConfigTranslator {
       }
     }
     CoreTranslator.translate(core, cx);
+    stored.forEach(cx.secrets()::putIfAbsent);
     return new GatewayConfig(IstioTranslator.translate(istio, cx,
         List.of(model -> ingress.translate(ingresses, model, cx),
             model -> GatewayApiTranslator.translate(gatewayApi, cx.namespaceLabels(), model, cx))), cx.secrets(), cx.problems(),

@@ -210,6 +210,12 @@ class ShimIT {
       assertThat(r.exitCode()).as(host + ": " + r.stderr()).isZero();
     }
     assertThat(backend.received()).hasSize(2);
+    // as in a cluster once cert-manager created the Secret: the listeners' references resolve, all are programmed
+    await().atMost(Duration.ofSeconds(10)).until(() -> !admin(gateway, "GET",
+        "/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/edge").contains("InvalidCertificateRef"));
+    assertThat(admin(gateway, "GET", "/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/edge"))
+        .doesNotContain("\"type\":\"ResolvedRefs\",\"status\":\"False\"",
+            "\"type\":\"Programmed\",\"status\":\"False\"");
     assertThat(admin(gateway, "GET", "/certs")).contains("shop-tls",
         "Gateway gateway.networking.k8s.io default/edge (cert-manager.io/cluster-issuer)");
   }
