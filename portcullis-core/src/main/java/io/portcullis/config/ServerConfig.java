@@ -48,6 +48,29 @@ public record ServerConfig(String gateway, int index, String portName, int port,
       String at = "spec.servers[" + index + "]";
       return new Origin("Gateway " + gateway, at, at + ".hosts", at + ".port.protocol");
     }
+
+    /**
+     * Returns the field path of the server's TLS settings in its own resource: {@code spec.servers[i].tls} (Istio),
+     * {@code spec.listeners[i].tls} (Gateway API), {@code spec.tls[i]} (Ingress).
+     */
+    public String tlsField() {
+      return field.startsWith("spec.tls[") ? field : field + ".tls";
+    }
+
+    /**
+     * Returns the field path naming credential {@code i} of {@code count}: {@code spec.servers[0].tls.credentialName}
+     * (or {@code credentialNames[i]}), {@code spec.listeners[0].tls.certificateRefs[i]},
+     * {@code spec.tls[0].secretName}.
+     */
+    public String credentialField(int i, int count) {
+      if (field.startsWith("spec.tls[")) {
+        return field + ".secretName";
+      }
+      if (field.startsWith("spec.listeners[")) {
+        return field + ".tls.certificateRefs[" + i + "]";
+      }
+      return field + ".tls" + (count == 1 ? ".credentialName" : ".credentialNames[" + i + "]");
+    }
   }
 
   /** Returns Istio's name for this server's route/filter chain: {@code https.443.https.mygateway.istio-system}. */

@@ -190,8 +190,10 @@ public final class TlsContexts {
       Map<String, String> pending, Map<String, LoadedCredential> nextParsed, Map<String, Group> nextGroups,
       Map<String, Map<String, Credential>> aliasesByGroup, List<Problem> problems) {
     ServerConfig.TlsSettings tls = s.tls().orElseThrow();
-    String subject = "Gateway " + s.gateway();
-    String at = "spec.servers[" + s.index() + "].tls";
+    // problems name the user's resource and field (an Ingress's spec.tls[i], a Gateway API listener), not the
+    // Gateway generated from it
+    String subject = s.origin().subject();
+    String at = s.origin().tlsField();
     List<LoadedCredential> loaded = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
     int count = tls.credentialNames().isEmpty() ? tls.certificateFiles().size() : tls.credentialNames().size();
@@ -202,7 +204,7 @@ public final class TlsContexts {
       String field;
       if (!tls.credentialNames().isEmpty()) {
         sourceKey = tls.credentialNames().get(i);
-        field = at + (tls.credentialNames().size() == 1 ? ".credentialName" : ".credentialNames[" + i + "]");
+        field = s.origin().credentialField(i, tls.credentialNames().size());
         String issuer = pending.get(sourceKey);
         if (issuer != null && !secrets.containsKey(sourceKey) && !lastGood.containsKey(sourceKey)) {
           String msg = "Secret " + sourceKey + " is not issued yet: " + issuer + " will store it (see /certs); "
@@ -257,12 +259,12 @@ public final class TlsContexts {
         ClientValidation previous = lastGoodValidation.get(lastGoodKey);
         if (previous == null) {
           String msg = e.getMessage() + "; handshakes for " + hosts(s) + " fail until it is fixed";
-          problems.add(new Problem(Problem.Severity.ERROR, subject, "", at + ".credentialName", msg));
+          problems.add(new Problem(Problem.Severity.ERROR, subject, "", s.origin().credentialField(0, 1), msg));
           return new ServerTls(s, Optional.empty(), credentials, List.of(), msg, Optional.empty());
         }
         String warning = e.getMessage() + "; still checking clients against the last good client CA ("
             + previous.source() + ")";
-        problems.add(new Problem(Problem.Severity.ERROR, subject, "", at + ".credentialName", warning));
+        problems.add(new Problem(Problem.Severity.ERROR, subject, "", s.origin().credentialField(0, 1), warning));
         warnings.add(warning);
         validation = Optional.of(previous);
       }

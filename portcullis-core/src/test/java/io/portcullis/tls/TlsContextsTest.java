@@ -89,6 +89,43 @@ class TlsContextsTest {
   }
 
   @Test
+  void problemsNameTheIngressAndGatewayApiFieldsNotTheGeneratedGateway() {
+    GatewayConfig c = Manifests.translate("""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: web, namespace: default, annotations: {kubernetes.io/ingress.class: istio}}
+        spec:
+          tls: [{hosts: [www.example.test], secretName: missing-ingress-tls}]
+          rules: [{host: www.example.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web,
+            port: {number: 80}}}}]}}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GatewayClass
+        metadata: {name: portcullis}
+        spec: {controllerName: portcullis.io/gateway-controller}
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: edge, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: plain, port: 8080, protocol: HTTP}
+          - name: shop
+            port: 8443
+            protocol: HTTPS
+            hostname: shop.example.test
+            tls: {certificateRefs: [{name: missing-shop-tls}]}
+        """);
+    List<Problem> problems = new ArrayList<>();
+    new TlsContexts().build(c.listeners(), c.secrets(), NO_FILES, Map.of("istio-system/missing-ingress-tls",
+        "Certificate istio-system/missing-ingress-tls"), problems);
+    assertThat(problems).extracting(p -> p.subject() + " " + p.field()).containsExactlyInAnyOrder(
+        "Ingress default/web spec.tls[0].secretName",
+        "Gateway default/edge spec.listeners[1].tls.certificateRefs[0]");
+  }
+
+  @Test
   void theSameSecretWithoutTheTokenServes() throws Exception {
     GatewayConfig c = config("");
     List<Problem> problems = new ArrayList<>();
