@@ -147,8 +147,8 @@ final class ListenerTranslator {
             ServerConfig first = serversByHost.get(sh.host()).orElseThrow();
             if (first != s) {
               cx.problems().add(new Problem(Severity.WARNING, s.origin().subject(), "", s.origin().hostsField(),
-                  sh.host() + " on port " + port + " is already served by " + first.routeName()
-                  + "; that server wins"));
+                  sh.host() + " on port " + port + " is already served by " + first.origin().subject() + " "
+                  + first.origin().field() + "; that server wins"));
             }
           }
         }
