@@ -99,7 +99,7 @@ final class ListenerTranslator {
     if (!any) {
       boolean istio = s.origin().field().startsWith("spec.servers[");
       cx.problems().add(new Problem(Severity.WARNING, s.origin().subject(), "", s.origin().field() + ".tls.mode",
-          "PASSTHROUGH server " + s.routeName() + " has no " + (istio ? "VirtualService tls route" : "TLSRoute")
+          "PASSTHROUGH server for " + s.hosts().stream().map(ServerConfig.ServerHost::host).toList() + " has no " + (istio ? "VirtualService tls route" : "TLSRoute")
           + " for its hosts; its connections are closed (expected: " + (istio ? "a VirtualService with "
           + "tls[].match[].sniHosts bound to this Gateway)" : "a TLSRoute attached to this listener)")));
     }
@@ -115,7 +115,7 @@ final class ListenerTranslator {
       if (!onPort.isEmpty() && onPort.get(0).tls().isPresent() != s.tls().isPresent()) {
         cx.problems().add(new Problem(Severity.ERROR, s.origin().subject(), "", s.origin().protocolField(),
             s.protocol() + " on port " + s.port() + " conflicts with " + onPort.get(0).protocol()
-            + " server " + onPort.get(0).routeName() + " (expected: all servers on one port plain HTTP, or all HTTPS)"));
+            + " server " + onPort.get(0).origin().subject() + " " + onPort.get(0).origin().field() + " (expected: all servers on one port plain HTTP, or all HTTPS)"));
         continue;
       }
       onPort.add(s);
