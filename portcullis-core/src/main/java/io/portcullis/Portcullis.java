@@ -419,7 +419,9 @@ public final class Portcullis implements AutoCloseable {
     ownedSecrets = owned;
     http01 = certConfig.certificates().values().stream()
         .anyMatch(c -> certConfig.issuers().get(c.issuer().key()) instanceof IssuerConfig.Acme);
-    certs.update(certConfig, config.secrets());
+    Map<String, GatewayConfig.SecretData> manifestSecrets = new LinkedHashMap<>(config.secrets());
+    stored.forEach(manifestSecrets::remove); // (key, value): only where the translation took the stored one
+    certs.update(certConfig, manifestSecrets);
     serve(config, resources, start, translatedAt);
   }
 
