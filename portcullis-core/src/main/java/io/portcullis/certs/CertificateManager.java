@@ -3,7 +3,6 @@ package io.portcullis.certs;
 import static java.util.Objects.requireNonNull;
 
 import io.portcullis.acme.AcmeClient;
-import io.portcullis.certs.CertificateStatus.Condition;
 import io.portcullis.config.GatewayConfig.SecretData;
 import io.portcullis.dns.AddressPublisher;
 import io.portcullis.dns.DnsProvider;
@@ -48,7 +47,6 @@ import org.slf4j.LoggerFactory;
 public final class CertificateManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CertificateManager.class);
   private static final Duration MAX_BACKOFF = Duration.ofHours(32);
-  static final String REVISION = "portcullis.io/revision";
 
   private final Storage storage;
   private final Clock clock;
@@ -67,28 +65,9 @@ public final class CertificateManager implements AutoCloseable {
   // Confined to the executor:
   private CertManagerConfig desired = CertManagerConfig.empty();
   private Map<String, SecretData> manifestSecrets = Map.of();
-  private final Map<String, State> states = new HashMap<>();
+  private final Map<String, IssuanceState> states = new HashMap<>();
   private final Map<String, Renewal.Parsed> parsed = new HashMap<>(); // by Secret key, for the Secret now stored
   private ScheduledFuture<?> wakeup;
-
-  /** Per Certificate, what the status needs beyond the stored Secret. */
-  private static final class State {
-    CertificateConfig config;
-    int failures;
-    Instant lastFailure;
-    Instant backoffUntil;
-    String failureMessage;
-    String waiting; // why an issuance that is due cannot start (issuer missing or not ready)
-    boolean manual;
-    CompletableFuture<?> inFlight; // the ACME order being placed: at most one per Certificate
-    String ordering;
-    Instant suggestedRenewal; // from the CA's renewal window (RFC 9773), for the certificate of suggestedFor
-    String suggestedFor; // serial
-    Instant renewalInfoCheck; // when to ask the CA for the window again
-    boolean renewalInfoFetching;
-    Instant readySince;
-    String readyStatus = "";
-  }
 
   /**
    * Loads the stored Secrets (blocking: call it at start-up, not on an event loop) and starts the manager's thread.
@@ -182,7 +161,7 @@ public final class CertificateManager implements AutoCloseable {
             + desired.certificates().keySet() + ")"));
         return;
       }
-      State st = state(c);
+      IssuanceState st = state(c);
       int before = revision(c);
       st.manual = true;
       reconcile();
@@ -205,8 +184,8 @@ public final class CertificateManager implements AutoCloseable {
     return CompletableFuture.runAsync(() -> { }, executor);
   }
 
-  private State state(CertificateConfig c) {
-    State st = states.computeIfAbsent(c.key(), k -> new State());
+  private IssuanceState state(CertificateConfig c) {
+    IssuanceState st = states.computeIfAbsent(c.key(), k -> new IssuanceState());
     if (!c.sameSpec(st.config)) { // a changed spec is tried at once, as cert-manager does
       st.config = c;
       st.failures = 0;
@@ -249,7 +228,7 @@ public final class CertificateManager implements AutoCloseable {
     reconciled = true;
     Instant next = null;
     for (CertificateStatus s : statuses) {
-      State st = states.get(s.namespace() + "/" + s.name());
+      IssuanceState st = states.get(s.namespace() + "/" + s.name());
       Instant t = st != null && st.backoffUntil != null ? st.backoffUntil : s.renewalTime().orElse(null);
       if (t != null && (next == null || t.isBefore(next))) {
         next = t;
@@ -265,7 +244,7 @@ public final class CertificateManager implements AutoCloseable {
 
   /** Returns whether a Secret was stored. */
   private boolean reconcile(CertificateConfig c, Instant now) {
-    State st = state(c);
+    IssuanceState st = state(c);
     if (st.inFlight != null) {
       return false; // one order at a time per Certificate
     }
@@ -294,7 +273,8 @@ public final class CertificateManager implements AutoCloseable {
         startOrder(c, st, a, check, reason);
         return false;
       }
-      StoredSecret out = issue(c, issuer, check, now);
+      StoredSecret out = IssuedSecret.signLocally(c, issuer, check, now, issuer instanceof IssuerConfig.Ca ca
+          ? secretData(ca.secretKey()) : Optional.empty(), revision(c) + 1);
       store(c, st, out, reason, t0);
       return true;
     } catch (NotReady e) {
@@ -307,7 +287,7 @@ public final class CertificateManager implements AutoCloseable {
   }
 
   /** The decision for {@code c}, with the CA's suggested renewal time when it is for the stored certificate. */
-  private Renewal.Check check(CertificateConfig c, State st, Instant now) {
+  private Renewal.Check check(CertificateConfig c, IssuanceState st, Instant now) {
     Optional<Renewal.Parsed> p = parsed(c.secretKey());
     boolean suggestionApplies = st.suggestedRenewal != null && p.flatMap(Renewal.Parsed::credential)
         .map(cred -> cred.serialHex().equals(st.suggestedFor)).orElse(false);
@@ -333,7 +313,7 @@ public final class CertificateManager implements AutoCloseable {
    * Asks the CA for the certificate's renewal window (RFC 9773) on the order threads; a time in the window, fixed
    * per certificate, becomes its renewal time when earlier than the spec's.
    */
-  private void fetchRenewalInfo(CertificateConfig c, State st, IssuerConfig.Acme issuer, X509Certificate leaf) {
+  private void fetchRenewalInfo(CertificateConfig c, IssuanceState st, IssuerConfig.Acme issuer, X509Certificate leaf) {
     KeyPair account;
     try {
       account = accountKey(issuer);
@@ -371,7 +351,7 @@ public final class CertificateManager implements AutoCloseable {
     }));
   }
 
-  private void store(CertificateConfig c, State st, StoredSecret out, String reason, long t0) throws IOException {
+  private void store(CertificateConfig c, IssuanceState st, StoredSecret out, String reason, long t0) throws IOException {
     storage.put(out);
     Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
     next.put(out.key(), out);
@@ -381,10 +361,10 @@ public final class CertificateManager implements AutoCloseable {
     st.failureMessage = null;
     st.manual = false;
     log.info("certs: Certificate {}: issued by {} ({}) and stored as Secret {}, revision {}, in {} ms", c.key(),
-        c.issuer(), reason, out.key(), out.annotations().get(REVISION), (System.nanoTime() - t0) / 1_000_000);
+        c.issuer(), reason, out.key(), out.annotations().get(IssuedSecret.REVISION), (System.nanoTime() - t0) / 1_000_000);
   }
 
-  private void failed(CertificateConfig c, State st, String message, Optional<Instant> retryAfter, Instant now) {
+  private void failed(CertificateConfig c, IssuanceState st, String message, Optional<Instant> retryAfter, Instant now) {
     st.failures++;
     st.lastFailure = now;
     Duration delay = backoffBase.multipliedBy(1L << Math.min(st.failures - 1, 30));
@@ -400,7 +380,7 @@ public final class CertificateManager implements AutoCloseable {
   }
 
   /** Starts an ACME order on its own thread; {@link #orderDone} takes the result back on the manager's thread. */
-  private void startOrder(CertificateConfig c, State st, IssuerConfig.Acme issuer, Renewal.Check check,
+  private void startOrder(CertificateConfig c, IssuanceState st, IssuerConfig.Acme issuer, Renewal.Check check,
       String reason) throws Exception {
     KeyPair account = accountKey(issuer);
     Optional<byte[]> eab = Optional.empty();
@@ -411,7 +391,7 @@ public final class CertificateManager implements AutoCloseable {
           + " (expected: the external account binding MAC key)"));
       eab = Optional.of(AcmeClient.decodeMacKey(mac));
     }
-    KeyPair keys = domainKey(c, check);
+    KeyPair keys = IssuedSecret.domainKey(c, check);
     Optional<byte[]> eabKey = eab;
     Optional<X509Certificate> replaces = check.current().map(cur -> cur.credential().leaf());
     Map<IssuerConfig.Solver, DnsProvider> providers = new LinkedHashMap<>();
@@ -528,7 +508,7 @@ public final class CertificateManager implements AutoCloseable {
 
   private void orderDone(CertificateConfig c, KeyPair keys, List<X509Certificate> chain, Throwable err, String reason,
       long t0) {
-    State st = states.get(c.key());
+    IssuanceState st = states.get(c.key());
     if (st == null) {
       return; // the Certificate was removed meanwhile
     }
@@ -540,7 +520,7 @@ public final class CertificateManager implements AutoCloseable {
       log.info("certs: Certificate {}: its spec changed while ordering; the result is dropped", c.key());
     } else if (err == null) {
       try {
-        store(c, st, secret(c, chain, keys, Optional.empty()), reason, t0);
+        store(c, st, IssuedSecret.of(c, chain, keys, Optional.empty(), revision(c) + 1), reason, t0);
         storedOne = true;
       } catch (IOException e) {
         failed(c, st, "cannot store Secret " + c.secretKey() + ": " + e.getMessage(), Optional.empty(), now);
@@ -592,88 +572,8 @@ public final class CertificateManager implements AutoCloseable {
     }
   }
 
-  private StoredSecret issue(CertificateConfig c, IssuerConfig issuer, Renewal.Check check, Instant now)
-      throws Exception {
-    KeyPair keys = domainKey(c, check);
-    List<X509Certificate> chain = new ArrayList<>();
-    X509Certificate caCert;
-    if (issuer instanceof IssuerConfig.SelfSigned) {
-      X509Certificate cert = X509Signer.sign(c, keys.getPublic(), Optional.empty(), keys.getPrivate(), now);
-      chain.add(cert);
-      caCert = cert;
-    } else if (issuer instanceof IssuerConfig.Ca ca) {
-      Credential signer = caCredential(ca);
-      X509Certificate cert = X509Signer.sign(c, keys.getPublic(), Optional.of(signer.leaf()), signer.key(), now);
-      chain.add(cert);
-      chain.addAll(signer.chain());
-      caCert = signer.chain().get(signer.chain().size() - 1);
-    } else {
-      throw new IllegalStateException(issuer.ref() + " is not signed locally");
-    }
-    return secret(c, chain, keys, Optional.of(caCert));
-  }
-
-  /** The key to certify: the stored one with {@code rotationPolicy: Never} (when it still fits), else a new one. */
-  private static KeyPair domainKey(CertificateConfig c, Renewal.Check check) throws Exception {
-    if (c.privateKey().rotationPolicy().equals("Never") && check.current().isPresent()
-        && Keys.matches(check.current().get().credential().leaf().getPublicKey(), c.privateKey())) {
-      return new KeyPair(check.current().get().credential().leaf().getPublicKey(),
-          check.current().get().credential().key());
-    }
-    return Keys.generate(c.privateKey());
-  }
-
-  /** The {@code kubernetes.io/tls} Secret of an issued chain, with cert-manager's annotations. */
-  private StoredSecret secret(CertificateConfig c, List<X509Certificate> chain, KeyPair keys,
-      Optional<X509Certificate> caCert) {
-    Map<String, byte[]> data = new LinkedHashMap<>();
-    data.put("tls.crt", Pem.encode(chain.toArray()).getBytes(StandardCharsets.US_ASCII));
-    data.put("tls.key", Pem.encode(keys.getPrivate()).getBytes(StandardCharsets.US_ASCII));
-    caCert.ifPresent(ca -> data.put("ca.crt", Pem.encode(ca).getBytes(StandardCharsets.US_ASCII)));
-    Map<String, String> annotations = new LinkedHashMap<>();
-    annotations.put("cert-manager.io/certificate-name", c.name());
-    annotations.put(Renewal.ISSUER_NAME, c.issuer().name());
-    annotations.put(Renewal.ISSUER_KIND, c.issuer().kind());
-    annotations.put("cert-manager.io/issuer-group", CertManagerTranslator.GROUP);
-    annotations.put("cert-manager.io/common-name", c.commonName().orElse(c.dnsNames().isEmpty() ? c.name()
-        : c.dnsNames().get(0)));
-    annotations.put("cert-manager.io/alt-names", String.join(",", c.dnsNames()));
-    annotations.put(REVISION, String.valueOf(revision(c) + 1));
-    return new StoredSecret(c.namespace(), c.secretName(), "kubernetes.io/tls", annotations, data);
-  }
-
-  /** The CA Secret of a {@code ca} issuer: issued here (stored) or from the manifests. */
-  private Credential caCredential(IssuerConfig.Ca ca) throws NotReady {
-    Map<String, byte[]> data;
-    StoredSecret s = stored.get(ca.secretKey());
-    if (s != null) {
-      data = s.data();
-    } else if (manifestSecrets.containsKey(ca.secretKey())) {
-      data = manifestSecrets.get(ca.secretKey()).data();
-    } else {
-      throw new NotReady("IssuerNotReady: " + ca.ref() + ": Secret " + ca.secretKey() + " does not exist (expected: "
-          + "tls.crt and tls.key of the CA)");
-    }
-    try {
-      Credential cred = new Credential(Pem.privateKey(data.getOrDefault("tls.key", new byte[0])),
-          Pem.certificates(data.getOrDefault("tls.crt", new byte[0])));
-      if (cred.leaf().getBasicConstraints() < 0) {
-        throw new NotReady("IssuerNotReady: " + ca.ref() + ": Secret " + ca.secretKey() + " holds a certificate that "
-            + "is not a CA (expected: basicConstraints CA:TRUE, e.g. a Certificate with isCA: true)");
-      }
-      return cred;
-    } catch (IllegalArgumentException e) {
-      throw new NotReady("IssuerNotReady: " + ca.ref() + ": Secret " + ca.secretKey() + ": " + e.getMessage());
-    }
-  }
-
   private int revision(CertificateConfig c) {
-    StoredSecret s = stored.get(c.secretKey());
-    try {
-      return s == null ? 0 : Integer.parseInt(s.annotations().getOrDefault(REVISION, "0"));
-    } catch (NumberFormatException e) {
-      return 0;
-    }
+    return IssuedSecret.revision(stored.get(c.secretKey()));
   }
 
   private void schedule(Instant at) {
@@ -690,45 +590,8 @@ public final class CertificateManager implements AutoCloseable {
     Instant now = clock.instant();
     List<CertificateStatus> out = new ArrayList<>();
     for (CertificateConfig c : desired.certificates().values()) {
-      State st = state(c);
-      Renewal.Check check = check(c, st, now);
-      Optional<Renewal.Current> cur = check.current();
-      boolean ready = !check.due() || (check.reason().get().equals("Renewing") && cur.isPresent());
-      String readyStatus = ready ? "True" : "False";
-      if (!readyStatus.equals(st.readyStatus)) {
-        st.readyStatus = readyStatus;
-        st.readySince = now;
-      }
-      Condition readyCond = ready
-          ? new Condition("Ready", "True", "Ready", "Certificate is up to date and has not expired", st.readySince)
-          : new Condition("Ready", "False", check.reason().get(), check.message(), st.readySince);
-      Optional<Condition> issuing = Optional.empty();
-      if (st.failureMessage != null) {
-        issuing = Optional.of(new Condition("Issuing", "False", "Failed", "The certificate request has failed to "
-            + "complete and will be retried: " + st.failureMessage, st.lastFailure));
-        if (!ready) {
-          readyCond = new Condition("Ready", "False", "Failed", st.failureMessage, st.readySince);
-        }
-      } else if (st.ordering != null) {
-        issuing = Optional.of(new Condition("Issuing", "True", check.reason().orElse("ManuallyTriggered"),
-            st.ordering, now));
-      } else if (st.waiting != null) {
-        String reason = st.waiting.contains(":") ? st.waiting.substring(0, st.waiting.indexOf(':')) : "Pending";
-        issuing = Optional.of(new Condition("Issuing", "True", reason, st.waiting, now));
-        if (!ready) {
-          readyCond = new Condition("Ready", "False", reason, st.waiting, st.readySince);
-        }
-      } else if (check.due() || st.manual) {
-        issuing = Optional.of(new Condition("Issuing", "True", check.reason().orElse("ManuallyTriggered"),
-            check.message(), now));
-      }
-      Optional<Credential> cred = cur.map(Renewal.Current::credential);
-      out.add(new CertificateStatus(c.namespace(), c.name(), c.secretName(), c.issuer().toString(), c.dnsNames(),
-          c.origin(), readyCond, issuing, cur.map(Renewal.Current::notBefore), cur.map(Renewal.Current::notAfter),
-          cur.map(Renewal.Current::renewalTime), revision(c), Optional.ofNullable(st.lastFailure), st.failures,
-          Optional.ofNullable(st.backoffUntil), cred.map(Credential::serialHex),
-          cred.map(x -> x.leaf().getIssuerX500Principal().getName()),
-          cred.map(Credential::subjectAltNames).orElse(List.of())));
+      IssuanceState st = state(c);
+      out.add(st.status(c, check(c, st, now), revision(c), now));
     }
     statuses = List.copyOf(out);
   }
