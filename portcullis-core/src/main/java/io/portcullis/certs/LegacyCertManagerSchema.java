@@ -30,7 +30,10 @@ final class LegacyCertManagerSchema {
       "metadata.resourceVersion", "metadata.generation", "metadata.creationTimestamp", "metadata.deletionTimestamp",
       "metadata.deletionGracePeriodSeconds", "metadata.ownerReferences[].**", "metadata.finalizers[]",
       "metadata.managedFields[].**", "metadata.selfLink", "status.**");
-  /** v1alpha1 {@code IssuerSpec}: acme (old {@code http01}/{@code dns01} format and 0.8's {@code solvers}), ca, selfSigned, vault, venafi. */
+  /**
+   * v1alpha1 {@code IssuerSpec}: acme (old {@code http01}/{@code dns01} format and 0.8's {@code solvers}), ca,
+   * selfSigned, vault, venafi.
+   */
   static final List<String> ISSUER = concat(OBJECT_META, List.of("spec.acme.server", "spec.acme.email",
       "spec.acme.skipTLSVerify", "spec.acme.privateKeySecretRef.name", "spec.acme.privateKeySecretRef.key",
       "spec.acme.http01.serviceType", "spec.acme.dns01.providers[].name"), dns01("spec.acme.dns01.providers[]"),
@@ -181,9 +184,9 @@ final class LegacyCertManagerSchema {
       return "[" + String.join(", ", items) + "]";
     }
     String s = node.asText();
-    return node.isTextual() && (s.isEmpty() || s.matches("[-?:,\\[\\]{}#&*!|>'\"%@`\\s].*|.*(: | #|[,\\[\\]{}]|\\s$).*"))
-        ? "'"
-        + s.replace("'", "''") + "'" : s;
+    boolean quote = node.isTextual()
+        && (s.isEmpty() || s.matches("[-?:,\\[\\]{}#&*!|>'\"%@`\\s].*|.*(: | #|[,\\[\\]{}]|\\s$).*"));
+    return quote ? "'" + s.replace("'", "''") + "'" : s;
   }
 
   /** v1alpha1 {@code ACMEIssuerDNS01Provider}'s fields but its name, which 0.8's solvers' {@code dns01} share. */
