@@ -10,8 +10,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
-import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -69,7 +67,7 @@ final class LegacyCertManagerSchema {
     for (String path : new FieldCheck(schema.toArray(String[]::new)).unsupported(r.body())) {
       List<String> expected = siblings(schema, path);
       String name = path.substring(Math.max(path.lastIndexOf('.'), path.lastIndexOf(']')) + 1);
-      String hint = closest(name, expected).map(c -> "; did you mean " + c + "?").orElse("");
+      String hint = FieldCheck.closest(name, expected).map(c -> "; did you mean " + c + "?").orElse("");
       problems.add(Problem.of(Severity.ERROR, r, path, "unknown field of " + r.apiVersion() + " " + r.kind()
           + ", left out (expected one of: " + String.join(", ", expected) + hint + ")"));
       remove(body, path);
@@ -136,39 +134,6 @@ final class LegacyCertManagerSchema {
       }
     }
     return true;
-  }
-
-  /** The candidate equal but for case, or at most two edits away from {@code name} (Levenshtein). */
-  static Optional<String> closest(String name, List<String> candidates) {
-    String best = null;
-    int bestDistance = 3;
-    for (String c : candidates) {
-      int d = c.equalsIgnoreCase(name) ? 0 : distance(name.toLowerCase(Locale.ROOT), c.toLowerCase(Locale.ROOT));
-      if (d < bestDistance) {
-        best = c;
-        bestDistance = d;
-      }
-    }
-    return Optional.ofNullable(best);
-  }
-
-  private static int distance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0
-            : 1));
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
   }
 
   /** Renders {@code node} in YAML flow style ({@code {http01: {ingress: {class: none}}}}) for a message. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.portcullis.config.ConfigTranslator;
+import io.portcullis.config.FieldCheck;
 import io.portcullis.config.ManifestException;
 import io.portcullis.config.ManifestReader;
 import io.portcullis.config.Manifests;
@@ -347,7 +348,7 @@ class LegacyCertManagerTest {
   @CsvSource({"srver,server", "Email,email", "privateKeySecretREF,privateKeySecretRef", "solver,solvers",
       "serverURL,"})
   void theClosestFieldIsSuggested(String typo, String suggestion) {
-    assertThat(LegacyCertManagerSchema.closest(typo, LegacyCertManagerSchema.siblings(LegacyCertManagerSchema.ISSUER,
+    assertThat(FieldCheck.closest(typo, LegacyCertManagerSchema.siblings(LegacyCertManagerSchema.ISSUER,
         "spec.acme." + typo))).isEqualTo(java.util.Optional.ofNullable(suggestion));
   }
 }
