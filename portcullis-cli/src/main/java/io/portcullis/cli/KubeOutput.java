@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.util.StringQuotingChecker;
+import io.portcullis.internal.JsonStrings;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -98,7 +99,7 @@ final class KubeOutput {
       b.append("{\n");
       for (int i = 0; i < fields.size(); i++) {
         b.append(inner);
-        string(fields.get(i).getKey(), b);
+        JsonStrings.appendHtmlSafe(b, fields.get(i).getKey());
         b.append(": ");
         json(fields.get(i).getValue(), b, inner);
         b.append(i < fields.size() - 1 ? ",\n" : "\n");
@@ -117,32 +118,9 @@ final class KubeOutput {
       }
       b.append(indent).append(']');
     } else if (node.isTextual()) {
-      string(node.asText(), b);
+      JsonStrings.appendHtmlSafe(b, node.asText());
     } else {
       b.append(node.toString()); // numbers, booleans, null
     }
-  }
-
-  /** Writes {@code s} as Go's {@code encoding/json} does, HTML-safe. */
-  private static void string(String s, StringBuilder b) {
-    b.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '\n' -> b.append("\\n");
-        case '\r' -> b.append("\\r");
-        case '\t' -> b.append("\\t");
-        default -> {
-          if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == '\u2028' || c == '\u2029') {
-            b.append(String.format("\\u%04x", (int) c));
-          } else {
-            b.append(c);
-          }
-        }
-      }
-    }
-    b.append('"');
   }
 }

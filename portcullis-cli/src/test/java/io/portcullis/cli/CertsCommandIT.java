@@ -1,15 +1,12 @@
 package io.portcullis.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,8 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
  * wrong token fails with one line naming the file.
  */
 class CertsCommandIT {
-  static final String LAUNCHER = LauncherIT.LAUNCHER.toString();
-
   @TempDir Path tmp;
 
   @Test
@@ -44,50 +39,44 @@ class CertsCommandIT {
     Path state = tmp.resolve("state");
     String admin = "127.0.0.1:" + Ports.free();
     // XDG_STATE_HOME elsewhere: only --state can lead certs to the token.
-    try (Proc p = Proc.start(List.of(LAUNCHER, "run", "--config", config.toString(), "--state", state.toString(),
-        "--admin", admin), tmp, Map.of("XDG_STATE_HOME", tmp.resolve("elsewhere").toString()))) {
-      try {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> !p.alive()
-            || Proc.run(5, "curl", "-s", "http://" + admin + "/ready").stdout().equals("LIVE\n"));
-      } catch (org.awaitility.core.ConditionTimeoutException e) {
-        throw new AssertionError("not ready after 60 s:\n" + p.output(), e);
-      }
-      assertThat(p.alive()).as(p.output()).isTrue();
+    try (Proc p = Launcher.run(admin, tmp, Map.of("XDG_STATE_HOME", tmp.resolve("elsewhere").toString()),
+        "--config", config.toString(), "--state", state.toString())) {
       Path token = state.resolve("admin-token");
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(token))).isEqualTo("rw-------");
 
-      Proc.Result renewed = Proc.run(60, LAUNCHER, "certs", "--state", state.toString(), "--admin", admin, "renew",
+      Proc.Result renewed = Proc.run(60, Launcher.PATH, "certs", "--state", state.toString(), "--admin", admin, "renew",
           "app");
       assertThat(renewed.exitCode()).as(renewed.stderr()).isZero();
       assertThat(renewed.stdout()).isEqualTo("Certificate istio-system/app: renewed (revision 2)\n");
 
-      Proc.Result again = Proc.run(60, LAUNCHER, "certs", "--state", state.toString(), "--admin", admin, "renew",
+      Proc.Result again = Proc.run(60, Launcher.PATH, "certs", "--state", state.toString(), "--admin", admin, "renew",
           "app");
       assertThat(again.exitCode()).isNotZero();
       assertThat(again.stderr()).contains("renewed less than 60 s ago").contains("--force").contains("(HTTP 429)")
           .doesNotContain("\tat ");
 
       // The options are inherited: after the NAME too.
-      Proc.Result forced = Proc.run(60, LAUNCHER, "certs", "renew", "app", "--state", state.toString(), "--admin",
+      Proc.Result forced = Proc.run(60, Launcher.PATH, "certs", "renew", "app", "--state", state.toString(), "--admin",
           admin, "--force");
       assertThat(forced.exitCode()).as(forced.stderr()).isZero();
       assertThat(forced.stdout()).contains("renewed (revision 3)");
 
       Path wrong = tmp.resolve("wrong-token");
       Files.writeString(wrong, "not-the-token\n");
-      Proc.Result refused = Proc.run(60, LAUNCHER, "certs", "--admin-token-file", wrong.toString(), "--admin", admin,
-          "renew", "app", "--force");
+      Proc.Result refused = Proc.run(60, Launcher.PATH, "certs", "--admin-token-file", wrong.toString(), "--admin",
+          admin, "renew", "app", "--force");
       assertThat(refused.exitCode()).isNotZero();
       assertThat(refused.stderr()).contains("the admin token does not match").contains("(HTTP 401)")
           .contains("sent the token in " + wrong).doesNotContain(Files.readString(token).strip());
-      Proc.Result missing = Proc.run(60, LAUNCHER, "certs", "--state", tmp.resolve("nope").toString(), "--admin",
+      Proc.Result missing = Proc.run(60, Launcher.PATH, "certs", "--state", tmp.resolve("nope").toString(), "--admin",
           admin, "renew", "app");
       assertThat(missing.exitCode()).isNotZero();
       assertThat(missing.stderr()).contains(tmp.resolve("nope/admin-token") + ": no such file")
           .doesNotContain("\tat ");
 
       // Listing needs no token.
-      Proc.Result table = Proc.run(60, LAUNCHER, "certs", "--admin", admin, "--admin-token-file", wrong.toString());
+      Proc.Result table = Proc.run(60, Launcher.PATH, "certs", "--admin", admin, "--admin-token-file",
+          wrong.toString());
       assertThat(table.exitCode()).as(table.stderr()).isZero();
       assertThat(table.stdout()).containsPattern("istio-system +app +True");
       assertThat(p.output()).doesNotContain(Files.readString(token).strip());

@@ -1,14 +1,11 @@
 package io.portcullis.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,8 +16,6 @@ import org.junit.jupiter.api.io.TempDir;
  * NotFound error for a missing name.
  */
 class GetCommandIT {
-  static final String LAUNCHER = LauncherIT.LAUNCHER.toString();
-
   @TempDir Path tmp;
 
   @Test
@@ -57,47 +52,39 @@ class GetCommandIT {
             http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: nosuch, port: {number: 80}}}}]}
         """);
     String admin = "127.0.0.1:" + Ports.free();
-    try (Proc p = Proc.start(List.of(LAUNCHER, "run", "--config", config.toString(), "--state",
-        tmp.resolve("state").toString(), "--admin", admin, "--port-offset", String.valueOf(offset), "--bind",
-        "127.0.0.1"), tmp, Map.of())) {
-      try {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> !p.alive()
-            || Proc.run(5, "curl", "-s", "http://" + admin + "/ready").stdout().equals("LIVE\n"));
-      } catch (org.awaitility.core.ConditionTimeoutException e) {
-        throw new AssertionError("not ready after 60 s:\n" + p.output(), e);
-      }
-      assertThat(p.alive()).as(p.output()).isTrue();
+    try (Proc p = Launcher.run(admin, tmp, Map.of(), "--config", config.toString(), "--state",
+        tmp.resolve("state").toString(), "--port-offset", String.valueOf(offset), "--bind", "127.0.0.1")) {
 
-      Proc.Result gateways = Proc.run(30, LAUNCHER, "get", "gateways", "-A", "--admin", admin);
+      Proc.Result gateways = Proc.run(30, Launcher.PATH, "get", "gateways", "-A", "--admin", admin);
       assertThat(gateways.exitCode()).as(gateways.stderr()).isZero();
       assertThat(gateways.stdout().lines().toList()).containsExactly(
           "NAMESPACE   NAME   CLASS        ADDRESS   PROGRAMMED   AGE",
           "shop        web    portcullis             True         <unknown>");
 
-      Proc.Result routes = Proc.run(30, LAUNCHER, "get", "httproute", "-n", "shop", "--admin", admin);
+      Proc.Result routes = Proc.run(30, Launcher.PATH, "get", "httproute", "-n", "shop", "--admin", admin);
       assertThat(routes.stdout()).startsWith("NAME    HOSTNAMES").contains("front").contains("[\"shop.example.com\"]");
 
-      Proc.Result yaml = Proc.run(30, LAUNCHER, "get", "httproutes.gateway.networking.k8s.io", "front", "-n", "shop",
-          "-o", "yaml", "--admin", admin);
+      Proc.Result yaml = Proc.run(30, Launcher.PATH, "get", "httproutes.gateway.networking.k8s.io", "front", "-n",
+          "shop", "-o", "yaml", "--admin", admin);
       assertThat(yaml.exitCode()).as(yaml.stderr()).isZero();
       assertThat(yaml.stdout()).contains("kind: HTTPRoute").contains("controllerName: portcullis.io/gateway-controller")
           .contains("reason: BackendNotFound").contains("type: ResolvedRefs");
 
-      Proc.Result ingresses = Proc.run(30, LAUNCHER, "get", "ingress", "-A", "--admin", admin);
+      Proc.Result ingresses = Proc.run(30, Launcher.PATH, "get", "ingress", "-A", "--admin", admin);
       assertThat(ingresses.exitCode()).as(ingresses.stderr()).isZero();
       assertThat(ingresses.stdout().lines().toList()).containsExactly(
           "NAMESPACE   NAME     CLASS    HOSTS             ADDRESS   PORTS   AGE",
           "default     legacy   <none>   old.example.com             80      <unknown>");
-      Proc.Result ingressYaml = Proc.run(30, LAUNCHER, "get", "ing", "legacy", "-o", "yaml", "--admin", admin);
+      Proc.Result ingressYaml = Proc.run(30, Launcher.PATH, "get", "ing", "legacy", "-o", "yaml", "--admin", admin);
       assertThat(ingressYaml.exitCode()).as(ingressYaml.stderr()).isZero();
       assertThat(ingressYaml.stdout()).startsWith("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n")
           .contains("\n    kubernetes.io/ingress.class: istio\n").contains("\n  name: legacy\n  namespace: default\n")
           .endsWith("status:\n  loadBalancer: {}\n");
-      Proc.Result ingressJson = Proc.run(30, LAUNCHER, "get", "ingresses.networking.k8s.io", "-o", "json", "--admin",
-          admin);
+      Proc.Result ingressJson = Proc.run(30, Launcher.PATH, "get", "ingresses.networking.k8s.io", "-o", "json",
+          "--admin", admin);
       assertThat(ingressJson.stdout()).startsWith("{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n")
           .contains("\"kind\": \"List\"");
-      Proc.Result noIngress = Proc.run(30, LAUNCHER, "get", "ing", "nosuch", "--admin", admin);
+      Proc.Result noIngress = Proc.run(30, Launcher.PATH, "get", "ing", "nosuch", "--admin", admin);
       assertThat(noIngress.exitCode()).isEqualTo(1);
       assertThat(noIngress.stderr()).isEqualTo("Error from server (NotFound): ingresses.networking.k8s.io \"nosuch\" "
           + "not found\n");
@@ -109,12 +96,12 @@ class GetCommandIT {
           "http://" + admin + "/apis/networking.k8s.io/v1/ingresses");
       assertThat(post.stdout()).isEqualTo("405");
 
-      Proc.Result missing = Proc.run(30, LAUNCHER, "get", "gtw", "nosuch", "-n", "shop", "--admin", admin);
+      Proc.Result missing = Proc.run(30, Launcher.PATH, "get", "gtw", "nosuch", "-n", "shop", "--admin", admin);
       assertThat(missing.exitCode()).isEqualTo(1);
       assertThat(missing.stderr()).isEqualTo("Error from server (NotFound): gateways.gateway.networking.k8s.io "
           + "\"nosuch\" not found\n");
 
-      Proc.Result empty = Proc.run(30, LAUNCHER, "get", "grpcroutes", "--admin", admin);
+      Proc.Result empty = Proc.run(30, Launcher.PATH, "get", "grpcroutes", "--admin", admin);
       assertThat(empty.stderr()).isEqualTo("No resources found in default namespace.\n");
     }
   }

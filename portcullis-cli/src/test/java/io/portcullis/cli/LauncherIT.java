@@ -17,22 +17,20 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /** {@code bin/portcullis} as a user runs it: the packaged jar in a real process, from another directory. */
 class LauncherIT {
-  static final Path LAUNCHER = Path.of("..", "bin", "portcullis").toAbsolutePath().normalize();
-
   @TempDir Path tmp;
 
   @Test
   void helpDocumentsEveryFlag() throws Exception {
-    Proc.Result top = Proc.run(60, LAUNCHER.toString(), "--help");
+    Proc.Result top = Proc.run(60, Launcher.PATH, "--help");
     assertThat(top.exitCode()).isZero();
     assertThat(top.stdout()).contains("run").contains("--version");
-    Proc.Result run = Proc.run(60, LAUNCHER.toString(), "run", "--help");
+    Proc.Result run = Proc.run(60, Launcher.PATH, "run", "--help");
     assertThat(run.exitCode()).isZero();
     for (String flag : List.of("--config", "--namespace", "--port-offset", "--bind", "--admin", "--access-log",
         "--state", "--admin-token-file", "--max-regex-program-size", "--ingress-class", "--ingress-mode")) {
       assertThat(run.stdout()).as(flag).contains(flag);
     }
-    Proc.Result renew = Proc.run(60, LAUNCHER.toString(), "certs", "renew", "--help");
+    Proc.Result renew = Proc.run(60, Launcher.PATH, "certs", "renew", "--help");
     assertThat(renew.exitCode()).isZero();
     for (String flag : List.of("--force", "--namespace", "--admin", "--state", "--admin-token-file")) {
       assertThat(renew.stdout()).as(flag).contains(flag);
@@ -50,7 +48,7 @@ class LauncherIT {
       "--ingress-class=|portcullis: --ingress-class: empty (expected: a class name, e.g. istio)",
   })
   void badFlagsFailWithOneClearLine(String flag, String said) throws Exception {
-    Proc.Result r = Proc.run(60, LAUNCHER.toString(), "run", "--config", tmp.toString(), flag);
+    Proc.Result r = Proc.run(60, Launcher.PATH, "run", "--config", tmp.toString(), flag);
     assertThat(r.exitCode()).isNotZero();
     assertThat(r.stderr()).contains(said).doesNotContain("\tat ");
   }
@@ -61,15 +59,8 @@ class LauncherIT {
     int admin = Ports.free();
     Path xdg = tmp.resolve("xdg");
     Path state = xdg.resolve("portcullis/state");
-    try (Proc p = Proc.start(List.of(LAUNCHER.toString(), "run", "--port-offset", String.valueOf(offset),
-        "--admin", "127.0.0.1:" + admin), tmp, Map.of("XDG_STATE_HOME", xdg.toString()))) {
-      try {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> !p.alive()
-            || Proc.run(5, "curl", "-s", "http://127.0.0.1:" + admin + "/ready").stdout().equals("LIVE\n"));
-      } catch (org.awaitility.core.ConditionTimeoutException e) {
-        throw new AssertionError("not ready after 60 s:\n" + p.output(), e);
-      }
-      assertThat(p.alive()).as(p.output()).isTrue();
+    try (Proc p = Launcher.run("127.0.0.1:" + admin, tmp, Map.of("XDG_STATE_HOME", xdg.toString()),
+        "--port-offset", String.valueOf(offset))) {
       Path root = state.resolve("istio-system_portcullis-quickstart-root.ca.crt");
       await().atMost(Duration.ofSeconds(10)).until(() -> p.output().contains("curl --cacert " + root));
       Proc.Result https = Proc.run(20, "curl", "-sS", "-i", "--cacert", root.toString(),
@@ -91,20 +82,20 @@ class LauncherIT {
       // portcullis certs: the table; portcullis certs renew: a new serial. This JVM's XDG_STATE_HOME is not the
       // gateway's, so renew is told its --state (where the admin token is).
       String adminAddr = "127.0.0.1:" + admin;
-      Proc.Result table = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr);
+      Proc.Result table = Proc.run(60, Launcher.PATH, "certs", "--admin", adminAddr);
       assertThat(table.exitCode()).as(table.stderr()).isZero();
       assertThat(table.stdout().lines().findFirst().orElse("")).startsWith("NAMESPACE").contains("READY", "SECRET",
           "ISSUER", "NOT AFTER", "RENEWAL", "STATUS");
       assertThat(table.stdout()).containsPattern("istio-system +quickstart-localhost +True +quickstart-localhost +"
           + "ClusterIssuer portcullis-quickstart-ca");
-      Proc.Result renew = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr, "--state",
+      Proc.Result renew = Proc.run(60, Launcher.PATH, "certs", "--admin", adminAddr, "--state",
           state.toString(), "renew", "quickstart-localhost");
       assertThat(renew.stdout()).as(renew.stderr()).contains("renewed (revision 2)");
       Proc.Result again = Proc.run(20, "bash", "-c", "openssl s_client -connect 127.0.0.1:" + (8443 + offset)
           + " -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial");
       Proc.Result before = Proc.run(20, "openssl", "x509", "-in", leaf.toString(), "-noout", "-serial");
       assertThat(again.stdout()).startsWith("serial=").isNotEqualTo(before.stdout());
-      Proc.Result unknown = Proc.run(60, LAUNCHER.toString(), "certs", "--admin", adminAddr, "--state",
+      Proc.Result unknown = Proc.run(60, Launcher.PATH, "certs", "--admin", adminAddr, "--state",
           state.toString(), "renew", "nope");
       assertThat(unknown.exitCode()).isNotZero();
       assertThat(unknown.stderr()).contains("no Certificate istio-system/nope").doesNotContain("\tat ");

@@ -11,11 +11,10 @@ import io.portcullis.config.Problem;
 import io.portcullis.config.Resource;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -32,8 +31,11 @@ import java.util.Set;
  *       old {@code http01}/{@code dns01} fields are gone in v1; 0.8's {@code solvers[]} are kept.</li>
  *   <li>0.11 ("Upgrading from v0.10 to v0.11"): group {@code certmanager.k8s.io} becomes {@code cert-manager.io}
  *       (also in {@code issuerRef.group}); then as {@code cmctl convert} takes v1alpha2 to v1: {@code keyAlgorithm},
- *       {@code keySize}, {@code keyEncoding} become {@code privateKey.algorithm} (upper case), {@code .size},
- *       {@code .encoding}; {@code organization} becomes {@code subject.organizations}; the DNS-01 provider keys
+ *       {@code keySize}, {@code keyEncoding} become {@code privateKey.algorithm}, {@code .size}, {@code .encoding}
+ *       ({@code rsa} → {@code RSA}, {@code ecdsa} → {@code ECDSA}, {@code pkcs1} → {@code PKCS1}, {@code pkcs8} →
+ *       {@code PKCS8}; other values as written), with {@code algorithm: RSA} for a {@code keySize} without
+ *       {@code keyAlgorithm} (v1alpha1's default, where Portcullis's v1 default is ECDSA);
+ *       {@code organization} becomes {@code subject.organizations}; the DNS-01 provider keys
  *       {@code clouddns}, {@code azuredns}, {@code acmedns} become {@code cloudDNS}, {@code azureDNS},
  *       {@code acmeDNS}.</li>
  * </ul>
@@ -53,6 +55,16 @@ final class LegacyCertManager {
       "azureDNS", "acmedns", "acmeDNS");
   private static final String PREFIX = VERSION + " is cert-manager 0.10's API, removed in 0.11: read as "
       + CertManagerTranslator.GROUP + "/v1 ";
+  /** v1alpha1 Certificate key fields and their {@code spec.privateKey} field in v1. */
+  private static final String[][] KEY_FIELDS = {{"keyAlgorithm", "algorithm"}, {"keySize", "size"},
+      {"keyEncoding", "encoding"}};
+  /**
+   * v1alpha1's key enums as cert-manager's v1alpha2 conversion maps them ({@code
+   * Convert_v1alpha2_CertificateSpec_To_certmanager_CertificateSpec}); any other value is kept as written, for v1's
+   * check to name.
+   */
+  private static final Map<String, String> KEY_VALUES = Map.of("rsa", "RSA", "ecdsa", "ECDSA", "pkcs1", "PKCS1",
+      "pkcs8", "PKCS8");
   private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
   private LegacyCertManager() {}
@@ -90,6 +102,7 @@ final class LegacyCertManager {
   private static final class IssuerWork {
     final Resource r;
     final JsonNode acme;
+    /** The solvers made from Certificates' {@code acme.config[]}: they follow the issuer's own 0.8 solvers. */
     final ArrayNode solvers = JSON.arrayNode();
     final List<String> from = new ArrayList<>();
     final Map<String, String> renames = new LinkedHashMap<>();
@@ -121,7 +134,8 @@ final class LegacyCertManager {
     Map<String, IssuerWork> issuers = new LinkedHashMap<>();
     List<IssuerWork> allIssuers = new ArrayList<>(); // a second of one name too: v1's translator reports it
     List<Resource> certificates = new ArrayList<>();
-    Map<Resource, Resource> converted = new LinkedHashMap<>();
+    Map<Resource, Resource> read = new IdentityHashMap<>(); // the user's object → it without its unknown fields
+    Map<Resource, Resource> converted = new IdentityHashMap<>(); // → its v1 form
     Map<String, Map<String, String>> renames = new LinkedHashMap<>();
     for (Resource r : resources) {
       if (!handles(r)) {
@@ -133,15 +147,17 @@ final class LegacyCertManager {
         continue;
       }
       boolean certificate = r.kind().equals("Certificate");
-      LegacyCertManagerSchema.unknownFields(r, certificate ? LegacyCertManagerSchema.CERTIFICATE
-          : LegacyCertManagerSchema.ISSUER, problems);
+      Resource known = new Resource(r.apiVersion(), r.kind(), r.namespace(), r.name(), r.source(),
+          LegacyCertManagerSchema.knownFields(r, certificate ? LegacyCertManagerSchema.CERTIFICATE
+              : LegacyCertManagerSchema.ISSUER, problems));
       if (!LegacyCertManagerSchema.validName(r, problems)) {
         continue;
       }
+      read.put(r, known);
       if (certificate) {
-        certificates.add(r);
+        certificates.add(known);
       } else {
-        IssuerWork w = new IssuerWork(r);
+        IssuerWork w = new IssuerWork(known);
         allIssuers.add(w);
         issuers.putIfAbsent(issuerKey(r.kind(), r.namespace(), r.name()), w);
       }
@@ -168,8 +184,8 @@ final class LegacyCertManager {
     for (Resource r : resources) {
       if (!handles(r)) {
         out.add(r);
-      } else if (converted.containsKey(r)) {
-        out.add(converted.get(r));
+      } else if (read.containsKey(r)) {
+        out.add(converted.get(read.get(r)));
       }
     }
     return new Conversion(out, renames);
@@ -223,20 +239,16 @@ final class LegacyCertManager {
     }
     ObjectNode key = JSON.objectNode();
     List<String> keyFields = new ArrayList<>();
-    if (spec.has("keyAlgorithm")) {
-      key.put("algorithm", spec.get("keyAlgorithm").asText().toUpperCase(Locale.ROOT));
-      renames.put("spec.privateKey.algorithm", "spec.keyAlgorithm");
-      keyFields.add("spec.keyAlgorithm");
+    if (spec.has("keySize") && !spec.has("keyAlgorithm")) {
+      key.put("algorithm", "RSA"); // v1alpha1's default, which keySize is for; Portcullis's v1 default is ECDSA
     }
-    if (spec.has("keySize")) {
-      key.set("size", spec.get("keySize").deepCopy());
-      renames.put("spec.privateKey.size", "spec.keySize");
-      keyFields.add("spec.keySize");
-    }
-    if (spec.has("keyEncoding")) {
-      key.put("encoding", spec.get("keyEncoding").asText().toUpperCase(Locale.ROOT));
-      renames.put("spec.privateKey.encoding", "spec.keyEncoding");
-      keyFields.add("spec.keyEncoding");
+    for (String[] f : KEY_FIELDS) {
+      if (spec.has(f[0])) {
+        JsonNode v = spec.get(f[0]);
+        key.set(f[1], v.isTextual() ? JSON.textNode(KEY_VALUES.getOrDefault(v.asText(), v.asText())) : v.deepCopy());
+        renames.put("spec.privateKey." + f[1], "spec." + f[0]);
+        keyFields.add("spec." + f[0]);
+      }
     }
     if (!key.isEmpty()) {
       s.set("privateKey", key);
@@ -292,7 +304,7 @@ final class LegacyCertManager {
               + "out"));
           continue;
         }
-        ObjectNode ingress = solver.putObject("http01").putObject("ingress");
+        ObjectNode ingress = JSON.objectNode();
         JsonNode h = entry.get("http01");
         if (!h.path("ingressClass").asText("").isBlank()) {
           ingress.put("class", h.get("ingressClass").asText().trim());
@@ -300,10 +312,7 @@ final class LegacyCertManager {
         if (!h.path("ingress").asText("").isBlank()) {
           ingress.put("name", h.get("ingress").asText().trim());
         }
-        String serviceType = w.acme.path("http01").path("serviceType").asText("");
-        if (!serviceType.isBlank()) {
-          ingress.put("serviceType", serviceType.trim());
-        }
+        solver.set("http01", http01(ingress, w));
         legacyField = "spec.acme.http01";
       } else {
         String name = entry.path("dns01").path("provider").asText("").trim();
@@ -321,11 +330,12 @@ final class LegacyCertManager {
               + "out"));
           continue;
         }
-        solver.set("dns01", dns01(providers.get(j)));
+        ObjectNode provider = dns01(providers.get(j));
+        provider.remove("name");
+        solver.set("dns01", provider);
         legacyField = "spec.acme.dns01.providers[" + j + "]";
       }
-      int index = add(w, solver);
-      String v1 = "spec.acme.solvers[" + index + "]";
+      String v1 = "spec.acme.solvers[" + (w.acme.path("solvers").size() + add(w, solver)) + "]";
       w.renames.putIfAbsent(v1 + (http ? ".http01" : ".dns01"), legacyField);
       if (!http) {
         DNS01_PROVIDER_KEYS.forEach((old, now) -> w.renames.putIfAbsent(v1 + ".dns01." + now, legacyField + "."
@@ -371,11 +381,19 @@ final class LegacyCertManager {
   /** An old-format {@code dns01.providers[]} entry or a 0.8 solver's {@code dns01}, with v1's provider keys. */
   private static ObjectNode dns01(JsonNode provider) {
     ObjectNode out = JSON.objectNode();
-    provider.properties().forEach(e -> {
-      if (!e.getKey().equals("name")) {
-        out.set(DNS01_PROVIDER_KEYS.getOrDefault(e.getKey(), e.getKey()), e.getValue().deepCopy());
-      }
-    });
+    provider.properties().forEach(e -> out.set(DNS01_PROVIDER_KEYS.getOrDefault(e.getKey(), e.getKey()),
+        e.getValue().deepCopy()));
+    return out;
+  }
+
+  /** A v1 solver's {@code http01}: {@code {ingress: ingress}}, with the issuer's old {@code http01.serviceType}. */
+  private static ObjectNode http01(ObjectNode ingress, IssuerWork w) {
+    String serviceType = w.acme.path("http01").path("serviceType").asText("");
+    if (!serviceType.isBlank()) {
+      ingress.put("serviceType", serviceType.trim());
+    }
+    ObjectNode out = JSON.objectNode();
+    out.set("ingress", ingress);
     return out;
   }
 
@@ -406,11 +424,6 @@ final class LegacyCertManager {
     }
     ArrayNode solvers = a.putArray("solvers");
     JsonNode legacy = w.acme.path("solvers");
-    // the solvers made from Certificates follow the user's own: shift the renames recorded for them
-    Map<String, String> derived = new LinkedHashMap<>();
-    w.renames.forEach((k, v) -> derived.put(shift(k, legacy.size()), v));
-    w.renames.clear();
-    w.renames.putAll(derived);
     for (int i = 0; i < legacy.size(); i++) {
       ObjectNode sv = legacy.get(i).deepCopy();
       if (sv.has("dns01")) {
@@ -427,11 +440,7 @@ final class LegacyCertManager {
     if (w.http01()) {
       replaced.add("spec.acme.http01");
       if (solvers.isEmpty()) {
-        ObjectNode ingress = solvers.addObject().putObject("http01").putObject("ingress");
-        String serviceType = w.acme.path("http01").path("serviceType").asText("");
-        if (!serviceType.isBlank()) {
-          ingress.put("serviceType", serviceType.trim());
-        }
+        solvers.addObject().set("http01", http01(JSON.objectNode(), w));
         w.renames.put("spec.acme.solvers[0].http01", "spec.acme.http01");
       }
     }
@@ -452,16 +461,6 @@ final class LegacyCertManager {
     return out;
   }
 
-  /** {@code spec.acme.solvers[i]...} → {@code spec.acme.solvers[i + offset]...}. */
-  private static String shift(String path, int offset) {
-    String p = "spec.acme.solvers[";
-    if (!path.startsWith(p) || offset == 0) {
-      return path;
-    }
-    int end = path.indexOf(']', p.length());
-    return p + (Integer.parseInt(path.substring(p.length(), end)) + offset) + path.substring(end);
-  }
-
   /** {@code apiVersion}, {@code kind} and the user's {@code metadata}, for the v1 form. */
   private static ObjectNode head(Resource r) {
     ObjectNode out = JSON.objectNode();
@@ -469,10 +468,5 @@ final class LegacyCertManager {
     out.put("kind", r.kind());
     out.set("metadata", r.body().path("metadata").deepCopy());
     return out;
-  }
-
-  /** Returns the v1 form of {@code r} in {@code conversion}, when it was converted (for tests). */
-  static Optional<Resource> find(Conversion conversion, String kind, String name) {
-    return conversion.resources().stream().filter(r -> r.kind().equals(kind) && r.name().equals(name)).findFirst();
   }
 }

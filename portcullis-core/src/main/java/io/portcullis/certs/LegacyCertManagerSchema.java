@@ -1,6 +1,7 @@
 package io.portcullis.certs;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.portcullis.config.FieldCheck;
 import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.Problem;
@@ -9,10 +10,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
-import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * The fields of cert-manager's {@code certmanager.k8s.io/v1alpha1} {@code Issuer}, {@code ClusterIssuer} and
@@ -27,27 +28,30 @@ final class LegacyCertManagerSchema {
       "metadata.resourceVersion", "metadata.generation", "metadata.creationTimestamp", "metadata.deletionTimestamp",
       "metadata.deletionGracePeriodSeconds", "metadata.ownerReferences[].**", "metadata.finalizers[]",
       "metadata.managedFields[].**", "metadata.selfLink", "status.**");
-  /** v1alpha1 {@code IssuerSpec}: acme (old {@code http01}/{@code dns01} format and 0.8's {@code solvers}), ca, selfSigned, vault, venafi. */
-  static final List<String> ISSUER = concat(OBJECT_META, "spec.acme.server", "spec.acme.email",
+  /**
+   * v1alpha1 {@code IssuerSpec}: acme (old {@code http01}/{@code dns01} format and 0.8's {@code solvers}), ca,
+   * selfSigned, vault, venafi.
+   */
+  static final List<String> ISSUER = concat(OBJECT_META, List.of("spec.acme.server", "spec.acme.email",
       "spec.acme.skipTLSVerify", "spec.acme.privateKeySecretRef.name", "spec.acme.privateKeySecretRef.key",
-      "spec.acme.http01.serviceType", "spec.acme.dns01.providers[].name", "spec.acme.dns01.providers[].cnameStrategy",
-      "spec.acme.dns01.providers[].akamai.**", "spec.acme.dns01.providers[].clouddns.**",
-      "spec.acme.dns01.providers[].cloudflare.**", "spec.acme.dns01.providers[].route53.**",
-      "spec.acme.dns01.providers[].azuredns.**", "spec.acme.dns01.providers[].digitalocean.**",
-      "spec.acme.dns01.providers[].acmedns.**", "spec.acme.dns01.providers[].rfc2136.**",
-      "spec.acme.dns01.providers[].webhook.**", "spec.acme.solvers[].selector.**", "spec.acme.solvers[].http01.**",
-      "spec.acme.solvers[].dns01.**", "spec.ca.secretName", "spec.selfSigned", "spec.vault.**", "spec.venafi.**");
+      "spec.acme.http01.serviceType", "spec.acme.dns01.providers[].name"), dns01("spec.acme.dns01.providers[]"),
+      dns01("spec.acme.solvers[].dns01"), List.of("spec.acme.solvers[].selector.matchLabels.*",
+      "spec.acme.solvers[].selector.dnsNames[]", "spec.acme.solvers[].selector.dnsZones[]",
+      "spec.acme.solvers[].http01.ingress.serviceType", "spec.acme.solvers[].http01.ingress.class",
+      "spec.acme.solvers[].http01.ingress.name", "spec.acme.solvers[].http01.ingress.podTemplate.**",
+      "spec.ca.secretName", "spec.selfSigned", "spec.vault.**", "spec.venafi.**"));
   /** v1alpha1 {@code CertificateSpec} with its {@code acme.config[]} ({@code DomainSolverConfig}). */
-  static final List<String> CERTIFICATE = concat(OBJECT_META, "spec.secretName", "spec.commonName",
+  static final List<String> CERTIFICATE = concat(OBJECT_META, List.of("spec.secretName", "spec.commonName",
       "spec.dnsNames[]", "spec.ipAddresses[]", "spec.organization[]", "spec.duration", "spec.renewBefore",
       "spec.issuerRef.name", "spec.issuerRef.kind", "spec.issuerRef.group", "spec.isCA", "spec.keySize",
       "spec.keyAlgorithm", "spec.keyEncoding", "spec.usages[]", "spec.acme.config[].domains[]",
       "spec.acme.config[].http01.ingress", "spec.acme.config[].http01.ingressClass",
-      "spec.acme.config[].dns01.provider");
+      "spec.acme.config[].dns01.provider"));
   /** Kubernetes' object names: a DNS-1123 subdomain (apimachinery {@code IsDNS1123Subdomain}). */
   private static final Pattern DNS_1123_SUBDOMAIN = Pattern.compile(
       "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
   private static final Pattern INDEX = Pattern.compile("\\[\\d+]");
+  private static final Pattern SEGMENT = Pattern.compile("([^\\[]*)((?:\\[\\d+])*)");
 
   private LegacyCertManagerSchema() {}
 
@@ -55,14 +59,38 @@ final class LegacyCertManagerSchema {
    * Reports each field of {@code r} that {@code schema} does not have as an ERROR naming its path, what the schema
    * has at that place and the closest of those names: the API server would refuse the object
    * ({@code kubectl apply}'s strict field validation); here the field is left out and the rest is read.
+   *
+   * @return a copy of {@code r}'s body without those fields
    */
-  static void unknownFields(Resource r, List<String> schema, List<Problem> problems) {
+  static JsonNode knownFields(Resource r, List<String> schema, List<Problem> problems) {
+    JsonNode body = r.body().deepCopy();
     for (String path : new FieldCheck(schema.toArray(String[]::new)).unsupported(r.body())) {
       List<String> expected = siblings(schema, path);
       String name = path.substring(Math.max(path.lastIndexOf('.'), path.lastIndexOf(']')) + 1);
-      String hint = closest(name, expected).map(c -> "; did you mean " + c + "?").orElse("");
+      String hint = FieldCheck.closest(name, expected).map(c -> "; did you mean " + c + "?").orElse("");
       problems.add(Problem.of(Severity.ERROR, r, path, "unknown field of " + r.apiVersion() + " " + r.kind()
           + ", left out (expected one of: " + String.join(", ", expected) + hint + ")"));
+      remove(body, path);
+    }
+    return body;
+  }
+
+  /** Removes the field at {@code path} ({@code spec.acme.solvers[0].dns01.name}, as FieldCheck names it). */
+  private static void remove(JsonNode body, String path) {
+    JsonNode node = body;
+    String[] segs = path.split("\\.");
+    for (int i = 0; i < segs.length - 1 && node != null; i++) {
+      Matcher m = SEGMENT.matcher(segs[i]);
+      if (!m.matches()) {
+        return; // a key with '[' of its own: left to the v1 check
+      }
+      node = node.get(m.group(1));
+      for (Matcher index = INDEX.matcher(m.group(2)); index.find() && node != null; ) {
+        node = node.get(Integer.parseInt(index.group().substring(1, index.group().length() - 1)));
+      }
+    }
+    if (node instanceof ObjectNode o) {
+      o.remove(segs[segs.length - 1]);
     }
   }
 
@@ -108,39 +136,6 @@ final class LegacyCertManagerSchema {
     return true;
   }
 
-  /** The candidate equal but for case, or at most two edits away from {@code name} (Levenshtein). */
-  static Optional<String> closest(String name, List<String> candidates) {
-    String best = null;
-    int bestDistance = 3;
-    for (String c : candidates) {
-      int d = c.equalsIgnoreCase(name) ? 0 : distance(name.toLowerCase(Locale.ROOT), c.toLowerCase(Locale.ROOT));
-      if (d < bestDistance) {
-        best = c;
-        bestDistance = d;
-      }
-    }
-    return Optional.ofNullable(best);
-  }
-
-  private static int distance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0
-            : 1));
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
-  }
-
   /** Renders {@code node} in YAML flow style ({@code {http01: {ingress: {class: none}}}}) for a message. */
   static String flow(JsonNode node) {
     if (node.isObject()) {
@@ -154,14 +149,19 @@ final class LegacyCertManagerSchema {
       return "[" + String.join(", ", items) + "]";
     }
     String s = node.asText();
-    return node.isTextual() && (s.isEmpty() || s.matches("[-?:,\\[\\]{}#&*!|>'\"%@`\\s].*|.*(: | #|[,\\[\\]{}]|\\s$).*"))
-        ? "'"
-        + s.replace("'", "''") + "'" : s;
+    boolean quote = node.isTextual()
+        && (s.isEmpty() || s.matches("[-?:,\\[\\]{}#&*!|>'\"%@`\\s].*|.*(: | #|[,\\[\\]{}]|\\s$).*"));
+    return quote ? "'" + s.replace("'", "''") + "'" : s;
   }
 
-  private static List<String> concat(List<String> a, String... b) {
-    List<String> out = new ArrayList<>(a);
-    out.addAll(List.of(b));
-    return List.copyOf(out);
+  /** v1alpha1 {@code ACMEIssuerDNS01Provider}'s fields but its name, which 0.8's solvers' {@code dns01} share. */
+  private static List<String> dns01(String at) {
+    return Stream.of("cnameStrategy", "akamai.**", "clouddns.**", "cloudflare.**", "route53.**", "azuredns.**",
+        "digitalocean.**", "acmedns.**", "rfc2136.**", "webhook.**").map(f -> at + "." + f).toList();
+  }
+
+  @SafeVarargs
+  private static List<String> concat(List<String>... parts) {
+    return Stream.of(parts).flatMap(List::stream).toList();
   }
 }

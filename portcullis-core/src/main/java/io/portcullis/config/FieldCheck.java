@@ -2,8 +2,11 @@ package io.portcullis.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Finds fields Portcullis does not act on, so that none is ignored silently.
@@ -89,6 +92,43 @@ public final class FieldCheck {
       }
     }
     return false;
+  }
+
+  /**
+   * Returns the candidate {@code name} most likely misspells, for a "did you mean" hint: one equal to it but for
+   * case, else one at most two edits away (Levenshtein, case-insensitive), the nearest first and, among equals, the
+   * first listed.
+   */
+  public static Optional<String> closest(String name, Collection<String> candidates) {
+    String best = null;
+    int bestDistance = 3;
+    for (String c : candidates) {
+      int d = c.equalsIgnoreCase(name) ? 0 : distance(name.toLowerCase(Locale.ROOT), c.toLowerCase(Locale.ROOT));
+      if (d < bestDistance) {
+        best = c;
+        bestDistance = d;
+      }
+    }
+    return Optional.ofNullable(best);
+  }
+
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0
+            : 1));
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
   }
 
   private static boolean prefixMatches(String[] p, List<String> segs, int count) {

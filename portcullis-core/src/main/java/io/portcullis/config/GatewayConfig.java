@@ -30,15 +30,9 @@ public record GatewayConfig(SortedMap<Integer, ListenerConfig> listeners, Map<St
     statuses = List.copyOf(statuses);
   }
 
-  /** A configuration without computed statuses. */
-  public GatewayConfig(SortedMap<Integer, ListenerConfig> listeners, Map<String, SecretData> secrets,
-      List<Problem> problems, long generation) {
-    this(listeners, secrets, problems, generation, List.of());
-  }
-
   /** The configuration before any snapshot: nothing served. */
   public static GatewayConfig empty() {
-    return new GatewayConfig(new TreeMap<>(), Map.of(), List.of(), 0);
+    return new GatewayConfig(new TreeMap<>(), Map.of(), List.of(), 0, List.of());
   }
 
   /**

@@ -109,24 +109,13 @@ public final class ManifestReader {
     out.add(new Resource(apiVersion, kind, namespace.isEmpty() ? DEFAULT_NAMESPACE : namespace, name, file, node));
   }
 
-  /** Names a top-level field at most two edits from {@code field} ({@code meteadata}), which is then unknown. */
+  /** Names a top-level field that misspells the missing {@code field} ({@code meteadata}). */
   private static String misspelt(JsonNode node, String field) {
+    if (node.has(field)) {
+      return "";
+    }
     for (String key : (Iterable<String>) node::fieldNames) {
-      String k = key.toLowerCase(Locale.ROOT);
-      int[] prev = new int[field.length() + 1];
-      for (int j = 0; j <= field.length(); j++) {
-        prev[j] = j;
-      }
-      for (int i = 1; i <= k.length(); i++) {
-        int[] cur = new int[field.length() + 1];
-        cur[0] = i;
-        for (int j = 1; j <= field.length(); j++) {
-          cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (k.charAt(i - 1) == field.charAt(j - 1)
-              ? 0 : 1));
-        }
-        prev = cur;
-      }
-      if (prev[field.length()] <= 2) {
+      if (FieldCheck.closest(key, List.of(field)).isPresent()) {
         return "; " + key + " is not a field of a Kubernetes object: did you mean " + field + "?";
       }
     }

@@ -1,5 +1,6 @@
 package io.portcullis.proxy;
 
+import io.portcullis.internal.JsonStrings;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -184,31 +185,8 @@ public final class AccessLog implements AutoCloseable {
 
   /** Appends {@code "name":"value"}, with {@code "-"} for an absent value, as Envoy logs it. */
   private static StringBuilder str(StringBuilder b, String name, String value) {
-    b.append('"').append(name).append("\":\"");
-    String v = value == null || value.isEmpty() ? "-" : value;
-    int plain = 0; // start of the run of characters that need no escaping
-    for (int i = 0; i < v.length(); i++) {
-      char c = v.charAt(i);
-      if (c >= 0x20 && c != '"' && c != '\\') {
-        continue;
-      }
-      b.append(v, plain, i);
-      plain = i + 1;
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '\n' -> b.append("\\n");
-        case '\r' -> b.append("\\r");
-        case '\t' -> b.append("\\t");
-        default -> b.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
-      }
-    }
-    if (plain == 0) {
-      b.append(v); // nothing escaped: one bulk copy
-    } else {
-      b.append(v, plain, v.length());
-    }
-    return b.append('"');
+    b.append('"').append(name).append("\":");
+    return JsonStrings.append(b, value == null || value.isEmpty() ? "-" : value);
   }
 
   private void drain() {

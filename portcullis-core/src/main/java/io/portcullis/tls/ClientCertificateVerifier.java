@@ -76,33 +76,20 @@ final class ClientCertificateVerifier extends X509ExtendedTrustManager {
   }
 
   private void checkRevocation(X509Certificate[] chain) throws CertificateException {
-    java.util.Date now = new java.util.Date();
-    for (X509Certificate c : chain) {
-      if (anchors.contains(c)) {
-        return;
-      }
-      boolean found = false;
-      for (java.security.cert.X509CRL crl : validation.crls()) {
-        if (!crl.getIssuerX500Principal().equals(c.getIssuerX500Principal())) {
-          continue;
-        }
-        found = true;
-        if (crl.getNextUpdate() != null && crl.getNextUpdate().before(now)) {
-          throw fail("client certificate " + c.getSubjectX500Principal().getName() + ": the CRL of "
-              + crl.getIssuerX500Principal().getName() + " expired at " + crl.getNextUpdate().toInstant(),
-              CertificateVerifier.X509_V_ERR_CRL_HAS_EXPIRED);
-        }
-        if (crl.isRevoked(c)) {
-          throw fail("client certificate " + c.getSubjectX500Principal().getName() + " (serial "
-              + c.getSerialNumber().toString(16) + ") is revoked", CertificateVerifier.X509_V_ERR_CERT_REVOKED);
-        }
-      }
-      if (!found) {
-        throw fail("client certificate " + c.getSubjectX500Principal().getName() + ": no CRL from its issuer "
-            + c.getIssuerX500Principal().getName() + " (with CRLs configured, every CA of the chain needs one)",
-            CertificateVerifier.X509_V_ERR_UNABLE_TO_GET_CRL);
-      }
+    CrlCheck.Finding f = CrlCheck.check(chain, anchors, validation.crls()).orElse(null);
+    if (f == null) {
+      return;
     }
+    String c = f.certificate().getSubjectX500Principal().getName();
+    throw switch (f.failure()) {
+      case EXPIRED -> fail("client certificate " + c + ": the CRL of " + f.crl().getIssuerX500Principal().getName()
+          + " expired at " + f.crl().getNextUpdate().toInstant(), CertificateVerifier.X509_V_ERR_CRL_HAS_EXPIRED);
+      case REVOKED -> fail("client certificate " + c + " (serial " + f.certificate().getSerialNumber().toString(16)
+          + ") is revoked", CertificateVerifier.X509_V_ERR_CERT_REVOKED);
+      case NO_CRL -> fail("client certificate " + c + ": no CRL from its issuer " + f.certificate()
+          .getIssuerX500Principal().getName() + " (with CRLs configured, every CA of the chain needs one)",
+          CertificateVerifier.X509_V_ERR_UNABLE_TO_GET_CRL);
+    };
   }
 
   private void checkIdentity(X509Certificate leaf) throws CertificateException {

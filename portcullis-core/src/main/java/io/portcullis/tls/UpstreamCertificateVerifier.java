@@ -8,7 +8,6 @@ import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Date;
 import java.util.List;
 import java.util.Set;
 import javax.net.ssl.SSLEngine;
@@ -59,36 +58,31 @@ final class UpstreamCertificateVerifier extends X509ExtendedTrustManager {
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
       throws CertificateException {
-    try {
-      pkix.checkServerTrusted(chain, authType, engine);
-    } catch (CertificateException e) {
-      throw new CertificateException("upstream certificate " + subject(chain) + ": " + e.getMessage(), e);
-    }
-    verify(chain);
+    verify(() -> pkix.checkServerTrusted(chain, authType, engine), chain);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
       throws CertificateException {
-    try {
-      pkix.checkServerTrusted(chain, authType, socket);
-    } catch (CertificateException e) {
-      throw new CertificateException("upstream certificate " + subject(chain) + ": " + e.getMessage(), e);
-    }
-    verify(chain);
+    verify(() -> pkix.checkServerTrusted(chain, authType, socket), chain);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    verify(() -> pkix.checkServerTrusted(chain, authType), chain);
+  }
+
+  /** One of the PKIX checks above, by the overload the caller chose. */
+  private interface Check {
+    void run() throws CertificateException;
+  }
+
+  private void verify(Check pkixCheck, X509Certificate[] chain) throws CertificateException {
     try {
-      pkix.checkServerTrusted(chain, authType);
+      pkixCheck.run();
     } catch (CertificateException e) {
       throw new CertificateException("upstream certificate " + subject(chain) + ": " + e.getMessage(), e);
     }
-    verify(chain);
-  }
-
-  private void verify(X509Certificate[] chain) throws CertificateException {
     if (!crls.isEmpty()) {
       checkRevocation(chain);
     }
@@ -102,33 +96,18 @@ final class UpstreamCertificateVerifier extends X509ExtendedTrustManager {
   }
 
   private void checkRevocation(X509Certificate[] chain) throws CertificateException {
-    Date now = new Date();
-    for (X509Certificate c : chain) {
-      if (anchors.contains(c)) {
-        return;
-      }
-      boolean found = false;
-      for (X509CRL crl : crls) {
-        if (!crl.getIssuerX500Principal().equals(c.getIssuerX500Principal())) {
-          continue;
-        }
-        found = true;
-        if (crl.getNextUpdate() != null && crl.getNextUpdate().before(now)) {
-          throw new CertificateException("upstream certificate " + c.getSubjectX500Principal().getName()
-              + ": the CRL of " + crl.getIssuerX500Principal().getName() + " expired at "
-              + crl.getNextUpdate().toInstant() + " (caCrl)");
-        }
-        if (crl.isRevoked(c)) {
-          throw new CertificateException("upstream certificate " + c.getSubjectX500Principal().getName()
-              + " (serial " + c.getSerialNumber().toString(16) + ") is revoked (caCrl)");
-        }
-      }
-      if (!found) {
-        throw new CertificateException("upstream certificate " + c.getSubjectX500Principal().getName()
-            + ": no CRL from its issuer " + c.getIssuerX500Principal().getName() + " (with caCrl set, every CA "
-            + "of the chain needs one)");
-      }
+    CrlCheck.Finding f = CrlCheck.check(chain, anchors, crls).orElse(null);
+    if (f == null) {
+      return;
     }
+    String c = "upstream certificate " + f.certificate().getSubjectX500Principal().getName();
+    throw new CertificateException(switch (f.failure()) {
+      case EXPIRED -> c + ": the CRL of " + f.crl().getIssuerX500Principal().getName() + " expired at "
+          + f.crl().getNextUpdate().toInstant() + " (caCrl)";
+      case REVOKED -> c + " (serial " + f.certificate().getSerialNumber().toString(16) + ") is revoked (caCrl)";
+      case NO_CRL -> c + ": no CRL from its issuer " + f.certificate().getIssuerX500Principal().getName()
+          + " (with caCrl set, every CA of the chain needs one)";
+    });
   }
 
   /** Returns the leaf's DNS (2), URI (6) and IP (7) subject alternative names. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.portcullis.config.ConfigTranslator;
+import io.portcullis.config.FieldCheck;
 import io.portcullis.config.ManifestException;
 import io.portcullis.config.ManifestReader;
 import io.portcullis.config.Manifests;
@@ -93,7 +94,8 @@ class LegacyCertManagerTest {
     List<Resource> v1 = read("v1").resources();
     assertThat(c.resources()).hasSize(3);
     for (Resource want : v1) {
-      Resource got = LegacyCertManager.find(c, want.kind(), want.name()).orElseThrow();
+      Resource got = c.resources().stream()
+          .filter(r -> r.kind().equals(want.kind()) && r.name().equals(want.name())).findFirst().orElseThrow();
       assertThat(got.apiVersion()).isEqualTo("cert-manager.io/v1");
       assertThat(got.body()).as(want.id()).isEqualTo(want.body());
       assertThat(got.source().toString()).contains("fixed"); // problems name the user's file
@@ -174,7 +176,7 @@ class LegacyCertManagerTest {
         // the v1 translators' findings, named by the user's fields (v1's spec.acme.solvers[2].dns01.cloudDNS.project)
         "Issuer shop/le (" + source(c) + "): spec.acme.dns01.providers[1].clouddns.project: missing (expected: the "
             + "Google Cloud project id)",
-        "Certificate shop/shop (" + source(c) + "): spec.keyAlgorithm: DSA (expected: ECDSA, RSA or Ed25519)",
+        "Certificate shop/shop (" + source(c) + "): spec.keyAlgorithm: dsa (expected: ECDSA, RSA or Ed25519)",
         // the conversion's own
         "Certificate shop/shop (" + source(c) + "): spec.acme.config[3].dns01.provider: route53 (expected: the "
             + "name of one of Issuer le's spec.acme.dns01.providers: cf, gdns); the entry is left out");
@@ -185,7 +187,10 @@ class LegacyCertManagerTest {
         + "[api.example.test]}, dns01: {cloudDNS: {serviceAccountSecretRef: {name: gdns, key: sa.json}}}}, "
         + "{selector: {dnsNames: [shop.example.test]}, http01: {ingress: {name: shop-ingress, serviceType: "
         + "NodePort}}}]")).anySatisfy(w -> assertThat(w).contains("Certificate shop/shop",
-        "spec.privateKey: {algorithm: DSA, size: 4096} in place of spec.keyAlgorithm and spec.keySize",
+        "spec.privateKey: {algorithm: dsa, size: 4096} in place of spec.keyAlgorithm and spec.keySize",
+        // the issuer's own solver comes first: config[0] is its second
+        "config[0] is now Issuer le's spec.acme.solvers[1], config[1] is now Issuer le's spec.acme.solvers[2], "
+        + "config[2] is now Issuer le's spec.acme.solvers[3]",
         "with spec.subject.organizations in place of spec.organization"))
         // v1's warning about the converted field names the user's field
         .anySatisfy(w -> assertThat(w).contains("Certificate shop/shop", "spec.organization: not supported by "
@@ -288,10 +293,62 @@ class LegacyCertManagerTest {
   }
 
   @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      // cert-manager's conversion maps v1alpha1's enums; a keySize alone is for v1alpha1's default algorithm, RSA
+      "keyAlgorithm: rsa|{algorithm: RSA}|RSA|2048",
+      "'keyAlgorithm: ecdsa, keySize: 384'|{algorithm: ECDSA, size: 384}|ECDSA|384",
+      "'keySize: 4096, keyEncoding: pkcs8'|{algorithm: RSA, size: 4096, encoding: PKCS8}|RSA|4096",
+      "keyEncoding: pkcs1|{encoding: PKCS1}|ECDSA|256"})
+  void keyFieldsBecomePrivateKeyWithTheirMeaningKept(String fields, String privateKey, String algorithm, int size) {
+    CertManagerConfig c = CertManagerTranslatorTest.translate(CertManagerTranslatorTest.ACME, """
+        apiVersion: certmanager.k8s.io/v1alpha1
+        kind: Certificate
+        metadata: {name: web, namespace: istio-system}
+        spec: {secretName: web, dnsNames: [www.example.test], issuerRef: {name: letsencrypt-staging, kind:         ClusterIssuer}, %s}
+        """.formatted(fields));
+    assertThat(problems(c, Severity.ERROR)).isEmpty();
+    assertThat(problems(c, Severity.WARNING)).singleElement().satisfies(w -> assertThat(w).contains(
+        "with spec.privateKey: " + privateKey + " in place of"));
+    CertificateConfig.KeySpec key = c.certificates().get("istio-system/web").privateKey();
+    assertThat(key.algorithm()).isEqualTo(algorithm);
+    assertThat(key.size()).isEqualTo(size);
+  }
+
+  @Test
+  void unknownFieldsInsideCopiedObjectsAreReportedOnceAndLeftOut() {
+    CertManagerConfig c = CertManagerTranslatorTest.translate("""
+        apiVersion: certmanager.k8s.io/v1alpha1
+        kind: ClusterIssuer
+        metadata: {name: le, lables: {a: b}}
+        spec:
+          acme:
+            server: https://acme.example.test/dir
+            privateKeySecretRef: {name: acct, kye: tls.key}
+            solvers:
+            - dns01: {name: cf, cloudflare: {email: a@example.test, apiKeySecretRef: {name: cf, key: k}}}
+            - http01: {ingress: {clas: istio}}
+        """);
+    assertThat(c.problems()).filteredOn(p -> p.severity() != Severity.WARNING || !p.field().equals("apiVersion"))
+        .extracting(p -> p.severity() + " " + p.field() + ": " + p.message().replaceAll(" \\(expected.*", ""))
+        .containsExactlyInAnyOrder(
+            "ERROR metadata.lables: unknown field of certmanager.k8s.io/v1alpha1 ClusterIssuer, left out",
+            "ERROR spec.acme.privateKeySecretRef.kye: unknown field of certmanager.k8s.io/v1alpha1 ClusterIssuer, "
+                + "left out",
+            "ERROR spec.acme.solvers[0].dns01.name: unknown field of certmanager.k8s.io/v1alpha1 ClusterIssuer, "
+                + "left out",
+            "ERROR spec.acme.solvers[1].http01.ingress.clas: unknown field of certmanager.k8s.io/v1alpha1 "
+                + "ClusterIssuer, left out");
+    assertThat(c.problems()).anySatisfy(p -> assertThat(p.message()).contains("(expected one of: cnameStrategy, "
+        + "akamai, clouddns, cloudflare, route53, azuredns, digitalocean, acmedns, rfc2136, webhook)"))
+        .anySatisfy(p -> assertThat(p.message()).contains("did you mean class?"));
+    assertThat(c.issuers()).containsKey("ClusterIssuer/le");
+  }
+
+  @ParameterizedTest
   @CsvSource({"srver,server", "Email,email", "privateKeySecretREF,privateKeySecretRef", "solver,solvers",
       "serverURL,"})
   void theClosestFieldIsSuggested(String typo, String suggestion) {
-    assertThat(LegacyCertManagerSchema.closest(typo, LegacyCertManagerSchema.siblings(LegacyCertManagerSchema.ISSUER,
+    assertThat(FieldCheck.closest(typo, LegacyCertManagerSchema.siblings(LegacyCertManagerSchema.ISSUER,
         "spec.acme." + typo))).isEqualTo(java.util.Optional.ofNullable(suggestion));
   }
 }

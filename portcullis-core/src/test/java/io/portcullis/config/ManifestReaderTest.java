@@ -60,6 +60,23 @@ class ManifestReaderTest {
         .hasMessageContaining(f.toString()).hasMessageContaining(expected);
   }
 
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      // a misspelt metadata is named; a present one is not called misspelt
+      "'apiVersion: v1\nkind: Secret\nmeteadata: {name: x}\n'|metadata: missing, so the object has no name "
+          + "(expected: metadata.name, a DNS-1123 name; meteadata is not a field of a Kubernetes object: did you mean "
+          + "metadata?)",
+      "'apiVersion: v1\nkind: Secret\nMetaData: {name: x}\n'|MetaData is not a field of a Kubernetes object: did "
+          + "you mean metadata?)",
+      "'apiVersion: v1\nkind: Secret\nmetadata: {labels: {a: b}}\n'|Secret: metadata.name: missing (expected: "
+          + "metadata.name, a DNS-1123 name)"})
+  void aMissingNameSaysWhichFieldWasMeant(String yaml, String expected) throws Exception {
+    Path f = dir.resolve("bad.yaml");
+    Files.writeString(f, yaml.replace("\\n", "\n"));
+    assertThatThrownBy(() -> new ManifestReader().read(f)).isInstanceOf(ManifestException.class)
+        .hasMessageEndingWith(expected);
+  }
+
   /** Syntax errors inside a value: each says line and column, and none quotes the value (it may be a key). */
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
