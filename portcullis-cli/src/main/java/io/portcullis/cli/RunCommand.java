@@ -232,7 +232,8 @@ final class RunCommand implements Callable<Integer> {
     return 0;
   }
 
-  private DefaultIssuer defaultIssuer() {
+  /** The default issuer the three --default-issuer flags name. */
+  DefaultIssuer defaultIssuer() {
     if (!defaultIssuerKind.equals("Issuer") && !defaultIssuerKind.equals("ClusterIssuer")) {
       throw new IllegalArgumentException("--default-issuer-kind: " + defaultIssuerKind
           + " (expected: Issuer or ClusterIssuer)");
