@@ -119,22 +119,13 @@ public final class GatewayApiTranslator {
         continue;
       }
       cx.unsupported(r, GATEWAY_FIELDS);
-      List<ListenerState> listeners = GatewayListeners.listeners(r, g, model, grants, cx, now);
-      gateways.put(r.key(), listeners);
-      Conditions c = Conditions.of(r, now);
-      long valid = listeners.stream().filter(ListenerState::usable).count();
-      if (valid == listeners.size() && !listeners.isEmpty()) {
-        c.set("Accepted", true, "Accepted", "all listeners accepted");
-      } else {
-        c.set("Accepted", valid > 0, "ListenersNotValid", (listeners.size() - valid) + " of " + listeners.size()
-            + " listeners are not valid");
-      }
-      boolean programmed = listeners.stream().anyMatch(l -> l.conditions.isTrue("Programmed"));
-      c.set("Programmed", programmed, programmed ? "Programmed" : "Invalid", programmed ? "served on "
-          + listeners.stream().filter(l -> l.conditions.isTrue("Programmed")).map(l -> String.valueOf(l.port
-          + cx.portOffset())).distinct().toList() : "no listener is served");
-      gatewayConditions.put(r, c);
+      gateways.put(r.key(), GatewayListeners.listeners(r, g, grants, cx, now));
+      gatewayConditions.put(r, Conditions.of(r, now));
     }
+    List<ListenerState> allListeners = gateways.values().stream().flatMap(List::stream).toList();
+    ListenerConflicts.mark(allListeners, model.servers(), cx);
+    GatewayListeners.serve(allListeners, model, grants, cx);
+    gatewayConditions.forEach((r, c) -> gatewayConditions(gateways.get(r.key()), c, cx));
     Map<String, Map<String, List<RankedRoute>>> httpByListener = new LinkedHashMap<>();
     Map<String, ListenerState> listenerByKey = new LinkedHashMap<>();
     gateways.values().forEach(ls -> ls.forEach(l -> listenerByKey.put(l.key, l)));
@@ -156,6 +147,28 @@ public final class GatewayApiTranslator {
       gateways.get(r.key()).forEach(l -> ls.add(l.toJson()));
       cx.statuses().add(new ObjectStatus(r, status));
     });
+  }
+
+  /**
+   * Sets a Gateway's {@code Accepted} (True {@code Accepted}; else {@code ListenersNotValid}, True while some
+   * listener is valid, naming the listeners that are not and those accepted, as the spec asks) and
+   * {@code Programmed}.
+   */
+  private static void gatewayConditions(List<ListenerState> listeners, Conditions c, TranslationContext cx) {
+    List<ListenerState> invalid = listeners.stream().filter(l -> !l.usable()).toList();
+    if (invalid.isEmpty() && !listeners.isEmpty()) {
+      c.set("Accepted", true, "Accepted", "all listeners accepted");
+    } else {
+      List<String> accepted = listeners.stream().filter(ListenerState::usable).map(l -> l.name).toList();
+      c.set("Accepted", !accepted.isEmpty(), "ListenersNotValid", invalid.size() + " of " + listeners.size()
+          + " listeners are not valid: " + String.join(", ", invalid.stream().map(l -> l.name + " ("
+          + (l.conditions.isTrue("Conflicted") ? "Conflicted " : "") + l.conditions.reason("Accepted") + ")")
+          .toList()) + (accepted.isEmpty() ? "" : "; accepted: " + String.join(", ", accepted)));
+    }
+    boolean programmed = listeners.stream().anyMatch(l -> l.conditions.isTrue("Programmed"));
+    c.set("Programmed", programmed, programmed ? "Programmed" : "Invalid", programmed ? "served on "
+        + listeners.stream().filter(l -> l.conditions.isTrue("Programmed")).map(l -> String.valueOf(l.port
+        + cx.portOffset())).distinct().toList() : "no listener is served");
   }
 
   private static void route(Resource r, IstioModel model, ReferenceGrants grants,

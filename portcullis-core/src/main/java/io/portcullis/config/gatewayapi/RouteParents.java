@@ -105,7 +105,7 @@ final class RouteParents {
         List<String> domains = intersect(l.hostname, hosts);
         if (!domains.isEmpty()) {
           attachments.add(new Attachment(l, domains));
-          l.attachedRoutes++;
+          l.attachedRoutes.add(r.id());
         }
       }
       if (!allowedSomewhere) {

@@ -334,7 +334,7 @@ class GatewayApiTranslatorTest {
   }
 
   @Test
-  void conflictingListenersAreMarkedAndTheFirstKeepsServing() {
+  void everyConflictingListenerIsConflictedAndNotServedWhileTheOthersAre() {
     GatewayConfig c = translate("""
         apiVersion: gateway.networking.k8s.io/v1
         kind: Gateway
@@ -344,25 +344,107 @@ class GatewayApiTranslatorTest {
           listeners:
           - {name: a, port: 80, protocol: HTTP, hostname: a.test}
           - {name: b, port: 80, protocol: HTTP, hostname: a.test}
-          - {name: c, port: 80, protocol: HTTPS, hostname: c.test, tls: {certificateRefs: [{name: cert}]}}
+          - {name: ok, port: 80, protocol: HTTP, hostname: ok.test}
+          - {name: c, port: 81, protocol: HTTP, hostname: c.test}
+          - {name: c-tls, port: 81, protocol: HTTPS, hostname: c2.test, tls: {certificateRefs: [{name: cert}]}}
           - {name: d, port: 90, protocol: UDP}
           - {name: e, port: 70000, protocol: HTTP}
           - {name: f, port: 91, protocol: HTTP, allowedRoutes: {kinds: [{kind: TLSRoute}, {kind: HTTPRoute}]}}
-        """);
+        """, route("r", "parentRefs: [{name: web}]\nrules: [{backendRefs: [{name: shop, port: 8080}]}]"));
     JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
-    assertThat(condition(ls.get(0).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
-    assertThat(condition(ls.get(1).path("conditions"), "Conflicted")).isEqualTo("True HostnameConflict");
-    assertThat(condition(ls.get(2).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
-    assertThat(condition(ls.get(3).path("conditions"), "Accepted")).isEqualTo("False UnsupportedProtocol");
-    assertThat(condition(ls.get(1).path("conditions"), "Programmed")).isEqualTo("False Invalid");
-    assertThat(condition(ls.get(4).path("conditions"), "Accepted")).isEqualTo("False PortUnavailable");
-    assertThat(condition(ls.get(5).path("conditions"), "ResolvedRefs")).isEqualTo("False InvalidRouteKinds");
-    assertThat(ls.get(5).path("supportedKinds").toString()).contains("HTTPRoute").doesNotContain("TLSRoute");
-    assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[4].port: 70000 (expected: a port in "
+    // the spec (v1.4, "Handling indistinct Listeners"): no winner, ALL indistinct listeners are not accepted
+    for (int i : new int[] {0, 1}) {
+      assertThat(condition(ls.get(i).path("conditions"), "Conflicted")).isEqualTo("True HostnameConflict");
+      assertThat(condition(ls.get(i).path("conditions"), "Accepted")).isEqualTo("False HostnameConflict");
+      assertThat(condition(ls.get(i).path("conditions"), "Programmed")).isEqualTo("False Invalid");
+    }
+    assertThat(condition(ls.get(2).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
+    assertThat(condition(ls.get(2).path("conditions"), "Programmed")).isEqualTo("True Programmed");
+    for (int i : new int[] {3, 4}) {
+      assertThat(condition(ls.get(i).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
+      assertThat(condition(ls.get(i).path("conditions"), "Accepted")).isEqualTo("False ProtocolConflict");
+    }
+    assertThat(condition(ls.get(5).path("conditions"), "Accepted")).isEqualTo("False UnsupportedProtocol");
+    assertThat(condition(ls.get(5).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
+    assertThat(condition(ls.get(6).path("conditions"), "Accepted")).isEqualTo("False PortUnavailable");
+    assertThat(condition(ls.get(7).path("conditions"), "ResolvedRefs")).isEqualTo("False InvalidRouteKinds");
+    assertThat(ls.get(7).path("supportedKinds").toString()).contains("HTTPRoute").doesNotContain("TLSRoute");
+    assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[6].port: 70000 (expected: a port in "
         + "1..65535)"));
+    assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[0].hostname: a.test on port 80 is also "
+        + "listener b's; none of them is served"));
+    assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[1].hostname: a.test on port 80 is also "
+        + "listener a's"));
     JsonNode gw = status(c, "Gateway", "default/web");
     assertThat(condition(gw.path("conditions"), "Accepted")).isEqualTo("True ListenersNotValid");
-    assertThat(c.listeners().get(80).servers()).hasSize(1);
+    assertThat(gw.path("conditions").get(0).path("message").asText()).contains("a (Conflicted HostnameConflict)",
+        "c-tls (Conflicted ProtocolConflict)", "accepted: ok, f");
+    assertThat(c.listeners().get(80).servers()).extracting(s -> s.portName()).containsExactly("ok");
+    assertThat(c.listeners()).doesNotContainKey(81);
+    assertThat(name(c, 80, "a.test", "/")).isEqualTo("none");
+    assertThat(name(c, 80, "ok.test", "/")).isEqualTo("default/r.0.0");
+  }
+
+  @Test
+  void listenersOfTwoGatewaysOnOnePortConflictToo() {
+    GatewayConfig c = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: one, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: shop, port: 80, protocol: HTTP, hostname: shop.test}
+          - {name: plain, port: 81, protocol: HTTP}
+          - {name: own, port: 80, protocol: HTTP, hostname: one.test}
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: two, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: shop, port: 80, protocol: HTTP, hostname: shop.test}
+          - {name: tls, port: 81, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}
+          - {name: own, port: 80, protocol: HTTP, hostname: two.test}
+        """);
+    JsonNode one = status(c, "Gateway", "default/one").path("listeners");
+    JsonNode two = status(c, "Gateway", "default/two").path("listeners");
+    assertThat(condition(one.get(0).path("conditions"), "Conflicted")).isEqualTo("True HostnameConflict");
+    assertThat(condition(two.get(0).path("conditions"), "Conflicted")).isEqualTo("True HostnameConflict");
+    assertThat(one.get(0).path("conditions").toString()).contains("is also listener shop of Gateway default/two's");
+    assertThat(condition(one.get(1).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
+    assertThat(condition(two.get(1).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
+    assertThat(condition(one.get(2).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
+    assertThat(condition(two.get(2).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
+    assertThat(c.listeners().get(80).servers()).extracting(s -> s.gateway() + " " + s.portName())
+        .containsExactly("default/one-istio-autogenerated-k8s-gateway-own own",
+            "default/two-istio-autogenerated-k8s-gateway-own own");
+    assertThat(c.listeners()).doesNotContainKey(81);
+  }
+
+  @Test
+  void aListenerOnAPortAnIstioGatewayServesTheOtherWayIsAProtocolConflict() {
+    GatewayConfig c = translate("""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: istio, namespace: default}
+        spec:
+          servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: web, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: tls, port: 80, protocol: HTTPS, hostname: a.test, tls: {certificateRefs: [{name: cert}]}}
+        """);
+    JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
+    assertThat(condition(ls.get(0).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
+    assertThat(ls.get(0).path("conditions").toString()).contains("plain HTTP server http.80.http.istio.default "
+        + "(Gateway default/istio)");
+    assertThat(c.listeners().get(80).tls()).isFalse();
   }
 
   @Test
