@@ -150,8 +150,9 @@ final class GrpcRouteRules {
         }
         case "RegularExpression" -> {
           rank[0] = 2;
-          path = HttpRouteRules.regex(r, at + ".method", "/" + (service.isEmpty() ? "[^/]+" : service) + "/"
-              + (method.isEmpty() ? "[^/]+" : method), cx);
+          // each part grouped, so that an alternation in one ("a|b") stays inside its path segment
+          path = HttpRouteRules.regex(r, at + ".method", "/(?:" + (service.isEmpty() ? "[^/]+" : service) + ")/(?:"
+              + (method.isEmpty() ? "[^/]+" : method) + ")", cx);
         }
         default -> {
           cx.problem(Severity.ERROR, r, at + ".method.type", type + " (expected: Exact or RegularExpression); rule "

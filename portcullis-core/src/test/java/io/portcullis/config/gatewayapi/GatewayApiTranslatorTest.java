@@ -546,6 +546,30 @@ class GatewayApiTranslatorTest {
     assertThat(f.destinations().get(0).cluster().protocol()).isEqualTo(io.portcullis.routing.Cluster.Protocol.HTTP2);
   }
 
+  @ParameterizedTest
+  @CsvSource({
+      "/echo.Echo/Say, default/g.0.0",
+      "/other.Svc/Say, default/g.0.0",
+      "/other.Svc/Hear, default/g.0.0",
+      "/echo.Echo/Hear, default/g.0.0",
+      "/echo.Echo, none", // ungrouped, "/echo\\.Echo|other\\.Svc/Say|Hear" would match this
+      "/echo.Echo/Other, none",
+      "/third.Svc/Say, none",
+  })
+  void grpcRegexMatchesKeepEachAlternationInItsOwnPathSegment(String path, String expected) {
+    GatewayConfig c = translate(GATEWAY, """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: g, namespace: default}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          rules:
+          - matches: [{method: {type: RegularExpression, service: 'echo\\.Echo|other\\.Svc', method: 'Say|Hear'}}]
+            backendRefs: [{name: shop, port: 8080}]
+        """);
+    assertThat(name(c, 80, "h", path)).isEqualTo(expected);
+  }
+
   @Test
   void tlsRoutesRouteAPassthroughListenerBySni() {
     GatewayConfig c = translate("""
