@@ -31,7 +31,8 @@ import java.util.regex.Pattern;
  * service alone, any service for a method alone; {@code RegularExpression}: RE2 over both parts), {@code headers};
  * filters {@code RequestHeaderModifier}, {@code ResponseHeaderModifier}, {@code RequestMirror}; weighted
  * {@code backendRefs}, always spoken to as HTTP/2 (h2c) whatever the Service port's protocol. A rule without a valid
- * backend answers 500. Pure; used on the translating thread.
+ * backend (or with none) answers {@code UNAVAILABLE}, as the spec's {@code GRPCRouteRule.backendRefs} asks: HTTP 503,
+ * which the data plane sends a gRPC client as {@code grpc-status: 14}. Pure; used on the translating thread.
  */
 final class GrpcRouteRules {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.]+");
@@ -105,7 +106,9 @@ final class GrpcRouteRules {
             ref.getKind(), ref.getName(), ref.getNamespace(), ref.getPort(), ref.getWeight()), true, model, grants,
             refs, cx).ifPresent(destinations::add);
       }
-      RouteAction action = destinations.isEmpty() ? new RouteAction.DirectResponse(500, new byte[0])
+      // GRPCRouteRule.backendRefs: all invalid (or none) is UNAVAILABLE; the data plane answers a gRPC request's 503
+      // as grpc-status 14 (UNAVAILABLE), where a 500 would be 2 (UNKNOWN)
+      RouteAction action = destinations.isEmpty() ? new RouteAction.DirectResponse(503, new byte[0])
           : new RouteAction.Forward(destinations, Optional.empty(), Optional.empty(), Duration.ZERO,
               RouteAction.RetryPolicy.DEFAULT, false, mirrors);
       for (int j = 0; j < translated.size(); j++) {

@@ -546,6 +546,27 @@ class GatewayApiTranslatorTest {
     assertThat(f.destinations().get(0).cluster().protocol()).isEqualTo(io.portcullis.routing.Cluster.Protocol.HTTP2);
   }
 
+  @Test
+  void aGrpcRuleWithoutAValidBackendAnswersUnavailable() {
+    GatewayConfig c = translate(GATEWAY, """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: g, namespace: default}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          rules:
+          - matches: [{method: {service: echo.None}}]
+          - matches: [{method: {service: echo.Missing}}]
+            backendRefs: [{name: nosuch, port: 80}]
+        """);
+    for (String path : List.of("/echo.None/Say", "/echo.Missing/Say")) {
+      RouteAction a = route(c, 80, new Req(path, "h")).orElseThrow().action();
+      // 503: the data plane's gRPC reply for it is grpc-status 14 (UNAVAILABLE); a 500 would be 2 (UNKNOWN)
+      assertThat(a).isInstanceOfSatisfying(RouteAction.DirectResponse.class, d -> assertThat(d.status())
+          .isEqualTo(503));
+    }
+  }
+
   @ParameterizedTest
   @CsvSource({
       "/echo.Echo/Say, default/g.0.0",
