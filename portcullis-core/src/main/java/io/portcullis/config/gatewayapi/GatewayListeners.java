@@ -31,7 +31,7 @@ import java.util.Set;
  * unset).
  *
  * <p>Conditions (Gateway API {@code ListenerConditionType}): {@code Accepted} (False: {@code PortUnavailable},
- * {@code UnsupportedProtocol}), {@code ResolvedRefs} (False: {@code InvalidCertificateRef}, {@code RefNotPermitted},
+ * {@code UnsupportedProtocol}, {@code UnsupportedValue} for a hostname that is not a DNS name), {@code ResolvedRefs} (False: {@code InvalidCertificateRef}, {@code RefNotPermitted},
  * {@code InvalidRouteKinds}), {@code Conflicted} ({@link ListenerConflicts}), {@code Programmed}.
  */
 final class GatewayListeners {
@@ -105,6 +105,8 @@ final class GatewayListeners {
       if (hostname.equals("*") || !SpecValues.validHost(hostname) || hostname.matches("[0-9.]+")) {
         cx.problem(Severity.ERROR, r, at + ".hostname", l.getHostname() + " (expected: a DNS name, or \"*.\" "
             + "followed by one; not an IP address)");
+        // ListenerReasonUnsupportedValue, an Accepted reason since v1.5 ("a value for a field that is not supported");
+        // v1.4 lists none for a hostname (only PortUnavailable, UnsupportedProtocol) and lets controllers add reasons
         c.set("Accepted", false, "UnsupportedValue", "hostname " + l.getHostname() + " is not a valid DNS name");
       }
     }

@@ -350,6 +350,7 @@ class GatewayApiTranslatorTest {
           - {name: d, port: 90, protocol: UDP}
           - {name: e, port: 70000, protocol: HTTP}
           - {name: f, port: 91, protocol: HTTP, allowedRoutes: {kinds: [{kind: TLSRoute}, {kind: HTTPRoute}]}}
+          - {name: g, port: 92, protocol: HTTP, hostname: 10.0.0.1}
         """, route("r", "parentRefs: [{name: web}]\nrules: [{backendRefs: [{name: shop, port: 8080}]}]"));
     JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
     // the spec (v1.4, "Handling indistinct Listeners"): no winner, ALL indistinct listeners are not accepted
@@ -369,6 +370,9 @@ class GatewayApiTranslatorTest {
     assertThat(condition(ls.get(6).path("conditions"), "Accepted")).isEqualTo("False PortUnavailable");
     assertThat(condition(ls.get(7).path("conditions"), "ResolvedRefs")).isEqualTo("False InvalidRouteKinds");
     assertThat(ls.get(7).path("supportedKinds").toString()).contains("HTTPRoute").doesNotContain("TLSRoute");
+    // Listener reason UnsupportedValue (Gateway API v1.5+; v1.4 has no Accepted reason for a bad hostname)
+    assertThat(condition(ls.get(8).path("conditions"), "Accepted")).isEqualTo("False UnsupportedValue");
+    assertThat(condition(ls.get(8).path("conditions"), "Programmed")).isEqualTo("False Invalid");
     assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[6].port: 70000 (expected: a port in "
         + "1..65535)"));
     assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[0].hostname: a.test on port 80 is also "
@@ -378,7 +382,7 @@ class GatewayApiTranslatorTest {
     JsonNode gw = status(c, "Gateway", "default/web");
     assertThat(condition(gw.path("conditions"), "Accepted")).isEqualTo("True ListenersNotValid");
     assertThat(gw.path("conditions").get(0).path("message").asText()).contains("a (Conflicted HostnameConflict)",
-        "c-tls (Conflicted ProtocolConflict)", "accepted: ok, f");
+        "c-tls (Conflicted ProtocolConflict)", "g (UnsupportedValue)", "accepted: ok, f");
     assertThat(c.listeners().get(80).servers()).extracting(s -> s.portName()).containsExactly("ok");
     assertThat(c.listeners()).doesNotContainKey(81);
     assertThat(name(c, 80, "a.test", "/")).isEqualTo("none");
