@@ -237,8 +237,45 @@ class GatewayApiTranslatorTest {
         """));
     JsonNode parent = status(c, "HTTPRoute", "default/r").path("parents").get(0);
     assertThat(condition(parent.path("conditions"), "Accepted")).isEqualTo("False NoMatchingListenerHostname");
+    // attachment is allowedRoutes + parentRefs only: the route counts though it is not accepted
     assertThat(status(c, "Gateway", "default/web").path("listeners").get(1).path("attachedRoutes").asInt())
-        .isZero();
+        .isEqualTo(1);
+  }
+
+  @Test
+  void attachedRoutesCountsWhatParentRefsSelectAndAllowedRoutesAllowWhateverTheConditions() {
+    GatewayConfig c = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: web, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: a, port: 80, protocol: HTTP, hostname: a.test}
+          - {name: a2, port: 80, protocol: HTTP, hostname: a.test}
+          - {name: grpc, port: 81, protocol: HTTP, allowedRoutes: {kinds: [{kind: GRPCRoute}]}}
+          - {name: other-ns, port: 82, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}
+        """, route("twice", """
+        parentRefs: [{name: web, sectionName: a}, {name: web}]
+        hostnames: [b.test]
+        rules: [{backendRefs: [{name: nosuch, port: 80}]}]
+        """), route("bad-rules", """
+        parentRefs: [{name: web, sectionName: a}]
+        rules: [{filters: [{type: ExtensionRef, extensionRef: {group: x, kind: y, name: z}}]}]
+        """), """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: foreign, namespace: money}
+        spec:
+          parentRefs: [{name: web, namespace: default}]
+        """);
+    JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
+    // a: conflicted and not accepted, still counted; "twice" once, "bad-rules" though it is not accepted
+    assertThat(condition(ls.get(0).path("conditions"), "Accepted")).isEqualTo("False HostnameConflict");
+    assertThat(ls.get(0).path("attachedRoutes").asInt()).isEqualTo(2);
+    assertThat(ls.get(1).path("attachedRoutes").asInt()).isEqualTo(1);
+    assertThat(ls.get(2).path("attachedRoutes").asInt()).isZero(); // allowedRoutes.kinds: GRPCRoute only
+    assertThat(ls.get(3).path("attachedRoutes").asInt()).isEqualTo(1); // "foreign" is from another namespace
   }
 
   @Test
