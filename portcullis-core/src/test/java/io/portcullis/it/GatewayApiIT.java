@@ -39,6 +39,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * the 500 the spec asks for on invalid backend references.
  */
 class GatewayApiIT {
+  private static final List<String> ISOLATION_LISTENERS = List.of("empty-hostname", "wildcard-example-com",
+      "wildcard-foo-example-com", "abc-foo-example-com");
   @TempDir static Path tmp;
   private static Portcullis gateway;
   private static int offset;
@@ -50,7 +52,7 @@ class GatewayApiIT {
   static void start() throws Exception {
     a = new RecordingBackend();
     b = new RecordingBackend();
-    offset = Ports.freeOffset(80, 443);
+    offset = Ports.freeOffset(80, 443, 8000);
     Path config = Files.createDirectories(tmp.resolve("config"));
     Files.writeString(config.resolve("services.yaml"), service("shop", a.port()) + "---\n" + service("cart",
         b.port()));
@@ -129,11 +131,37 @@ class GatewayApiIT {
           parentRefs: [{name: web, sectionName: http}]
           rules: [{backendRefs: [{name: cart, port: 80}]}]
         """);
+    // conformance GatewayHTTPListenerIsolation's Gateway (with its second part's route hostnames), on port 8000
+    StringBuilder isolation = new StringBuilder("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: isolation, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: empty-hostname, port: 8000, protocol: HTTP}
+          - {name: wildcard-example-com, port: 8000, protocol: HTTP, hostname: "*.example.com"}
+          - {name: wildcard-foo-example-com, port: 8000, protocol: HTTP, hostname: "*.foo.example.com"}
+          - {name: abc-foo-example-com, port: 8000, protocol: HTTP, hostname: abc.foo.example.com}
+        """);
+    for (String l : ISOLATION_LISTENERS) {
+      isolation.append("""
+          ---
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: HTTPRoute
+          metadata: {name: attaches-to-%s, namespace: default}
+          spec:
+            parentRefs: [{name: isolation, sectionName: %s}]
+            hostnames: [bar.com, "*.example.com", "*.foo.example.com", abc.foo.example.com]
+            rules: [{matches: [{path: {value: /%s}}], backendRefs: [{name: shop, port: 80}]}]
+          """.formatted(l, l, l));
+    }
+    Files.writeString(config.resolve("isolation.yaml"), isolation.toString());
     gateway = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", offset, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, tmp.resolve("state"),
         Duration.ofSeconds(1)));
     await().atMost(Duration.ofSeconds(10)).until(() -> gateway.ready() && Ports.listening(80 + offset)
-        && Ports.listening(443 + offset));
+        && Ports.listening(443 + offset) && Ports.listening(8000 + offset));
   }
 
   @AfterAll
@@ -236,6 +264,17 @@ class GatewayApiIT {
       throws Exception {
     String[] headers = header.isEmpty() ? new String[0] : new String[] {header};
     assertThat(http(method, host, path, headers)).isEqualTo(expected);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"bar.com, empty-hostname", "bar.example.com, wildcard-example-com",
+      "bar.foo.example.com, wildcard-foo-example-com", "abc.foo.example.com, abc-foo-example-com"})
+  void aRequestSeesOnlyTheRoutesOfItsMostSpecificListener(String host, String listener) throws Exception {
+    for (String path : ISOLATION_LISTENERS) {
+      List<String> args = List.of("-H", "Host: " + host, "http://127.0.0.1:" + (8000 + offset) + "/" + path);
+      assertThat(reached(curl(args.toArray(String[]::new)))).as(host + " /" + path)
+          .isEqualTo(path.equals(listener) ? "a 200" : "404");
+    }
   }
 
   @Test

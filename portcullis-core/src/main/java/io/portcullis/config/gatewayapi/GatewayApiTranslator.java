@@ -16,7 +16,6 @@ import io.portcullis.config.Resource;
 import io.portcullis.config.TranslationContext;
 import io.portcullis.config.istio.BoundRoutes;
 import io.portcullis.config.istio.IstioModel;
-import io.portcullis.routing.HttpRoute;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -24,6 +23,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -126,20 +126,25 @@ public final class GatewayApiTranslator {
     ListenerConflicts.mark(allListeners, model.servers(), cx);
     GatewayListeners.serve(allListeners, model, grants, cx);
     gatewayConditions.forEach((r, c) -> gatewayConditions(gateways.get(r.key()), c, cx));
-    Map<String, Map<String, List<RankedRoute>>> httpByListener = new LinkedHashMap<>();
-    Map<String, ListenerState> listenerByKey = new LinkedHashMap<>();
-    gateways.values().forEach(ls -> ls.forEach(l -> listenerByKey.put(l.key, l)));
+    List<ListenerRoutes.Attached> attached = new ArrayList<>();
     for (String kind : List.of("HTTPRoute", "GRPCRoute", "TLSRoute")) {
       for (Resource r : byKind.getOrDefault(kind, List.of())) {
-        route(r, model, grants, gateways, otherGateways, labels, httpByListener, cx, now);
+        route(r, model, grants, gateways, otherGateways, labels, cx, now).ifPresent(attached::add);
       }
     }
-    httpByListener.forEach((key, byDomain) -> byDomain.forEach((domain, ranked) -> {
-      ranked.sort(RankedRoute.PRECEDENCE);
-      List<HttpRoute> routes = ranked.stream().map(RankedRoute::route).toList();
-      Resource first = listenerByKey.get(key).gateway;
-      model.bind(key, new BoundRoutes(first, List.of(domain), routes, List.of()));
-    }));
+    ListenerRoutes.bind(attached.stream().filter(a -> !a.route().kind().equals("TLSRoute")).toList(), allListeners,
+        model, cx);
+    for (ListenerRoutes.Attached a : attached) {
+      ObjectNode status = JsonNodeFactory.instance.objectNode();
+      ArrayNode ps = status.putArray("parents");
+      for (RouteParents.Parent p : a.parents()) {
+        ObjectNode n = ps.addObject();
+        n.set("parentRef", p.parentRef());
+        n.put("controllerName", CONTROLLER);
+        n.set("conditions", p.conditions().toJson());
+      }
+      cx.statuses().add(new ObjectStatus(a.route(), status));
+    }
     gatewayConditions.forEach((r, c) -> {
       ObjectNode status = JsonNodeFactory.instance.objectNode();
       status.set("conditions", c.toJson());
@@ -171,21 +176,23 @@ public final class GatewayApiTranslator {
         + cx.portOffset())).distinct().toList() : "no listener is served");
   }
 
-  private static void route(Resource r, IstioModel model, ReferenceGrants grants,
+  /**
+   * Translates route {@code r} and attaches it to its parents (their conditions set); binds a TLSRoute at once, and
+   * returns an HTTPRoute or GRPCRoute for {@link ListenerRoutes} to bind. Empty when no parent is ours.
+   */
+  private static Optional<ListenerRoutes.Attached> route(Resource r, IstioModel model, ReferenceGrants grants,
       Map<String, List<ListenerState>> gateways, Set<String> otherGateways,
-      Map<String, Map<String, String>> labels, Map<String, Map<String, List<RankedRoute>>> httpByListener,
-      TranslationContext cx, Instant now) {
+      Map<String, Map<String, String>> labels, TranslationContext cx, Instant now) {
     RefStatus refs = new RefStatus();
     List<ParentReference> parentRefs;
     List<String> hostnames;
     List<RankedRoute> ranked = List.of();
-    List<BoundRoutes.TlsRule> tls = List.of();
     TlsRouteRules.Translated tlsRoute = null;
     switch (r.kind()) {
       case "HTTPRoute" -> {
         HTTPRoute h = cx.convert(r, HTTPRoute.class);
         if (h == null || h.getSpec() == null) {
-          return;
+          return Optional.empty();
         }
         parentRefs = h.getSpec().getParentRefs();
         hostnames = h.getSpec().getHostnames();
@@ -194,7 +201,7 @@ public final class GatewayApiTranslator {
       case "GRPCRoute" -> {
         GRPCRoute g = cx.convert(r, GRPCRoute.class);
         if (g == null || g.getSpec() == null) {
-          return;
+          return Optional.empty();
         }
         parentRefs = g.getSpec().getParentRefs();
         hostnames = g.getSpec().getHostnames();
@@ -203,7 +210,7 @@ public final class GatewayApiTranslator {
       default -> {
         TLSRoute t = cx.convert(r, TLSRoute.class);
         if (t == null || t.getSpec() == null) {
-          return;
+          return Optional.empty();
         }
         parentRefs = t.getSpec().getParentRefs();
         hostnames = t.getSpec().getHostnames();
@@ -213,7 +220,7 @@ public final class GatewayApiTranslator {
     List<RouteParents.Parent> parents = RouteParents.attach(r, parentRefs, hostnames, gateways, otherGateways,
         labels, cx, now);
     if (parents.isEmpty()) {
-      return; // no parent of ours: another controller's route, or none
+      return Optional.empty(); // no parent of ours: another controller's route, or none
     }
     boolean accepted = refs.unsupportedMessage.isEmpty();
     for (RouteParents.Parent p : parents) {
@@ -223,35 +230,16 @@ public final class GatewayApiTranslator {
       if (!refs.refReason.isEmpty()) {
         p.conditions().set("ResolvedRefs", false, refs.refReason, refs.refMessage);
       }
-      if (!accepted || !p.conditions().isTrue("Accepted")) {
+      if (tlsRoute == null || tlsRoute.route() == null || !p.conditions().isTrue("Accepted")) {
         continue;
       }
       for (RouteParents.Attachment a : p.attachments()) {
-        if (!a.listener().served) {
-          continue;
-        }
-        if (tlsRoute != null) {
-          if (tlsRoute.route() != null) {
-            model.bind(a.listener().key, new BoundRoutes(r, a.domains(), List.of(),
-                List.of(new BoundRoutes.TlsRule(a.domains(), 0, tlsRoute.route()))));
-          }
-          continue;
-        }
-        Map<String, List<RankedRoute>> byDomain = httpByListener.computeIfAbsent(a.listener().key,
-            k -> new LinkedHashMap<>());
-        for (String d : a.domains()) {
-          byDomain.computeIfAbsent(d, k -> new ArrayList<>()).addAll(ranked);
+        if (a.listener().served) {
+          model.bind(a.listener().key, new BoundRoutes(r, a.domains(), List.of(),
+              List.of(new BoundRoutes.TlsRule(a.domains(), 0, tlsRoute.route()))));
         }
       }
     }
-    ObjectNode status = JsonNodeFactory.instance.objectNode();
-    ArrayNode ps = status.putArray("parents");
-    for (RouteParents.Parent p : parents) {
-      ObjectNode n = ps.addObject();
-      n.set("parentRef", p.parentRef());
-      n.put("controllerName", CONTROLLER);
-      n.set("conditions", p.conditions().toJson());
-    }
-    cx.statuses().add(new ObjectStatus(r, status));
+    return Optional.of(new ListenerRoutes.Attached(r, ranked, parents));
   }
 }

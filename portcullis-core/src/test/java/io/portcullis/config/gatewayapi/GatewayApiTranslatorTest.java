@@ -488,6 +488,117 @@ class GatewayApiTranslatorTest {
     assertThat(c.listeners().get(80).tls()).isFalse();
   }
 
+  /** Conformance {@code GatewayHTTPListenerIsolation}'s Gateway: four listeners on one port, one route each. */
+  static String isolation(boolean routeHostnames) {
+    StringBuilder b = new StringBuilder("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: iso, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: empty-hostname, port: 80, protocol: HTTP}
+          - {name: wildcard-example-com, port: 80, protocol: HTTP, hostname: "*.example.com"}
+          - {name: wildcard-foo-example-com, port: 80, protocol: HTTP, hostname: "*.foo.example.com"}
+          - {name: abc-foo-example-com, port: 80, protocol: HTTP, hostname: abc.foo.example.com}
+        """);
+    for (String l : List.of("empty-hostname", "wildcard-example-com", "wildcard-foo-example-com",
+        "abc-foo-example-com")) {
+      b.append("---\n").append(route(l, """
+          parentRefs: [{name: iso, sectionName: %s}]
+          %s
+          rules: [{matches: [{path: {value: /%s}}], backendRefs: [{name: shop, port: 8080}]}]
+          """.formatted(l, routeHostnames ? "hostnames: [bar.com, \"*.example.com\", \"*.foo.example.com\", "
+          + "abc.foo.example.com]" : "", l)));
+    }
+    return b.toString();
+  }
+
+  @ParameterizedTest(name = "route hostnames {0}")
+  @CsvSource({"false", "true"})
+  void aRequestSeesOnlyTheRoutesOfTheMostSpecificListenerOfItsHost(boolean routeHostnames) {
+    GatewayConfig c = translate(isolation(routeHostnames));
+    Map<String, String> owner = Map.of("bar.com", "empty-hostname", "bar.example.com", "wildcard-example-com",
+        "bar.foo.example.com", "wildcard-foo-example-com", "abc.foo.example.com", "abc-foo-example-com");
+    List<String> listeners = List.of("empty-hostname", "wildcard-example-com", "wildcard-foo-example-com",
+        "abc-foo-example-com");
+    for (var e : owner.entrySet()) {
+      for (String path : listeners) {
+        assertThat(name(c, 80, e.getKey(), "/" + path)).as(e.getKey() + " /" + path)
+            .isEqualTo(path.equals(e.getValue()) ? "default/" + path + ".0.0" : "none");
+      }
+    }
+    for (String l : listeners) {
+      assertThat(condition(status(c, "HTTPRoute", "default/" + l).path("parents").get(0).path("conditions"),
+          "Accepted")).isEqualTo("True Accepted");
+    }
+  }
+
+  @Test
+  void aListenerWithAHostnameAndNoRoutesDoesNotFallThroughToAWildcardSibling() {
+    GatewayConfig c = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: iso, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: any, port: 80, protocol: HTTP}
+          - {name: shop, port: 80, protocol: HTTP, hostname: "*.shop.test"}
+        """, route("any", "parentRefs: [{name: iso, sectionName: any}]\nrules: [{backendRefs: [{name: shop, port: "
+        + "8080}]}]"));
+    assertThat(name(c, 80, "other.test", "/")).isEqualTo("default/any.0.0");
+    assertThat(name(c, 80, "a.shop.test", "/")).isEqualTo("none");
+  }
+
+  @Test
+  void anHttpRouteAndAGrpcRouteSharingAHostOnAListenerServeOnlyTheOldest() {
+    GatewayConfig c = translate(GATEWAY, """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: web, namespace: default, creationTimestamp: "2026-02-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          hostnames: [shop.test, other.test]
+          rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: grpc, namespace: default, creationTimestamp: "2026-01-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          hostnames: ["*.test"]
+          rules: [{backendRefs: [{name: cart, port: 81}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: elsewhere, namespace: default, creationTimestamp: "2026-03-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          hostnames: [grpc.example.org]
+          rules: [{backendRefs: [{name: cart, port: 81}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: a-tie, namespace: default, creationTimestamp: "2026-03-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          hostnames: [grpc.example.org]
+          rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        """);
+    // the older GRPCRoute wins; on a timestamp tie, namespace/name: default/a-tie before default/elsewhere
+    assertThat(name(c, 80, "shop.test", "/")).isEqualTo("default/grpc.0.0");
+    assertThat(name(c, 80, "grpc.example.org", "/")).isEqualTo("default/a-tie.0.0");
+    assertThat(condition(status(c, "HTTPRoute", "default/web").path("parents").get(0).path("conditions"),
+        "Accepted")).isEqualTo("False NotAllowedByListeners");
+    assertThat(condition(status(c, "GRPCRoute", "default/elsewhere").path("parents").get(0).path("conditions"),
+        "Accepted")).isEqualTo("False NotAllowedByListeners");
+    assertThat(condition(status(c, "GRPCRoute", "default/grpc").path("parents").get(0).path("conditions"),
+        "Accepted")).isEqualTo("True Accepted");
+    assertThat(problems(c)).anyMatch(p -> p.startsWith("HTTPRoute default/web") && p.contains("spec.hostnames: "
+        + "listener http already serves GRPCRoute default/grpc (older) for *.test"));
+  }
+
   @Test
   void aMissingCertificateSecretIsReportedAndTheListenerStillServesItsHost() {
     GatewayConfig c = translate("""
