@@ -7,6 +7,9 @@ import io.portcullis.Portcullis;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.Transport;
 import io.portcullis.testing.DevCertificates;
+import io.portcullis.testing.GrpcBackend;
+import io.portcullis.testing.GrpcClients;
+import io.portcullis.testing.GrpcEcho;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import io.portcullis.testing.RecordingBackend;
@@ -47,15 +50,17 @@ class GatewayApiIT {
   private static Path ca;
   private static RecordingBackend a;
   private static RecordingBackend b;
+  private static GrpcBackend grpc;
 
   @BeforeAll
   static void start() throws Exception {
     a = new RecordingBackend();
     b = new RecordingBackend();
+    grpc = GrpcBackend.start();
     offset = Ports.freeOffset(80, 443, 8000);
     Path config = Files.createDirectories(tmp.resolve("config"));
     Files.writeString(config.resolve("services.yaml"), service("shop", a.port()) + "---\n" + service("cart",
-        b.port()));
+        b.port()) + "---\n" + service("echo", grpc.port()));
     Files.writeString(config.resolve("tls.yaml"), secret("shop.example.com"));
     Files.writeString(config.resolve("gateway.yaml"), """
         apiVersion: gateway.networking.k8s.io/v1
@@ -118,6 +123,8 @@ class GatewayApiIT {
             backendRefs: [{name: shop, port: 80}]
           - matches: [{path: {value: /split}}]
             backendRefs: [{name: shop, port: 80, weight: 1}, {name: cart, port: 80, weight: 1}]
+          - matches: [{path: {value: /half-missing}}]
+            backendRefs: [{name: shop, port: 80, weight: 1}, {name: nosuch, port: 80, weight: 1}]
           - matches: [{path: {value: /missing}}]
             backendRefs: [{name: nosuch, port: 80}]
           - matches: [{path: {value: /foreign}}]
@@ -156,6 +163,19 @@ class GatewayApiIT {
             rules: [{matches: [{path: {value: /%s}}], backendRefs: [{name: shop, port: 80}]}]
           """.formatted(l, l, l));
     }
+    isolation.append("""
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: echo, namespace: default}
+        spec:
+          parentRefs: [{name: isolation, sectionName: empty-hostname}]
+          hostnames: [grpc.test]
+          rules:
+          - matches: [{method: {service: portcullis.test.Echo, method: Unary}}]
+            backendRefs: [{name: echo, port: 80, weight: 1}, {name: nosuch, port: 80, weight: 1}]
+          - matches: [{method: {service: portcullis.test.Echo, method: Sleep}}]
+        """);
     Files.writeString(config.resolve("isolation.yaml"), isolation.toString());
     gateway = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", offset, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, tmp.resolve("state"),
@@ -173,6 +193,9 @@ class GatewayApiIT {
       if (r != null) {
         r.close();
       }
+    }
+    if (grpc != null) {
+      grpc.close();
     }
   }
 
@@ -321,6 +344,44 @@ class GatewayApiIT {
     }
     assertThat(toA + toB).isEqualTo(40);
     assertThat(toA).isBetween(5, 35); // 1:1; the chance of 35:5 or worse is about 1 in 10^5
+  }
+
+  @Test
+  void anInvalidBackendsShareOfTheRequestsAnswers500() throws Exception {
+    int toA = 0;
+    int failed = 0;
+    for (int i = 0; i < 40; i++) {
+      String hit = http("GET", "shop.example.com", "/half-missing");
+      toA += hit.equals("a 200") ? 1 : 0;
+      failed += hit.equals("500") ? 1 : 0;
+    }
+    assertThat(toA + failed).isEqualTo(40);
+    assertThat(failed).isBetween(5, 35); // 1:1, not all to the valid backend
+  }
+
+  @Test
+  void aGrpcRouteAnswersUnavailableForItsInvalidBackendsShareAndARuleWithoutBackends() throws Exception {
+    io.grpc.ManagedChannel ch = GrpcClients.plaintext(8000 + offset, "grpc.test");
+    try {
+      int ok = 0;
+      int unavailable = 0;
+      for (int i = 0; i < 40; i++) {
+        try {
+          GrpcClients.unary(ch, GrpcEcho.UNARY, io.grpc.CallOptions.DEFAULT, new byte[] {1});
+          ok++;
+        } catch (io.grpc.StatusRuntimeException e) {
+          assertThat(e.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+          unavailable++;
+        }
+      }
+      assertThat(unavailable).isBetween(5, 35);
+      assertThat(ok + unavailable).isEqualTo(40);
+      assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(io.grpc.StatusRuntimeException.class,
+          () -> GrpcClients.unary(ch, GrpcEcho.SLEEP, io.grpc.CallOptions.DEFAULT, new byte[] {1})).getStatus()
+          .getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+    } finally {
+      GrpcClients.close(ch);
+    }
   }
 
   @Test

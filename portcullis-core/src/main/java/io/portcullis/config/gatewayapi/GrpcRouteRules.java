@@ -32,7 +32,8 @@ import java.util.regex.Pattern;
  * filters {@code RequestHeaderModifier}, {@code ResponseHeaderModifier}, {@code RequestMirror}; weighted
  * {@code backendRefs}, always spoken to as HTTP/2 (h2c) whatever the Service port's protocol. A rule without a valid
  * backend (or with none) answers {@code UNAVAILABLE}, as the spec's {@code GRPCRouteRule.backendRefs} asks: HTTP 503,
- * which the data plane sends a gRPC client as {@code grpc-status: 14}. Pure; used on the translating thread.
+ * which the data plane sends a gRPC client as {@code grpc-status: 14}; so does the share of an invalid backend among
+ * valid ones ({@link BackendRefs#invalid}). Pure; used on the translating thread.
  */
 final class GrpcRouteRules {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.]+");
@@ -93,6 +94,7 @@ final class GrpcRouteRules {
       }
       List<GRPCBackendRef> backends = rule.getBackendRefs() == null ? List.of() : rule.getBackendRefs();
       List<RouteAction.WeightedCluster> destinations = new ArrayList<>();
+      boolean anyValid = false;
       for (int b = 0; b < backends.size(); b++) {
         GRPCBackendRef ref = backends.get(b);
         if (ref.getWeight() != null && ref.getWeight() == 0) {
@@ -102,15 +104,18 @@ final class GrpcRouteRules {
           cx.problem(Severity.WARNING, r, at + ".backendRefs[" + b + "].filters", "per-backend filters are not "
               + "supported; ignored");
         }
-        BackendRefs.resolve(r, "GRPCRoute", at + ".backendRefs[" + b + "]", new BackendRefs.Ref(ref.getGroup(),
-            ref.getKind(), ref.getName(), ref.getNamespace(), ref.getPort(), ref.getWeight()), true, model, grants,
-            refs, cx).ifPresent(destinations::add);
+        BackendRefs.Ref br = new BackendRefs.Ref(ref.getGroup(), ref.getKind(), ref.getName(), ref.getNamespace(),
+            ref.getPort(), ref.getWeight());
+        Optional<RouteAction.WeightedCluster> wc = BackendRefs.resolve(r, "GRPCRoute", at + ".backendRefs[" + b
+            + "]", br, true, model, grants, refs, cx);
+        anyValid |= wc.isPresent();
+        destinations.add(wc.orElseGet(() -> BackendRefs.invalid(r, br)));
       }
-      // GRPCRouteRule.backendRefs: all invalid (or none) is UNAVAILABLE; the data plane answers a gRPC request's 503
-      // as grpc-status 14 (UNAVAILABLE), where a 500 would be 2 (UNKNOWN)
-      RouteAction action = destinations.isEmpty() ? new RouteAction.DirectResponse(503, new byte[0])
+      // GRPCRouteRule.backendRefs: all invalid (or none), and an invalid one's share, is UNAVAILABLE; the data plane
+      // answers a gRPC request's 503 as grpc-status 14 (UNAVAILABLE), where a 500 would be 2 (UNKNOWN)
+      RouteAction action = !anyValid ? new RouteAction.DirectResponse(503, new byte[0])
           : new RouteAction.Forward(destinations, Optional.empty(), Optional.empty(), Duration.ZERO,
-              RouteAction.RetryPolicy.DEFAULT, false, mirrors);
+              RouteAction.RetryPolicy.DEFAULT, false, mirrors, 503);
       for (int j = 0; j < translated.size(); j++) {
         int[] k = ranks.get(j);
         HttpRoute hr = new HttpRoute(r.key() + "." + i + "." + j, List.of(translated.get(j)), action, request,

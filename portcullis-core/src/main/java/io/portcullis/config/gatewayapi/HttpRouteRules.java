@@ -42,8 +42,8 @@ import java.util.Set;
  * {@code URLRewrite} (ReplaceFullPath, ReplacePrefixMatch), {@code RequestMirror}; weighted {@code backendRefs}
  * ({@link BackendRefs}); {@code timeouts.request} (the whole request) and {@code timeouts.backendRequest} (each try).
  *
- * <p>As the spec asks: a rule whose backends are all invalid, or that has none and no redirect, answers 500; an
- * invalid backend among valid ones is left out (its share goes to the others). A filter type Portcullis does not
+ * <p>As the spec asks: a rule whose backends are all invalid, or that has none and no redirect, answers 500; so does
+ * the share of the requests of an invalid backend among valid ones ({@link BackendRefs#invalid}). A filter type Portcullis does not
  * support ({@code CORS}, {@code ExternalAuth}, {@code ExtensionRef}) makes the route not accepted
  * ({@code UnsupportedValue}).
  */
@@ -402,6 +402,7 @@ final class HttpRouteRules {
     }
     List<HTTPBackendRef> backends = rule.getBackendRefs() == null ? List.of() : rule.getBackendRefs();
     List<RouteAction.WeightedCluster> destinations = new ArrayList<>();
+    boolean anyValid = false;
     for (int b = 0; b < backends.size(); b++) {
       HTTPBackendRef ref = backends.get(b);
       String bat = at + ".backendRefs[" + b + "]";
@@ -411,15 +412,19 @@ final class HttpRouteRules {
       if (ref.getWeight() != null && ref.getWeight() == 0) {
         continue;
       }
-      BackendRefs.resolve(r, "HTTPRoute", bat, new BackendRefs.Ref(ref.getGroup(), ref.getKind(), ref.getName(),
-          ref.getNamespace(), ref.getPort(), ref.getWeight()), false, model, grants, refs, cx)
-          .ifPresent(destinations::add);
+      BackendRefs.Ref br = new BackendRefs.Ref(ref.getGroup(), ref.getKind(), ref.getName(), ref.getNamespace(),
+          ref.getPort(), ref.getWeight());
+      Optional<RouteAction.WeightedCluster> wc = BackendRefs.resolve(r, "HTTPRoute", bat, br, false, model, grants,
+          refs, cx);
+      anyValid |= wc.isPresent();
+      destinations.add(wc.orElseGet(() -> BackendRefs.invalid(r, br)));
     }
-    if (destinations.isEmpty()) {
+    if (!anyValid) {
       return new RouteAction.DirectResponse(500, new byte[0]); // the spec: no valid backend answers 500
     }
     RouteAction.RetryPolicy retries = new RouteAction.RetryPolicy(RouteAction.RetryPolicy.DEFAULT.attempts(), perTry,
         RouteAction.RetryPolicy.DEFAULT.retryOn());
-    return new RouteAction.Forward(destinations, rewriteUri, authority, timeout, retries, full, mirrors);
+    // an invalid backend's share answers 500, as HTTPRouteRule.backendRefs asks
+    return new RouteAction.Forward(destinations, rewriteUri, authority, timeout, retries, full, mirrors, 500);
   }
 }

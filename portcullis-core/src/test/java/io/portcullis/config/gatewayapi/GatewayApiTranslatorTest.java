@@ -320,6 +320,38 @@ class GatewayApiTranslatorTest {
   }
 
   @Test
+  void anInvalidBackendAmongValidOnesKeepsItsShareWhichAnswers500OrUnavailable() {
+    GatewayConfig c = translate(GATEWAY, route("r", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - backendRefs: [{name: shop, port: 8080, weight: 3}, {name: nosuch, port: 80, weight: 1},
+            {name: billing, namespace: money, port: 80}, {group: example.com, kind: Bucket, name: b, weight: 0}]
+        """), """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: g, namespace: default}
+        spec:
+          parentRefs: [{name: web, sectionName: shop}]
+          hostnames: [grpc.example.com]
+          rules: [{backendRefs: [{name: shop, port: 8080}, {group: example.com, kind: Bucket, name: b}]}]
+        """);
+    RouteAction.Forward f = (RouteAction.Forward) route(c, 80, new Req("/", "h")).orElseThrow().action();
+    assertThat(f.destinations()).extracting(d -> d.cluster().name() + " " + d.cluster().known() + " " + d.weight())
+        .containsExactly("outbound|8080||shop.default.svc.cluster.local true 3",
+            "outbound|80||nosuch.default.svc.cluster.local false 1",
+            "outbound|80||billing.money.svc.cluster.local false 1"); // RefNotPermitted; weight 0 sends none
+    assertThat(f.clusterNotFoundStatus()).isEqualTo(500);
+    RouteAction.Forward g = (RouteAction.Forward) route(c, 8000, new Req("/", "grpc.example.com")).orElseThrow()
+        .action();
+    assertThat(g.destinations()).extracting(d -> d.cluster().known()).containsExactly(true, false);
+    assertThat(g.clusterNotFoundStatus()).isEqualTo(503); // a gRPC client gets grpc-status 14, UNAVAILABLE
+    assertThat(condition(status(c, "HTTPRoute", "default/r").path("parents").get(0).path("conditions"),
+        "ResolvedRefs")).isEqualTo("False BackendNotFound");
+    assertThat(problems(c)).anyMatch(p -> p.startsWith("GRPCRoute default/g") && p.endsWith("requests for it "
+        + "answer UNAVAILABLE"));
+  }
+
+  @Test
   void aReferenceGrantAllowsTheCrossNamespaceBackend() {
     GatewayConfig c = translate(GATEWAY, route("foreign", """
         parentRefs: [{name: web, sectionName: http}]
