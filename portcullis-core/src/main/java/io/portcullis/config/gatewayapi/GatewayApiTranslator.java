@@ -138,6 +138,11 @@ public final class GatewayApiTranslator {
       ObjectNode status = JsonNodeFactory.instance.objectNode();
       ArrayNode ps = status.putArray("parents");
       for (RouteParents.Parent p : a.parents()) {
+        RefStatus refs = a.refs();
+        if (!refs.dropped.isEmpty() && !refs.allDropped() && p.conditions().isTrue("Accepted")) {
+          // the spec's "Drop Rule(s)" approach: Accepted stays True, the message starts with "Dropped Rule"
+          p.conditions().set("PartiallyInvalid", true, refs.dropped.get(0).reason(), refs.droppedMessage());
+        }
         ObjectNode n = ps.addObject();
         n.set("parentRef", p.parentRef());
         n.put("controllerName", CONTROLLER);
@@ -222,10 +227,12 @@ public final class GatewayApiTranslator {
     if (parents.isEmpty()) {
       return Optional.empty(); // no parent of ours: another controller's route, or none
     }
-    boolean accepted = refs.unsupportedMessage.isEmpty();
+    boolean accepted = !refs.allDropped();
     for (RouteParents.Parent p : parents) {
       if (!accepted) {
-        p.conditions().set("Accepted", false, "UnsupportedValue", refs.unsupportedMessage);
+        // no valid rule left: the route as a whole is not accepted (RouteConditionPartiallyInvalid: "fully invalid")
+        p.conditions().set("Accepted", false, refs.dropped.get(0).reason(), "every rule is dropped: "
+            + refs.droppedMessage().substring("Dropped ".length()));
       }
       if (!refs.refReason.isEmpty()) {
         p.conditions().set("ResolvedRefs", false, refs.refReason, refs.refMessage);
@@ -240,6 +247,6 @@ public final class GatewayApiTranslator {
         }
       }
     }
-    return Optional.of(new ListenerRoutes.Attached(r, ranked, parents));
+    return Optional.of(new ListenerRoutes.Attached(r, ranked, parents, refs));
   }
 }

@@ -47,8 +47,10 @@ final class GrpcRouteRules {
         ? List.of(new GRPCRouteRule()) : route.getSpec().getRules();
     String created = r.body().path("metadata").path("creationTimestamp").asText("~");
     List<RankedRoute> out = new ArrayList<>();
+    refs.rules = rules.size();
     for (int i = 0; i < rules.size(); i++) {
       String at = "spec.rules[" + i + "]";
+      int before = cx.problems().size();
       GRPCRouteRule rule = rules.get(i);
       List<GRPCRouteMatch> matches = rule.getMatches() == null || rule.getMatches().isEmpty()
           ? List.of(new GRPCRouteMatch()) : rule.getMatches();
@@ -63,6 +65,7 @@ final class GrpcRouteRules {
         ranks.add(rank);
       }
       if (bad) {
+        refs.drop(i, HttpRouteRules.UNSUPPORTED, cx, before);
         continue;
       }
       HeaderOps request = HeaderOps.NONE;
@@ -80,13 +83,13 @@ final class GrpcRouteRules {
               filter.getRequestMirror(), true, model, grants, refs, cx).ifPresent(mirrors::add);
           default -> {
             cx.problem(Severity.ERROR, r, fat + ".type", (type.isEmpty() ? "missing" : type) + " (expected: "
-                + "RequestHeaderModifier, ResponseHeaderModifier or RequestMirror); the route is not accepted");
-            refs.unsupported("filter type " + type + " is not supported");
+                + "RequestHeaderModifier, ResponseHeaderModifier or RequestMirror); rule left out");
             bad = true;
           }
         }
       }
       if (bad) {
+        refs.drop(i, HttpRouteRules.UNSUPPORTED, cx, before);
         continue;
       }
       if (rule.getSessionPersistence() != null) {

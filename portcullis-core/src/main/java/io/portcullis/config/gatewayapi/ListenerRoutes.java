@@ -32,8 +32,8 @@ import java.util.Map;
  * Used on the translating thread only.
  */
 final class ListenerRoutes {
-  /** One HTTPRoute's or GRPCRoute's routes and the parents it is attached to. */
-  record Attached(Resource route, List<RankedRoute> ranked, List<RouteParents.Parent> parents) {
+  /** One route's routes (none for a TLSRoute), the parents it is attached to, and what its rules found. */
+  record Attached(Resource route, List<RankedRoute> ranked, List<RouteParents.Parent> parents, RefStatus refs) {
     String created() {
       return route.body().path("metadata").path("creationTimestamp").asText("~");
     }

@@ -709,6 +709,64 @@ class GatewayApiTranslatorTest {
   }
 
   @Test
+  void invalidRulesAreDroppedAndTheValidOnesServedWithPartiallyInvalid() {
+    GatewayConfig c = translate(GATEWAY, route("r", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{path: {value: /good}}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{path: {value: /both}}]
+          filters:
+          - {type: RequestRedirect, requestRedirect: {hostname: x.test}}
+          - {type: URLRewrite, urlRewrite: {hostname: y.test}}
+        - matches: [{path: {value: /ext}}]
+          filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Thing, name: t}}]
+        """), route("bad", """
+        parentRefs: [{name: web, sectionName: http}]
+        hostnames: [bad.test]
+        rules:
+        - filters:
+          - {type: RequestRedirect, requestRedirect: {hostname: x.test}}
+          - {type: URLRewrite, urlRewrite: {hostname: y.test}}
+        """));
+    JsonNode conditions = status(c, "HTTPRoute", "default/r").path("parents").get(0).path("conditions");
+    assertThat(condition(conditions, "Accepted")).isEqualTo("True Accepted");
+    assertThat(condition(conditions, "PartiallyInvalid")).isEqualTo("True IncompatibleFilters");
+    String message = conditions.findValuesAsText("message").stream().filter(m -> m.startsWith("Dropped Rule"))
+        .findFirst().orElseThrow();
+    assertThat(message).startsWith("Dropped Rules 1 (spec.rules[1].filters: RequestRedirect and URLRewrite together")
+        .contains("; 2 (spec.rules[2].filters[0].type: ExtensionRef (expected:");
+    assertThat(name(c, 80, "h", "/good")).isEqualTo("default/r.0.0");
+    assertThat(name(c, 80, "h", "/both")).isEqualTo("none");
+    assertThat(name(c, 80, "h", "/ext")).isEqualTo("none");
+    // every rule dropped: not accepted, with the rule's reason, and no PartiallyInvalid
+    JsonNode bad = status(c, "HTTPRoute", "default/bad").path("parents").get(0).path("conditions");
+    assertThat(condition(bad, "Accepted")).isEqualTo("False IncompatibleFilters");
+    assertThat(condition(bad, "PartiallyInvalid")).isEqualTo("unset");
+    assertThat(condition(conditions, "ResolvedRefs")).isEqualTo("True ResolvedRefs");
+  }
+
+  @Test
+  void aGrpcRouteDropsItsInvalidRulesToo() {
+    GatewayConfig c = translate(GATEWAY, """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: g, namespace: default}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          rules:
+          - matches: [{method: {service: echo.Echo}}]
+            backendRefs: [{name: shop, port: 8080}]
+          - matches: [{method: {type: Suffix, service: echo.Other}}]
+            backendRefs: [{name: shop, port: 8080}]
+        """);
+    JsonNode conditions = status(c, "GRPCRoute", "default/g").path("parents").get(0).path("conditions");
+    assertThat(condition(conditions, "Accepted")).isEqualTo("True Accepted");
+    assertThat(condition(conditions, "PartiallyInvalid")).isEqualTo("True UnsupportedValue");
+    assertThat(name(c, 80, "h", "/echo.Echo/Say")).isEqualTo("default/g.0.0");
+  }
+
+  @Test
   void grpcRoutesMatchServiceAndMethodAndSpeakHttp2() {
     GatewayConfig c = translate(GATEWAY, """
         apiVersion: gateway.networking.k8s.io/v1
