@@ -10,15 +10,18 @@ import java.util.Map;
 
 /**
  * Finds the listeners that are not distinct, as the Gateway API defines them ({@code GatewaySpec.listeners},
- * "Handling indistinct Listeners", v1.4): among the accepted listeners of every Gateway this gateway serves that share
- * a port (Gateways of this class on one port share it, so the set spans Gateways), two with the same hostname
- * ({@code HostnameConflict}), or one plain HTTP and one TLS (HTTPS or TLS; Portcullis serves a port plain or TLS, so
- * they are not compatible: {@code ProtocolConflict}). A listener on a port that an Istio Gateway or an Ingress
- * already serves the other way is a {@code ProtocolConflict} too.
+ * "Handling indistinct Listeners", v1.4), among the accepted listeners of every Gateway this gateway serves that share
+ * a port (Gateways of this class on one port share it): one plain HTTP and one TLS (HTTPS or TLS; Portcullis serves a
+ * port plain or TLS, so they are not compatible), in one Gateway or across Gateways, or beside an Istio Gateway or
+ * Ingress server that serves the port the other way ({@code ProtocolConflict}); two of one Gateway with the same
+ * hostname ({@code HostnameConflict}).
  *
  * <p>As the spec asks, no conflicting listener is picked as the winner: <em>all</em> of them get {@code Conflicted}
  * True, {@code Accepted} False (with the conflict's reason, as Istio reports it) and are not served; the others still
- * are. Used on the translating thread only.
+ * are. Listeners of <em>different</em> Gateways with the same hostname on a port are served together, their routes
+ * side by side (as Istio serves Gateways merged onto one deployment; a route can so move from one Gateway to the other
+ * without a failed request): that is reported as a WARNING and in their {@code Conflicted} False message. Used on the
+ * translating thread only.
  */
 final class ListenerConflicts {
   private ListenerConflicts() {}
@@ -36,6 +39,7 @@ final class ListenerConflicts {
     }
     Map<ListenerState, String> protocolWith = new LinkedHashMap<>();
     Map<ListenerState, String> hostnameWith = new LinkedHashMap<>();
+    Map<ListenerState, String> sharedWith = new LinkedHashMap<>();
     byPort.forEach((port, onPort) -> {
       for (ListenerState l : onPort) {
         for (ServerConfig s : otherServers) {
@@ -51,7 +55,8 @@ final class ListenerConflicts {
           if (o.plain() != l.plain()) {
             protocolWith.merge(l, "listener " + o.nameFrom(l) + " (" + o.protocol + ")", (a, b) -> a + ", " + b);
           } else if (o.hostname.equals(l.hostname)) {
-            hostnameWith.merge(l, "listener " + o.nameFrom(l), (a, b) -> a + ", " + b);
+            (o.gateway.key().equals(l.gateway.key()) ? hostnameWith : sharedWith).merge(l, "listener "
+                + o.nameFrom(l), (a, b) -> a + ", " + b);
           }
         }
       }
@@ -72,6 +77,14 @@ final class ListenerConflicts {
             + with + "'s; none of them is served (expected: a distinct hostname per port)");
         conflicted(l, "HostnameConflict", "hostname " + l.hostname + " on port " + l.port + " is also " + with
             + "'s");
+        continue;
+      }
+      with = sharedWith.get(l);
+      if (with != null) {
+        String shared = "hostname " + l.hostname + " on port " + l.port + " is also " + with + "'s: their routes "
+            + "are served together (Gateways of this class share a port)";
+        cx.problem(Severity.WARNING, l.gateway, l.field() + ".hostname", shared);
+        l.conditions.set("Conflicted", false, "NoConflicts", "no conflict within the Gateway; " + shared);
       }
     }
   }
