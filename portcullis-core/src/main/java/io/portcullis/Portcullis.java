@@ -23,6 +23,7 @@ import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.ListenerConfig;
 import io.portcullis.config.Problem;
 import io.portcullis.config.Snapshot;
+import io.portcullis.config.gatewayapi.GatewayAddresses;
 import io.portcullis.config.ingress.IngressClassSelection;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.DataPlane;
@@ -204,7 +205,8 @@ public final class Portcullis implements AutoCloseable {
   private Portcullis(Options options) {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset(),
-        options.maxRegexProgramSize(), options.ingressClasses());
+        options.maxRegexProgramSize(), options.ingressClasses(),
+        GatewayAddresses.of(options.bindAddress()));
     IssuanceOptions issuance = options.issuance();
     this.certTranslator = new CertManagerTranslator(options.namespace(), issuance.clusterResourceNamespace()
         .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace());
@@ -348,7 +350,7 @@ public final class Portcullis implements AutoCloseable {
   private synchronized void apply(Snapshot snapshot) {
     long start = System.nanoTime();
     lastSnapshot = snapshot.generation();
-    GatewayConfig config = translator.translate(snapshot);
+    GatewayConfig config = translator.translate(snapshot, applied.config().statuses(), clock);
     CertManagerConfig certConfig = certTranslator.translate(snapshot, config);
     List<Problem> problems = new ArrayList<>(config.problems());
     problems.addAll(certConfig.problems());

@@ -12,6 +12,7 @@ import io.portcullis.config.ingress.IngressClassSelection;
 import io.portcullis.config.ingress.IngressTranslator;
 import io.portcullis.config.istio.IstioTranslator;
 import io.portcullis.routing.SafeRegex;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -44,6 +45,7 @@ public final class ConfigTranslator {
   private final int portOffset;
   private final int maxRegexProgramSize;
   private final IngressTranslator ingress;
+  private final List<String> addresses;
 
   /**
    * Creates a translator that accepts regexes of at most Envoy's default program size,
@@ -78,6 +80,17 @@ public final class ConfigTranslator {
    */
   public ConfigTranslator(String gatewayNamespace, int portOffset, int maxRegexProgramSize,
       IngressClassSelection ingressClasses) {
+    this(gatewayNamespace, portOffset, maxRegexProgramSize, ingressClasses, List.of());
+  }
+
+  /**
+   * Creates a translator whose Gateways report {@code addresses} (the addresses their ports are bound to) in
+   * {@code status.addresses}; the other parameters as {@link #ConfigTranslator(String, int, int,
+   * IngressClassSelection)}.
+   */
+  public ConfigTranslator(String gatewayNamespace, int portOffset, int maxRegexProgramSize,
+      IngressClassSelection ingressClasses, List<String> addresses) {
+    this.addresses = List.copyOf(addresses);
     this.gatewayNamespace = requireNonNull(gatewayNamespace, "gatewayNamespace");
     this.portOffset = portOffset;
     this.maxRegexProgramSize = SafeRegex.checkMaxProgramSize("maxRegexProgramSize", maxRegexProgramSize);
@@ -86,8 +99,17 @@ public final class ConfigTranslator {
 
   /** Translates {@code snapshot}; never throws for bad input, which becomes {@link Problem}s instead. */
   public GatewayConfig translate(Snapshot snapshot) {
+    return translate(snapshot, List.of(), Clock.systemUTC());
+  }
+
+  /**
+   * Translates {@code snapshot} as the next of a series: a status condition that is as in {@code previous} (the
+   * statuses being served) keeps its {@code lastTransitionTime}; one that changed, or is new, gets {@code clock}'s
+   * time. Never throws for bad input.
+   */
+  public GatewayConfig translate(Snapshot snapshot, List<ObjectStatus> previous, Clock clock) {
     TranslationContext cx = new TranslationContext(snapshot, mapper, gatewayNamespace, portOffset,
-        maxRegexProgramSize);
+        maxRegexProgramSize, addresses, previous, clock.instant());
     List<Resource> core = new ArrayList<>();
     List<Resource> istio = new ArrayList<>();
     List<Resource> ingresses = new ArrayList<>();

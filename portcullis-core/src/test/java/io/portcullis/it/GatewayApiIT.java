@@ -400,6 +400,9 @@ class GatewayApiIT {
     assertThat(gw.path("status").path("listeners").get(1).path("attachedRoutes").asInt()).isEqualTo(1);
     assertThat(gw.path("status").path("conditions").toString()).contains("\"type\":\"Programmed\",\"status\":"
         + "\"True\"");
+    // GatewayStatus.addresses: where its ports are bound (--bind)
+    assertThat(gw.path("status").path("addresses").toString()).isEqualTo("[{\"type\":\"IPAddress\",\"value\":"
+        + "\"127.0.0.1\"}]");
   }
 
   @Test

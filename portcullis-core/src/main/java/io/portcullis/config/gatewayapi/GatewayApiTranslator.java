@@ -37,7 +37,10 @@ import java.util.Set;
  * <p>Computes the status the Gateway API defines for every object it serves (GatewayClass {@code Accepted};
  * Gateway {@code Accepted}, {@code Programmed} and per listener {@code Accepted}, {@code ResolvedRefs},
  * {@code Conflicted}, {@code Programmed}, {@code attachedRoutes}; per route parent {@code Accepted} and
- * {@code ResolvedRefs}) into {@link TranslationContext#statuses()}. Used on the translating thread only.
+ * {@code ResolvedRefs}, {@code PartiallyInvalid}; a Gateway's {@code addresses}, those of
+ * {@link TranslationContext#addresses()} while it is programmed) into {@link TranslationContext#statuses()}, each
+ * condition stamped with {@link TranslationContext#now()} unless its status is as in
+ * {@link TranslationContext#previousStatuses()} ({@link Transitions}). Used on the translating thread only.
  */
 public final class GatewayApiTranslator {
   /** The API group. */
@@ -68,7 +71,8 @@ public final class GatewayApiTranslator {
    */
   public static void translate(List<Resource> resources, Map<String, Map<String, String>> namespaceLabels,
       IstioModel model, TranslationContext cx) {
-    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    Instant now = cx.now().truncatedTo(ChronoUnit.SECONDS);
+    int firstStatus = cx.statuses().size();
     Map<String, List<Resource>> byKind = new LinkedHashMap<>();
     for (Resource r : resources) {
       String version = r.apiVersion().substring(r.apiVersion().indexOf('/') + 1);
@@ -152,11 +156,20 @@ public final class GatewayApiTranslator {
     }
     gatewayConditions.forEach((r, c) -> {
       ObjectNode status = JsonNodeFactory.instance.objectNode();
+      if (c.isTrue("Programmed")) {
+        ArrayNode addresses = status.putArray("addresses");
+        for (String a : cx.addresses()) {
+          addresses.addObject().put("type", a.matches("[0-9.]+|.*:.*") ? "IPAddress" : "Hostname").put("value", a);
+        }
+      }
       status.set("conditions", c.toJson());
       ArrayNode ls = status.putArray("listeners");
       gateways.get(r.key()).forEach(l -> ls.add(l.toJson()));
       cx.statuses().add(new ObjectStatus(r, status));
     });
+    Transitions transitions = new Transitions(cx.previousStatuses());
+    cx.statuses().subList(firstStatus, cx.statuses().size()).forEach(s -> transitions.carry(s.resource(),
+        s.status()));
   }
 
   /**

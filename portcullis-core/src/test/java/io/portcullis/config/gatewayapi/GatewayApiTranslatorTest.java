@@ -145,6 +145,55 @@ class GatewayApiTranslatorTest {
     assertThat(c.listeners().get(8000).routes().find("other.test")).isEmpty();
   }
 
+  static String transitionTime(JsonNode conditions, String type) {
+    for (JsonNode c : conditions) {
+      if (c.path("type").asText().equals(type)) {
+        return c.path("lastTransitionTime").asText();
+      }
+    }
+    return "unset";
+  }
+
+  @Test
+  void aConditionKeepsItsLastTransitionTimeUntilItsStatusChanges() {
+    ConfigTranslator translator = new ConfigTranslator("istio-system", 0,
+        io.portcullis.routing.SafeRegex.DEFAULT_MAX_PROGRAM_SIZE, io.portcullis.config.ingress.IngressClassSelection
+        .DEFAULT, List.of("10.0.0.5", "gw.example.com"));
+    java.util.function.Function<String, io.portcullis.config.Snapshot> snapshot = backend -> Manifests.snapshot(
+        CLASS, SERVICES, GATEWAY, route("r", """
+            parentRefs: [{name: web, sectionName: http}]
+            rules: [{backendRefs: [{name: %s, port: 8080}]}]
+            """.formatted(backend)));
+    java.time.Instant t0 = java.time.Instant.parse("2026-05-01T10:00:00Z");
+    GatewayConfig first = translator.translate(snapshot.apply("shop"), List.of(), java.time.Clock.fixed(t0,
+        java.time.ZoneOffset.UTC));
+    GatewayConfig second = translator.translate(snapshot.apply("shop"), first.statuses(), java.time.Clock.fixed(
+        t0.plusSeconds(60), java.time.ZoneOffset.UTC));
+    GatewayConfig third = translator.translate(snapshot.apply("nosuch"), second.statuses(), java.time.Clock.fixed(
+        t0.plusSeconds(120), java.time.ZoneOffset.UTC));
+    JsonNode gw = status(second, "Gateway", "default/web");
+    assertThat(transitionTime(gw.path("conditions"), "Programmed")).isEqualTo("2026-05-01T10:00:00Z");
+    assertThat(transitionTime(gw.path("listeners").get(0).path("conditions"), "Accepted"))
+        .isEqualTo("2026-05-01T10:00:00Z");
+    assertThat(transitionTime(status(second, "GatewayClass", "default/portcullis").path("conditions"), "Accepted"))
+        .isEqualTo("2026-05-01T10:00:00Z");
+    JsonNode parent = status(third, "HTTPRoute", "default/r").path("parents").get(0).path("conditions");
+    assertThat(transitionTime(parent, "Accepted")).isEqualTo("2026-05-01T10:00:00Z");
+    assertThat(condition(parent, "ResolvedRefs")).isEqualTo("False BackendNotFound");
+    assertThat(transitionTime(parent, "ResolvedRefs")).isEqualTo("2026-05-01T10:02:00Z");
+    // GatewayStatus.addresses: where its ports are bound
+    assertThat(gw.path("addresses").toString()).isEqualTo("[{\"type\":\"IPAddress\",\"value\":\"10.0.0.5\"},"
+        + "{\"type\":\"Hostname\",\"value\":\"gw.example.com\"}]");
+  }
+
+  @Test
+  void gatewayAddressesAreTheBindAddressOrTheInterfacesOfAWildcard() {
+    assertThat(GatewayAddresses.of("127.0.0.1")).containsExactly("127.0.0.1");
+    assertThat(GatewayAddresses.of("::1")).containsExactly("::1");
+    assertThat(GatewayAddresses.of("0.0.0.0")).isNotEmpty().allMatch(a -> a.matches("[0-9.]+"))
+        .doesNotContain("0.0.0.0").last().isEqualTo("127.0.0.1"); // loopback last
+  }
+
   @Test
   void aGatewayOfAnotherClassIsNotServed() {
     GatewayConfig c = translate("""
