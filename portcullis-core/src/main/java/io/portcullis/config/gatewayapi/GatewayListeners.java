@@ -31,8 +31,9 @@ import java.util.Set;
  * unset).
  *
  * <p>Conditions (Gateway API {@code ListenerConditionType}): {@code Accepted} (False: {@code PortUnavailable},
- * {@code UnsupportedProtocol}, {@code UnsupportedValue} for a hostname that is not a DNS name), {@code ResolvedRefs} (False: {@code InvalidCertificateRef}, {@code RefNotPermitted},
- * {@code InvalidRouteKinds}), {@code Conflicted} ({@link ListenerConflicts}), {@code Programmed}.
+ * {@code UnsupportedProtocol}, {@code UnsupportedValue} for a hostname that is not a DNS name), {@code ResolvedRefs}
+ * (False: {@code InvalidCertificateRef}, {@code RefNotPermitted}, {@code InvalidRouteKinds}), {@code Conflicted}
+ * ({@link ListenerConflicts}), {@code Programmed}.
  */
 final class GatewayListeners {
   private static final Set<String> HTTP_KINDS = Set.of("HTTPRoute", "GRPCRoute");

@@ -11,6 +11,7 @@ import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.RouteMatch;
 import io.portcullis.routing.VirtualHost;
+import io.portcullis.testing.GatewayApiManifests;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -105,6 +106,11 @@ class GatewayApiTranslatorTest {
     return "unset";
   }
 
+  /** Returns condition {@code type} of the first parent of route {@code kind key}, as {@link #condition}. */
+  static String parentCondition(GatewayConfig c, String kind, String key, String type) {
+    return condition(status(c, kind, key).path("parents").get(0).path("conditions"), type);
+  }
+
   static List<String> problems(GatewayConfig c) {
     return c.problems().stream().map(Object::toString).toList();
   }
@@ -117,6 +123,23 @@ class GatewayApiTranslatorTest {
         spec:
         %s
         """.formatted(name, spec.indent(2));
+  }
+
+  /** Returns Gateway {@code default/<name>} of class {@code portcullis} with {@code listeners} (YAML list items). */
+  static String gateway(String name, String listeners) {
+    return """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: %s, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+        %s
+        """.formatted(name, listeners.indent(2));
+  }
+
+  static String grpcRoute(String name, String spec) {
+    return route(name, spec).replace("kind: HTTPRoute", "kind: GRPCRoute");
   }
 
   @Test
@@ -293,18 +316,12 @@ class GatewayApiTranslatorTest {
 
   @Test
   void attachedRoutesCountsWhatParentRefsSelectAndAllowedRoutesAllowWhateverTheConditions() {
-    GatewayConfig c = translate("""
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: {name: web, namespace: default}
-        spec:
-          gatewayClassName: portcullis
-          listeners:
-          - {name: a, port: 80, protocol: HTTP, hostname: a.test}
-          - {name: a2, port: 80, protocol: HTTP, hostname: a.test}
-          - {name: grpc, port: 81, protocol: HTTP, allowedRoutes: {kinds: [{kind: GRPCRoute}]}}
-          - {name: other-ns, port: 82, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}
-        """, route("twice", """
+    GatewayConfig c = translate(gateway("web", """
+        - {name: a, port: 80, protocol: HTTP, hostname: a.test}
+        - {name: a2, port: 80, protocol: HTTP, hostname: a.test}
+        - {name: grpc, port: 81, protocol: HTTP, allowedRoutes: {kinds: [{kind: GRPCRoute}]}}
+        - {name: other-ns, port: 82, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}
+        """), route("twice", """
         parentRefs: [{name: web, sectionName: a}, {name: web}]
         hostnames: [b.test]
         rules: [{backendRefs: [{name: nosuch, port: 80}]}]
@@ -348,16 +365,11 @@ class GatewayApiTranslatorTest {
         parentRefs: [{name: web, sectionName: nosuch}]
         rules: [{backendRefs: [{name: shop, port: 8080}]}]
         """));
-    assertThat(condition(status(c, "HTTPRoute", "default/missing").path("parents").get(0).path("conditions"),
-        "ResolvedRefs")).isEqualTo("False BackendNotFound");
-    assertThat(condition(status(c, "HTTPRoute", "default/foreign").path("parents").get(0).path("conditions"),
-        "ResolvedRefs")).isEqualTo("False RefNotPermitted");
-    assertThat(condition(status(c, "HTTPRoute", "default/kind").path("parents").get(0).path("conditions"),
-        "ResolvedRefs")).isEqualTo("False InvalidKind");
-    assertThat(condition(status(c, "HTTPRoute", "default/noparent").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("False NoMatchingParent");
-    assertThat(condition(status(c, "HTTPRoute", "default/section").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("False NoMatchingParent");
+    assertThat(parentCondition(c, "HTTPRoute", "default/missing", "ResolvedRefs")).isEqualTo("False BackendNotFound");
+    assertThat(parentCondition(c, "HTTPRoute", "default/foreign", "ResolvedRefs")).isEqualTo("False RefNotPermitted");
+    assertThat(parentCondition(c, "HTTPRoute", "default/kind", "ResolvedRefs")).isEqualTo("False InvalidKind");
+    assertThat(parentCondition(c, "HTTPRoute", "default/noparent", "Accepted")).isEqualTo("False NoMatchingParent");
+    assertThat(parentCondition(c, "HTTPRoute", "default/section", "Accepted")).isEqualTo("False NoMatchingParent");
     for (String host : List.of("missing.test", "foreign.test", "kind.test")) {
       RouteAction a = route(c, 80, new Req("/", host)).orElseThrow().action();
       assertThat(a).isInstanceOf(RouteAction.DirectResponse.class);
@@ -375,15 +387,11 @@ class GatewayApiTranslatorTest {
         rules:
         - backendRefs: [{name: shop, port: 8080, weight: 3}, {name: nosuch, port: 80, weight: 1},
             {name: billing, namespace: money, port: 80}, {group: example.com, kind: Bucket, name: b, weight: 0}]
-        """), """
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: GRPCRoute
-        metadata: {name: g, namespace: default}
-        spec:
-          parentRefs: [{name: web, sectionName: shop}]
-          hostnames: [grpc.example.com]
-          rules: [{backendRefs: [{name: shop, port: 8080}, {group: example.com, kind: Bucket, name: b}]}]
-        """);
+        """), grpcRoute("g", """
+        parentRefs: [{name: web, sectionName: shop}]
+        hostnames: [grpc.example.com]
+        rules: [{backendRefs: [{name: shop, port: 8080}, {group: example.com, kind: Bucket, name: b}]}]
+        """));
     RouteAction.Forward f = (RouteAction.Forward) route(c, 80, new Req("/", "h")).orElseThrow().action();
     assertThat(f.destinations()).extracting(d -> d.cluster().name() + " " + d.cluster().known() + " " + d.weight())
         .containsExactly("outbound|8080||shop.default.svc.cluster.local true 3",
@@ -394,8 +402,7 @@ class GatewayApiTranslatorTest {
         .action();
     assertThat(g.destinations()).extracting(d -> d.cluster().known()).containsExactly(true, false);
     assertThat(g.clusterNotFoundStatus()).isEqualTo(503); // a gRPC client gets grpc-status 14, UNAVAILABLE
-    assertThat(condition(status(c, "HTTPRoute", "default/r").path("parents").get(0).path("conditions"),
-        "ResolvedRefs")).isEqualTo("False BackendNotFound");
+    assertThat(parentCondition(c, "HTTPRoute", "default/r", "ResolvedRefs")).isEqualTo("False BackendNotFound");
     assertThat(problems(c)).anyMatch(p -> p.startsWith("GRPCRoute default/g") && p.endsWith("requests for it "
         + "answer UNAVAILABLE"));
   }
@@ -413,8 +420,7 @@ class GatewayApiTranslatorTest {
           from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
           to: [{group: "", kind: Service}]
         """);
-    assertThat(condition(status(c, "HTTPRoute", "default/foreign").path("parents").get(0).path("conditions"),
-        "ResolvedRefs")).isEqualTo("True ResolvedRefs");
+    assertThat(parentCondition(c, "HTTPRoute", "default/foreign", "ResolvedRefs")).isEqualTo("True ResolvedRefs");
     RouteAction.Forward f = (RouteAction.Forward) route(c, 80, new Req("/", "h")).orElseThrow().action();
     assertThat(f.destinations().get(0).cluster().name()).isEqualTo("outbound|80||billing.money.svc.cluster.local");
   }
@@ -453,23 +459,17 @@ class GatewayApiTranslatorTest {
 
   @Test
   void everyConflictingListenerIsConflictedAndNotServedWhileTheOthersAre() {
-    GatewayConfig c = translate("""
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: {name: web, namespace: default}
-        spec:
-          gatewayClassName: portcullis
-          listeners:
-          - {name: a, port: 80, protocol: HTTP, hostname: a.test}
-          - {name: b, port: 80, protocol: HTTP, hostname: a.test}
-          - {name: ok, port: 80, protocol: HTTP, hostname: ok.test}
-          - {name: c, port: 81, protocol: HTTP, hostname: c.test}
-          - {name: c-tls, port: 81, protocol: HTTPS, hostname: c2.test, tls: {certificateRefs: [{name: cert}]}}
-          - {name: d, port: 90, protocol: UDP}
-          - {name: e, port: 70000, protocol: HTTP}
-          - {name: f, port: 91, protocol: HTTP, allowedRoutes: {kinds: [{kind: TLSRoute}, {kind: HTTPRoute}]}}
-          - {name: g, port: 92, protocol: HTTP, hostname: 10.0.0.1}
-        """, route("r", "parentRefs: [{name: web}]\nrules: [{backendRefs: [{name: shop, port: 8080}]}]"));
+    GatewayConfig c = translate(gateway("web", """
+        - {name: a, port: 80, protocol: HTTP, hostname: a.test}
+        - {name: b, port: 80, protocol: HTTP, hostname: a.test}
+        - {name: ok, port: 80, protocol: HTTP, hostname: ok.test}
+        - {name: c, port: 81, protocol: HTTP, hostname: c.test}
+        - {name: c-tls, port: 81, protocol: HTTPS, hostname: c2.test, tls: {certificateRefs: [{name: cert}]}}
+        - {name: d, port: 90, protocol: UDP}
+        - {name: e, port: 70000, protocol: HTTP}
+        - {name: f, port: 91, protocol: HTTP, allowedRoutes: {kinds: [{kind: TLSRoute}, {kind: HTTPRoute}]}}
+        - {name: g, port: 92, protocol: HTTP, hostname: 10.0.0.1}
+        """), route("r", "parentRefs: [{name: web}]\nrules: [{backendRefs: [{name: shop, port: 8080}]}]"));
     JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
     // the spec (v1.4, "Handling indistinct Listeners"): no winner, ALL indistinct listeners are not accepted
     for (int i : new int[] {0, 1}) {
@@ -573,64 +573,30 @@ class GatewayApiTranslatorTest {
     assertThat(c.listeners().get(80).tls()).isFalse();
   }
 
-  /** Conformance {@code GatewayHTTPListenerIsolation}'s Gateway: four listeners on one port, one route each. */
-  static String isolation(boolean routeHostnames) {
-    StringBuilder b = new StringBuilder("""
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: {name: iso, namespace: default}
-        spec:
-          gatewayClassName: portcullis
-          listeners:
-          - {name: empty-hostname, port: 80, protocol: HTTP}
-          - {name: wildcard-example-com, port: 80, protocol: HTTP, hostname: "*.example.com"}
-          - {name: wildcard-foo-example-com, port: 80, protocol: HTTP, hostname: "*.foo.example.com"}
-          - {name: abc-foo-example-com, port: 80, protocol: HTTP, hostname: abc.foo.example.com}
-        """);
-    for (String l : List.of("empty-hostname", "wildcard-example-com", "wildcard-foo-example-com",
-        "abc-foo-example-com")) {
-      b.append("---\n").append(route(l, """
-          parentRefs: [{name: iso, sectionName: %s}]
-          %s
-          rules: [{matches: [{path: {value: /%s}}], backendRefs: [{name: shop, port: 8080}]}]
-          """.formatted(l, routeHostnames ? "hostnames: [bar.com, \"*.example.com\", \"*.foo.example.com\", "
-          + "abc.foo.example.com]" : "", l)));
-    }
-    return b.toString();
-  }
-
   @ParameterizedTest(name = "route hostnames {0}")
   @CsvSource({"false", "true"})
   void aRequestSeesOnlyTheRoutesOfTheMostSpecificListenerOfItsHost(boolean routeHostnames) {
-    GatewayConfig c = translate(isolation(routeHostnames));
+    GatewayConfig c = translate(GatewayApiManifests.isolation(80, "shop", 8080, routeHostnames));
     Map<String, String> owner = Map.of("bar.com", "empty-hostname", "bar.example.com", "wildcard-example-com",
         "bar.foo.example.com", "wildcard-foo-example-com", "abc.foo.example.com", "abc-foo-example-com");
-    List<String> listeners = List.of("empty-hostname", "wildcard-example-com", "wildcard-foo-example-com",
-        "abc-foo-example-com");
     for (var e : owner.entrySet()) {
-      for (String path : listeners) {
+      for (String path : GatewayApiManifests.ISOLATION_LISTENERS) {
         assertThat(name(c, 80, e.getKey(), "/" + path)).as(e.getKey() + " /" + path)
-            .isEqualTo(path.equals(e.getValue()) ? "default/" + path + ".0.0" : "none");
+            .isEqualTo(path.equals(e.getValue()) ? "default/attaches-to-" + path + ".0.0" : "none");
       }
     }
-    for (String l : listeners) {
-      assertThat(condition(status(c, "HTTPRoute", "default/" + l).path("parents").get(0).path("conditions"),
-          "Accepted")).isEqualTo("True Accepted");
+    for (String l : GatewayApiManifests.ISOLATION_LISTENERS) {
+      assertThat(condition(status(c, "HTTPRoute", "default/attaches-to-" + l).path("parents").get(0)
+          .path("conditions"), "Accepted")).isEqualTo("True Accepted");
     }
   }
 
   @Test
   void aListenerWithAHostnameAndNoRoutesDoesNotFallThroughToAWildcardSibling() {
-    GatewayConfig c = translate("""
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: {name: iso, namespace: default}
-        spec:
-          gatewayClassName: portcullis
-          listeners:
-          - {name: any, port: 80, protocol: HTTP}
-          - {name: shop, port: 80, protocol: HTTP, hostname: "*.shop.test"}
-        """, route("any", "parentRefs: [{name: iso, sectionName: any}]\nrules: [{backendRefs: [{name: shop, port: "
+    GatewayConfig c = translate(gateway("iso", """
+        - {name: any, port: 80, protocol: HTTP}
+        - {name: shop, port: 80, protocol: HTTP, hostname: "*.shop.test"}
+        """), route("any", "parentRefs: [{name: iso, sectionName: any}]\nrules: [{backendRefs: [{name: shop, port: "
         + "8080}]}]"));
     assertThat(name(c, 80, "other.test", "/")).isEqualTo("default/any.0.0");
     assertThat(name(c, 80, "a.shop.test", "/")).isEqualTo("none");
@@ -674,32 +640,24 @@ class GatewayApiTranslatorTest {
     // the older GRPCRoute wins; on a timestamp tie, namespace/name: default/a-tie before default/elsewhere
     assertThat(name(c, 80, "shop.test", "/")).isEqualTo("default/grpc.0.0");
     assertThat(name(c, 80, "grpc.example.org", "/")).isEqualTo("default/a-tie.0.0");
-    assertThat(condition(status(c, "HTTPRoute", "default/web").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("False NotAllowedByListeners");
-    assertThat(condition(status(c, "GRPCRoute", "default/elsewhere").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("False NotAllowedByListeners");
-    assertThat(condition(status(c, "GRPCRoute", "default/grpc").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("True Accepted");
+    assertThat(parentCondition(c, "HTTPRoute", "default/web", "Accepted")).isEqualTo("False NotAllowedByListeners");
+    assertThat(parentCondition(c, "GRPCRoute", "default/elsewhere", "Accepted"))
+        .isEqualTo("False NotAllowedByListeners");
+    assertThat(parentCondition(c, "GRPCRoute", "default/grpc", "Accepted")).isEqualTo("True Accepted");
     assertThat(problems(c)).anyMatch(p -> p.startsWith("HTTPRoute default/web") && p.contains("spec.hostnames: "
         + "listener http already serves GRPCRoute default/grpc (older) for *.test"));
   }
 
   @Test
   void aMissingCertificateSecretIsReportedAndTheListenerStillServesItsHost() {
-    GatewayConfig c = translate("""
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: {name: web, namespace: default}
-        spec:
-          gatewayClassName: portcullis
-          listeners:
-          - {name: https, port: 443, protocol: HTTPS, hostname: shop.test, tls: {certificateRefs: [{name: shop-tls}]}}
-          - name: foreign
-            port: 443
-            protocol: HTTPS
-            hostname: foreign.test
-            tls: {certificateRefs: [{name: their-tls, namespace: money}]}
-        """);
+    GatewayConfig c = translate(gateway("web", """
+        - {name: https, port: 443, protocol: HTTPS, hostname: shop.test, tls: {certificateRefs: [{name: shop-tls}]}}
+        - name: foreign
+          port: 443
+          protocol: HTTPS
+          hostname: foreign.test
+          tls: {certificateRefs: [{name: their-tls, namespace: money}]}
+        """));
     JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
     assertThat(condition(ls.get(0).path("conditions"), "ResolvedRefs")).isEqualTo("False InvalidCertificateRef");
     assertThat(condition(ls.get(1).path("conditions"), "ResolvedRefs")).isEqualTo("False RefNotPermitted");
@@ -756,8 +714,7 @@ class GatewayApiTranslatorTest {
         - filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Thing, name: t}}]
           backendRefs: [{name: shop, port: 8080}]
         """));
-    assertThat(condition(status(c, "HTTPRoute", "default/r").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("False UnsupportedValue");
+    assertThat(parentCondition(c, "HTTPRoute", "default/r", "Accepted")).isEqualTo("False UnsupportedValue");
     assertThat(name(c, 80, "h", "/")).isEqualTo("none");
   }
 
@@ -801,18 +758,14 @@ class GatewayApiTranslatorTest {
 
   @Test
   void aGrpcRouteDropsItsInvalidRulesToo() {
-    GatewayConfig c = translate(GATEWAY, """
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: GRPCRoute
-        metadata: {name: g, namespace: default}
-        spec:
-          parentRefs: [{name: web, sectionName: http}]
-          rules:
-          - matches: [{method: {service: echo.Echo}}]
-            backendRefs: [{name: shop, port: 8080}]
-          - matches: [{method: {type: Suffix, service: echo.Other}}]
-            backendRefs: [{name: shop, port: 8080}]
-        """);
+    GatewayConfig c = translate(GATEWAY, grpcRoute("g", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{method: {service: echo.Echo}}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{method: {type: Suffix, service: echo.Other}}]
+          backendRefs: [{name: shop, port: 8080}]
+        """));
     JsonNode conditions = status(c, "GRPCRoute", "default/g").path("parents").get(0).path("conditions");
     assertThat(condition(conditions, "Accepted")).isEqualTo("True Accepted");
     assertThat(condition(conditions, "PartiallyInvalid")).isEqualTo("True UnsupportedValue");
@@ -821,18 +774,14 @@ class GatewayApiTranslatorTest {
 
   @Test
   void grpcRoutesMatchServiceAndMethodAndSpeakHttp2() {
-    GatewayConfig c = translate(GATEWAY, """
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: GRPCRoute
-        metadata: {name: g, namespace: default}
-        spec:
-          parentRefs: [{name: web, sectionName: http}]
-          rules:
-          - matches: [{method: {service: echo.Echo, method: Say}}]
-            backendRefs: [{name: shop, port: 8080}]
-          - matches: [{method: {service: echo.Echo}}]
-            backendRefs: [{name: cart, port: 81}]
-        """);
+    GatewayConfig c = translate(GATEWAY, grpcRoute("g", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{method: {service: echo.Echo, method: Say}}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{method: {service: echo.Echo}}]
+          backendRefs: [{name: cart, port: 81}]
+        """));
     assertThat(name(c, 80, "h", "/echo.Echo/Say")).isEqualTo("default/g.0.0");
     assertThat(name(c, 80, "h", "/echo.Echo/Other")).isEqualTo("default/g.1.0");
     assertThat(name(c, 80, "h", "/other.Svc/Say")).isEqualTo("none");
@@ -843,17 +792,13 @@ class GatewayApiTranslatorTest {
 
   @Test
   void aGrpcRuleWithoutAValidBackendAnswersUnavailable() {
-    GatewayConfig c = translate(GATEWAY, """
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: GRPCRoute
-        metadata: {name: g, namespace: default}
-        spec:
-          parentRefs: [{name: web, sectionName: http}]
-          rules:
-          - matches: [{method: {service: echo.None}}]
-          - matches: [{method: {service: echo.Missing}}]
-            backendRefs: [{name: nosuch, port: 80}]
-        """);
+    GatewayConfig c = translate(GATEWAY, grpcRoute("g", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{method: {service: echo.None}}]
+        - matches: [{method: {service: echo.Missing}}]
+          backendRefs: [{name: nosuch, port: 80}]
+        """));
     for (String path : List.of("/echo.None/Say", "/echo.Missing/Say")) {
       RouteAction a = route(c, 80, new Req(path, "h")).orElseThrow().action();
       // 503: the data plane's gRPC reply for it is grpc-status 14 (UNAVAILABLE); a 500 would be 2 (UNKNOWN)
@@ -873,16 +818,12 @@ class GatewayApiTranslatorTest {
       "/third.Svc/Say, none",
   })
   void grpcRegexMatchesKeepEachAlternationInItsOwnPathSegment(String path, String expected) {
-    GatewayConfig c = translate(GATEWAY, """
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: GRPCRoute
-        metadata: {name: g, namespace: default}
-        spec:
-          parentRefs: [{name: web, sectionName: http}]
-          rules:
-          - matches: [{method: {type: RegularExpression, service: 'echo\\.Echo|other\\.Svc', method: 'Say|Hear'}}]
-            backendRefs: [{name: shop, port: 8080}]
-        """);
+    GatewayConfig c = translate(GATEWAY, grpcRoute("g", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{method: {type: RegularExpression, service: 'echo\\.Echo|other\\.Svc', method: 'Say|Hear'}}]
+          backendRefs: [{name: shop, port: 8080}]
+        """));
     assertThat(name(c, 80, "h", path)).isEqualTo(expected);
   }
 
@@ -909,7 +850,6 @@ class GatewayApiTranslatorTest {
     assertThat(l.passthrough().find("db.example.com")).hasValueSatisfying(t -> assertThat(t.name())
         .isEqualTo("default/t"));
     assertThat(l.passthrough().find("other.example.com")).isEmpty();
-    assertThat(condition(status(c, "TLSRoute", "default/t").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("True Accepted");
+    assertThat(parentCondition(c, "TLSRoute", "default/t", "Accepted")).isEqualTo("True Accepted");
   }
 }
