@@ -48,7 +48,11 @@ final class ListenerRoutes {
   static void bind(List<Attached> routes, List<ListenerState> listeners, IstioModel model, TranslationContext cx) {
     List<Attached> oldestFirst = new ArrayList<>(routes);
     oldestFirst.sort(Comparator.comparing(Attached::created).thenComparing(a -> a.route().key()));
-    Map<ListenerState, List<Holder>> holders = new LinkedHashMap<>();
+    // by listener, by route kind: a route is checked against the other kind's holders only
+    Map<ListenerState, Map<String, List<Holder>>> holders = new LinkedHashMap<>();
+    Map<Integer, List<ListenerState>> servedByPort = new LinkedHashMap<>();
+    listeners.stream().filter(l -> l.served).forEach(l -> servedByPort.computeIfAbsent(l.port,
+        p -> new ArrayList<>()).add(l));
     Map<ListenerState, Map<String, List<RankedRoute>>> byListener = new LinkedHashMap<>();
     for (Attached a : oldestFirst) {
       for (RouteParents.Parent p : a.parents()) {
@@ -63,18 +67,19 @@ final class ListenerRoutes {
             continue;
           }
           served++;
-          List<Holder> onListener = holders.computeIfAbsent(l, k -> new ArrayList<>());
-          Holder other = onListener.stream().filter(h -> !h.route().route().kind().equals(a.route().kind())
-              && intersect(h.domains(), at.domains())).findFirst().orElse(null);
+          Map<String, List<Holder>> onListener = holders.computeIfAbsent(l, k -> new LinkedHashMap<>());
+          String otherKind = a.route().kind().equals("HTTPRoute") ? "GRPCRoute" : "HTTPRoute";
+          Holder other = onListener.getOrDefault(otherKind, List.of()).stream()
+              .filter(h -> intersect(h.domains(), at.domains())).findFirst().orElse(null);
           if (other != null) {
             refused.add("listener " + l.name + " already serves " + other.route().route().id() + " (older) for "
                 + String.join(", ", other.domains()));
             continue;
           }
-          onListener.add(new Holder(a, at.domains()));
+          onListener.computeIfAbsent(a.route().kind(), k -> new ArrayList<>()).add(new Holder(a, at.domains()));
           Map<String, List<RankedRoute>> byDomain = byListener.computeIfAbsent(l, k -> new LinkedHashMap<>());
           for (String d : at.domains()) {
-            if (!isolatedAway(l, d, listeners)) {
+            if (!isolatedAway(l, d, servedByPort.get(l.port))) {
               byDomain.computeIfAbsent(d, k -> new ArrayList<>()).addAll(a.ranked());
             }
           }
@@ -116,12 +121,12 @@ final class ListenerRoutes {
   }
 
   /**
-   * Whether {@code domain}, attached to {@code l}, belongs to a more specific listener served on the same port: one
-   * whose hostname {@code l}'s covers and which covers {@code domain}.
+   * Whether {@code domain}, attached to {@code l}, belongs to a more specific listener served on the same port (one of
+   * {@code onPort}): one whose hostname {@code l}'s covers and which covers {@code domain}.
    */
-  private static boolean isolatedAway(ListenerState l, String domain, List<ListenerState> listeners) {
-    for (ListenerState m : listeners) {
-      if (m != l && m.served && m.port == l.port && !m.hostname.equals(l.hostname)
+  private static boolean isolatedAway(ListenerState l, String domain, List<ListenerState> onPort) {
+    for (ListenerState m : onPort) {
+      if (m != l && !m.hostname.equals(l.hostname)
           && HostTable.covers(l.hostname, m.hostname) && HostTable.covers(m.hostname, domain)) {
         return true;
       }
