@@ -28,11 +28,13 @@ import java.util.Set;
 
 /**
  * The Kubernetes Gateway API family ({@code gateway.networking.k8s.io} v1, v1beta1, v1alpha2): GatewayClasses
- * whose {@code controllerName} is {@value #CONTROLLER}, their Gateways ({@link GatewayListeners}), HTTPRoutes
- * ({@link HttpRouteRules}), GRPCRoutes ({@link GrpcRouteRules}) and TLSRoutes ({@link TlsRouteRules}) attached to
- * them ({@link RouteParents}), and ReferenceGrants ({@link ReferenceGrants}), converted into the Istio model as
- * Istio's {@code pilot/pkg/config/kube/gateway} does: one server per listener, bound under its own gateway key, and
- * per listener and host the routes attached there, in the Gateway API's precedence ({@link RankedRoute}).
+ * whose {@code controllerName} is {@value #CONTROLLER}, their Gateways ({@link GatewayListeners}, conflicts between
+ * listeners across them: {@link ListenerConflicts}), HTTPRoutes ({@link HttpRouteRules}), GRPCRoutes
+ * ({@link GrpcRouteRules}) and TLSRoutes ({@link TlsRouteRules}) attached to them ({@link RouteParents}), and
+ * ReferenceGrants ({@link ReferenceGrants}), converted into the Istio model as Istio's
+ * {@code pilot/pkg/config/kube/gateway} does: one server per listener, bound under its own gateway key, and per
+ * listener and host the routes attached there, in the Gateway API's precedence ({@link RankedRoute}), isolated from
+ * the port's other listeners ({@link ListenerRoutes}).
  *
  * <p>Computes the status the Gateway API defines for every object it serves (GatewayClass {@code Accepted};
  * Gateway {@code Accepted}, {@code Programmed} and per listener {@code Accepted}, {@code ResolvedRefs},
