@@ -24,6 +24,7 @@ import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.ListenerConfig;
 import io.portcullis.config.Problem;
 import io.portcullis.config.Snapshot;
+import io.portcullis.config.gatewayapi.GatewayAddresses;
 import io.portcullis.config.ingress.IngressClassSelection;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.DataPlane;
@@ -240,7 +241,8 @@ public final class Portcullis implements AutoCloseable {
   private Portcullis(Options options) {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset(),
-        options.maxRegexProgramSize(), options.ingressClasses());
+        options.maxRegexProgramSize(), options.ingressClasses(),
+        GatewayAddresses.of(options.bindAddress()));
     IssuanceOptions issuance = options.issuance();
     this.certTranslator = new CertManagerTranslator(options.namespace(), issuance.clusterResourceNamespace()
         .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace(), issuance.defaultIssuer());
@@ -397,7 +399,7 @@ public final class Portcullis implements AutoCloseable {
     Map<String, GatewayConfig.SecretData> stored = new LinkedHashMap<>();
     certs.storedSecrets().forEach((key, s) -> stored.put(key, new GatewayConfig.SecretData(key, "state " + key,
         s.data())));
-    GatewayConfig config = translator.translate(snapshot, stored);
+    GatewayConfig config = translator.translate(snapshot, stored, applied.config().statuses(), clock);
     CertManagerConfig certConfig = certTranslator.translate(snapshot, config);
     List<Problem> problems = new ArrayList<>(config.problems());
     problems.addAll(certConfig.problems());

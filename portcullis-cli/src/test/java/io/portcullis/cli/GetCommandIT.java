@@ -58,8 +58,8 @@ class GetCommandIT {
       Proc.Result gateways = Proc.run(30, Launcher.PATH, "get", "gateways", "-A", "--admin", admin);
       assertThat(gateways.exitCode()).as(gateways.stderr()).isZero();
       assertThat(gateways.stdout().lines().toList()).containsExactly(
-          "NAMESPACE   NAME   CLASS        ADDRESS   PROGRAMMED   AGE",
-          "shop        web    portcullis             True         <unknown>");
+          "NAMESPACE   NAME   CLASS        ADDRESS     PROGRAMMED   AGE",
+          "shop        web    portcullis   127.0.0.1   True         <unknown>");
 
       Proc.Result routes = Proc.run(30, Launcher.PATH, "get", "httproute", "-n", "shop", "--admin", admin);
       assertThat(routes.stdout()).startsWith("NAME    HOSTNAMES").contains("front").contains("[\"shop.example.com\"]");

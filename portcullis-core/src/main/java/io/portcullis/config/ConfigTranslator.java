@@ -12,6 +12,7 @@ import io.portcullis.config.ingress.IngressClassSelection;
 import io.portcullis.config.ingress.IngressTranslator;
 import io.portcullis.config.istio.IstioTranslator;
 import io.portcullis.routing.SafeRegex;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +46,7 @@ public final class ConfigTranslator {
   private final int portOffset;
   private final int maxRegexProgramSize;
   private final IngressTranslator ingress;
+  private final List<String> addresses;
 
   /**
    * Creates a translator that accepts regexes of at most Envoy's default program size,
@@ -79,6 +81,17 @@ public final class ConfigTranslator {
    */
   public ConfigTranslator(String gatewayNamespace, int portOffset, int maxRegexProgramSize,
       IngressClassSelection ingressClasses) {
+    this(gatewayNamespace, portOffset, maxRegexProgramSize, ingressClasses, List.of());
+  }
+
+  /**
+   * Creates a translator whose Gateways report {@code addresses} (the addresses their ports are bound to) in
+   * {@code status.addresses}; the other parameters as {@link #ConfigTranslator(String, int, int,
+   * IngressClassSelection)}.
+   */
+  public ConfigTranslator(String gatewayNamespace, int portOffset, int maxRegexProgramSize,
+      IngressClassSelection ingressClasses, List<String> addresses) {
+    this.addresses = List.copyOf(addresses);
     this.gatewayNamespace = requireNonNull(gatewayNamespace, "gatewayNamespace");
     this.portOffset = portOffset;
     this.maxRegexProgramSize = SafeRegex.checkMaxProgramSize("maxRegexProgramSize", maxRegexProgramSize);
@@ -87,19 +100,28 @@ public final class ConfigTranslator {
 
   /** Translates {@code snapshot}; never throws for bad input, which becomes {@link Problem}s instead. */
   public GatewayConfig translate(Snapshot snapshot) {
-    return translate(snapshot, Map.of());
+    return translate(snapshot, Map.of(), List.of(), Clock.systemUTC());
+  }
+
+  /** As {@link #translate(Snapshot, Map, List, Clock)} without stored Secrets. */
+  public GatewayConfig translate(Snapshot snapshot, List<ObjectStatus> previous, Clock clock) {
+    return translate(snapshot, Map.of(), previous, clock);
   }
 
   /**
-   * Translates {@code snapshot} as it would be in a cluster holding {@code stored} too; never throws for bad input.
+   * Translates {@code snapshot} as the next of a series, as it would be in a cluster holding {@code stored} too;
+   * never throws for bad input.
    *
    * @param stored the Secrets the certificate manager stored (issued ones), by {@code namespace/name}: looked up as
    *     if they were manifests, after the manifests' own (a manifest Secret of the same name is the one read), so that
    *     a reference to an issued Secret resolves (Gateway API {@code ResolvedRefs}, "not found" warnings)
+   * @param previous the statuses being served: a status condition that is as there keeps its
+   *     {@code lastTransitionTime}; one that changed, or is new, gets {@code clock}'s time
    */
-  public GatewayConfig translate(Snapshot snapshot, Map<String, GatewayConfig.SecretData> stored) {
+  public GatewayConfig translate(Snapshot snapshot, Map<String, GatewayConfig.SecretData> stored,
+      List<ObjectStatus> previous, Clock clock) {
     TranslationContext cx = new TranslationContext(snapshot, mapper, gatewayNamespace, portOffset,
-        maxRegexProgramSize);
+        maxRegexProgramSize, addresses, previous, clock.instant());
     List<Resource> core = new ArrayList<>();
     List<Resource> istio = new ArrayList<>();
     List<Resource> ingresses = new ArrayList<>();

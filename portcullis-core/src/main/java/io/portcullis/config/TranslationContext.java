@@ -3,6 +3,7 @@ package io.portcullis.config;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.portcullis.config.Problem.Severity;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,14 +23,38 @@ public final class TranslationContext {
   private final int portOffset;
   private final int maxRegexProgramSize;
   private final ObjectMapper mapper;
+  private final List<String> addresses;
+  private final List<ObjectStatus> previousStatuses;
+  private final Instant now;
 
   TranslationContext(Snapshot snapshot, ObjectMapper mapper, String gatewayNamespace, int portOffset,
-      int maxRegexProgramSize) {
+      int maxRegexProgramSize, List<String> addresses, List<ObjectStatus> previousStatuses, Instant now) {
     problems.addAll(snapshot.problems());
     this.mapper = mapper;
     this.gatewayNamespace = gatewayNamespace;
     this.portOffset = portOffset;
     this.maxRegexProgramSize = maxRegexProgramSize;
+    this.addresses = List.copyOf(addresses);
+    this.previousStatuses = List.copyOf(previousStatuses);
+    this.now = now;
+  }
+
+  /** Returns the addresses Gateway ports are bound to, as a Gateway's {@code status.addresses} lists them. */
+  public List<String> addresses() {
+    return addresses;
+  }
+
+  /**
+   * Returns the statuses of the previous translation (what is being served), so that a condition whose status did
+   * not change keeps its {@code lastTransitionTime}; empty on the first.
+   */
+  public List<ObjectStatus> previousStatuses() {
+    return previousStatuses;
+  }
+
+  /** Returns the time of this translation: a condition that changes status is stamped with it. */
+  public Instant now() {
+    return now;
   }
 
   /** Returns the problems found so far, in the order found (mutable: translators add to it). */

@@ -230,7 +230,9 @@ final class Exchange {
     cluster = f.pick();
     if (cluster.cluster().endpoints().isEmpty()) {
       // UH: a known service with no ready endpoint; NC: a host or subset nothing declares (Envoy's flags)
-      local(503, "no healthy upstream", cluster.cluster().known() ? "UH" : "NC", null);
+      boolean known = cluster.cluster().known();
+      local(known ? 503 : f.clusterNotFoundStatus(), known || f.clusterNotFoundStatus() == 503 ? "no healthy upstream"
+          : "", known ? "UH" : "NC", null);
       return;
     }
     if (webSocket && UpstreamCalls.protocol(cluster.cluster(), false) == Cluster.Protocol.HTTP2) {

@@ -23,9 +23,13 @@ public sealed interface RouteAction {
    *     {@code rewrite.uri}; Gateway API {@code ReplacePrefixMatch}, element-wise for a {@code PathPrefix} match)
    * @param mirrors where a copy of each request is also sent, its response ignored (Istio {@code mirrors}, Gateway
    *     API {@code RequestMirror}); empty for none
+   * @param clusterNotFoundStatus what a request answers when the destination picked is a cluster nothing declares
+   *     ({@link Cluster#known()} false; Envoy's {@code cluster_not_found_response_code}): 503 ({@code NC}) by
+   *     default; 500 for a Gateway API HTTPRoute's invalid {@code backendRefs}, as Istio sets it for them
    */
   record Forward(List<WeightedCluster> destinations, Optional<String> rewriteUri, Optional<String> rewriteAuthority,
-      Duration timeout, RetryPolicy retries, boolean rewriteFullPath, List<Mirror> mirrors) implements RouteAction {
+      Duration timeout, RetryPolicy retries, boolean rewriteFullPath, List<Mirror> mirrors,
+      int clusterNotFoundStatus) implements RouteAction {
     /** Copies the lists and checks that there is a destination. */
     public Forward {
       destinations = List.copyOf(destinations);
@@ -33,6 +37,12 @@ public sealed interface RouteAction {
       if (destinations.isEmpty()) {
         throw new IllegalArgumentException("destinations: empty (expected: at least one)");
       }
+    }
+
+    /** A forward whose undeclared clusters answer 503 ({@code NC}), as Envoy's do by default. */
+    public Forward(List<WeightedCluster> destinations, Optional<String> rewriteUri, Optional<String> rewriteAuthority,
+        Duration timeout, RetryPolicy retries, boolean rewriteFullPath, List<Mirror> mirrors) {
+      this(destinations, rewriteUri, rewriteAuthority, timeout, retries, rewriteFullPath, mirrors, 503);
     }
 
     /**

@@ -7,6 +7,10 @@ import io.portcullis.Portcullis;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.Transport;
 import io.portcullis.testing.DevCertificates;
+import io.portcullis.testing.GatewayApiManifests;
+import io.portcullis.testing.GrpcBackend;
+import io.portcullis.testing.GrpcClients;
+import io.portcullis.testing.GrpcEcho;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import io.portcullis.testing.RecordingBackend;
@@ -45,15 +49,17 @@ class GatewayApiIT {
   private static Path ca;
   private static RecordingBackend a;
   private static RecordingBackend b;
+  private static GrpcBackend grpc;
 
   @BeforeAll
   static void start() throws Exception {
     a = new RecordingBackend();
     b = new RecordingBackend();
-    offset = Ports.freeOffset(80, 443);
+    grpc = GrpcBackend.start();
+    offset = Ports.freeOffset(80, 443, 8000);
     Path config = Files.createDirectories(tmp.resolve("config"));
     Files.writeString(config.resolve("services.yaml"), service("shop", a.port()) + "---\n" + service("cart",
-        b.port()));
+        b.port()) + "---\n" + service("echo", grpc.port()));
     Files.writeString(config.resolve("tls.yaml"), secret("shop.example.com"));
     Files.writeString(config.resolve("gateway.yaml"), """
         apiVersion: gateway.networking.k8s.io/v1
@@ -116,6 +122,8 @@ class GatewayApiIT {
             backendRefs: [{name: shop, port: 80}]
           - matches: [{path: {value: /split}}]
             backendRefs: [{name: shop, port: 80, weight: 1}, {name: cart, port: 80, weight: 1}]
+          - matches: [{path: {value: /half-missing}}]
+            backendRefs: [{name: shop, port: 80, weight: 1}, {name: nosuch, port: 80, weight: 1}]
           - matches: [{path: {value: /missing}}]
             backendRefs: [{name: nosuch, port: 80}]
           - matches: [{path: {value: /foreign}}]
@@ -129,11 +137,27 @@ class GatewayApiIT {
           parentRefs: [{name: web, sectionName: http}]
           rules: [{backendRefs: [{name: cart, port: 80}]}]
         """);
+    // conformance GatewayHTTPListenerIsolation's Gateway (with its second part's route hostnames), on port 8000
+    StringBuilder isolation = new StringBuilder(GatewayApiManifests.isolation(8000, "shop", 80, true));
+    isolation.append("""
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: echo, namespace: default}
+        spec:
+          parentRefs: [{name: isolation, sectionName: empty-hostname}]
+          hostnames: [grpc.test]
+          rules:
+          - matches: [{method: {service: portcullis.test.Echo, method: Unary}}]
+            backendRefs: [{name: echo, port: 80, weight: 1}, {name: nosuch, port: 80, weight: 1}]
+          - matches: [{method: {service: portcullis.test.Echo, method: Sleep}}]
+        """);
+    Files.writeString(config.resolve("isolation.yaml"), isolation.toString());
     gateway = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", offset, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, tmp.resolve("state"),
         Duration.ofSeconds(1)));
     await().atMost(Duration.ofSeconds(10)).until(() -> gateway.ready() && Ports.listening(80 + offset)
-        && Ports.listening(443 + offset));
+        && Ports.listening(443 + offset) && Ports.listening(8000 + offset));
   }
 
   @AfterAll
@@ -145,6 +169,9 @@ class GatewayApiIT {
       if (r != null) {
         r.close();
       }
+    }
+    if (grpc != null) {
+      grpc.close();
     }
   }
 
@@ -238,6 +265,17 @@ class GatewayApiIT {
     assertThat(http(method, host, path, headers)).isEqualTo(expected);
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"bar.com, empty-hostname", "bar.example.com, wildcard-example-com",
+      "bar.foo.example.com, wildcard-foo-example-com", "abc.foo.example.com, abc-foo-example-com"})
+  void aRequestSeesOnlyTheRoutesOfItsMostSpecificListener(String host, String listener) throws Exception {
+    for (String path : GatewayApiManifests.ISOLATION_LISTENERS) {
+      List<String> args = List.of("-H", "Host: " + host, "http://127.0.0.1:" + (8000 + offset) + "/" + path);
+      assertThat(reached(curl(args.toArray(String[]::new)))).as(host + " /" + path)
+          .isEqualTo(path.equals(listener) ? "a 200" : "404");
+    }
+  }
+
   @Test
   void headerModifiersChangeTheRequestAndTheResponse() throws Exception {
     Proc.Result r = Proc.run(20, "curl", "-s", "-D", "-", "-o", "/dev/null", "-H", "Host: shop.example.com", "-H",
@@ -271,17 +309,46 @@ class GatewayApiIT {
     assertThat(got.headers().get("host")).containsExactly(host);
   }
 
-  @Test
-  void weightedBackendsShareTheRequests() throws Exception {
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+      "/split, b 200", // 1:1 between a and b
+      "/half-missing, 500", // 1:1 between a and a missing Service: its share answers 500, not a's
+  })
+  void weightedBackendsShareTheRequests(String path, String other) throws Exception {
     int toA = 0;
-    int toB = 0;
+    int toOther = 0;
     for (int i = 0; i < 40; i++) {
-      String hit = http("GET", "shop.example.com", "/split");
+      String hit = http("GET", "shop.example.com", path);
       toA += hit.equals("a 200") ? 1 : 0;
-      toB += hit.equals("b 200") ? 1 : 0;
+      toOther += hit.equals(other) ? 1 : 0;
     }
-    assertThat(toA + toB).isEqualTo(40);
+    assertThat(toA + toOther).isEqualTo(40);
     assertThat(toA).isBetween(5, 35); // 1:1; the chance of 35:5 or worse is about 1 in 10^5
+  }
+
+  @Test
+  void aGrpcRouteAnswersUnavailableForItsInvalidBackendsShareAndARuleWithoutBackends() throws Exception {
+    io.grpc.ManagedChannel ch = GrpcClients.plaintext(8000 + offset, "grpc.test");
+    try {
+      int ok = 0;
+      int unavailable = 0;
+      for (int i = 0; i < 40; i++) {
+        try {
+          GrpcClients.unary(ch, GrpcEcho.UNARY, io.grpc.CallOptions.DEFAULT, new byte[] {1});
+          ok++;
+        } catch (io.grpc.StatusRuntimeException e) {
+          assertThat(e.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+          unavailable++;
+        }
+      }
+      assertThat(unavailable).isBetween(5, 35);
+      assertThat(ok + unavailable).isEqualTo(40);
+      assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(io.grpc.StatusRuntimeException.class,
+          () -> GrpcClients.unary(ch, GrpcEcho.SLEEP, io.grpc.CallOptions.DEFAULT, new byte[] {1})).getStatus()
+          .getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+    } finally {
+      GrpcClients.close(ch);
+    }
   }
 
   @Test
@@ -300,6 +367,9 @@ class GatewayApiIT {
     assertThat(gw.path("status").path("listeners").get(1).path("attachedRoutes").asInt()).isEqualTo(1);
     assertThat(gw.path("status").path("conditions").toString()).contains("\"type\":\"Programmed\",\"status\":"
         + "\"True\"");
+    // GatewayStatus.addresses: where its ports are bound (--bind)
+    assertThat(gw.path("status").path("addresses").toString()).isEqualTo("[{\"type\":\"IPAddress\",\"value\":"
+        + "\"127.0.0.1\"}]");
   }
 
   @Test

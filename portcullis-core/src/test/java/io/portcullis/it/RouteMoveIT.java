@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue 15, point 6: a reload that moves an HTTPRoute from one Gateway to another (both serving port 80) while
  * requests run, then removes the first Gateway: no request fails, and the status follows the route (its parent,
- * each listener's {@code attachedRoutes}).
+ * each listener's {@code attachedRoutes}) while an unchanged condition keeps its {@code lastTransitionTime}.
  */
 class RouteMoveIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -79,6 +79,17 @@ class RouteMoveIT {
     return g.path("status").path("listeners").path(0).path("attachedRoutes").asInt(-1);
   }
 
+  /** Returns the {@code lastTransitionTime} of the first listener's {@code Accepted} condition. */
+  private static String listenerAccepted(Portcullis p, String gatewayName) throws Exception {
+    JsonNode g = get(p, "/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/" + gatewayName);
+    for (JsonNode c : g.path("status").path("listeners").path(0).path("conditions")) {
+      if (c.path("type").asText().equals("Accepted")) {
+        return c.path("status").asText().equals("True") ? c.path("lastTransitionTime").asText() : c.toString();
+      }
+    }
+    return "none";
+  }
+
   @Test
   void movingARouteBetweenGatewaysFailsNoRequest() throws Exception {
     try (RecordingBackend backend = new RecordingBackend()) {
@@ -118,10 +129,15 @@ class RouteMoveIT {
         try (RequestLoop loop = new RequestLoop(() -> client.send(req, HttpResponse.BodyHandlers.discarding())
             .statusCode() == 200)) {
           await().atMost(Duration.ofSeconds(10)).until(() -> loop.ok() >= 50);
+          String listenerSince = listenerAccepted(p, "gw-b");
+          // the reload comes at a later second than the conditions' time: an unchanged one must keep it
+          await().atMost(Duration.ofSeconds(3)).until(() -> java.time.Instant.now().isAfter(
+              java.time.Instant.parse(listenerSince).plusSeconds(1)));
           replace(config.resolve("route.yaml"), route("gw-b"));
           await().atMost(Duration.ofSeconds(10)).until(() -> parentOf(p).equals("gw-b True"));
           assertThat(attached(p, "gw-a")).isZero();
           assertThat(attached(p, "gw-b")).isEqualTo(1);
+          assertThat(listenerAccepted(p, "gw-b")).isEqualTo(listenerSince);
           int afterMove = loop.ok();
           Files.delete(config.resolve("gw-a.yaml"));
           await().atMost(Duration.ofSeconds(10)).until(() -> get(p,

@@ -15,13 +15,27 @@ import java.util.OptionalInt;
  * {@code Service} by name, in the route's namespace unless {@code namespace} is set and a ReferenceGrant allows it,
  * with its {@code port}) into a weighted cluster of the Istio model, DestinationRules applied. An unresolved one is
  * reported, recorded in the route's {@link RefStatus} ({@code InvalidKind}, {@code RefNotPermitted},
- * {@code BackendNotFound}) and left out. Used on the translating thread only.
+ * {@code BackendNotFound}) and stands for its share of the requests as an {@link #invalid} destination. Used on the
+ * translating thread only.
  */
 final class BackendRefs {
   /** One backend reference, whatever the route kind's model class. */
   record Ref(String group, String kind, String name, String namespace, Integer port, Integer weight) {}
 
   private BackendRefs() {}
+
+  /**
+   * Returns the weighted destination standing for invalid {@code ref} (of route {@code r}) among valid ones: a
+   * cluster nothing declares, with {@code ref}'s weight, so that its share of the requests answers the forward's
+   * {@code clusterNotFoundStatus} (500 for an HTTPRoute, {@code UNAVAILABLE} for a GRPCRoute) rather than going to
+   * the valid ones, as {@code HTTPRouteRule.backendRefs} and {@code GRPCRouteRule.backendRefs} ask.
+   */
+  static RouteAction.WeightedCluster invalid(Resource r, Ref ref) {
+    String ns = ref.namespace() == null || ref.namespace().isEmpty() ? r.namespace() : ref.namespace();
+    String host = (ref.name() == null ? "" : ref.name()) + "." + ns + "." + ServiceRegistry.CLUSTER_DOMAIN;
+    return new RouteAction.WeightedCluster(Cluster.unknown(host, ref.port() == null ? 0 : ref.port(), ""),
+        ref.weight() == null ? 1 : ref.weight());
+  }
 
   /**
    * Returns the cluster {@code ref} (at field path {@code at} of route {@code r}, of kind {@code routeKind}) names;
@@ -36,16 +50,21 @@ final class BackendRefs {
     String name = ref.name() == null ? "" : ref.name();
     String ns = ref.namespace() == null || ref.namespace().isEmpty() ? r.namespace() : ref.namespace();
     int weight = ref.weight() == null ? 1 : ref.weight();
+    String answer = switch (routeKind) {
+      case "GRPCRoute" -> "requests for it answer UNAVAILABLE";
+      case "TLSRoute" -> "it gets no connection";
+      default -> "requests for it answer 500";
+    };
     if (!group.isEmpty() || !kind.equals("Service")) {
       cx.problem(Severity.ERROR, r, at + ".kind", (group.isEmpty() ? "" : group + "/") + kind + " (expected: a "
-          + "core Service); requests for it answer 500");
+          + "core Service); " + answer);
       status.unresolved("InvalidKind", "backendRef " + name + " is a " + kind + ", not a Service");
       return Optional.empty();
     }
     if (!grants.allows(GatewayApiTranslator.GROUP, routeKind, r.namespace(), "", "Service", ns, name)) {
       cx.problem(Severity.ERROR, r, at + ".namespace", ns + ": Service " + ns + "/" + name + " is in another "
           + "namespace and no ReferenceGrant in " + ns + " allows it (expected: a ReferenceGrant from " + routeKind
-          + " in " + r.namespace() + " to Service); requests for it answer 500");
+          + " in " + r.namespace() + " to Service); " + answer);
       status.unresolved("RefNotPermitted", "backendRef Service " + ns + "/" + name + " is not permitted by any "
           + "ReferenceGrant");
       return Optional.empty();
@@ -54,7 +73,7 @@ final class BackendRefs {
     Optional<ServiceRegistry.Service> svc = cx.services().lookup(host, ns);
     if (svc.isEmpty() || !svc.get().kind().equals("Service")) {
       cx.problem(Severity.ERROR, r, at + ".name", name + ": Service " + ns + "/" + name + " not found (expected: a "
-          + "Service in the manifests); requests for it answer 500");
+          + "Service in the manifests); " + answer);
       status.unresolved("BackendNotFound", "Service " + ns + "/" + name + " not found");
       return Optional.empty();
     }

@@ -16,7 +16,6 @@ import io.portcullis.config.Resource;
 import io.portcullis.config.TranslationContext;
 import io.portcullis.config.istio.BoundRoutes;
 import io.portcullis.config.istio.IstioModel;
-import io.portcullis.routing.HttpRoute;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -24,20 +23,26 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * The Kubernetes Gateway API family ({@code gateway.networking.k8s.io} v1, v1beta1, v1alpha2): GatewayClasses
- * whose {@code controllerName} is {@value #CONTROLLER}, their Gateways ({@link GatewayListeners}), HTTPRoutes
- * ({@link HttpRouteRules}), GRPCRoutes ({@link GrpcRouteRules}) and TLSRoutes ({@link TlsRouteRules}) attached to
- * them ({@link RouteParents}), and ReferenceGrants ({@link ReferenceGrants}), converted into the Istio model as
- * Istio's {@code pilot/pkg/config/kube/gateway} does: one server per listener, bound under its own gateway key, and
- * per listener and host the routes attached there, in the Gateway API's precedence ({@link RankedRoute}).
+ * whose {@code controllerName} is {@value #CONTROLLER}, their Gateways ({@link GatewayListeners}, conflicts between
+ * listeners across them: {@link ListenerConflicts}), HTTPRoutes ({@link HttpRouteRules}), GRPCRoutes
+ * ({@link GrpcRouteRules}) and TLSRoutes ({@link TlsRouteRules}) attached to them ({@link RouteParents}), and
+ * ReferenceGrants ({@link ReferenceGrants}), converted into the Istio model as Istio's
+ * {@code pilot/pkg/config/kube/gateway} does: one server per listener, bound under its own gateway key, and per
+ * listener and host the routes attached there, in the Gateway API's precedence ({@link RankedRoute}), isolated from
+ * the port's other listeners ({@link ListenerRoutes}).
  *
  * <p>Computes the status the Gateway API defines for every object it serves (GatewayClass {@code Accepted};
  * Gateway {@code Accepted}, {@code Programmed} and per listener {@code Accepted}, {@code ResolvedRefs},
  * {@code Conflicted}, {@code Programmed}, {@code attachedRoutes}; per route parent {@code Accepted} and
- * {@code ResolvedRefs}) into {@link TranslationContext#statuses()}. Used on the translating thread only.
+ * {@code ResolvedRefs}, {@code PartiallyInvalid}; a Gateway's {@code addresses}, those of
+ * {@link TranslationContext#addresses()} while it is programmed) into {@link TranslationContext#statuses()}, each
+ * condition stamped with {@link TranslationContext#now()} unless its status is as in
+ * {@link TranslationContext#previousStatuses()} ({@link Transitions}). Used on the translating thread only.
  */
 public final class GatewayApiTranslator {
   /** The API group. */
@@ -68,7 +73,8 @@ public final class GatewayApiTranslator {
    */
   public static void translate(List<Resource> resources, Map<String, Map<String, String>> namespaceLabels,
       IstioModel model, TranslationContext cx) {
-    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    Instant now = cx.now().truncatedTo(ChronoUnit.SECONDS);
+    int firstStatus = cx.statuses().size();
     Map<String, List<Resource>> byKind = new LinkedHashMap<>();
     for (Resource r : resources) {
       String version = r.apiVersion().substring(r.apiVersion().indexOf('/') + 1);
@@ -119,60 +125,94 @@ public final class GatewayApiTranslator {
         continue;
       }
       cx.unsupported(r, GATEWAY_FIELDS);
-      List<ListenerState> listeners = GatewayListeners.listeners(r, g, model, grants, cx, now);
-      gateways.put(r.key(), listeners);
-      Conditions c = Conditions.of(r, now);
-      long valid = listeners.stream().filter(ListenerState::usable).count();
-      if (valid == listeners.size() && !listeners.isEmpty()) {
-        c.set("Accepted", true, "Accepted", "all listeners accepted");
-      } else {
-        c.set("Accepted", valid > 0, "ListenersNotValid", (listeners.size() - valid) + " of " + listeners.size()
-            + " listeners are not valid");
-      }
-      boolean programmed = listeners.stream().anyMatch(l -> l.conditions.isTrue("Programmed"));
-      c.set("Programmed", programmed, programmed ? "Programmed" : "Invalid", programmed ? "served on "
-          + listeners.stream().filter(l -> l.conditions.isTrue("Programmed")).map(l -> String.valueOf(l.port
-          + cx.portOffset())).distinct().toList() : "no listener is served");
-      gatewayConditions.put(r, c);
+      gateways.put(r.key(), GatewayListeners.listeners(r, g, grants, cx, now));
+      gatewayConditions.put(r, Conditions.of(r, now));
     }
-    Map<String, Map<String, List<RankedRoute>>> httpByListener = new LinkedHashMap<>();
-    Map<String, ListenerState> listenerByKey = new LinkedHashMap<>();
-    gateways.values().forEach(ls -> ls.forEach(l -> listenerByKey.put(l.key, l)));
+    List<ListenerState> allListeners = gateways.values().stream().flatMap(List::stream).toList();
+    ListenerConflicts.mark(allListeners, model.servers(), cx);
+    GatewayListeners.serve(allListeners, model, grants, cx);
+    gatewayConditions.forEach((r, c) -> gatewayConditions(gateways.get(r.key()), c, cx));
+    List<ListenerRoutes.Attached> attached = new ArrayList<>();
     for (String kind : List.of("HTTPRoute", "GRPCRoute", "TLSRoute")) {
       for (Resource r : byKind.getOrDefault(kind, List.of())) {
-        route(r, model, grants, gateways, otherGateways, labels, httpByListener, cx, now);
+        route(r, model, grants, gateways, otherGateways, labels, cx, now).ifPresent(attached::add);
       }
     }
-    httpByListener.forEach((key, byDomain) -> byDomain.forEach((domain, ranked) -> {
-      ranked.sort(RankedRoute.PRECEDENCE);
-      List<HttpRoute> routes = ranked.stream().map(RankedRoute::route).toList();
-      Resource first = listenerByKey.get(key).gateway;
-      model.bind(key, new BoundRoutes(first, List.of(domain), routes, List.of()));
-    }));
+    ListenerRoutes.bind(attached.stream().filter(a -> !a.route().kind().equals("TLSRoute")).toList(), allListeners,
+        model, cx);
+    for (ListenerRoutes.Attached a : attached) {
+      ObjectNode status = JsonNodeFactory.instance.objectNode();
+      ArrayNode ps = status.putArray("parents");
+      for (RouteParents.Parent p : a.parents()) {
+        RefStatus refs = a.refs();
+        if (!refs.dropped.isEmpty() && !refs.allDropped() && p.conditions().isTrue("Accepted")) {
+          // the spec's "Drop Rule(s)" approach: Accepted stays True, the message starts with "Dropped Rule"
+          p.conditions().set("PartiallyInvalid", true, refs.dropped.get(0).reason(), refs.droppedMessage());
+        }
+        ObjectNode n = ps.addObject();
+        n.set("parentRef", p.parentRef());
+        n.put("controllerName", CONTROLLER);
+        n.set("conditions", p.conditions().toJson());
+      }
+      cx.statuses().add(new ObjectStatus(a.route(), status));
+    }
     gatewayConditions.forEach((r, c) -> {
       ObjectNode status = JsonNodeFactory.instance.objectNode();
+      if (c.isTrue("Programmed")) {
+        ArrayNode addresses = status.putArray("addresses");
+        for (String a : cx.addresses()) {
+          addresses.addObject().put("type", a.matches("[0-9.]+|.*:.*") ? "IPAddress" : "Hostname").put("value", a);
+        }
+      }
       status.set("conditions", c.toJson());
       ArrayNode ls = status.putArray("listeners");
       gateways.get(r.key()).forEach(l -> ls.add(l.toJson()));
       cx.statuses().add(new ObjectStatus(r, status));
     });
+    Transitions transitions = new Transitions(cx.previousStatuses());
+    cx.statuses().subList(firstStatus, cx.statuses().size()).forEach(s -> transitions.carry(s.resource(),
+        s.status()));
   }
 
-  private static void route(Resource r, IstioModel model, ReferenceGrants grants,
+  /**
+   * Sets a Gateway's {@code Accepted} (True {@code Accepted}; else {@code ListenersNotValid}, True while some
+   * listener is valid, naming the listeners that are not and those accepted, as the spec asks) and
+   * {@code Programmed}.
+   */
+  private static void gatewayConditions(List<ListenerState> listeners, Conditions c, TranslationContext cx) {
+    List<ListenerState> invalid = listeners.stream().filter(l -> !l.usable()).toList();
+    if (invalid.isEmpty() && !listeners.isEmpty()) {
+      c.set("Accepted", true, "Accepted", "all listeners accepted");
+    } else {
+      List<String> accepted = listeners.stream().filter(ListenerState::usable).map(l -> l.name).toList();
+      c.set("Accepted", !accepted.isEmpty(), "ListenersNotValid", invalid.size() + " of " + listeners.size()
+          + " listeners are not valid: " + String.join(", ", invalid.stream().map(l -> l.name + " ("
+          + (l.conditions.isTrue("Conflicted") ? "Conflicted " : "") + l.conditions.reason("Accepted") + ")")
+          .toList()) + (accepted.isEmpty() ? "" : "; accepted: " + String.join(", ", accepted)));
+    }
+    boolean programmed = listeners.stream().anyMatch(l -> l.conditions.isTrue("Programmed"));
+    c.set("Programmed", programmed, programmed ? "Programmed" : "Invalid", programmed ? "served on "
+        + listeners.stream().filter(l -> l.conditions.isTrue("Programmed")).map(l -> String.valueOf(l.port
+        + cx.portOffset())).distinct().toList() : "no listener is served");
+  }
+
+  /**
+   * Translates route {@code r} and attaches it to its parents (their conditions set); binds a TLSRoute at once, and
+   * returns an HTTPRoute or GRPCRoute for {@link ListenerRoutes} to bind. Empty when no parent is ours.
+   */
+  private static Optional<ListenerRoutes.Attached> route(Resource r, IstioModel model, ReferenceGrants grants,
       Map<String, List<ListenerState>> gateways, Set<String> otherGateways,
-      Map<String, Map<String, String>> labels, Map<String, Map<String, List<RankedRoute>>> httpByListener,
-      TranslationContext cx, Instant now) {
+      Map<String, Map<String, String>> labels, TranslationContext cx, Instant now) {
     RefStatus refs = new RefStatus();
     List<ParentReference> parentRefs;
     List<String> hostnames;
     List<RankedRoute> ranked = List.of();
-    List<BoundRoutes.TlsRule> tls = List.of();
     TlsRouteRules.Translated tlsRoute = null;
     switch (r.kind()) {
       case "HTTPRoute" -> {
         HTTPRoute h = cx.convert(r, HTTPRoute.class);
         if (h == null || h.getSpec() == null) {
-          return;
+          return Optional.empty();
         }
         parentRefs = h.getSpec().getParentRefs();
         hostnames = h.getSpec().getHostnames();
@@ -181,7 +221,7 @@ public final class GatewayApiTranslator {
       case "GRPCRoute" -> {
         GRPCRoute g = cx.convert(r, GRPCRoute.class);
         if (g == null || g.getSpec() == null) {
-          return;
+          return Optional.empty();
         }
         parentRefs = g.getSpec().getParentRefs();
         hostnames = g.getSpec().getHostnames();
@@ -190,7 +230,7 @@ public final class GatewayApiTranslator {
       default -> {
         TLSRoute t = cx.convert(r, TLSRoute.class);
         if (t == null || t.getSpec() == null) {
-          return;
+          return Optional.empty();
         }
         parentRefs = t.getSpec().getParentRefs();
         hostnames = t.getSpec().getHostnames();
@@ -200,45 +240,28 @@ public final class GatewayApiTranslator {
     List<RouteParents.Parent> parents = RouteParents.attach(r, parentRefs, hostnames, gateways, otherGateways,
         labels, cx, now);
     if (parents.isEmpty()) {
-      return; // no parent of ours: another controller's route, or none
+      return Optional.empty(); // no parent of ours: another controller's route, or none
     }
-    boolean accepted = refs.unsupportedMessage.isEmpty();
+    boolean accepted = !refs.allDropped();
     for (RouteParents.Parent p : parents) {
       if (!accepted) {
-        p.conditions().set("Accepted", false, "UnsupportedValue", refs.unsupportedMessage);
+        // no valid rule left: the route as a whole is not accepted (RouteConditionPartiallyInvalid: "fully invalid")
+        p.conditions().set("Accepted", false, refs.dropped.get(0).reason(), "every rule is dropped: "
+            + refs.droppedMessage().substring("Dropped ".length()));
       }
       if (!refs.refReason.isEmpty()) {
         p.conditions().set("ResolvedRefs", false, refs.refReason, refs.refMessage);
       }
-      if (!accepted || !p.conditions().isTrue("Accepted")) {
+      if (tlsRoute == null || tlsRoute.route() == null || !p.conditions().isTrue("Accepted")) {
         continue;
       }
       for (RouteParents.Attachment a : p.attachments()) {
-        if (!a.listener().served) {
-          continue;
-        }
-        if (tlsRoute != null) {
-          if (tlsRoute.route() != null) {
-            model.bind(a.listener().key, new BoundRoutes(r, a.domains(), List.of(),
-                List.of(new BoundRoutes.TlsRule(a.domains(), 0, tlsRoute.route()))));
-          }
-          continue;
-        }
-        Map<String, List<RankedRoute>> byDomain = httpByListener.computeIfAbsent(a.listener().key,
-            k -> new LinkedHashMap<>());
-        for (String d : a.domains()) {
-          byDomain.computeIfAbsent(d, k -> new ArrayList<>()).addAll(ranked);
+        if (a.listener().served) {
+          model.bind(a.listener().key, new BoundRoutes(r, a.domains(), List.of(),
+              List.of(new BoundRoutes.TlsRule(a.domains(), 0, tlsRoute.route()))));
         }
       }
     }
-    ObjectNode status = JsonNodeFactory.instance.objectNode();
-    ArrayNode ps = status.putArray("parents");
-    for (RouteParents.Parent p : parents) {
-      ObjectNode n = ps.addObject();
-      n.set("parentRef", p.parentRef());
-      n.put("controllerName", CONTROLLER);
-      n.set("conditions", p.conditions().toJson());
-    }
-    cx.statuses().add(new ObjectStatus(r, status));
+    return Optional.of(new ListenerRoutes.Attached(r, ranked, parents, refs));
   }
 }

@@ -31,18 +31,21 @@ import java.util.Set;
  * unset).
  *
  * <p>Conditions (Gateway API {@code ListenerConditionType}): {@code Accepted} (False: {@code PortUnavailable},
- * {@code UnsupportedProtocol}), {@code ResolvedRefs} (False: {@code InvalidCertificateRef}, {@code RefNotPermitted},
- * {@code InvalidRouteKinds}), {@code Conflicted} (True: {@code ProtocolConflict}, {@code HostnameConflict}: a later
- * listener on a port conflicts with an earlier one, which keeps serving), {@code Programmed}.
+ * {@code UnsupportedProtocol}, {@code UnsupportedValue} for a hostname that is not a DNS name), {@code ResolvedRefs}
+ * (False: {@code InvalidCertificateRef}, {@code RefNotPermitted}, {@code InvalidRouteKinds}), {@code Conflicted}
+ * ({@link ListenerConflicts}), {@code Programmed}.
  */
 final class GatewayListeners {
   private static final Set<String> HTTP_KINDS = Set.of("HTTPRoute", "GRPCRoute");
 
   private GatewayListeners() {}
 
-  /** Validates the listeners of Gateway {@code r}, adding servers for the usable ones to {@code model}. */
-  static List<ListenerState> listeners(Resource r, Gateway g, IstioModel model, ReferenceGrants grants,
-      TranslationContext cx, Instant now) {
+  /**
+   * Validates the listeners of Gateway {@code r}; conflicts between them ({@link ListenerConflicts}) and servers
+   * ({@link #serve}) come later, once every Gateway's listeners are known.
+   */
+  static List<ListenerState> listeners(Resource r, Gateway g, ReferenceGrants grants, TranslationContext cx,
+      Instant now) {
     List<Listener> in = g.getSpec().getListeners() == null ? List.of() : g.getSpec().getListeners();
     List<ListenerState> out = new ArrayList<>();
     Set<String> names = new HashSet<>();
@@ -57,20 +60,22 @@ final class GatewayListeners {
       }
       out.add(listener(r, i, l, name, grants, cx, now));
     }
-    conflicts(r, out, cx);
-    for (ListenerState ls : out) {
+    return out;
+  }
+
+  /** Adds a server to {@code model} for each usable listener; the others get {@code Programmed} False. */
+  static void serve(List<ListenerState> listeners, IstioModel model, ReferenceGrants grants, TranslationContext cx) {
+    for (ListenerState ls : listeners) {
       if (ls.usable()) {
-        server(r, ls, in.get(ls.index), grants, cx).ifPresent(s -> {
+        server(ls.gateway, ls, ls.spec, grants, cx).ifPresent(s -> {
           model.addServer(s);
           ls.served = true;
         });
-      }
-      if (!ls.conditions.isTrue("Accepted") || ls.conditions.isTrue("Conflicted")) {
-        ls.conditions.set("Programmed", false, "Invalid", "the listener is not " + (ls.conditions.isTrue("Conflicted")
-            ? "served: it conflicts with another listener" : "accepted"));
+      } else {
+        ls.conditions.set("Programmed", false, "Invalid", "the listener is not " + (ls.conditions.isTrue(
+            "Conflicted") ? "served: it conflicts with another listener" : "accepted"));
       }
     }
-    return out;
   }
 
   private static ListenerState listener(Resource r, int i, Listener l, String name, ReferenceGrants grants,
@@ -101,6 +106,8 @@ final class GatewayListeners {
       if (hostname.equals("*") || !SpecValues.validHost(hostname) || hostname.matches("[0-9.]+")) {
         cx.problem(Severity.ERROR, r, at + ".hostname", l.getHostname() + " (expected: a DNS name, or \"*.\" "
             + "followed by one; not an IP address)");
+        // ListenerReasonUnsupportedValue, an Accepted reason since v1.5 ("a value for a field that is not supported");
+        // v1.4 lists none for a hostname (only PortUnavailable, UnsupportedProtocol) and lets controllers add reasons
         c.set("Accepted", false, "UnsupportedValue", "hostname " + l.getHostname() + " is not a valid DNS name");
       }
     }
@@ -138,7 +145,7 @@ final class GatewayListeners {
       cx.problem(Severity.ERROR, r, at + ".allowedRoutes.namespaces.selector", "missing with from: Selector "
           + "(expected: a label selector); no route may attach");
     }
-    return new ListenerState(r, i, name, port, protocol, hostname, kinds, from, selector, c);
+    return new ListenerState(r, l, i, name, port, protocol, hostname, kinds, from, selector, c);
   }
 
   /** Returns the route kinds of {@code allowedRoutes.kinds} the protocol supports, or the protocol's defaults. */
@@ -209,37 +216,6 @@ final class GatewayListeners {
 
   private static boolean tlsSecret(GatewayConfig.SecretData s) {
     return s != null && s.data().containsKey("tls.crt") && s.data().containsKey("tls.key");
-  }
-
-  /** Marks later listeners on a port that conflict with an earlier usable one. */
-  private static void conflicts(Resource r, List<ListenerState> listeners, TranslationContext cx) {
-    for (int i = 0; i < listeners.size(); i++) {
-      ListenerState b = listeners.get(i);
-      if (!b.conditions.isTrue("Accepted")) {
-        continue;
-      }
-      for (int j = 0; j < i; j++) {
-        ListenerState a = listeners.get(j);
-        if (!a.conditions.isTrue("Accepted") || a.conditions.isTrue("Conflicted") || a.port != b.port) {
-          continue;
-        }
-        boolean plainA = a.protocol.equals("HTTP");
-        if (plainA != b.protocol.equals("HTTP")) {
-          cx.problem(Severity.ERROR, r, b.field() + ".protocol", b.protocol + " on port " + b.port + " conflicts with "
-              + "listener " + a.name + " (" + a.protocol + ") (expected: one protocol family per port)");
-          b.conditions.set("Conflicted", true, "ProtocolConflict", "port " + b.port + " is " + a.protocol
-              + " on listener " + a.name);
-          break;
-        }
-        if (a.hostname.equals(b.hostname)) {
-          cx.problem(Severity.ERROR, r, b.field() + ".hostname", b.hostname + " on port " + b.port + " is already "
-              + "listener " + a.name + "'s (expected: a distinct hostname per port)");
-          b.conditions.set("Conflicted", true, "HostnameConflict", "hostname " + b.hostname + " on port " + b.port
-              + " is listener " + a.name + "'s");
-          break;
-        }
-      }
-    }
   }
 
   /** Returns the server of a usable listener; empty when an HTTPS one has no Secret to serve. */

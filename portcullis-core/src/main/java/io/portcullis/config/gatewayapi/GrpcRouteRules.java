@@ -31,7 +31,9 @@ import java.util.regex.Pattern;
  * service alone, any service for a method alone; {@code RegularExpression}: RE2 over both parts), {@code headers};
  * filters {@code RequestHeaderModifier}, {@code ResponseHeaderModifier}, {@code RequestMirror}; weighted
  * {@code backendRefs}, always spoken to as HTTP/2 (h2c) whatever the Service port's protocol. A rule without a valid
- * backend answers 500. Pure; used on the translating thread.
+ * backend (or with none) answers {@code UNAVAILABLE}, as the spec's {@code GRPCRouteRule.backendRefs} asks: HTTP 503,
+ * which the data plane sends a gRPC client as {@code grpc-status: 14}; so does the share of an invalid backend among
+ * valid ones ({@link BackendRefs#invalid}). Pure; used on the translating thread.
  */
 final class GrpcRouteRules {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.]+");
@@ -45,8 +47,10 @@ final class GrpcRouteRules {
         ? List.of(new GRPCRouteRule()) : route.getSpec().getRules();
     String created = r.body().path("metadata").path("creationTimestamp").asText("~");
     List<RankedRoute> out = new ArrayList<>();
+    refs.rules = rules.size();
     for (int i = 0; i < rules.size(); i++) {
       String at = "spec.rules[" + i + "]";
+      int before = cx.problems().size();
       GRPCRouteRule rule = rules.get(i);
       List<GRPCRouteMatch> matches = rule.getMatches() == null || rule.getMatches().isEmpty()
           ? List.of(new GRPCRouteMatch()) : rule.getMatches();
@@ -61,6 +65,7 @@ final class GrpcRouteRules {
         ranks.add(rank);
       }
       if (bad) {
+        refs.drop(i, HttpRouteRules.UNSUPPORTED, cx, before);
         continue;
       }
       HeaderOps request = HeaderOps.NONE;
@@ -78,13 +83,13 @@ final class GrpcRouteRules {
               filter.getRequestMirror(), true, model, grants, refs, cx).ifPresent(mirrors::add);
           default -> {
             cx.problem(Severity.ERROR, r, fat + ".type", (type.isEmpty() ? "missing" : type) + " (expected: "
-                + "RequestHeaderModifier, ResponseHeaderModifier or RequestMirror); the route is not accepted");
-            refs.unsupported("filter type " + type + " is not supported");
+                + "RequestHeaderModifier, ResponseHeaderModifier or RequestMirror); rule left out");
             bad = true;
           }
         }
       }
       if (bad) {
+        refs.drop(i, HttpRouteRules.UNSUPPORTED, cx, before);
         continue;
       }
       if (rule.getSessionPersistence() != null) {
@@ -92,6 +97,7 @@ final class GrpcRouteRules {
       }
       List<GRPCBackendRef> backends = rule.getBackendRefs() == null ? List.of() : rule.getBackendRefs();
       List<RouteAction.WeightedCluster> destinations = new ArrayList<>();
+      boolean anyValid = false;
       for (int b = 0; b < backends.size(); b++) {
         GRPCBackendRef ref = backends.get(b);
         if (ref.getWeight() != null && ref.getWeight() == 0) {
@@ -101,13 +107,18 @@ final class GrpcRouteRules {
           cx.problem(Severity.WARNING, r, at + ".backendRefs[" + b + "].filters", "per-backend filters are not "
               + "supported; ignored");
         }
-        BackendRefs.resolve(r, "GRPCRoute", at + ".backendRefs[" + b + "]", new BackendRefs.Ref(ref.getGroup(),
-            ref.getKind(), ref.getName(), ref.getNamespace(), ref.getPort(), ref.getWeight()), true, model, grants,
-            refs, cx).ifPresent(destinations::add);
+        BackendRefs.Ref br = new BackendRefs.Ref(ref.getGroup(), ref.getKind(), ref.getName(), ref.getNamespace(),
+            ref.getPort(), ref.getWeight());
+        Optional<RouteAction.WeightedCluster> wc = BackendRefs.resolve(r, "GRPCRoute", at + ".backendRefs[" + b
+            + "]", br, true, model, grants, refs, cx);
+        anyValid |= wc.isPresent();
+        destinations.add(wc.orElseGet(() -> BackendRefs.invalid(r, br)));
       }
-      RouteAction action = destinations.isEmpty() ? new RouteAction.DirectResponse(500, new byte[0])
+      // GRPCRouteRule.backendRefs: all invalid (or none), and an invalid one's share, is UNAVAILABLE; the data plane
+      // answers a gRPC request's 503 as grpc-status 14 (UNAVAILABLE), where a 500 would be 2 (UNKNOWN)
+      RouteAction action = !anyValid ? new RouteAction.DirectResponse(503, new byte[0])
           : new RouteAction.Forward(destinations, Optional.empty(), Optional.empty(), Duration.ZERO,
-              RouteAction.RetryPolicy.DEFAULT, false, mirrors);
+              RouteAction.RetryPolicy.DEFAULT, false, mirrors, 503);
       for (int j = 0; j < translated.size(); j++) {
         int[] k = ranks.get(j);
         HttpRoute hr = new HttpRoute(r.key() + "." + i + "." + j, List.of(translated.get(j)), action, request,
@@ -150,8 +161,9 @@ final class GrpcRouteRules {
         }
         case "RegularExpression" -> {
           rank[0] = 2;
-          path = HttpRouteRules.regex(r, at + ".method", "/" + (service.isEmpty() ? "[^/]+" : service) + "/"
-              + (method.isEmpty() ? "[^/]+" : method), cx);
+          // each part grouped, so that an alternation in one ("a|b") stays inside its path segment
+          path = HttpRouteRules.regex(r, at + ".method", "/(?:" + (service.isEmpty() ? "[^/]+" : service) + ")/(?:"
+              + (method.isEmpty() ? "[^/]+" : method) + ")", cx);
         }
         default -> {
           cx.problem(Severity.ERROR, r, at + ".method.type", type + " (expected: Exact or RegularExpression); rule "

@@ -42,12 +42,15 @@ import java.util.Set;
  * {@code URLRewrite} (ReplaceFullPath, ReplacePrefixMatch), {@code RequestMirror}; weighted {@code backendRefs}
  * ({@link BackendRefs}); {@code timeouts.request} (the whole request) and {@code timeouts.backendRequest} (each try).
  *
- * <p>As the spec asks: a rule whose backends are all invalid, or that has none and no redirect, answers 500; an
- * invalid backend among valid ones is left out (its share goes to the others). A filter type Portcullis does not
- * support ({@code CORS}, {@code ExternalAuth}, {@code ExtensionRef}) makes the route not accepted
- * ({@code UnsupportedValue}).
+ * <p>As the spec asks: a rule whose backends are all invalid, or that has none and no redirect, answers 500; so does
+ * the share of the requests of an invalid backend among valid ones ({@link BackendRefs#invalid}). A rule that is not
+ * valid (a bad match or filter, a filter type Portcullis does not support such as {@code CORS}, {@code ExternalAuth},
+ * {@code ExtensionRef}: {@code UnsupportedValue}; {@code RequestRedirect} with {@code URLRewrite}:
+ * {@code IncompatibleFilters}) is dropped and recorded in {@link RefStatus}; the others are served.
  */
 final class HttpRouteRules {
+  /** The route reason of a rule dropped for a value that is not valid or not supported. */
+  static final String UNSUPPORTED = "UnsupportedValue";
   private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
       "TRACE", "PATCH");
 
@@ -62,13 +65,22 @@ final class HttpRouteRules {
     }
     String created = r.body().path("metadata").path("creationTimestamp").asText("~");
     List<RankedRoute> out = new ArrayList<>();
+    refs.rules = rules.size();
     for (int i = 0; i < rules.size(); i++) {
-      rule(r, i, rules.get(i), created, model, grants, refs, cx, out);
+      int before = cx.problems().size();
+      String dropped = rule(r, i, rules.get(i), created, model, grants, refs, cx, out);
+      if (dropped != null) {
+        refs.drop(i, dropped, cx, before);
+      }
     }
     return out;
   }
 
-  private static void rule(Resource r, int i, HTTPRouteRule rule, String created, IstioModel model,
+  /**
+   * Adds the routes of rule {@code i} to {@code out}; returns null, or the route reason it is dropped for
+   * ({@code UnsupportedValue}, {@code IncompatibleFilters}) after an ERROR.
+   */
+  private static String rule(Resource r, int i, HTTPRouteRule rule, String created, IstioModel model,
       ReferenceGrants grants, RefStatus refs, TranslationContext cx, List<RankedRoute> out) {
     String at = "spec.rules[" + i + "]";
     List<HTTPRouteMatch> matches = rule.getMatches() == null || rule.getMatches().isEmpty()
@@ -80,7 +92,7 @@ final class HttpRouteRules {
       int[] rank = new int[5];
       RouteMatch m = match(r, at + ".matches[" + j + "]", matches.get(j), rank, paths, cx);
       if (m == null) {
-        return;
+        return UNSUPPORTED;
       }
       translated.add(m);
       ranks.add(rank);
@@ -101,8 +113,7 @@ final class HttpRouteRules {
         case "RequestRedirect" -> {
           redirect = redirect(r, fat + ".requestRedirect", filter.getRequestRedirect(), paths, cx);
           if (redirect == null) {
-            refs.unsupported(fat + ".requestRedirect is not valid");
-            return;
+            return UNSUPPORTED;
           }
         }
         case "URLRewrite" -> rewrite = filter.getUrlRewrite();
@@ -111,17 +122,15 @@ final class HttpRouteRules {
         default -> {
           cx.problem(Severity.ERROR, r, fat + ".type", (type.isEmpty() ? "missing" : type) + " (expected: "
               + "RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite or RequestMirror); "
-              + "the route is not accepted");
-          refs.unsupported("filter type " + type + " is not supported");
-          return;
+              + "rule left out");
+          return UNSUPPORTED;
         }
       }
     }
     if (redirect != null && rewrite != null) {
       cx.problem(Severity.ERROR, r, at + ".filters", "RequestRedirect and URLRewrite together (expected: one of "
           + "them); rule left out");
-      refs.unsupported(at + " has both RequestRedirect and URLRewrite");
-      return;
+      return "IncompatibleFilters";
     }
     RouteAction action;
     if (redirect != null) {
@@ -129,7 +138,7 @@ final class HttpRouteRules {
     } else {
       action = forward(r, at, rule, rewrite, mirrors, paths, model, grants, refs, cx);
       if (action == null) {
-        return;
+        return UNSUPPORTED;
       }
     }
     for (int j = 0; j < translated.size(); j++) {
@@ -138,6 +147,7 @@ final class HttpRouteRules {
           response);
       out.add(new RankedRoute(hr, k[0], k[1], k[2] == 1, k[3], k[4], created, r.key(), i, j));
     }
+    return null;
   }
 
   /**
@@ -373,7 +383,6 @@ final class HttpRouteRules {
       if (rewrite.getPath() != null) {
         PathRewrite p = pathModifier(r, at + ".filters.urlRewrite.path", rewrite.getPath(), paths, cx);
         if (p == null) {
-          refs.unsupported(at + " URLRewrite path is not valid");
           return null;
         }
         rewriteUri = Optional.of(p.value());
@@ -402,6 +411,7 @@ final class HttpRouteRules {
     }
     List<HTTPBackendRef> backends = rule.getBackendRefs() == null ? List.of() : rule.getBackendRefs();
     List<RouteAction.WeightedCluster> destinations = new ArrayList<>();
+    boolean anyValid = false;
     for (int b = 0; b < backends.size(); b++) {
       HTTPBackendRef ref = backends.get(b);
       String bat = at + ".backendRefs[" + b + "]";
@@ -411,15 +421,19 @@ final class HttpRouteRules {
       if (ref.getWeight() != null && ref.getWeight() == 0) {
         continue;
       }
-      BackendRefs.resolve(r, "HTTPRoute", bat, new BackendRefs.Ref(ref.getGroup(), ref.getKind(), ref.getName(),
-          ref.getNamespace(), ref.getPort(), ref.getWeight()), false, model, grants, refs, cx)
-          .ifPresent(destinations::add);
+      BackendRefs.Ref br = new BackendRefs.Ref(ref.getGroup(), ref.getKind(), ref.getName(), ref.getNamespace(),
+          ref.getPort(), ref.getWeight());
+      Optional<RouteAction.WeightedCluster> wc = BackendRefs.resolve(r, "HTTPRoute", bat, br, false, model, grants,
+          refs, cx);
+      anyValid |= wc.isPresent();
+      destinations.add(wc.orElseGet(() -> BackendRefs.invalid(r, br)));
     }
-    if (destinations.isEmpty()) {
+    if (!anyValid) {
       return new RouteAction.DirectResponse(500, new byte[0]); // the spec: no valid backend answers 500
     }
     RouteAction.RetryPolicy retries = new RouteAction.RetryPolicy(RouteAction.RetryPolicy.DEFAULT.attempts(), perTry,
         RouteAction.RetryPolicy.DEFAULT.retryOn());
-    return new RouteAction.Forward(destinations, rewriteUri, authority, timeout, retries, full, mirrors);
+    // an invalid backend's share answers 500, as HTTPRouteRule.backendRefs asks
+    return new RouteAction.Forward(destinations, rewriteUri, authority, timeout, retries, full, mirrors, 500);
   }
 }

@@ -3,9 +3,12 @@ package io.portcullis.config.gatewayapi;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Listener;
 import io.portcullis.config.Resource;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One Gateway API {@code Listener} of a Gateway this gateway serves, validated, with its status as it builds up:
@@ -13,6 +16,8 @@ import java.util.Map;
  */
 final class ListenerState {
   final Resource gateway;
+  /** The listener as written. */
+  final Listener spec;
   final int index;
   final String name;
   final int port;
@@ -27,13 +32,18 @@ final class ListenerState {
   /** The key its server and routes bind to in the Istio model. */
   final String key;
   final Conditions conditions;
-  int attachedRoutes;
+  /**
+   * The routes attached to it ({@code Kind namespace/name}), as {@code attachedRoutes} counts them: selected by a
+   * parentRef and allowed by {@code allowedRoutes}, whatever the listener's or the route's conditions.
+   */
+  final Set<String> attachedRoutes = new LinkedHashSet<>();
   /** Whether a server was added to the model for it (routes bind only then). */
   boolean served;
 
-  ListenerState(Resource gateway, int index, String name, int port, String protocol, String hostname,
+  ListenerState(Resource gateway, Listener spec, int index, String name, int port, String protocol, String hostname,
       List<String> kinds, String from, LabelSelector selector, Conditions conditions) {
     this.gateway = gateway;
+    this.spec = spec;
     this.index = index;
     this.name = name;
     this.port = port;
@@ -49,6 +59,16 @@ final class ListenerState {
   /** Whether routes may attach: accepted and not conflicted. */
   boolean usable() {
     return conditions.isTrue("Accepted") && !conditions.isTrue("Conflicted");
+  }
+
+  /** Whether it is plain HTTP (not TLS, terminated or passed through). */
+  boolean plain() {
+    return protocol.equals("HTTP");
+  }
+
+  /** Returns how problems and messages about another listener name this one: {@code name}, or with its Gateway. */
+  String nameFrom(ListenerState other) {
+    return other.gateway.key().equals(gateway.key()) ? name : name + " of Gateway " + gateway.key();
   }
 
   /** Returns the field path of this listener, {@code spec.listeners[i]}. */
@@ -73,7 +93,7 @@ final class ListenerState {
     for (String k : kinds) {
       sk.addObject().put("group", GatewayApiTranslator.GROUP).put("kind", k);
     }
-    n.put("attachedRoutes", attachedRoutes);
+    n.put("attachedRoutes", attachedRoutes.size());
     n.set("conditions", conditions.toJson());
     return n;
   }

@@ -22,7 +22,8 @@ import java.util.Set;
  * neither is set), each of which must be usable, allow the route's namespace and kind ({@code allowedRoutes}) and
  * share a hostname with the route ({@code hostnames} intersected with the listener's {@code hostname}). Records per
  * parent the route's {@code Accepted} condition (False: {@code NoMatchingParent}, {@code NotAllowedByListeners},
- * {@code NoMatchingListenerHostname}) and counts {@code attachedRoutes} on each listener. Used on the translating
+ * {@code NoMatchingListenerHostname}) and counts {@code attachedRoutes} on each listener its parentRefs select and
+ * whose {@code allowedRoutes} allow it, as {@code ListenerStatus.attachedRoutes} defines it. Used on the translating
  * thread only.
  */
 final class RouteParents {
@@ -98,14 +99,19 @@ final class RouteParents {
           Map.of("kubernetes.io/metadata.name", r.namespace()));
       boolean allowedSomewhere = false;
       for (ListenerState l : named) {
-        if (!l.usable() || !l.kinds.contains(r.kind()) || !l.allowsNamespace(r.namespace(), labels)) {
+        if (!l.kinds.contains(r.kind()) || !l.allowsNamespace(r.namespace(), labels)) {
+          continue;
+        }
+        // ListenerStatus.attachedRoutes: "based solely on" allowedRoutes and parentRefs, whatever the listener's or
+        // the route's conditions (a hostname in common, valid rules, an accepted listener)
+        l.attachedRoutes.add(r.id());
+        if (!l.usable()) {
           continue;
         }
         allowedSomewhere = true;
         List<String> domains = intersect(l.hostname, hosts);
         if (!domains.isEmpty()) {
           attachments.add(new Attachment(l, domains));
-          l.attachedRoutes++;
         }
       }
       if (!allowedSomewhere) {

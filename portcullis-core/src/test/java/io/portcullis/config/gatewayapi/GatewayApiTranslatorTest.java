@@ -11,6 +11,7 @@ import io.portcullis.routing.HttpRoute;
 import io.portcullis.routing.RouteAction;
 import io.portcullis.routing.RouteMatch;
 import io.portcullis.routing.VirtualHost;
+import io.portcullis.testing.GatewayApiManifests;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -105,6 +106,11 @@ class GatewayApiTranslatorTest {
     return "unset";
   }
 
+  /** Returns condition {@code type} of the first parent of route {@code kind key}, as {@link #condition}. */
+  static String parentCondition(GatewayConfig c, String kind, String key, String type) {
+    return condition(status(c, kind, key).path("parents").get(0).path("conditions"), type);
+  }
+
   static List<String> problems(GatewayConfig c) {
     return c.problems().stream().map(Object::toString).toList();
   }
@@ -117,6 +123,23 @@ class GatewayApiTranslatorTest {
         spec:
         %s
         """.formatted(name, spec.indent(2));
+  }
+
+  /** Returns Gateway {@code default/<name>} of class {@code portcullis} with {@code listeners} (YAML list items). */
+  static String gateway(String name, String listeners) {
+    return """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: %s, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+        %s
+        """.formatted(name, listeners.indent(2));
+  }
+
+  static String grpcRoute(String name, String spec) {
+    return route(name, spec).replace("kind: HTTPRoute", "kind: GRPCRoute");
   }
 
   @Test
@@ -143,6 +166,55 @@ class GatewayApiTranslatorTest {
     assertThat(name(c, 80, "anything.test", "/x")).isEqualTo("default/r.0.0");
     assertThat(name(c, 8000, "a.example.com", "/x")).isEqualTo("default/r.0.0");
     assertThat(c.listeners().get(8000).routes().find("other.test")).isEmpty();
+  }
+
+  static String transitionTime(JsonNode conditions, String type) {
+    for (JsonNode c : conditions) {
+      if (c.path("type").asText().equals(type)) {
+        return c.path("lastTransitionTime").asText();
+      }
+    }
+    return "unset";
+  }
+
+  @Test
+  void aConditionKeepsItsLastTransitionTimeUntilItsStatusChanges() {
+    ConfigTranslator translator = new ConfigTranslator("istio-system", 0,
+        io.portcullis.routing.SafeRegex.DEFAULT_MAX_PROGRAM_SIZE, io.portcullis.config.ingress.IngressClassSelection
+        .DEFAULT, List.of("10.0.0.5", "gw.example.com"));
+    java.util.function.Function<String, io.portcullis.config.Snapshot> snapshot = backend -> Manifests.snapshot(
+        CLASS, SERVICES, GATEWAY, route("r", """
+            parentRefs: [{name: web, sectionName: http}]
+            rules: [{backendRefs: [{name: %s, port: 8080}]}]
+            """.formatted(backend)));
+    java.time.Instant t0 = java.time.Instant.parse("2026-05-01T10:00:00Z");
+    GatewayConfig first = translator.translate(snapshot.apply("shop"), List.of(), java.time.Clock.fixed(t0,
+        java.time.ZoneOffset.UTC));
+    GatewayConfig second = translator.translate(snapshot.apply("shop"), first.statuses(), java.time.Clock.fixed(
+        t0.plusSeconds(60), java.time.ZoneOffset.UTC));
+    GatewayConfig third = translator.translate(snapshot.apply("nosuch"), second.statuses(), java.time.Clock.fixed(
+        t0.plusSeconds(120), java.time.ZoneOffset.UTC));
+    JsonNode gw = status(second, "Gateway", "default/web");
+    assertThat(transitionTime(gw.path("conditions"), "Programmed")).isEqualTo("2026-05-01T10:00:00Z");
+    assertThat(transitionTime(gw.path("listeners").get(0).path("conditions"), "Accepted"))
+        .isEqualTo("2026-05-01T10:00:00Z");
+    assertThat(transitionTime(status(second, "GatewayClass", "default/portcullis").path("conditions"), "Accepted"))
+        .isEqualTo("2026-05-01T10:00:00Z");
+    JsonNode parent = status(third, "HTTPRoute", "default/r").path("parents").get(0).path("conditions");
+    assertThat(transitionTime(parent, "Accepted")).isEqualTo("2026-05-01T10:00:00Z");
+    assertThat(condition(parent, "ResolvedRefs")).isEqualTo("False BackendNotFound");
+    assertThat(transitionTime(parent, "ResolvedRefs")).isEqualTo("2026-05-01T10:02:00Z");
+    // GatewayStatus.addresses: where its ports are bound
+    assertThat(gw.path("addresses").toString()).isEqualTo("[{\"type\":\"IPAddress\",\"value\":\"10.0.0.5\"},"
+        + "{\"type\":\"Hostname\",\"value\":\"gw.example.com\"}]");
+  }
+
+  @Test
+  void gatewayAddressesAreTheBindAddressOrTheInterfacesOfAWildcard() {
+    assertThat(GatewayAddresses.of("127.0.0.1")).containsExactly("127.0.0.1");
+    assertThat(GatewayAddresses.of("::1")).containsExactly("::1");
+    assertThat(GatewayAddresses.of("0.0.0.0")).isNotEmpty().allMatch(a -> a.matches("[0-9.]+"))
+        .doesNotContain("0.0.0.0").last().isEqualTo("127.0.0.1"); // loopback last
   }
 
   @Test
@@ -237,8 +309,39 @@ class GatewayApiTranslatorTest {
         """));
     JsonNode parent = status(c, "HTTPRoute", "default/r").path("parents").get(0);
     assertThat(condition(parent.path("conditions"), "Accepted")).isEqualTo("False NoMatchingListenerHostname");
+    // attachment is allowedRoutes + parentRefs only: the route counts though it is not accepted
     assertThat(status(c, "Gateway", "default/web").path("listeners").get(1).path("attachedRoutes").asInt())
-        .isZero();
+        .isEqualTo(1);
+  }
+
+  @Test
+  void attachedRoutesCountsWhatParentRefsSelectAndAllowedRoutesAllowWhateverTheConditions() {
+    GatewayConfig c = translate(gateway("web", """
+        - {name: a, port: 80, protocol: HTTP, hostname: a.test}
+        - {name: a2, port: 80, protocol: HTTP, hostname: a.test}
+        - {name: grpc, port: 81, protocol: HTTP, allowedRoutes: {kinds: [{kind: GRPCRoute}]}}
+        - {name: other-ns, port: 82, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}
+        """), route("twice", """
+        parentRefs: [{name: web, sectionName: a}, {name: web}]
+        hostnames: [b.test]
+        rules: [{backendRefs: [{name: nosuch, port: 80}]}]
+        """), route("bad-rules", """
+        parentRefs: [{name: web, sectionName: a}]
+        rules: [{filters: [{type: ExtensionRef, extensionRef: {group: x, kind: y, name: z}}]}]
+        """), """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: foreign, namespace: money}
+        spec:
+          parentRefs: [{name: web, namespace: default}]
+        """);
+    JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
+    // a: conflicted and not accepted, still counted; "twice" once, "bad-rules" though it is not accepted
+    assertThat(condition(ls.get(0).path("conditions"), "Accepted")).isEqualTo("False HostnameConflict");
+    assertThat(ls.get(0).path("attachedRoutes").asInt()).isEqualTo(2);
+    assertThat(ls.get(1).path("attachedRoutes").asInt()).isEqualTo(1);
+    assertThat(ls.get(2).path("attachedRoutes").asInt()).isZero(); // allowedRoutes.kinds: GRPCRoute only
+    assertThat(ls.get(3).path("attachedRoutes").asInt()).isEqualTo(1); // "foreign" is from another namespace
   }
 
   @Test
@@ -262,16 +365,11 @@ class GatewayApiTranslatorTest {
         parentRefs: [{name: web, sectionName: nosuch}]
         rules: [{backendRefs: [{name: shop, port: 8080}]}]
         """));
-    assertThat(condition(status(c, "HTTPRoute", "default/missing").path("parents").get(0).path("conditions"),
-        "ResolvedRefs")).isEqualTo("False BackendNotFound");
-    assertThat(condition(status(c, "HTTPRoute", "default/foreign").path("parents").get(0).path("conditions"),
-        "ResolvedRefs")).isEqualTo("False RefNotPermitted");
-    assertThat(condition(status(c, "HTTPRoute", "default/kind").path("parents").get(0).path("conditions"),
-        "ResolvedRefs")).isEqualTo("False InvalidKind");
-    assertThat(condition(status(c, "HTTPRoute", "default/noparent").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("False NoMatchingParent");
-    assertThat(condition(status(c, "HTTPRoute", "default/section").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("False NoMatchingParent");
+    assertThat(parentCondition(c, "HTTPRoute", "default/missing", "ResolvedRefs")).isEqualTo("False BackendNotFound");
+    assertThat(parentCondition(c, "HTTPRoute", "default/foreign", "ResolvedRefs")).isEqualTo("False RefNotPermitted");
+    assertThat(parentCondition(c, "HTTPRoute", "default/kind", "ResolvedRefs")).isEqualTo("False InvalidKind");
+    assertThat(parentCondition(c, "HTTPRoute", "default/noparent", "Accepted")).isEqualTo("False NoMatchingParent");
+    assertThat(parentCondition(c, "HTTPRoute", "default/section", "Accepted")).isEqualTo("False NoMatchingParent");
     for (String host : List.of("missing.test", "foreign.test", "kind.test")) {
       RouteAction a = route(c, 80, new Req("/", host)).orElseThrow().action();
       assertThat(a).isInstanceOf(RouteAction.DirectResponse.class);
@@ -280,6 +378,33 @@ class GatewayApiTranslatorTest {
     assertThat(problems(c)).anyMatch(p -> p.startsWith("HTTPRoute default/foreign") && p.contains(
         "spec.rules[0].backendRefs[0].namespace: money: Service money/billing is in another namespace and no "
         + "ReferenceGrant in money allows it"));
+  }
+
+  @Test
+  void anInvalidBackendAmongValidOnesKeepsItsShareWhichAnswers500OrUnavailable() {
+    GatewayConfig c = translate(GATEWAY, route("r", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - backendRefs: [{name: shop, port: 8080, weight: 3}, {name: nosuch, port: 80, weight: 1},
+            {name: billing, namespace: money, port: 80}, {group: example.com, kind: Bucket, name: b, weight: 0}]
+        """), grpcRoute("g", """
+        parentRefs: [{name: web, sectionName: shop}]
+        hostnames: [grpc.example.com]
+        rules: [{backendRefs: [{name: shop, port: 8080}, {group: example.com, kind: Bucket, name: b}]}]
+        """));
+    RouteAction.Forward f = (RouteAction.Forward) route(c, 80, new Req("/", "h")).orElseThrow().action();
+    assertThat(f.destinations()).extracting(d -> d.cluster().name() + " " + d.cluster().known() + " " + d.weight())
+        .containsExactly("outbound|8080||shop.default.svc.cluster.local true 3",
+            "outbound|80||nosuch.default.svc.cluster.local false 1",
+            "outbound|80||billing.money.svc.cluster.local false 1"); // RefNotPermitted; weight 0 sends none
+    assertThat(f.clusterNotFoundStatus()).isEqualTo(500);
+    RouteAction.Forward g = (RouteAction.Forward) route(c, 8000, new Req("/", "grpc.example.com")).orElseThrow()
+        .action();
+    assertThat(g.destinations()).extracting(d -> d.cluster().known()).containsExactly(true, false);
+    assertThat(g.clusterNotFoundStatus()).isEqualTo(503); // a gRPC client gets grpc-status 14, UNAVAILABLE
+    assertThat(parentCondition(c, "HTTPRoute", "default/r", "ResolvedRefs")).isEqualTo("False BackendNotFound");
+    assertThat(problems(c)).anyMatch(p -> p.startsWith("GRPCRoute default/g") && p.endsWith("requests for it "
+        + "answer UNAVAILABLE"));
   }
 
   @Test
@@ -295,8 +420,7 @@ class GatewayApiTranslatorTest {
           from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
           to: [{group: "", kind: Service}]
         """);
-    assertThat(condition(status(c, "HTTPRoute", "default/foreign").path("parents").get(0).path("conditions"),
-        "ResolvedRefs")).isEqualTo("True ResolvedRefs");
+    assertThat(parentCondition(c, "HTTPRoute", "default/foreign", "ResolvedRefs")).isEqualTo("True ResolvedRefs");
     RouteAction.Forward f = (RouteAction.Forward) route(c, 80, new Req("/", "h")).orElseThrow().action();
     assertThat(f.destinations().get(0).cluster().name()).isEqualTo("outbound|80||billing.money.svc.cluster.local");
   }
@@ -334,53 +458,206 @@ class GatewayApiTranslatorTest {
   }
 
   @Test
-  void conflictingListenersAreMarkedAndTheFirstKeepsServing() {
+  void everyConflictingListenerIsConflictedAndNotServedWhileTheOthersAre() {
+    GatewayConfig c = translate(gateway("web", """
+        - {name: a, port: 80, protocol: HTTP, hostname: a.test}
+        - {name: b, port: 80, protocol: HTTP, hostname: a.test}
+        - {name: ok, port: 80, protocol: HTTP, hostname: ok.test}
+        - {name: c, port: 81, protocol: HTTP, hostname: c.test}
+        - {name: c-tls, port: 81, protocol: HTTPS, hostname: c2.test, tls: {certificateRefs: [{name: cert}]}}
+        - {name: d, port: 90, protocol: UDP}
+        - {name: e, port: 70000, protocol: HTTP}
+        - {name: f, port: 91, protocol: HTTP, allowedRoutes: {kinds: [{kind: TLSRoute}, {kind: HTTPRoute}]}}
+        - {name: g, port: 92, protocol: HTTP, hostname: 10.0.0.1}
+        """), route("r", "parentRefs: [{name: web}]\nrules: [{backendRefs: [{name: shop, port: 8080}]}]"));
+    JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
+    // the spec (v1.4, "Handling indistinct Listeners"): no winner, ALL indistinct listeners are not accepted
+    for (int i : new int[] {0, 1}) {
+      assertThat(condition(ls.get(i).path("conditions"), "Conflicted")).isEqualTo("True HostnameConflict");
+      assertThat(condition(ls.get(i).path("conditions"), "Accepted")).isEqualTo("False HostnameConflict");
+      assertThat(condition(ls.get(i).path("conditions"), "Programmed")).isEqualTo("False Invalid");
+    }
+    assertThat(condition(ls.get(2).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
+    assertThat(condition(ls.get(2).path("conditions"), "Programmed")).isEqualTo("True Programmed");
+    for (int i : new int[] {3, 4}) {
+      assertThat(condition(ls.get(i).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
+      assertThat(condition(ls.get(i).path("conditions"), "Accepted")).isEqualTo("False ProtocolConflict");
+    }
+    assertThat(condition(ls.get(5).path("conditions"), "Accepted")).isEqualTo("False UnsupportedProtocol");
+    assertThat(condition(ls.get(5).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
+    assertThat(condition(ls.get(6).path("conditions"), "Accepted")).isEqualTo("False PortUnavailable");
+    assertThat(condition(ls.get(7).path("conditions"), "ResolvedRefs")).isEqualTo("False InvalidRouteKinds");
+    assertThat(ls.get(7).path("supportedKinds").toString()).contains("HTTPRoute").doesNotContain("TLSRoute");
+    // Listener reason UnsupportedValue (Gateway API v1.5+; v1.4 has no Accepted reason for a bad hostname)
+    assertThat(condition(ls.get(8).path("conditions"), "Accepted")).isEqualTo("False UnsupportedValue");
+    assertThat(condition(ls.get(8).path("conditions"), "Programmed")).isEqualTo("False Invalid");
+    assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[6].port: 70000 (expected: a port in "
+        + "1..65535)"));
+    assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[0].hostname: a.test on port 80 is also "
+        + "listener b's; none of them is served"));
+    assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[1].hostname: a.test on port 80 is also "
+        + "listener a's"));
+    JsonNode gw = status(c, "Gateway", "default/web");
+    assertThat(condition(gw.path("conditions"), "Accepted")).isEqualTo("True ListenersNotValid");
+    assertThat(gw.path("conditions").get(0).path("message").asText()).contains("a (Conflicted HostnameConflict)",
+        "c-tls (Conflicted ProtocolConflict)", "g (UnsupportedValue)", "accepted: ok, f");
+    assertThat(c.listeners().get(80).servers()).extracting(s -> s.portName()).containsExactly("ok");
+    assertThat(c.listeners()).doesNotContainKey(81);
+    assertThat(name(c, 80, "a.test", "/")).isEqualTo("none");
+    assertThat(name(c, 80, "ok.test", "/")).isEqualTo("default/r.0.0");
+  }
+
+  @Test
+  void listenersOfTwoGatewaysOnOnePortConflictOnProtocolAndShareAHostname() {
     GatewayConfig c = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: one, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: shop, port: 80, protocol: HTTP, hostname: shop.test}
+          - {name: plain, port: 81, protocol: HTTP}
+          - {name: own, port: 80, protocol: HTTP, hostname: one.test}
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: two, namespace: default}
+        spec:
+          gatewayClassName: portcullis
+          listeners:
+          - {name: shop, port: 80, protocol: HTTP, hostname: shop.test}
+          - {name: tls, port: 81, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}
+          - {name: own, port: 80, protocol: HTTP, hostname: two.test}
+        """);
+    JsonNode one = status(c, "Gateway", "default/one").path("listeners");
+    JsonNode two = status(c, "Gateway", "default/two").path("listeners");
+    // plain HTTP beside HTTPS on one port: neither can be served
+    assertThat(condition(one.get(1).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
+    assertThat(condition(two.get(1).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
+    assertThat(one.get(1).path("conditions").toString()).contains("listener tls of Gateway default/two (HTTPS)");
+    assertThat(c.listeners()).doesNotContainKey(81);
+    // one hostname in two Gateways: served together, and said so
+    assertThat(condition(one.get(0).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
+    assertThat(one.get(0).path("conditions").toString()).contains("hostname shop.test on port 80 is also listener "
+        + "shop of Gateway default/two's: their routes are served together");
+    assertThat(condition(two.get(0).path("conditions"), "Programmed")).isEqualTo("True Programmed");
+    assertThat(c.problems()).anyMatch(p -> p.severity() == io.portcullis.config.Problem.Severity.WARNING
+        && p.subject().equals("Gateway default/two") && p.field().equals("spec.listeners[0].hostname")
+        && p.message().startsWith("hostname shop.test on port 80 is also listener shop of Gateway default/one's"));
+    assertThat(c.listeners().get(80).servers()).extracting(s -> s.portName()).containsExactly("shop", "own", "shop",
+        "own");
+  }
+
+  @Test
+  void aListenerOnAPortAnIstioGatewayServesTheOtherWayIsAProtocolConflict() {
+    GatewayConfig c = translate("""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: istio, namespace: default}
+        spec:
+          servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+        ---
         apiVersion: gateway.networking.k8s.io/v1
         kind: Gateway
         metadata: {name: web, namespace: default}
         spec:
           gatewayClassName: portcullis
           listeners:
-          - {name: a, port: 80, protocol: HTTP, hostname: a.test}
-          - {name: b, port: 80, protocol: HTTP, hostname: a.test}
-          - {name: c, port: 80, protocol: HTTPS, hostname: c.test, tls: {certificateRefs: [{name: cert}]}}
-          - {name: d, port: 90, protocol: UDP}
-          - {name: e, port: 70000, protocol: HTTP}
-          - {name: f, port: 91, protocol: HTTP, allowedRoutes: {kinds: [{kind: TLSRoute}, {kind: HTTPRoute}]}}
+          - {name: tls, port: 80, protocol: HTTPS, hostname: a.test, tls: {certificateRefs: [{name: cert}]}}
         """);
     JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
-    assertThat(condition(ls.get(0).path("conditions"), "Conflicted")).isEqualTo("False NoConflicts");
-    assertThat(condition(ls.get(1).path("conditions"), "Conflicted")).isEqualTo("True HostnameConflict");
-    assertThat(condition(ls.get(2).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
-    assertThat(condition(ls.get(3).path("conditions"), "Accepted")).isEqualTo("False UnsupportedProtocol");
-    assertThat(condition(ls.get(1).path("conditions"), "Programmed")).isEqualTo("False Invalid");
-    assertThat(condition(ls.get(4).path("conditions"), "Accepted")).isEqualTo("False PortUnavailable");
-    assertThat(condition(ls.get(5).path("conditions"), "ResolvedRefs")).isEqualTo("False InvalidRouteKinds");
-    assertThat(ls.get(5).path("supportedKinds").toString()).contains("HTTPRoute").doesNotContain("TLSRoute");
-    assertThat(problems(c)).anyMatch(p -> p.contains("spec.listeners[4].port: 70000 (expected: a port in "
-        + "1..65535)"));
-    JsonNode gw = status(c, "Gateway", "default/web");
-    assertThat(condition(gw.path("conditions"), "Accepted")).isEqualTo("True ListenersNotValid");
-    assertThat(c.listeners().get(80).servers()).hasSize(1);
+    assertThat(condition(ls.get(0).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
+    assertThat(ls.get(0).path("conditions").toString()).contains("plain HTTP server http.80.http.istio.default "
+        + "(Gateway default/istio)");
+    assertThat(c.listeners().get(80).tls()).isFalse();
+  }
+
+  @ParameterizedTest(name = "route hostnames {0}")
+  @CsvSource({"false", "true"})
+  void aRequestSeesOnlyTheRoutesOfTheMostSpecificListenerOfItsHost(boolean routeHostnames) {
+    GatewayConfig c = translate(GatewayApiManifests.isolation(80, "shop", 8080, routeHostnames));
+    Map<String, String> owner = Map.of("bar.com", "empty-hostname", "bar.example.com", "wildcard-example-com",
+        "bar.foo.example.com", "wildcard-foo-example-com", "abc.foo.example.com", "abc-foo-example-com");
+    for (var e : owner.entrySet()) {
+      for (String path : GatewayApiManifests.ISOLATION_LISTENERS) {
+        assertThat(name(c, 80, e.getKey(), "/" + path)).as(e.getKey() + " /" + path)
+            .isEqualTo(path.equals(e.getValue()) ? "default/attaches-to-" + path + ".0.0" : "none");
+      }
+    }
+    for (String l : GatewayApiManifests.ISOLATION_LISTENERS) {
+      assertThat(condition(status(c, "HTTPRoute", "default/attaches-to-" + l).path("parents").get(0)
+          .path("conditions"), "Accepted")).isEqualTo("True Accepted");
+    }
+  }
+
+  @Test
+  void aListenerWithAHostnameAndNoRoutesDoesNotFallThroughToAWildcardSibling() {
+    GatewayConfig c = translate(gateway("iso", """
+        - {name: any, port: 80, protocol: HTTP}
+        - {name: shop, port: 80, protocol: HTTP, hostname: "*.shop.test"}
+        """), route("any", "parentRefs: [{name: iso, sectionName: any}]\nrules: [{backendRefs: [{name: shop, port: "
+        + "8080}]}]"));
+    assertThat(name(c, 80, "other.test", "/")).isEqualTo("default/any.0.0");
+    assertThat(name(c, 80, "a.shop.test", "/")).isEqualTo("none");
+  }
+
+  @Test
+  void anHttpRouteAndAGrpcRouteSharingAHostOnAListenerServeOnlyTheOldest() {
+    GatewayConfig c = translate(GATEWAY, """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: web, namespace: default, creationTimestamp: "2026-02-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          hostnames: [shop.test, other.test]
+          rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: grpc, namespace: default, creationTimestamp: "2026-01-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          hostnames: ["*.test"]
+          rules: [{backendRefs: [{name: cart, port: 81}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: {name: elsewhere, namespace: default, creationTimestamp: "2026-03-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          hostnames: [grpc.example.org]
+          rules: [{backendRefs: [{name: cart, port: 81}]}]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: a-tie, namespace: default, creationTimestamp: "2026-03-01T00:00:00Z"}
+        spec:
+          parentRefs: [{name: web, sectionName: http}]
+          hostnames: [grpc.example.org]
+          rules: [{backendRefs: [{name: shop, port: 8080}]}]
+        """);
+    // the older GRPCRoute wins; on a timestamp tie, namespace/name: default/a-tie before default/elsewhere
+    assertThat(name(c, 80, "shop.test", "/")).isEqualTo("default/grpc.0.0");
+    assertThat(name(c, 80, "grpc.example.org", "/")).isEqualTo("default/a-tie.0.0");
+    assertThat(parentCondition(c, "HTTPRoute", "default/web", "Accepted")).isEqualTo("False NotAllowedByListeners");
+    assertThat(parentCondition(c, "GRPCRoute", "default/elsewhere", "Accepted"))
+        .isEqualTo("False NotAllowedByListeners");
+    assertThat(parentCondition(c, "GRPCRoute", "default/grpc", "Accepted")).isEqualTo("True Accepted");
+    assertThat(problems(c)).anyMatch(p -> p.startsWith("HTTPRoute default/web") && p.contains("spec.hostnames: "
+        + "listener http already serves GRPCRoute default/grpc (older) for *.test"));
   }
 
   @Test
   void aMissingCertificateSecretIsReportedAndTheListenerStillServesItsHost() {
-    GatewayConfig c = translate("""
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: {name: web, namespace: default}
-        spec:
-          gatewayClassName: portcullis
-          listeners:
-          - {name: https, port: 443, protocol: HTTPS, hostname: shop.test, tls: {certificateRefs: [{name: shop-tls}]}}
-          - name: foreign
-            port: 443
-            protocol: HTTPS
-            hostname: foreign.test
-            tls: {certificateRefs: [{name: their-tls, namespace: money}]}
-        """);
+    GatewayConfig c = translate(gateway("web", """
+        - {name: https, port: 443, protocol: HTTPS, hostname: shop.test, tls: {certificateRefs: [{name: shop-tls}]}}
+        - name: foreign
+          port: 443
+          protocol: HTTPS
+          hostname: foreign.test
+          tls: {certificateRefs: [{name: their-tls, namespace: money}]}
+        """));
     JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
     assertThat(condition(ls.get(0).path("conditions"), "ResolvedRefs")).isEqualTo("False InvalidCertificateRef");
     assertThat(condition(ls.get(1).path("conditions"), "ResolvedRefs")).isEqualTo("False RefNotPermitted");
@@ -437,31 +714,117 @@ class GatewayApiTranslatorTest {
         - filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Thing, name: t}}]
           backendRefs: [{name: shop, port: 8080}]
         """));
-    assertThat(condition(status(c, "HTTPRoute", "default/r").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("False UnsupportedValue");
+    assertThat(parentCondition(c, "HTTPRoute", "default/r", "Accepted")).isEqualTo("False UnsupportedValue");
     assertThat(name(c, 80, "h", "/")).isEqualTo("none");
   }
 
   @Test
+  void invalidRulesAreDroppedAndTheValidOnesServedWithPartiallyInvalid() {
+    GatewayConfig c = translate(GATEWAY, route("r", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{path: {value: /good}}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{path: {value: /both}}]
+          filters:
+          - {type: RequestRedirect, requestRedirect: {hostname: x.test}}
+          - {type: URLRewrite, urlRewrite: {hostname: y.test}}
+        - matches: [{path: {value: /ext}}]
+          filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Thing, name: t}}]
+        """), route("bad", """
+        parentRefs: [{name: web, sectionName: http}]
+        hostnames: [bad.test]
+        rules:
+        - filters:
+          - {type: RequestRedirect, requestRedirect: {hostname: x.test}}
+          - {type: URLRewrite, urlRewrite: {hostname: y.test}}
+        """));
+    JsonNode conditions = status(c, "HTTPRoute", "default/r").path("parents").get(0).path("conditions");
+    assertThat(condition(conditions, "Accepted")).isEqualTo("True Accepted");
+    assertThat(condition(conditions, "PartiallyInvalid")).isEqualTo("True IncompatibleFilters");
+    String message = conditions.findValuesAsText("message").stream().filter(m -> m.startsWith("Dropped Rule"))
+        .findFirst().orElseThrow();
+    assertThat(message).startsWith("Dropped Rules 1 (spec.rules[1].filters: RequestRedirect and URLRewrite together")
+        .contains("; 2 (spec.rules[2].filters[0].type: ExtensionRef (expected:");
+    assertThat(name(c, 80, "h", "/good")).isEqualTo("default/r.0.0");
+    assertThat(name(c, 80, "h", "/both")).isEqualTo("none");
+    assertThat(name(c, 80, "h", "/ext")).isEqualTo("none");
+    // every rule dropped: not accepted, with the rule's reason, and no PartiallyInvalid
+    JsonNode bad = status(c, "HTTPRoute", "default/bad").path("parents").get(0).path("conditions");
+    assertThat(condition(bad, "Accepted")).isEqualTo("False IncompatibleFilters");
+    assertThat(condition(bad, "PartiallyInvalid")).isEqualTo("unset");
+    assertThat(condition(conditions, "ResolvedRefs")).isEqualTo("True ResolvedRefs");
+  }
+
+  @Test
+  void aGrpcRouteDropsItsInvalidRulesToo() {
+    GatewayConfig c = translate(GATEWAY, grpcRoute("g", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{method: {service: echo.Echo}}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{method: {type: Suffix, service: echo.Other}}]
+          backendRefs: [{name: shop, port: 8080}]
+        """));
+    JsonNode conditions = status(c, "GRPCRoute", "default/g").path("parents").get(0).path("conditions");
+    assertThat(condition(conditions, "Accepted")).isEqualTo("True Accepted");
+    assertThat(condition(conditions, "PartiallyInvalid")).isEqualTo("True UnsupportedValue");
+    assertThat(name(c, 80, "h", "/echo.Echo/Say")).isEqualTo("default/g.0.0");
+  }
+
+  @Test
   void grpcRoutesMatchServiceAndMethodAndSpeakHttp2() {
-    GatewayConfig c = translate(GATEWAY, """
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: GRPCRoute
-        metadata: {name: g, namespace: default}
-        spec:
-          parentRefs: [{name: web, sectionName: http}]
-          rules:
-          - matches: [{method: {service: echo.Echo, method: Say}}]
-            backendRefs: [{name: shop, port: 8080}]
-          - matches: [{method: {service: echo.Echo}}]
-            backendRefs: [{name: cart, port: 81}]
-        """);
+    GatewayConfig c = translate(GATEWAY, grpcRoute("g", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{method: {service: echo.Echo, method: Say}}]
+          backendRefs: [{name: shop, port: 8080}]
+        - matches: [{method: {service: echo.Echo}}]
+          backendRefs: [{name: cart, port: 81}]
+        """));
     assertThat(name(c, 80, "h", "/echo.Echo/Say")).isEqualTo("default/g.0.0");
     assertThat(name(c, 80, "h", "/echo.Echo/Other")).isEqualTo("default/g.1.0");
     assertThat(name(c, 80, "h", "/other.Svc/Say")).isEqualTo("none");
     RouteAction.Forward f = (RouteAction.Forward) route(c, 80, new Req("/echo.Echo/Say", "h")).orElseThrow()
         .action();
     assertThat(f.destinations().get(0).cluster().protocol()).isEqualTo(io.portcullis.routing.Cluster.Protocol.HTTP2);
+  }
+
+  @Test
+  void aGrpcRuleWithoutAValidBackendAnswersUnavailable() {
+    GatewayConfig c = translate(GATEWAY, grpcRoute("g", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{method: {service: echo.None}}]
+        - matches: [{method: {service: echo.Missing}}]
+          backendRefs: [{name: nosuch, port: 80}]
+        """));
+    for (String path : List.of("/echo.None/Say", "/echo.Missing/Say")) {
+      RouteAction a = route(c, 80, new Req(path, "h")).orElseThrow().action();
+      // 503: the data plane's gRPC reply for it is grpc-status 14 (UNAVAILABLE); a 500 would be 2 (UNKNOWN)
+      assertThat(a).isInstanceOfSatisfying(RouteAction.DirectResponse.class, d -> assertThat(d.status())
+          .isEqualTo(503));
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+      "/echo.Echo/Say, default/g.0.0",
+      "/other.Svc/Say, default/g.0.0",
+      "/other.Svc/Hear, default/g.0.0",
+      "/echo.Echo/Hear, default/g.0.0",
+      "/echo.Echo, none", // ungrouped, "/echo\\.Echo|other\\.Svc/Say|Hear" would match this
+      "/echo.Echo/Other, none",
+      "/third.Svc/Say, none",
+  })
+  void grpcRegexMatchesKeepEachAlternationInItsOwnPathSegment(String path, String expected) {
+    GatewayConfig c = translate(GATEWAY, grpcRoute("g", """
+        parentRefs: [{name: web, sectionName: http}]
+        rules:
+        - matches: [{method: {type: RegularExpression, service: 'echo\\.Echo|other\\.Svc', method: 'Say|Hear'}}]
+          backendRefs: [{name: shop, port: 8080}]
+        """));
+    assertThat(name(c, 80, "h", path)).isEqualTo(expected);
   }
 
   @Test
@@ -487,7 +850,6 @@ class GatewayApiTranslatorTest {
     assertThat(l.passthrough().find("db.example.com")).hasValueSatisfying(t -> assertThat(t.name())
         .isEqualTo("default/t"));
     assertThat(l.passthrough().find("other.example.com")).isEmpty();
-    assertThat(condition(status(c, "TLSRoute", "default/t").path("parents").get(0).path("conditions"),
-        "Accepted")).isEqualTo("True Accepted");
+    assertThat(parentCondition(c, "TLSRoute", "default/t", "Accepted")).isEqualTo("True Accepted");
   }
 }
