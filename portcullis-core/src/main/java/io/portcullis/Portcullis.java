@@ -238,7 +238,7 @@ public final class Portcullis implements AutoCloseable {
 
   private record Applied(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls) {}
 
-  private Portcullis(Options options) {
+  private Portcullis(Options options, ConfigSource source) {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset(),
         options.maxRegexProgramSize(), options.ingressClasses(),
@@ -257,7 +257,7 @@ public final class Portcullis implements AutoCloseable {
         this::secretsChanged);
     this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport(),
         challenges, options.limits(), options.pathNormalization());
-    this.source = new DirectoryConfigSource(options.configDirs());
+    this.source = source;
     this.admin = adminServer();
   }
 
@@ -320,7 +320,17 @@ public final class Portcullis implements AutoCloseable {
    *     created or is refused ({@link AdminToken#loadOrCreate})
    */
   public static Portcullis start(Options options) throws IOException {
-    Portcullis p = new Portcullis(requireNonNull(options, "options"));
+    return start(options, new DirectoryConfigSource(requireNonNull(options, "options").configDirs()));
+  }
+
+  /**
+   * Starts a gateway reading {@code source} instead of {@link Options#configDirs()} (the Kubernetes API server, say);
+   * the gateway closes it.
+   *
+   * @throws IOException when the source cannot be read at all, or a listener port cannot be bound
+   */
+  public static Portcullis start(Options options, ConfigSource source) throws IOException {
+    Portcullis p = new Portcullis(requireNonNull(options, "options"), requireNonNull(source, "source"));
     try {
       log.info("admin server on http://{}:{}; state-changing endpoints need the token in {}",
           p.admin.address().getHostString(), p.admin.address().getPort(), options.adminTokenFile());

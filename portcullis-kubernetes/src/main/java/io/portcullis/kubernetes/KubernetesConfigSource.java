@@ -1,0 +1,215 @@
+package io.portcullis.kubernetes;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.portcullis.config.ConfigSource;
+import io.portcullis.config.Resource;
+import io.portcullis.config.Snapshot;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Kubernetes API server as a {@link ConfigSource}: one fabric8 informer per {@link WatchedKind} (per namespace
+ * with {@code --watch-namespaces}, else across all), whose caches make each {@link Snapshot}. The snapshot goes
+ * through the same translation, validation and last-good handling as a directory's.
+ *
+ * <p>An informer lists, then watches, and restarts its watch with back-off when it breaks (fabric8's behaviour); a
+ * lost API server leaves the caches, and so the configuration served, as they were. A kind the API server does not
+ * serve (its CRD not installed: 404) is not watched, and the log says so once. Changes are coalesced: a snapshot is
+ * made {@code debounce} after the first change of a burst, on this source's own thread (never an event loop), and
+ * handed over one at a time.
+ */
+public final class KubernetesConfigSource implements ConfigSource {
+  private static final Logger log = LoggerFactory.getLogger(KubernetesConfigSource.class);
+  private final KubernetesClient client;
+  private final List<String> namespaces;
+  private final List<WatchedKind> kinds;
+  private final Duration debounce;
+  private final Duration syncTimeout;
+  private final ObjectMapper mapper = new ObjectMapper();
+  private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "portcullis-kubernetes-source");
+    t.setDaemon(true);
+    return t;
+  });
+  private final List<Watched> informers = new ArrayList<>();
+  private final AtomicBoolean scheduled = new AtomicBoolean();
+  private volatile boolean closed;
+  private Consumer<Snapshot> listener;
+  private long generation;
+
+  private record Watched(WatchedKind kind, String namespace, SharedIndexInformer<GenericKubernetesResource> informer) {}
+
+  /**
+   * Creates a source; nothing is read before {@link #start}.
+   *
+   * @param client the API client (its config: {@code --kubeconfig}, else in-cluster)
+   * @param namespaces {@code --watch-namespaces}: the namespaces whose objects are read; empty for all. Cluster-scoped
+   *     kinds (GatewayClass, IngressClass, ClusterIssuer, Namespace) are read either way
+   * @param debounce how long after a change the snapshot is made (more changes meanwhile join it), e.g. 50 ms
+   * @param syncTimeout how long {@link #start} waits for the first list of every kind
+   */
+  public KubernetesConfigSource(KubernetesClient client, List<String> namespaces, Duration debounce,
+      Duration syncTimeout) {
+    this(client, namespaces, WatchedKind.ALL, debounce, syncTimeout);
+  }
+
+  KubernetesConfigSource(KubernetesClient client, List<String> namespaces, List<WatchedKind> kinds,
+      Duration debounce, Duration syncTimeout) {
+    this.client = requireNonNull(client, "client");
+    this.namespaces = List.copyOf(namespaces);
+    this.kinds = List.copyOf(kinds);
+    this.debounce = requireNonNull(debounce, "debounce");
+    this.syncTimeout = requireNonNull(syncTimeout, "syncTimeout");
+  }
+
+  /**
+   * Lists every kind, hands the first snapshot to {@code listener}, then keeps watching.
+   *
+   * @throws IOException when the API server cannot be reached, or a kind cannot be listed, within the sync timeout
+   *     (other than a kind it does not serve)
+   */
+  @Override
+  public void start(Consumer<Snapshot> listener) throws IOException {
+    this.listener = requireNonNull(listener, "listener");
+    List<CompletableFuture<Void>> synced = new ArrayList<>();
+    for (WatchedKind k : kinds) {
+      for (String ns : k.namespaced() && !namespaces.isEmpty() ? namespaces : List.of("")) {
+        var op = client.genericKubernetesResources(k.context());
+        SharedIndexInformer<GenericKubernetesResource> informer = ns.isEmpty()
+            ? op.inAnyNamespace().runnableInformer(0) : op.inNamespace(ns).runnableInformer(0);
+        informer.addEventHandler(new ResourceEventHandler<>() {
+          @Override
+          public void onAdd(GenericKubernetesResource obj) {
+            changed();
+          }
+
+          @Override
+          public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
+            changed();
+          }
+
+          @Override
+          public void onDelete(GenericKubernetesResource obj, boolean deletedFinalStateUnknown) {
+            changed();
+          }
+        });
+        informer.exceptionHandler((started, t) -> {
+          if (t instanceof KubernetesClientException e && e.getCode() == 404) {
+            log.info("kubernetes: {} ({}) is not served by the API server; not watched", k.kind(), k.path());
+            return false; // not installed: stop, do not retry
+          }
+          log.warn("kubernetes: {} {}: {}; retrying with back-off, the last objects read keep serving", k.kind(),
+              ns.isEmpty() ? "in all namespaces" : "in namespace " + ns, t.toString());
+          return !closed;
+        });
+        informers.add(new Watched(k, ns, informer));
+        synced.add(informer.start().toCompletableFuture().handle((v, err) -> {
+          if (err != null) {
+            informers.removeIf(w -> w.informer() == informer); // a kind that is not served
+          }
+          return null;
+        }));
+      }
+    }
+    try {
+      CompletableFuture.allOf(synced.toArray(CompletableFuture[]::new)).get(syncTimeout.toMillis(),
+          TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      close();
+      throw new IOException("kubernetes: the API server at " + client.getMasterUrl() + " did not list every kind "
+          + "within " + syncTimeout.toSeconds() + " s (expected: a reachable API server and RBAC to list and watch "
+          + "them; see the log)");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      close();
+      throw new IOException("interrupted while listing the API server", e);
+    } catch (ExecutionException e) {
+      close();
+      throw new IOException("kubernetes: " + e.getCause(), e.getCause());
+    }
+    log.info("kubernetes: watching {} kinds at {} ({})", informers.size(), client.getMasterUrl(),
+        namespaces.isEmpty() ? "all namespaces" : "namespaces " + String.join(",", namespaces));
+    try {
+      executor.submit(this::emit).get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      throw new IOException("kubernetes: the first snapshot failed: " + e.getCause(), e.getCause());
+    }
+  }
+
+  private void changed() {
+    if (listener != null && !closed && scheduled.compareAndSet(false, true)) {
+      executor.schedule(() -> {
+        scheduled.set(false);
+        emit();
+      }, debounce.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Makes a snapshot of every informer's cache and hands it over; on the source's thread. */
+  private void emit() {
+    if (closed) {
+      return;
+    }
+    List<Resource> resources = new ArrayList<>();
+    for (Watched w : List.copyOf(informers)) {
+      List<GenericKubernetesResource> objects = new ArrayList<>(w.informer().getStore().list());
+      objects.sort(Comparator.comparing((GenericKubernetesResource o) -> String.valueOf(o.getMetadata()
+          .getNamespace())).thenComparing(o -> o.getMetadata().getName()));
+      for (GenericKubernetesResource o : objects) {
+        resources.add(resource(w.kind(), o));
+      }
+    }
+    generation++;
+    listener.accept(new Snapshot(resources, List.of(), generation));
+  }
+
+  private Resource resource(WatchedKind k, GenericKubernetesResource o) {
+    ObjectNode body = mapper.valueToTree(o);
+    if (body.path("metadata") instanceof ObjectNode metadata) {
+      metadata.remove("managedFields"); // the API server's bookkeeping: large, and read by nobody here
+    }
+    body.put("apiVersion", o.getApiVersion() == null ? k.apiVersion() : o.getApiVersion());
+    body.put("kind", o.getKind() == null ? k.kind() : o.getKind());
+    String ns = o.getMetadata().getNamespace() == null ? "" : o.getMetadata().getNamespace();
+    String name = o.getMetadata().getName();
+    String path = (k.group().isEmpty() ? "/api/" : "/apis/" + k.group() + "/") + k.version()
+        + (ns.isEmpty() ? "" : "/namespaces/" + ns) + "/" + k.plural() + "/" + name;
+    JsonNode frozen = body;
+    return new Resource(body.path("apiVersion").asText(), body.path("kind").asText(), ns.isEmpty() ? "default" : ns,
+        name, Path.of("kubernetes:" + path), frozen);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    for (Watched w : informers) {
+      w.informer().close();
+    }
+    executor.shutdownNow();
+  }
+}

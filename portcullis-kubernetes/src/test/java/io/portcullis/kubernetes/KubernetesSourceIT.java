@@ -1,0 +1,137 @@
+package io.portcullis.kubernetes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.portcullis.Portcullis;
+import io.portcullis.proxy.AccessLog;
+import io.portcullis.proxy.Transport;
+import io.portcullis.testing.Ports;
+import io.portcullis.testing.Proc;
+import io.portcullis.testing.RecordingBackend;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 16, point 1: the gateway reads its configuration from a Kubernetes API server: fabric8's mock server in CRUD
+ * mode, since no real API server can run here. Objects created, edited and deleted through the client are served,
+ * re-served and withdrawn within 1 s; with the API server gone, the last configuration keeps serving.
+ */
+@EnableKubernetesMockClient(crud = true)
+class KubernetesSourceIT {
+  KubernetesMockServer server;
+  KubernetesClient client;
+  @TempDir Path tmp;
+  Portcullis gateway;
+  RecordingBackend v1;
+  RecordingBackend v2;
+
+  @AfterEach
+  void stop() throws Exception {
+    if (gateway != null) {
+      gateway.close();
+    }
+    for (RecordingBackend b : new RecordingBackend[] {v1, v2}) {
+      if (b != null) {
+        b.close();
+      }
+    }
+  }
+
+  private void apply(String yaml) {
+    HasMetadata o = client.getKubernetesSerialization().unmarshal(yaml, GenericKubernetesResource.class);
+    client.resource(o).createOr(r -> r.update());
+  }
+
+  private static String service(String name, int port) {
+    return """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: %1$s, namespace: shop}
+        spec: {ports: [{name: http, port: 80}]}
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: %1$s-1, namespace: shop, labels: {kubernetes.io/service-name: %1$s}}
+        addressType: IPv4
+        ports: [{name: http, port: %2$d}]
+        endpoints: [{addresses: [127.0.0.1]}]
+        """.formatted(name, port);
+  }
+
+  private static String route(String service) {
+    return """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: shop, namespace: shop}
+        spec:
+          hosts: [shop.k8s.test]
+          gateways: [istio-system/web]
+          http: [{route: [{destination: {host: %s.shop.svc.cluster.local, port: {number: 80}}}]}]
+        """.formatted(service);
+  }
+
+  private static int status(int port) throws Exception {
+    Proc.Result r = Proc.run(10, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+        "-H", "Host: shop.k8s.test", "http://127.0.0.1:" + port + "/");
+    return Integer.parseInt(r.stdout().trim());
+  }
+
+  @Test
+  void objectsCreatedEditedAndDeletedInTheApiAreServedWithinASecond() throws Exception {
+    v1 = new RecordingBackend();
+    v2 = new RecordingBackend();
+    int port = Ports.free();
+    for (String doc : (service("v1", v1.port()) + "---\n" + service("v2", v2.port())).split("---\n")) {
+      apply(doc);
+    }
+    apply("""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: web, namespace: istio-system}
+        spec:
+          servers: [{port: {number: %d, name: http, protocol: HTTP}, hosts: ["*"]}]
+        """.formatted(port));
+    apply(route("v1"));
+    gateway = Portcullis.start(new Portcullis.Options(List.of(), "istio-system", 0, "127.0.0.1",
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, tmp.resolve("state"),
+        Duration.ofSeconds(1)), new KubernetesConfigSource(client, List.of(), Duration.ofMillis(50),
+        Duration.ofSeconds(10)));
+    assertThat(status(port)).isEqualTo(200);
+    assertThat(v1.received()).hasSize(1);
+
+    long t0 = System.nanoTime();
+    apply(route("v2"));
+    await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20)).until(() -> {
+      status(port);
+      return !v2.received().isEmpty();
+    });
+    long edited = (System.nanoTime() - t0) / 1_000_000;
+
+    t0 = System.nanoTime();
+    client.genericKubernetesResources("networking.istio.io/v1", "VirtualService").inNamespace("shop")
+        .withName("shop").delete();
+    await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20)).until(() -> status(port) == 404);
+    long deleted = (System.nanoTime() - t0) / 1_000_000;
+    System.out.printf("edit served after %d ms, delete after %d ms%n", edited, deleted);
+
+    // the API server gone: the last configuration keeps serving (a 404 for the deleted route, the Gateway's port)
+    apply(route("v1"));
+    await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20)).until(() -> status(port) == 200);
+    server.destroy();
+    Thread.sleep(1500);
+    v1.clear();
+    assertThat(status(port)).isEqualTo(200);
+    assertThat(v1.received()).hasSize(1);
+  }
+}
