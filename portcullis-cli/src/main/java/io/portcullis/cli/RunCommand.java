@@ -5,6 +5,7 @@ import io.portcullis.certs.CertManagerTranslator;
 import io.portcullis.certs.DefaultIssuer;
 import io.portcullis.config.GoDuration;
 import io.portcullis.config.ingress.IngressClassSelection;
+import io.portcullis.kubernetes.KubernetesConfigSource;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.PathNormalization;
 import io.portcullis.proxy.ProxyLimits;
@@ -119,6 +120,21 @@ final class RunCommand implements Callable<Integer> {
           + "challenge fails. Default: ${DEFAULT-VALUE}.")
   String propagationTimeout;
 
+  @Option(names = "--kubernetes",
+      description = "Read the configuration from the Kubernetes API server (every kind the directory mode reads, "
+          + "watched) instead of --config directories.")
+  boolean kubernetes;
+
+  @Option(names = "--kubeconfig", paramLabel = "FILE",
+      description = "With --kubernetes: the kubeconfig to connect with. Default: $KUBECONFIG, ~/.kube/config, "
+          + "else in a Pod its service account.")
+  Path kubeconfig;
+
+  @Option(names = "--watch-namespaces", paramLabel = "NS,...", split = ",",
+      description = "With --kubernetes: the namespaces whose objects are read. Default: all. Cluster-scoped kinds "
+          + "(GatewayClass, IngressClass, ClusterIssuer, Namespace) are read either way.")
+  List<String> watchNamespaces = new ArrayList<>();
+
   @Option(names = "--default-issuer-name", paramLabel = "NAME", defaultValue = "",
       description = "The issuer of an Ingress annotated only kubernetes.io/tls-acme: \"true\" (cert-manager's "
           + "ingress-shim flag). Default: none (such an Ingress gets no Certificate, and a problem says why).")
@@ -198,7 +214,15 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     SafeRegex.checkMaxProgramSize("--max-regex-program-size", maxRegexProgramSize);
-    boolean quickstart = configDirs.isEmpty();
+    if (kubernetes && !configDirs.isEmpty()) {
+      throw new IllegalArgumentException("--config and --kubernetes: choose one source (expected: --config DIR... "
+          + "or --kubernetes)");
+    }
+    if (!kubernetes && (kubeconfig != null || !watchNamespaces.isEmpty())) {
+      throw new IllegalArgumentException((kubeconfig != null ? "--kubeconfig" : "--watch-namespaces") + " without "
+          + "--kubernetes (expected: --kubernetes too)");
+    }
+    boolean quickstart = configDirs.isEmpty() && !kubernetes;
     if (quickstart) {
       configDirs.add(home().resolve("examples/quickstart"));
       if (bind == null) {
@@ -209,12 +233,14 @@ final class RunCommand implements Callable<Integer> {
       bind = "0.0.0.0";
     }
     Path stateDir = stateOptions.stateDir();
-    Portcullis p = Portcullis.start(new Portcullis.Options(configDirs, namespace, portOffset, bind,
+    Portcullis.Options options = new Portcullis.Options(configDirs, namespace, portOffset, bind,
         address(admin), accessLog(), threads, transport, stateDir, duration("--issuance-backoff",
         issuanceBackoff), new Portcullis.IssuanceOptions(clusterResourceNamespace, nameservers(),
         recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
         "--dns01-propagation-timeout", propagationTimeout), defaultIssuer()), limits(), pathNormalization(), maxRegexProgramSize,
-        stateOptions.adminTokenFile(), ingressClasses()));
+        stateOptions.adminTokenFile(), ingressClasses());
+    Portcullis p = kubernetes ? Portcullis.start(options, KubernetesConfigSource.connect(
+        java.util.Optional.ofNullable(kubeconfig), watchNamespaces)) : Portcullis.start(options);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       p.close();

@@ -4,7 +4,8 @@ import java.io.IOException;
 import java.util.function.Consumer;
 
 /**
- * Where resources come from: a watched directory now, a Kubernetes API server later.
+ * Where resources come from: a watched directory ({@link DirectoryConfigSource}) or a Kubernetes API server
+ * ({@code io.portcullis.kubernetes.KubernetesConfigSource}, module {@code portcullis-kubernetes}).
  *
  * <p>A source calls its listener with a whole new {@link Snapshot} after every change, one call at a time, never on a
  * Netty event loop.

@@ -48,15 +48,18 @@ public final class KubernetesConfigSource implements ConfigSource {
   private final List<WatchedKind> kinds;
   private final Duration debounce;
   private final Duration syncTimeout;
+  private final boolean ownsClient;
   private final ObjectMapper mapper = new ObjectMapper();
   private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "portcullis-kubernetes-source");
     t.setDaemon(true);
     return t;
   });
-  private final List<Watched> informers = new ArrayList<>();
+  private final List<Watched> informers = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private volatile boolean closed;
+  /** Set once every kind is listed: changes before that are in the first snapshot, never in a partial one. */
+  private volatile boolean listed;
   private Consumer<Snapshot> listener;
   private long generation;
 
@@ -78,11 +81,36 @@ public final class KubernetesConfigSource implements ConfigSource {
 
   KubernetesConfigSource(KubernetesClient client, List<String> namespaces, List<WatchedKind> kinds,
       Duration debounce, Duration syncTimeout) {
+    this(client, false, namespaces, kinds, debounce, syncTimeout);
+  }
+
+  private KubernetesConfigSource(KubernetesClient client, boolean ownsClient, List<String> namespaces,
+      List<WatchedKind> kinds, Duration debounce, Duration syncTimeout) {
     this.client = requireNonNull(client, "client");
+    this.ownsClient = ownsClient;
     this.namespaces = List.copyOf(namespaces);
     this.kinds = List.copyOf(kinds);
     this.debounce = requireNonNull(debounce, "debounce");
     this.syncTimeout = requireNonNull(syncTimeout, "syncTimeout");
+  }
+
+  /**
+   * Connects to the API server as {@code portcullis run --kubernetes} does: {@code kubeconfig} when given, else
+   * fabric8's auto-configuration ({@code KUBECONFIG}, {@code ~/.kube/config}, and in a Pod its service account's
+   * token and CA); the source closes the client. Changes are coalesced for 50 ms; the first list may take 30 s.
+   *
+   * @param kubeconfig {@code --kubeconfig FILE}
+   * @param namespaces {@code --watch-namespaces}, empty for all
+   * @throws IOException when the kubeconfig file cannot be read
+   */
+  public static KubernetesConfigSource connect(java.util.Optional<Path> kubeconfig, List<String> namespaces)
+      throws IOException {
+    io.fabric8.kubernetes.client.Config config = kubeconfig.isPresent()
+        ? io.fabric8.kubernetes.client.Config.fromKubeconfig(java.nio.file.Files.readString(kubeconfig.get()))
+        : io.fabric8.kubernetes.client.Config.autoConfigure(null);
+    KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config).build();
+    return new KubernetesConfigSource(client, true, namespaces, WatchedKind.ALL, Duration.ofMillis(50),
+        Duration.ofSeconds(30));
   }
 
   /**
@@ -152,6 +180,7 @@ public final class KubernetesConfigSource implements ConfigSource {
     }
     log.info("kubernetes: watching {} kinds at {} ({})", informers.size(), client.getMasterUrl(),
         namespaces.isEmpty() ? "all namespaces" : "namespaces " + String.join(",", namespaces));
+    listed = true; // a change from now on makes another snapshot, even one during the first
     try {
       executor.submit(this::emit).get();
     } catch (InterruptedException e) {
@@ -162,7 +191,7 @@ public final class KubernetesConfigSource implements ConfigSource {
   }
 
   private void changed() {
-    if (listener != null && !closed && scheduled.compareAndSet(false, true)) {
+    if (listed && !closed && scheduled.compareAndSet(false, true)) {
       executor.schedule(() -> {
         scheduled.set(false);
         emit();
@@ -211,5 +240,8 @@ public final class KubernetesConfigSource implements ConfigSource {
       w.informer().close();
     }
     executor.shutdownNow();
+    if (ownsClient) {
+      client.close();
+    }
   }
 }

@@ -134,4 +134,21 @@ class KubernetesSourceIT {
     assertThat(status(port)).isEqualTo(200);
     assertThat(v1.received()).hasSize(1);
   }
+
+  @Test
+  void anUnreachableApiServerAtStartIsAnErrorNamingItAndTheGatewayDoesNotStart() throws Exception {
+    int closed = Ports.free();
+    try (KubernetesClient unreachable = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+        new io.fabric8.kubernetes.client.ConfigBuilder().withMasterUrl("https://127.0.0.1:" + closed)
+            .withTrustCerts(true).withRequestRetryBackoffLimit(0).build()).build()) {
+      KubernetesConfigSource source = new KubernetesConfigSource(unreachable, List.of(), Duration.ofMillis(50),
+          Duration.ofSeconds(2));
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> Portcullis.start(new Portcullis.Options(List.of(),
+          "istio-system", 0, "127.0.0.1", new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1,
+          Transport.AUTO, tmp.resolve("state"), Duration.ofSeconds(1)), source))
+          .isInstanceOf(java.io.IOException.class)
+          .hasMessageContaining("https://127.0.0.1:" + closed)
+          .hasMessageContaining("did not list every kind within 2 s");
+    }
+  }
 }
