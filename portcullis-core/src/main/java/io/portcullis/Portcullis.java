@@ -35,6 +35,7 @@ import io.portcullis.proxy.Transport;
 import io.portcullis.routing.HostTable;
 import io.portcullis.routing.SafeRegex;
 import io.portcullis.storage.DirectoryStorage;
+import io.portcullis.storage.Storage;
 import io.portcullis.tls.CredentialFiles;
 import io.portcullis.tls.ClientTlsContexts;
 import io.portcullis.tls.TlsContexts;
@@ -238,7 +239,7 @@ public final class Portcullis implements AutoCloseable {
 
   private record Applied(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls) {}
 
-  private Portcullis(Options options, ConfigSource source) {
+  private Portcullis(Options options, ConfigSource source, Storage storage) {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset(),
         options.maxRegexProgramSize(), options.ingressClasses(),
@@ -252,7 +253,7 @@ public final class Portcullis implements AutoCloseable {
     Dns01 dns01 = new Dns01(lookup, issuance.propagationTimeout());
     this.addressRecords = new AddressPublisher(lookup, DnsProviders::create);
     // An order's own time limit leaves room for DNS-01 propagation on top of the CA's work.
-    this.certs = new CertificateManager(new DirectoryStorage(options.stateDir()), clock, options.issuanceBackoff(),
+    this.certs = new CertificateManager(storage, clock, options.issuanceBackoff(),
         new AcmeClient(challenges, dns01, ORDER_TIMEOUT.plus(issuance.propagationTimeout())), addressRecords,
         this::secretsChanged);
     this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport(),
@@ -330,7 +331,18 @@ public final class Portcullis implements AutoCloseable {
    * @throws IOException when the source cannot be read at all, or a listener port cannot be bound
    */
   public static Portcullis start(Options options, ConfigSource source) throws IOException {
-    Portcullis p = new Portcullis(requireNonNull(options, "options"), requireNonNull(source, "source"));
+    return start(options, source, new DirectoryStorage(requireNonNull(options, "options").stateDir()));
+  }
+
+  /**
+   * Starts a gateway reading {@code source} and keeping issued certificates and account keys in {@code storage}
+   * (Kubernetes Secrets, say) instead of {@link Options#stateDir()}; the gateway closes the source.
+   *
+   * @throws IOException when the source cannot be read at all, or a listener port cannot be bound
+   */
+  public static Portcullis start(Options options, ConfigSource source, Storage storage) throws IOException {
+    Portcullis p = new Portcullis(requireNonNull(options, "options"), requireNonNull(source, "source"),
+        requireNonNull(storage, "storage"));
     try {
       log.info("admin server on http://{}:{}; state-changing endpoints need the token in {}",
           p.admin.address().getHostString(), p.admin.address().getPort(), options.adminTokenFile());

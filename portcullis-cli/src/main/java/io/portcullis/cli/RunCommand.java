@@ -122,7 +122,8 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--kubernetes",
       description = "Read the configuration from the Kubernetes API server (every kind the directory mode reads, "
-          + "watched) instead of --config directories.")
+          + "watched) instead of --config directories, and keep issued certificates as its Secrets, as cert-manager "
+          + "does, instead of under --state.")
   boolean kubernetes;
 
   @Option(names = "--kubeconfig", paramLabel = "FILE",
@@ -239,8 +240,14 @@ final class RunCommand implements Callable<Integer> {
         recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
         "--dns01-propagation-timeout", propagationTimeout), defaultIssuer()), limits(), pathNormalization(), maxRegexProgramSize,
         stateOptions.adminTokenFile(), ingressClasses());
-    Portcullis p = kubernetes ? Portcullis.start(options, KubernetesConfigSource.connect(
-        java.util.Optional.ofNullable(kubeconfig), watchNamespaces)) : Portcullis.start(options);
+    Portcullis p;
+    if (kubernetes) {
+      KubernetesConfigSource source = KubernetesConfigSource.connect(java.util.Optional.ofNullable(kubeconfig),
+          watchNamespaces);
+      p = Portcullis.start(options, source, source.storage());
+    } else {
+      p = Portcullis.start(options);
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       p.close();

@@ -123,7 +123,9 @@ public final class CertManagerTranslator {
           default -> problems.add(Problem.of(Severity.INFO, r, "", "kind " + r.kind()
               + " is not used by the certificate manager; ignored"));
         }
-      } else if (r.group().isEmpty() && r.kind().equals("Secret")) {
+      } else if (r.group().isEmpty() && r.kind().equals("Secret")
+          && !r.body().path("metadata").path("annotations").has("cert-manager.io/certificate-name")) {
+        // a Secret cert-manager (or this gateway, into the Kubernetes API) issued is a Certificate's, not the user's
         manifestSecrets.add(r.key());
       } else if (r.group().equals("networking.istio.io") && r.kind().equals("Gateway")) {
         gateways.put(r.key(), r);

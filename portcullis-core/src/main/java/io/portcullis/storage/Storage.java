@@ -6,7 +6,7 @@ import java.util.Map;
 
 /**
  * Keeps Secrets across restarts: issued certificates with their keys, ACME account keys. Implementations: a
- * directory ({@link DirectoryStorage}); Kubernetes Secrets come with the Kubernetes API issue.
+ * directory ({@link DirectoryStorage}) and Kubernetes Secrets ({@code io.portcullis.kubernetes.SecretStorage}).
  *
  * <p>Blocking I/O: call it from the certificate manager's executor, never from an event loop. Thread-safe.
  */

@@ -114,6 +114,14 @@ public final class KubernetesConfigSource implements ConfigSource {
   }
 
   /**
+   * Returns a {@link SecretStorage} on this source's client and namespaces: issued certificates as Secrets in the
+   * same API server.
+   */
+  public SecretStorage storage() {
+    return new SecretStorage(client, namespaces);
+  }
+
+  /**
    * Lists every kind, hands the first snapshot to {@code listener}, then keeps watching.
    *
    * @throws IOException when the API server cannot be reached, or a kind cannot be listed, within the sync timeout
