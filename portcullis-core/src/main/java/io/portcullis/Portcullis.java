@@ -22,6 +22,7 @@ import io.portcullis.config.ConfigTranslator;
 import io.portcullis.config.DirectoryConfigSource;
 import io.portcullis.config.GatewayConfig;
 import io.portcullis.config.ListenerConfig;
+import io.portcullis.config.ObjectStatus;
 import io.portcullis.config.Problem;
 import io.portcullis.config.Snapshot;
 import io.portcullis.config.gatewayapi.GatewayAddresses;
@@ -398,6 +399,14 @@ public final class Portcullis implements AutoCloseable {
   /** Returns the generation of the newest snapshot read, applied or not (a snapshot with nothing valid is not). */
   public long lastSnapshotGeneration() {
     return lastSnapshot;
+  }
+
+  /**
+   * Returns the user objects with the {@code status} Kubernetes would hold for them (Gateway API objects, Ingresses)
+   * as of the configuration being served.
+   */
+  public List<ObjectStatus> objectStatuses() {
+    return applied.config().statuses();
   }
 
   /** Returns the certificate manager (status, forced renewals). */

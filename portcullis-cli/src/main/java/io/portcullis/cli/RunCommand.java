@@ -241,15 +241,21 @@ final class RunCommand implements Callable<Integer> {
         "--dns01-propagation-timeout", propagationTimeout), defaultIssuer()), limits(), pathNormalization(), maxRegexProgramSize,
         stateOptions.adminTokenFile(), ingressClasses());
     Portcullis p;
+    io.portcullis.kubernetes.StatusWriter statusWriter = null;
     if (kubernetes) {
       KubernetesConfigSource source = KubernetesConfigSource.connect(java.util.Optional.ofNullable(kubeconfig),
           watchNamespaces);
       p = Portcullis.start(options, source, source.storage());
+      statusWriter = source.statusWriter(p);
     } else {
       p = Portcullis.start(options);
     }
     CountDownLatch stopped = new CountDownLatch(1);
+    io.portcullis.kubernetes.StatusWriter writer = statusWriter;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (writer != null) {
+        writer.close();
+      }
       p.close();
       stopped.countDown();
     }, "portcullis-shutdown"));

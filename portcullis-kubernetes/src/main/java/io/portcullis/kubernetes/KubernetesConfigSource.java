@@ -122,6 +122,14 @@ public final class KubernetesConfigSource implements ConfigSource {
   }
 
   /**
+   * Starts writing {@code gateway}'s statuses (Certificates, Gateway API objects, Ingresses) back through this
+   * source's client every second; close it before the gateway.
+   */
+  public StatusWriter statusWriter(io.portcullis.Portcullis gateway) {
+    return new StatusWriter(client, gateway::objectStatuses, gateway.certificates()::statuses, Duration.ofSeconds(1));
+  }
+
+  /**
    * Lists every kind, hands the first snapshot to {@code listener}, then keeps watching.
    *
    * @throws IOException when the API server cannot be reached, or a kind cannot be listed, within the sync timeout

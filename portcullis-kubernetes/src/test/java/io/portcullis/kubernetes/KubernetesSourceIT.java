@@ -151,4 +151,66 @@ class KubernetesSourceIT {
           .hasMessageContaining("did not list every kind within 2 s");
     }
   }
+
+  private com.fasterxml.jackson.databind.JsonNode status(String apiVersion, String kind, String ns, String name) {
+    var op = client.genericKubernetesResources(apiVersion, kind);
+    GenericKubernetesResource o = ns == null ? op.withName(name).get() : op.inNamespace(ns).withName(name).get();
+    return new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(o).path("status");
+  }
+
+  @Test
+  void gatewayApiStatusIsWrittenBackToTheApiServer() throws Exception {
+    v1 = new RecordingBackend();
+    int port = Ports.free();
+    for (String doc : service("v1", v1.port()).split("---\n")) {
+      apply(doc);
+    }
+    apply("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GatewayClass
+        metadata: {name: portcullis}
+        spec: {controllerName: portcullis.io/gateway-controller}
+        """);
+    apply("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: edge, namespace: shop}
+        spec:
+          gatewayClassName: portcullis
+          listeners: [{name: http, port: %d, protocol: HTTP}]
+        """.formatted(port));
+    apply("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: shop, namespace: shop}
+        spec:
+          parentRefs: [{name: edge}]
+          hostnames: [shop.k8s.test]
+          rules: [{backendRefs: [{name: v1, port: 80}]}]
+        """);
+    gateway = Portcullis.start(new Portcullis.Options(List.of(), "istio-system", 0, "127.0.0.1",
+        new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, tmp.resolve("state"),
+        Duration.ofSeconds(1)), new KubernetesConfigSource(client, List.of(), Duration.ofMillis(50),
+        Duration.ofSeconds(10)));
+    try (StatusWriter writer = new StatusWriter(client, gateway::objectStatuses, gateway.certificates()::statuses,
+        Duration.ofMillis(200))) {
+      assertThat(status(port)).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(5)).until(() -> status("gateway.networking.k8s.io/v1", "HTTPRoute", "shop",
+          "shop").path("parents").size() == 1);
+      var route = status("gateway.networking.k8s.io/v1", "HTTPRoute", "shop", "shop").path("parents").get(0);
+      assertThat(route.path("controllerName").asText()).isEqualTo("portcullis.io/gateway-controller");
+      assertThat(route.path("conditions").toString()).contains("\"type\":\"Accepted\",\"status\":\"True\"");
+      await().atMost(Duration.ofSeconds(5)).until(() -> status("gateway.networking.k8s.io/v1", "Gateway", "shop",
+          "edge").path("listeners").size() == 1);
+      var gw = status("gateway.networking.k8s.io/v1", "Gateway", "shop", "edge");
+      assertThat(gw.path("listeners").get(0).path("attachedRoutes").asInt()).isEqualTo(1);
+      assertThat(gw.path("conditions").toString()).contains("\"type\":\"Programmed\",\"status\":\"True\"");
+      await().atMost(Duration.ofSeconds(5)).until(() -> status("gateway.networking.k8s.io/v1", "GatewayClass", null,
+          "portcullis").path("conditions").toString().contains("\"type\":\"Accepted\",\"status\":\"True\""));
+      // the status written does not feed back into another write: the objects' statuses stay as written
+      String written = gw.toString();
+      Thread.sleep(1000);
+      assertThat(status("gateway.networking.k8s.io/v1", "Gateway", "shop", "edge").toString()).isEqualTo(written);
+    }
+  }
 }

@@ -3,6 +3,7 @@ package io.portcullis.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -46,6 +47,12 @@ class SecretStorageIT {
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, tmp.resolve("state"),
         Duration.ofSeconds(1)), new KubernetesConfigSource(client, List.of(), Duration.ofMillis(50),
         Duration.ofSeconds(10)), new SecretStorage(client, List.of()));
+  }
+
+  private JsonNode certificateStatus(String name) {
+    GenericKubernetesResource c = client.genericKubernetesResources("cert-manager.io/v1", "Certificate")
+        .inNamespace("istio-system").withName(name).get();
+    return new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(c).path("status");
   }
 
   private Secret secret(String name) {
@@ -95,7 +102,8 @@ class SecretStorageIT {
           http: [{directResponse: {status: 200, body: {string: "from a Secret in the API\\n"}}}]
         """.formatted(https));
     String serial;
-    try (Portcullis p = start()) {
+    try (Portcullis p = start(); StatusWriter status = new StatusWriter(client, p::objectStatuses,
+        p.certificates()::statuses, Duration.ofMillis(200))) {
       await().atMost(Duration.ofSeconds(20)).until(() -> secret("web-tls") != null);
       Secret web = secret("web-tls");
       assertThat(web.getType()).isEqualTo("kubernetes.io/tls");
@@ -111,6 +119,15 @@ class SecretStorageIT {
       assertThat(r.stdout()).isEqualTo("from a Secret in the API\n");
       serial = Gateways.servedSerial(https, "web.k8s.test");
       assertThat(Gateways.status(p, "web").orElseThrow().serial()).contains(serial);
+
+      // Certificate.status as cert-manager writes it
+      await().atMost(Duration.ofSeconds(5)).until(() -> certificateStatus("web").path("revision").asInt() == 1);
+      JsonNode st = certificateStatus("web");
+      assertThat(st.path("conditions").get(0).path("type").asText()).isEqualTo("Ready");
+      assertThat(st.path("conditions").get(0).path("status").asText()).isEqualTo("True");
+      assertThat(st.path("conditions").get(0).path("reason").asText()).isEqualTo("Ready");
+      assertThat(st.path("notAfter").asText()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ");
+      assertThat(st.path("renewalTime").asText()).isNotEmpty();
     }
     assertThat(tmp.resolve("state")).satisfiesAnyOf(d -> assertThat(d).doesNotExist(),
         d -> assertThat(Files.list(d).filter(f -> f.getFileName().toString().endsWith(".yaml"))).isEmpty());
