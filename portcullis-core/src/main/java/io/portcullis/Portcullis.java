@@ -271,6 +271,11 @@ public final class Portcullis implements AutoCloseable {
           }
 
           @Override
+          public java.util.Optional<String> readyDetail() {
+            return source.degraded().map(d -> "source: " + d + "; serving the last configuration read");
+          }
+
+          @Override
           public String certsJson() {
             return CertsDump.render(certs.statuses(), clock);
           }

@@ -60,6 +60,11 @@ public final class AdminServer implements AutoCloseable {
     /** Whether every listener is bound and the first configuration applied. */
     boolean ready();
 
+    /** What {@code /ready} adds under {@code LIVE}: why the configuration source is not following changes. */
+    default java.util.Optional<String> readyDetail() {
+      return java.util.Optional.empty();
+    }
+
     /** The configuration as JSON: listeners, routes, credentials (never key material), problems. */
     String configDumpJson();
 
@@ -165,7 +170,7 @@ public final class AdminServer implements AutoCloseable {
       this.token = token;
       this.renewals = renewals;
       add(new Endpoint("/ready", false, "GET /ready", (ctx, req, q) -> send(ctx, req, model.ready()
-          ? text(HttpResponseStatus.OK, "LIVE\n")
+          ? text(HttpResponseStatus.OK, "LIVE\n" + model.readyDetail().map(d -> d + "\n").orElse(""))
           : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "PRE_INITIALIZING\n"))));
       add(new Endpoint("/admin/ping", false, "GET /admin/ping", (ctx, req, q) -> send(ctx, req,
           text(HttpResponseStatus.OK, "pong\n"))));

@@ -20,6 +20,14 @@ public interface ConfigSource extends AutoCloseable {
    */
   void start(Consumer<Snapshot> listener) throws IOException;
 
+  /**
+   * Returns why the source cannot follow changes right now (a watch of the API server down, say), while the last
+   * configuration read keeps serving; empty when all is well. Never blocks.
+   */
+  default java.util.Optional<String> degraded() {
+    return java.util.Optional.empty();
+  }
+
   /** Stops watching; the listener is not called afterwards. */
   @Override
   void close();

@@ -206,6 +206,21 @@ public final class KubernetesConfigSource implements ConfigSource {
     }
   }
 
+  /**
+   * Returns the kinds whose watch is down (the API server unreachable, say), e.g. {@code not watching Gateway,
+   * VirtualService at https://10.0.0.1:443}; empty while every watch is up.
+   */
+  @Override
+  public java.util.Optional<String> degraded() {
+    if (!listed || closed) {
+      return java.util.Optional.empty();
+    }
+    List<String> down = informers.stream().filter(w -> !w.informer().isWatching()).map(w -> w.kind().kind()
+        + (w.namespace().isEmpty() ? "" : " in " + w.namespace())).distinct().toList();
+    return down.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of("not watching " + String.join(", ",
+        down) + " at " + client.getMasterUrl() + " (reconnecting with back-off)");
+  }
+
   private void changed() {
     if (listed && !closed && scheduled.compareAndSet(false, true)) {
       executor.schedule(() -> {

@@ -30,6 +30,11 @@ import org.slf4j.LoggerFactory;
  * {@code notAfter}, {@code renewalTime}, {@code revision}, {@code lastFailureTime}, {@code failedIssuanceAttempts}),
  * and the status of every Gateway API object and Ingress the translation computed ({@link ObjectStatus}).
  *
+ * <p>It also records Kubernetes Events on each Certificate for the issuance steps cert-manager reports, with its
+ * reason names: {@code Issuing} (an issuance starts, with the Issuing condition's message), {@code Issued} (a new
+ * revision is stored) and {@code Failed} (an attempt failed, with the failure message); they are derived from the
+ * status changes between rounds.
+ *
  * <p>Every {@code period} on its own thread it compares what it would write with what it last wrote and updates only
  * the objects that changed, through the {@code status} subresource (read, then update with that
  * {@code resourceVersion}; a 409 or a failure is tried again at the next round). An object that is gone is skipped.
@@ -42,6 +47,7 @@ public final class StatusWriter implements AutoCloseable {
   private final Supplier<List<CertificateStatus>> certificates;
   private final ObjectMapper mapper = new ObjectMapper();
   private final Map<String, JsonNode> written = new HashMap<>();
+  private final Map<String, CertificateStatus> lastCertificates = new HashMap<>();
   private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "portcullis-kubernetes-status");
     t.setDaemon(true);
@@ -71,7 +77,9 @@ public final class StatusWriter implements AutoCloseable {
         desired.put(key(o.resource().apiVersion(), o.resource().kind(), ns, o.resource().name()),
             new Target(o.resource().apiVersion(), o.resource().kind(), ns, o.resource().name(), o.status()));
       }
-      for (CertificateStatus c : certificates.get()) {
+      List<CertificateStatus> certs = certificates.get();
+      events(certs);
+      for (CertificateStatus c : certs) {
         desired.put(key("cert-manager.io/v1", "Certificate", c.namespace(), c.name()), new Target(
             "cert-manager.io/v1", "Certificate", c.namespace(), c.name(), certificateStatus(c)));
       }
@@ -90,6 +98,56 @@ public final class StatusWriter implements AutoCloseable {
 
   private static String key(String apiVersion, String kind, String namespace, String name) {
     return apiVersion + "/" + kind + "/" + namespace + "/" + name;
+  }
+
+  /** Records the Events of what changed for each Certificate since the last round. */
+  private void events(List<CertificateStatus> certs) {
+    Map<String, CertificateStatus> now = new HashMap<>();
+    for (CertificateStatus c : certs) {
+      String key = c.namespace() + "/" + c.name();
+      now.put(key, c);
+      CertificateStatus before = lastCertificates.get(key);
+      boolean issuing = c.issuing().map(i -> i.status().equals("True")).orElse(false);
+      boolean wasIssuing = before != null && before.issuing().map(i -> i.status().equals("True")).orElse(false);
+      if (issuing && !wasIssuing) {
+        event(c, "Normal", "Issuing", c.issuing().get().message());
+      }
+      boolean issued = before == null ? c.revision() > 0 && wasNew(c) : c.revision() > before.revision();
+      if (issued) {
+        event(c, "Normal", "Issued", "The certificate has been successfully issued");
+      }
+      if (before != null && c.failedIssuanceAttempts() > before.failedIssuanceAttempts()) {
+        event(c, "Warning", "Failed", c.issuing().map(CertificateStatus.Condition::message).orElse(c.ready()
+            .message()));
+      }
+    }
+    lastCertificates.clear();
+    lastCertificates.putAll(now);
+  }
+
+  /** Whether {@code c}, first seen now, was issued within the last round or so (not loaded from an old Secret). */
+  private static boolean wasNew(CertificateStatus c) {
+    return c.notBefore().map(t -> t.isAfter(java.time.Instant.now().minusSeconds(10))).orElse(false);
+  }
+
+  private void event(CertificateStatus c, String type, String reason, String message) {
+    try {
+      GenericKubernetesResource cert = client.genericKubernetesResources("cert-manager.io/v1", "Certificate")
+          .inNamespace(c.namespace()).withName(c.name()).get();
+      String now = time(java.time.Instant.now());
+      io.fabric8.kubernetes.api.model.Event e = new io.fabric8.kubernetes.api.model.EventBuilder()
+          .withNewMetadata().withGenerateName(c.name() + ".").withNamespace(c.namespace()).endMetadata()
+          .withNewInvolvedObject().withApiVersion("cert-manager.io/v1").withKind("Certificate")
+          .withNamespace(c.namespace()).withName(c.name())
+          .withUid(cert == null ? null : cert.getMetadata().getUid()).endInvolvedObject()
+          .withType(type).withReason(reason).withMessage(message).withCount(1).withFirstTimestamp(now)
+          .withLastTimestamp(now).withNewSource().withComponent("portcullis").endSource()
+          .withReportingComponent("portcullis.io/certificate-manager").build();
+      client.v1().events().inNamespace(c.namespace()).resource(e).create();
+    } catch (KubernetesClientException e) {
+      log.info("kubernetes: Certificate {}/{}: event {} not recorded: {}", c.namespace(), c.name(), reason,
+          e.getMessage());
+    }
   }
 
   /** Returns whether it was written (or the object is gone: nothing to write to). */

@@ -128,8 +128,14 @@ class KubernetesSourceIT {
     // the API server gone: the last configuration keeps serving (a 404 for the deleted route, the Gateway's port)
     apply(route("v1"));
     await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20)).until(() -> status(port) == 200);
+    assertThat(io.portcullis.testing.Gateways.admin(gateway, "GET", "/ready")).isEqualTo("LIVE\n");
     server.destroy();
-    Thread.sleep(1500);
+    // /ready stays 200 (the gateway serves) and says what it is not following
+    await().atMost(Duration.ofSeconds(10)).until(() -> io.portcullis.testing.Gateways.admin(gateway, "GET",
+        "/ready").contains("not watching"));
+    assertThat(io.portcullis.testing.Gateways.admin(gateway, "GET", "/ready")).startsWith("LIVE\nsource: not "
+        + "watching ").contains("VirtualService", client.getMasterUrl().toString(),
+        "serving the last configuration read");
     v1.clear();
     assertThat(status(port)).isEqualTo(200);
     assertThat(v1.received()).hasSize(1);

@@ -128,6 +128,16 @@ class SecretStorageIT {
       assertThat(st.path("conditions").get(0).path("reason").asText()).isEqualTo("Ready");
       assertThat(st.path("notAfter").asText()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ");
       assertThat(st.path("renewalTime").asText()).isNotEmpty();
+      // and the Events cert-manager records for it
+      await().atMost(Duration.ofSeconds(5)).until(() -> client.v1().events().inNamespace("istio-system").list()
+          .getItems().stream().anyMatch(e -> e.getReason().equals("Issued")
+              && e.getInvolvedObject().getName().equals("web")));
+      assertThat(client.v1().events().inNamespace("istio-system").list().getItems()).filteredOn(e -> e
+          .getInvolvedObject().getName().equals("web")).allSatisfy(e -> {
+            assertThat(e.getInvolvedObject().getKind()).isEqualTo("Certificate");
+            assertThat(e.getType()).isEqualTo("Normal");
+            assertThat(e.getSource().getComponent()).isEqualTo("portcullis");
+          });
     }
     assertThat(tmp.resolve("state")).satisfiesAnyOf(d -> assertThat(d).doesNotExist(),
         d -> assertThat(Files.list(d).filter(f -> f.getFileName().toString().endsWith(".yaml"))).isEmpty());
