@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -49,8 +48,7 @@ class KubernetesSourceIT {
   }
 
   private void apply(String yaml) {
-    HasMetadata o = client.getKubernetesSerialization().unmarshal(yaml, GenericKubernetesResource.class);
-    client.resource(o).createOr(r -> r.update());
+    MockApi.apply(client, yaml);
   }
 
   private static String service(String name, int port) {
@@ -92,9 +90,7 @@ class KubernetesSourceIT {
     v1 = new RecordingBackend();
     v2 = new RecordingBackend();
     int port = Ports.free();
-    for (String doc : (service("v1", v1.port()) + "---\n" + service("v2", v2.port())).split("---\n")) {
-      apply(doc);
-    }
+    apply(service("v1", v1.port()) + "---\n" + service("v2", v2.port()));
     apply("""
         apiVersion: networking.istio.io/v1
         kind: Gateway
@@ -168,9 +164,7 @@ class KubernetesSourceIT {
   void gatewayApiStatusIsWrittenBackToTheApiServer() throws Exception {
     v1 = new RecordingBackend();
     int port = Ports.free();
-    for (String doc : service("v1", v1.port()).split("---\n")) {
-      apply(doc);
-    }
+    apply(service("v1", v1.port()));
     apply("""
         apiVersion: gateway.networking.k8s.io/v1
         kind: GatewayClass

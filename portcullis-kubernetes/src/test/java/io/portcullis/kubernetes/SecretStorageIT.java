@@ -36,10 +36,7 @@ class SecretStorageIT {
   @TempDir Path tmp;
 
   private void apply(String yaml) {
-    for (String doc : yaml.split("---\n")) {
-      client.resource(client.getKubernetesSerialization().unmarshal(doc, GenericKubernetesResource.class))
-          .createOr(r -> r.update());
-    }
+    MockApi.apply(client, yaml);
   }
 
   private Portcullis start() throws Exception {
