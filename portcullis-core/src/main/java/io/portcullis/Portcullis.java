@@ -27,6 +27,7 @@ import io.portcullis.config.Problem;
 import io.portcullis.config.Snapshot;
 import io.portcullis.config.gatewayapi.GatewayAddresses;
 import io.portcullis.config.ingress.IngressClassSelection;
+import io.portcullis.config.ingress.IngressStatusSource;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.DataPlane;
 import io.portcullis.proxy.PathNormalization;
@@ -97,11 +98,24 @@ public final class Portcullis implements AutoCloseable {
    *     {@link AdminToken}); created at start when absent
    * @param ingressClasses which Ingresses are served ({@code --ingress-class}, {@code --ingress-mode}; Istio's
    *     defaults {@code istio}, {@code STRICT})
+   * @param ingressStatus where served Ingresses' {@code status.loadBalancer} comes from ({@code --publish-address},
+   *     {@code --publish-service})
    */
   public record Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
       InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
       Duration issuanceBackoff, IssuanceOptions issuance, ProxyLimits limits, PathNormalization pathNormalization,
-      int maxRegexProgramSize, Path adminTokenFile, IngressClassSelection ingressClasses) {
+      int maxRegexProgramSize, Path adminTokenFile, IngressClassSelection ingressClasses,
+      IngressStatusSource ingressStatus) {
+    /** As the canonical constructor, with an empty Ingress {@code status.loadBalancer}. */
+    public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
+        InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
+        Duration issuanceBackoff, IssuanceOptions issuance, ProxyLimits limits, PathNormalization pathNormalization,
+        int maxRegexProgramSize, Path adminTokenFile, IngressClassSelection ingressClasses) {
+      this(configDirs, namespace, portOffset, bindAddress, admin, accessLog, threads, transport, stateDir,
+          issuanceBackoff, issuance, limits, pathNormalization, maxRegexProgramSize, adminTokenFile, ingressClasses,
+          IngressStatusSource.NONE);
+    }
+
     /** As the canonical constructor, with Istio's Ingress class defaults ({@link IngressClassSelection#DEFAULT}). */
     public Options(List<Path> configDirs, String namespace, int portOffset, String bindAddress,
         InetSocketAddress admin, AccessLog accessLog, int threads, Transport transport, Path stateDir,
@@ -146,6 +160,7 @@ public final class Portcullis implements AutoCloseable {
       requireNonNull(issuanceBackoff, "issuanceBackoff");
       requireNonNull(adminTokenFile, "adminTokenFile");
       requireNonNull(ingressClasses, "ingressClasses");
+      requireNonNull(ingressStatus, "ingressStatus");
       SafeRegex.checkMaxProgramSize("maxRegexProgramSize", maxRegexProgramSize);
     }
   }
@@ -244,7 +259,7 @@ public final class Portcullis implements AutoCloseable {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset(),
         options.maxRegexProgramSize(), options.ingressClasses(),
-        GatewayAddresses.of(options.bindAddress()));
+        GatewayAddresses.of(options.bindAddress()), options.ingressStatus());
     IssuanceOptions issuance = options.issuance();
     this.certTranslator = new CertManagerTranslator(options.namespace(), issuance.clusterResourceNamespace()
         .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace(), issuance.defaultIssuer());

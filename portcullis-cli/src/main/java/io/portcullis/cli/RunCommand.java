@@ -5,6 +5,7 @@ import io.portcullis.certs.CertManagerTranslator;
 import io.portcullis.certs.DefaultIssuer;
 import io.portcullis.config.GoDuration;
 import io.portcullis.config.ingress.IngressClassSelection;
+import io.portcullis.config.ingress.IngressStatusSource;
 import io.portcullis.kubernetes.KubernetesConfigSource;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.PathNormalization;
@@ -136,6 +137,16 @@ final class RunCommand implements Callable<Integer> {
           + "(GatewayClass, IngressClass, ClusterIssuer, Namespace) are read either way.")
   List<String> watchNamespaces = new ArrayList<>();
 
+  @Option(names = "--publish-address", paramLabel = "ADDR,...", split = ",",
+      description = "The IPs or host names served Ingresses list in status.loadBalancer.ingress (ingress-nginx's "
+          + "--publish-status-address). Default: none.")
+  List<String> publishAddresses = new ArrayList<>();
+
+  @Option(names = "--publish-service", paramLabel = "NS/NAME",
+      description = "The Service whose status.loadBalancer served Ingresses copy (ingress-nginx's flag, Istio's "
+          + "meshConfig ingressService); --publish-address wins. Default: none.")
+  String publishService;
+
   @Option(names = "--default-issuer-name", paramLabel = "NAME", defaultValue = "",
       description = "The issuer of an Ingress annotated only kubernetes.io/tls-acme: \"true\" (cert-manager's "
           + "ingress-shim flag). Default: none (such an Ingress gets no Certificate, and a problem says why).")
@@ -239,7 +250,7 @@ final class RunCommand implements Callable<Integer> {
         issuanceBackoff), new Portcullis.IssuanceOptions(clusterResourceNamespace, nameservers(),
         recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
         "--dns01-propagation-timeout", propagationTimeout), defaultIssuer()), limits(), pathNormalization(), maxRegexProgramSize,
-        stateOptions.adminTokenFile(), ingressClasses());
+        stateOptions.adminTokenFile(), ingressClasses(), ingressStatus());
     Portcullis p;
     io.portcullis.kubernetes.StatusWriter statusWriter = null;
     if (kubernetes) {
@@ -282,6 +293,14 @@ final class RunCommand implements Callable<Integer> {
           + " (expected: cert-manager.io; external issuers are not served)");
     }
     return new DefaultIssuer(defaultIssuerName, defaultIssuerKind, defaultIssuerGroup);
+  }
+
+  IngressStatusSource ingressStatus() {
+    if (publishService != null && !publishService.matches("[a-z0-9][-a-z0-9.]*/[a-z0-9][-a-z0-9.]*")) {
+      throw new IllegalArgumentException("--publish-service: " + publishService + " (expected: NAMESPACE/NAME)");
+    }
+    return new IngressStatusSource(publishAddresses.stream().map(String::trim).filter(a -> !a.isEmpty()).toList(),
+        java.util.Optional.ofNullable(publishService));
   }
 
   private IngressClassSelection ingressClasses() {

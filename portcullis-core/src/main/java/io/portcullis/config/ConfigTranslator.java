@@ -9,6 +9,7 @@ import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.core.CoreTranslator;
 import io.portcullis.config.gatewayapi.GatewayApiTranslator;
 import io.portcullis.config.ingress.IngressClassSelection;
+import io.portcullis.config.ingress.IngressStatusSource;
 import io.portcullis.config.ingress.IngressTranslator;
 import io.portcullis.config.istio.IstioTranslator;
 import io.portcullis.routing.SafeRegex;
@@ -91,11 +92,20 @@ public final class ConfigTranslator {
    */
   public ConfigTranslator(String gatewayNamespace, int portOffset, int maxRegexProgramSize,
       IngressClassSelection ingressClasses, List<String> addresses) {
+    this(gatewayNamespace, portOffset, maxRegexProgramSize, ingressClasses, addresses, IngressStatusSource.NONE);
+  }
+
+  /**
+   * As above, Ingresses' {@code status.loadBalancer} from {@code ingressStatus} ({@code --publish-address},
+   * {@code --publish-service}).
+   */
+  public ConfigTranslator(String gatewayNamespace, int portOffset, int maxRegexProgramSize,
+      IngressClassSelection ingressClasses, List<String> addresses, IngressStatusSource ingressStatus) {
     this.addresses = List.copyOf(addresses);
     this.gatewayNamespace = requireNonNull(gatewayNamespace, "gatewayNamespace");
     this.portOffset = portOffset;
     this.maxRegexProgramSize = SafeRegex.checkMaxProgramSize("maxRegexProgramSize", maxRegexProgramSize);
-    this.ingress = new IngressTranslator(requireNonNull(ingressClasses, "ingressClasses"));
+    this.ingress = new IngressTranslator(requireNonNull(ingressClasses, "ingressClasses"), ingressStatus);
   }
 
   /** Translates {@code snapshot}; never throws for bad input, which becomes {@link Problem}s instead. */

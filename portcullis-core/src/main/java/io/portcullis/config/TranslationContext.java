@@ -26,10 +26,12 @@ public final class TranslationContext {
   private final List<String> addresses;
   private final List<ObjectStatus> previousStatuses;
   private final Instant now;
+  private final Snapshot snapshot;
 
   TranslationContext(Snapshot snapshot, ObjectMapper mapper, String gatewayNamespace, int portOffset,
       int maxRegexProgramSize, List<String> addresses, List<ObjectStatus> previousStatuses, Instant now) {
     problems.addAll(snapshot.problems());
+    this.snapshot = snapshot;
     this.mapper = mapper;
     this.gatewayNamespace = gatewayNamespace;
     this.portOffset = portOffset;
@@ -37,6 +39,11 @@ public final class TranslationContext {
     this.addresses = List.copyOf(addresses);
     this.previousStatuses = List.copyOf(previousStatuses);
     this.now = now;
+  }
+
+  /** Returns the snapshot being translated (every resource, of every family). */
+  public Snapshot snapshot() {
+    return snapshot;
   }
 
   /** Returns the addresses Gateway ports are bound to, as a Gateway's {@code status.addresses} lists them. */

@@ -37,10 +37,20 @@ public final class IngressTranslator {
       "spec.backend.resource.**", "spec.tls[].hosts[]", "spec.tls[].secretName");
 
   private final IngressClassSelection selection;
+  private final IngressStatusSource statusSource;
 
-  /** Creates a translator serving the Ingresses {@code selection} selects. */
+  /** Creates a translator serving the Ingresses {@code selection} selects, with an empty {@code loadBalancer}. */
   public IngressTranslator(IngressClassSelection selection) {
+    this(selection, IngressStatusSource.NONE);
+  }
+
+  /**
+   * Creates a translator serving the Ingresses {@code selection} selects, their {@code status.loadBalancer} from
+   * {@code statusSource}.
+   */
+  public IngressTranslator(IngressClassSelection selection, IngressStatusSource statusSource) {
     this.selection = requireNonNull(selection, "selection");
+    this.statusSource = requireNonNull(statusSource, "statusSource");
   }
 
   /** Whether {@code r} is of this family: an Ingress ({@code networking.k8s.io}, {@code extensions}), IngressClass. */
@@ -69,6 +79,7 @@ public final class IngressTranslator {
         ingresses.add(r);
       }
     }
+    com.fasterxml.jackson.databind.node.ObjectNode loadBalancer = loadBalancer(cx);
     List<IngressVersions.View> selected = new ArrayList<>();
     for (Resource r : ingresses) {
       Optional<IngressVersions.View> v = IngressVersions.read(r, cx);
@@ -78,10 +89,9 @@ public final class IngressTranslator {
       if (select(v.get(), controllers, defaults, cx)) {
         cx.unsupported(r, INGRESS_FIELDS);
         selected.add(v.get());
-        // no address is known in directory mode; the Kubernetes mode publishes one (--publish-service)
         com.fasterxml.jackson.databind.node.ObjectNode status =
             com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
-        status.putObject("loadBalancer");
+        status.set("loadBalancer", loadBalancer.deepCopy());
         cx.statuses().add(new io.portcullis.config.ObjectStatus(r, status));
       }
     }
@@ -131,5 +141,27 @@ public final class IngressTranslator {
       cx.problem(Severity.INFO, r, field, why + "; ignored");
     }
     return selected;
+  }
+
+  /** The {@code status.loadBalancer} of every served Ingress ({@link IngressStatusSource}). */
+  private com.fasterxml.jackson.databind.node.ObjectNode loadBalancer(TranslationContext cx) {
+    com.fasterxml.jackson.databind.node.ObjectNode lb =
+        com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    if (!statusSource.addresses().isEmpty()) {
+      com.fasterxml.jackson.databind.node.ArrayNode ingress = lb.putArray("ingress");
+      for (String a : statusSource.addresses()) {
+        ingress.addObject().put(a.matches("[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*") ? "ip" : "hostname", a);
+      }
+    } else if (statusSource.service().isPresent()) {
+      String key = statusSource.service().get();
+      Optional<Resource> service = cx.snapshot().resources().stream().filter(x -> x.group().isEmpty()
+          && x.kind().equals("Service") && x.key().equals(key)).findFirst();
+      com.fasterxml.jackson.databind.JsonNode published = service.map(x -> x.body().path("status")
+          .path("loadBalancer")).orElse(com.fasterxml.jackson.databind.node.MissingNode.getInstance());
+      if (published.isObject()) {
+        lb.setAll((com.fasterxml.jackson.databind.node.ObjectNode) published);
+      }
+    }
+    return lb;
   }
 }
