@@ -161,12 +161,16 @@ public final class KubernetesConfigSource implements ConfigSource {
           }
         });
         informer.exceptionHandler((started, t) -> {
-          if (t instanceof KubernetesClientException e && e.getCode() == 404) {
+          Throwable cause = t;
+          while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+            cause = cause.getCause();
+          }
+          if (cause instanceof KubernetesClientException e && e.getCode() == 404) {
             log.info("kubernetes: {} ({}) is not served by the API server; not watched", k.kind(), k.path());
             return false; // not installed: stop, do not retry
           }
           log.warn("kubernetes: {} {}: {}; retrying with back-off, the last objects read keep serving", k.kind(),
-              ns.isEmpty() ? "in all namespaces" : "in namespace " + ns, t.toString());
+              ns.isEmpty() ? "in all namespaces" : "in namespace " + ns, cause.toString());
           return !closed;
         });
         informers.add(new Watched(k, ns, informer));

@@ -213,4 +213,27 @@ class KubernetesSourceIT {
       assertThat(status("gateway.networking.k8s.io/v1", "Gateway", "shop", "edge").toString()).isEqualTo(written);
     }
   }
+
+  @Test
+  void aKindTheApiServerDoesNotServeIsNotWatchedAndDoesNotHoldUpTheStart() throws Exception {
+    // an API server in expectation mode answers 404 to everything it was not told: as for a CRD not installed
+    KubernetesMockServer bare = new KubernetesMockServer(false);
+    bare.init();
+    try (KubernetesClient c = bare.createClient()) {
+      List<WatchedKind> kinds = WatchedKind.ALL.stream().filter(k -> k.kind().equals("TLSRoute")
+          || k.kind().equals("ReferenceGrant")).toList();
+      java.util.List<io.portcullis.config.Snapshot> snapshots = new java.util.concurrent.CopyOnWriteArrayList<>();
+      long t0 = System.nanoTime();
+      try (KubernetesConfigSource source = new KubernetesConfigSource(c, List.of(), kinds, Duration.ofMillis(50),
+          Duration.ofSeconds(20))) {
+        source.start(snapshots::add);
+        // before the 404 was recognised through fabric8's CompletionException, this waited the 20 s and failed
+        assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(10_000);
+        assertThat(snapshots).singleElement().satisfies(s -> assertThat(s.resources()).isEmpty());
+        assertThat(source.degraded()).isEmpty(); // a kind not served is not a watch that is down
+      }
+    } finally {
+      bare.destroy();
+    }
+  }
 }
