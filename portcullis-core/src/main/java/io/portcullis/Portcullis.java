@@ -14,7 +14,6 @@ import io.portcullis.admin.CertsDump;
 import io.portcullis.admin.ConfigDump;
 import io.portcullis.certs.CertManagerConfig;
 import io.portcullis.certs.CertManagerTranslator;
-import io.portcullis.certs.DefaultIssuer;
 import io.portcullis.certs.CertificateManager;
 import io.portcullis.certs.IssuerConfig;
 import io.portcullis.config.ConfigSource;
@@ -57,6 +56,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -165,55 +168,6 @@ public final class Portcullis implements AutoCloseable {
     }
   }
 
-  /**
-   * Certificate issuance settings, named as cert-manager's controller flags where it has them.
-   *
-   * @param clusterResourceNamespace {@code --cluster-resource-namespace}: where Secrets named by a ClusterIssuer are
-   *     read; empty for the gateway namespace
-   * @param recursiveNameservers {@code --dns01-recursive-nameservers}: where DNS-01's SOA/NS/CNAME look-ups go;
-   *     empty for the system's
-   * @param recursiveNameserversOnly {@code --dns01-recursive-nameservers-only}: check propagation there too,
-   *     instead of at each authoritative nameserver
-   * @param authoritativePort the port authoritative nameservers are asked on ({@code --dns01-authoritative-port},
-   *     53)
-   * @param propagationTimeout how long a DNS-01 TXT record may take to show at every authoritative nameserver
-   *     ({@code --dns01-propagation-timeout})
-   * @param defaultIssuer {@code --default-issuer-name}, {@code --default-issuer-kind},
-   *     {@code --default-issuer-group}: the issuer of Ingresses annotated only {@code kubernetes.io/tls-acme: "true"}
-   */
-  public record IssuanceOptions(String clusterResourceNamespace, List<InetSocketAddress> recursiveNameservers,
-      boolean recursiveNameserversOnly, int authoritativePort, Duration propagationTimeout,
-      DefaultIssuer defaultIssuer) {
-    /** Copies the list. */
-    public IssuanceOptions {
-      requireNonNull(clusterResourceNamespace, "clusterResourceNamespace");
-      recursiveNameservers = List.copyOf(recursiveNameservers);
-      requireNonNull(propagationTimeout, "propagationTimeout");
-      requireNonNull(defaultIssuer, "defaultIssuer");
-    }
-
-    /** As above, without a default issuer ({@link DefaultIssuer#NONE}). */
-    public IssuanceOptions(String clusterResourceNamespace, List<InetSocketAddress> recursiveNameservers,
-        boolean recursiveNameserversOnly, int authoritativePort, Duration propagationTimeout) {
-      this(clusterResourceNamespace, recursiveNameservers, recursiveNameserversOnly, authoritativePort,
-          propagationTimeout, DefaultIssuer.NONE);
-    }
-
-    /**
-     * The gateway namespace, the system's nameservers, authoritative checks on port 53, a 2 minute timeout, no
-     * default issuer.
-     */
-    public static IssuanceOptions defaults() {
-      return new IssuanceOptions("", List.of(), false, 53, Duration.ofMinutes(2));
-    }
-
-    /** Returns these options with {@code issuer} as the default issuer. */
-    public IssuanceOptions withDefaultIssuer(DefaultIssuer issuer) {
-      return new IssuanceOptions(clusterResourceNamespace, recursiveNameservers, recursiveNameserversOnly,
-          authoritativePort, propagationTimeout, issuer);
-    }
-  }
-
   private final Options options;
   private final DataPlane dataPlane;
   private final TlsContexts tlsContexts = new TlsContexts();
@@ -242,8 +196,8 @@ public final class Portcullis implements AutoCloseable {
   /** How long the last translation took, ms; guarded by {@code this}. */
   private long translateMillis;
   /** Translates again once newly issued Secrets settle (status of references to them); one pending at a time. */
-  private final java.util.concurrent.ScheduledExecutorService retranslation =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+  private final ScheduledExecutorService retranslation =
+      Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "portcullis-retranslate");
         t.setDaemon(true);
         return t;
@@ -370,7 +324,7 @@ public final class Portcullis implements AutoCloseable {
       p.source.start(p::apply);
       try {
         // What the SelfSigned and CA issuers sign is ready within milliseconds: serve it from the start.
-        p.certs.sync().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        p.certs.sync().get(30, TimeUnit.SECONDS);
       } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
         log.warn("certs: the first reconcile has not finished after 30 s; serving meanwhile");
       } catch (InterruptedException e) {
@@ -500,8 +454,8 @@ public final class Portcullis implements AutoCloseable {
         retranslationPending = true;
         try {
           retranslation.schedule(this::retranslate, Math.max(1000, 2 * translateMillis),
-              java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+              TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
           retranslationPending = false; // closed
         }
       }

@@ -1,5 +1,6 @@
 package io.portcullis.cli;
 
+import io.portcullis.IssuanceOptions;
 import io.portcullis.Portcullis;
 import io.portcullis.certs.CertManagerTranslator;
 import io.portcullis.certs.DefaultIssuer;
@@ -247,7 +248,7 @@ final class RunCommand implements Callable<Integer> {
     Path stateDir = stateOptions.stateDir();
     Portcullis.Options options = new Portcullis.Options(configDirs, namespace, portOffset, bind,
         address(admin), accessLog(), threads, transport, stateDir, duration("--issuance-backoff",
-        issuanceBackoff), new Portcullis.IssuanceOptions(clusterResourceNamespace, nameservers(),
+        issuanceBackoff), new IssuanceOptions(clusterResourceNamespace, nameservers(),
         recursiveNameserversOnly, port("--dns01-authoritative-port", authoritativePort), duration(
         "--dns01-propagation-timeout", propagationTimeout), defaultIssuer()), limits(), pathNormalization(), maxRegexProgramSize,
         stateOptions.adminTokenFile(), ingressClasses(), ingressStatus());

@@ -5,6 +5,7 @@ import static io.portcullis.testing.Gateways.status;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.portcullis.IssuanceOptions;
 import io.portcullis.Portcullis;
 import io.portcullis.certs.CertificateStatus;
 import io.portcullis.dns.DnsLookup;
@@ -57,7 +58,7 @@ class Dns01IT {
   Portcullis gateway(String tsigSecret, String certificates, Duration propagationTimeout) throws Exception {
     Path config = writeConfig(tsigSecret, certificates, "{}");
     // SOA/NS look-ups go to BIND, and BIND is asked as each nameserver of the zone (127.0.0.1 and ::1).
-    return Gateways.start(config, tmp.resolve("state"), new Portcullis.IssuanceOptions("cert-manager",
+    return Gateways.start(config, tmp.resolve("state"), new IssuanceOptions("cert-manager",
         List.of(new InetSocketAddress("127.0.0.1", bind.port())), false, bind.port(), propagationTimeout));
   }
 

@@ -5,6 +5,7 @@ import static io.portcullis.testing.Gateways.status;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.portcullis.IssuanceOptions;
 import io.portcullis.Portcullis;
 import io.portcullis.testing.Gateways;
 import io.portcullis.testing.Pebble;
@@ -92,7 +93,7 @@ class PowerDnsIT {
         ---
         """.formatted(PowerDns.API_KEY, pebble.directory(), pebble.caBundle(), pdns.apiUrl(), https)
         + Gateways.directResponse("web", "hello over PowerDNS\n"));
-    try (Portcullis p = Gateways.start(config, tmp.resolve("state"), new Portcullis.IssuanceOptions("",
+    try (Portcullis p = Gateways.start(config, tmp.resolve("state"), new IssuanceOptions("",
         List.of(new InetSocketAddress("127.0.0.1", pdns.port())), false, pdns.port(), Duration.ofSeconds(30)))) {
       await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "wild")
           || status(p, "wild").orElseThrow().failedIssuanceAttempts() > 0);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.portcullis.IssuanceOptions;
 import io.portcullis.Portcullis;
 import io.portcullis.admin.AdminToken;
 import io.portcullis.proxy.AccessLog;
@@ -91,7 +92,7 @@ class RegexIT {
     Path state = tmp.resolve("raised-state");
     try (Portcullis raised = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0,
         "127.0.0.1", new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
-        Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), ProxyLimits.defaults(),
+        Duration.ofSeconds(1), IssuanceOptions.defaults(), ProxyLimits.defaults(),
         PathNormalization.DEFAULT, 200, AdminToken.defaultFile(state)))) {
       HttpClient client = HttpClient.newHttpClient();
       HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + raisedPort + "/"

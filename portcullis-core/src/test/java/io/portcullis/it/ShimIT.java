@@ -7,6 +7,7 @@ import static io.portcullis.testing.Gateways.status;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.portcullis.IssuanceOptions;
 import io.portcullis.Portcullis;
 import io.portcullis.certs.DefaultIssuer;
 import io.portcullis.proxy.AccessLog;
@@ -106,7 +107,7 @@ class ShimIT {
         """.formatted(backend.port()));
     gateway = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", offset, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, tmp.resolve("state"),
-        Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults().withDefaultIssuer(defaults)));
+        Duration.ofSeconds(1), IssuanceOptions.defaults().withDefaultIssuer(defaults)));
     return offset;
   }
 

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.portcullis.IssuanceOptions;
 import io.portcullis.Portcullis;
 import io.portcullis.admin.AdminToken;
 import io.portcullis.proxy.AccessLog;
@@ -137,7 +138,7 @@ class WebSocketIT {
     Path state = tmp.resolve("state");
     gateway = Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), new AccessLog(new FileOutputStream(accessLog.toFile())), 1,
-        Transport.AUTO, state, Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), ProxyLimits.defaults(),
+        Transport.AUTO, state, Duration.ofSeconds(1), IssuanceOptions.defaults(), ProxyLimits.defaults(),
         PathNormalization.DEFAULT, SafeRegex.DEFAULT_MAX_PROGRAM_SIZE, AdminToken.defaultFile(state)));
     ProxyLimits d = ProxyLimits.defaults();
     idleGateway = Gateways.start(idleConfig, tmp.resolve("idle-state"), new ProxyLimits(d.listenerFiltersTimeout(),

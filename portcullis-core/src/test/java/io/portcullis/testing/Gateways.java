@@ -1,5 +1,6 @@
 package io.portcullis.testing;
 
+import io.portcullis.IssuanceOptions;
 import io.portcullis.Portcullis;
 import io.portcullis.admin.AdminToken;
 import io.portcullis.certs.CertificateStatus;
@@ -35,7 +36,7 @@ public final class Gateways {
   }
 
   /** As {@link #start(Path, Path, int)} without a port offset, with {@code issuance} settings. */
-  public static Portcullis start(Path config, Path state, Portcullis.IssuanceOptions issuance) throws Exception {
+  public static Portcullis start(Path config, Path state, IssuanceOptions issuance) throws Exception {
     return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
         Duration.ofSeconds(1), issuance));
@@ -45,7 +46,7 @@ public final class Gateways {
   public static Portcullis start(Path config, Path state, ProxyLimits limits) throws Exception {
     return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
-        Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), limits,
+        Duration.ofSeconds(1), IssuanceOptions.defaults(), limits,
         PathNormalization.DEFAULT, SafeRegex.DEFAULT_MAX_PROGRAM_SIZE, AdminToken.defaultFile(state)));
   }
 
@@ -53,7 +54,7 @@ public final class Gateways {
   public static Portcullis start(Path config, Path state, PathNormalization normalization) throws Exception {
     return Portcullis.start(new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
         new InetSocketAddress("127.0.0.1", 0), AccessLog.disabled(), 1, Transport.AUTO, state,
-        Duration.ofSeconds(1), Portcullis.IssuanceOptions.defaults(), ProxyLimits.defaults(), normalization,
+        Duration.ofSeconds(1), IssuanceOptions.defaults(), ProxyLimits.defaults(), normalization,
         SafeRegex.DEFAULT_MAX_PROGRAM_SIZE, AdminToken.defaultFile(state)));
   }
 
