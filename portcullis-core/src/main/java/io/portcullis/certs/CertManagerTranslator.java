@@ -18,11 +18,13 @@ import io.portcullis.config.gatewayapi.GatewayApiTranslator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Turns the {@code cert-manager.io/v1} resources of a {@link Snapshot} ({@code Issuer}, {@code ClusterIssuer},
@@ -97,13 +99,13 @@ public final class CertManagerTranslator {
    */
   public CertManagerConfig translate(Snapshot snapshot, GatewayConfig gateway) {
     List<Problem> problems = new ArrayList<>();
-    java.util.Set<String> manifestSecrets = new java.util.HashSet<>();
+    Set<String> manifestSecrets = new HashSet<>();
     Map<String, IssuerConfig> issuers = new LinkedHashMap<>();
     List<Resource> certificates = new ArrayList<>();
     Map<String, Resource> gateways = new LinkedHashMap<>();
     Map<String, Resource> ingresses = new LinkedHashMap<>();
     List<Resource> apiGateways = new ArrayList<>();
-    java.util.Set<String> ourClasses = new java.util.HashSet<>();
+    Set<String> ourClasses = new HashSet<>();
     // certmanager.k8s.io/v1alpha1 objects are read as their cert-manager.io/v1 form (LegacyCertManager)
     LegacyCertManager.Conversion legacy = LegacyCertManager.convert(snapshot.resources(), problems);
     for (Resource r : legacy.resources()) {

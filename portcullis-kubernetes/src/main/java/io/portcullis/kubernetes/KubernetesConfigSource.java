@@ -2,24 +2,30 @@ package io.portcullis.kubernetes;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.portcullis.Portcullis;
 import io.portcullis.config.ConfigSource;
 import io.portcullis.config.Resource;
 import io.portcullis.config.Snapshot;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -55,7 +61,7 @@ public final class KubernetesConfigSource implements ConfigSource {
     t.setDaemon(true);
     return t;
   });
-  private final List<Watched> informers = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Watched> informers = new CopyOnWriteArrayList<>();
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private volatile boolean closed;
   /** Set once every kind is listed: changes before that are in the first snapshot, never in a partial one. */
@@ -103,12 +109,12 @@ public final class KubernetesConfigSource implements ConfigSource {
    * @param namespaces {@code --watch-namespaces}, empty for all
    * @throws IOException when the kubeconfig file cannot be read
    */
-  public static KubernetesConfigSource connect(java.util.Optional<Path> kubeconfig, List<String> namespaces)
+  public static KubernetesConfigSource connect(Optional<Path> kubeconfig, List<String> namespaces)
       throws IOException {
-    io.fabric8.kubernetes.client.Config config = kubeconfig.isPresent()
-        ? io.fabric8.kubernetes.client.Config.fromKubeconfig(java.nio.file.Files.readString(kubeconfig.get()))
-        : io.fabric8.kubernetes.client.Config.autoConfigure(null);
-    KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config).build();
+    Config config = kubeconfig.isPresent()
+        ? Config.fromKubeconfig(Files.readString(kubeconfig.get()))
+        : Config.autoConfigure(null);
+    KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
     return new KubernetesConfigSource(client, true, namespaces, WatchedKind.ALL, Duration.ofMillis(50),
         Duration.ofSeconds(30));
   }
@@ -125,7 +131,7 @@ public final class KubernetesConfigSource implements ConfigSource {
    * Starts writing {@code gateway}'s statuses (Certificates, Gateway API objects, Ingresses) back through this
    * source's client every second; close it before the gateway.
    */
-  public StatusWriter statusWriter(io.portcullis.Portcullis gateway) {
+  public StatusWriter statusWriter(Portcullis gateway) {
     return new StatusWriter(client, gateway::objectStatuses, gateway.certificates()::statuses, Duration.ofSeconds(1));
   }
 
@@ -162,7 +168,7 @@ public final class KubernetesConfigSource implements ConfigSource {
         });
         informer.exceptionHandler((started, t) -> {
           Throwable cause = t;
-          while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+          while (cause instanceof CompletionException && cause.getCause() != null) {
             cause = cause.getCause();
           }
           if (cause instanceof KubernetesClientException e && e.getCode() == 404) {
@@ -215,13 +221,13 @@ public final class KubernetesConfigSource implements ConfigSource {
    * VirtualService at https://10.0.0.1:443}; empty while every watch is up.
    */
   @Override
-  public java.util.Optional<String> degraded() {
+  public Optional<String> degraded() {
     if (!listed || closed) {
-      return java.util.Optional.empty();
+      return Optional.empty();
     }
     List<String> down = informers.stream().filter(w -> !w.informer().isWatching()).map(w -> w.kind().kind()
         + (w.namespace().isEmpty() ? "" : " in " + w.namespace())).distinct().toList();
-    return down.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of("not watching " + String.join(", ",
+    return down.isEmpty() ? Optional.empty() : Optional.of("not watching " + String.join(", ",
         down) + " at " + client.getMasterUrl() + " (reconnecting with back-off)");
   }
 
@@ -261,11 +267,9 @@ public final class KubernetesConfigSource implements ConfigSource {
     body.put("kind", o.getKind() == null ? k.kind() : o.getKind());
     String ns = o.getMetadata().getNamespace() == null ? "" : o.getMetadata().getNamespace();
     String name = o.getMetadata().getName();
-    String path = (k.group().isEmpty() ? "/api/" : "/apis/" + k.group() + "/") + k.version()
-        + (ns.isEmpty() ? "" : "/namespaces/" + ns) + "/" + k.plural() + "/" + name;
-    JsonNode frozen = body;
+    String path = k.path(ns) + "/" + name;
     return new Resource(body.path("apiVersion").asText(), body.path("kind").asText(), ns.isEmpty() ? "default" : ns,
-        name, Path.of("kubernetes:" + path), frozen);
+        name, Path.of("kubernetes:" + path), body);
   }
 
   @Override

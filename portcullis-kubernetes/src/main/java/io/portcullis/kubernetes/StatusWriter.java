@@ -6,12 +6,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.portcullis.certs.CertificateStatus;
 import io.portcullis.config.ObjectStatus;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -127,15 +131,15 @@ public final class StatusWriter implements AutoCloseable {
 
   /** Whether {@code c}, first seen now, was issued within the last round or so (not loaded from an old Secret). */
   private static boolean wasNew(CertificateStatus c) {
-    return c.notBefore().map(t -> t.isAfter(java.time.Instant.now().minusSeconds(10))).orElse(false);
+    return c.notBefore().map(t -> t.isAfter(Instant.now().minusSeconds(10))).orElse(false);
   }
 
   private void event(CertificateStatus c, String type, String reason, String message) {
     try {
       GenericKubernetesResource cert = client.genericKubernetesResources("cert-manager.io/v1", "Certificate")
           .inNamespace(c.namespace()).withName(c.name()).get();
-      String now = time(java.time.Instant.now());
-      io.fabric8.kubernetes.api.model.Event e = new io.fabric8.kubernetes.api.model.EventBuilder()
+      String now = time(Instant.now());
+      Event e = new EventBuilder()
           .withNewMetadata().withGenerateName(c.name() + ".").withNamespace(c.namespace()).endMetadata()
           .withNewInvolvedObject().withApiVersion("cert-manager.io/v1").withKind("Certificate")
           .withNamespace(c.namespace()).withName(c.name())
@@ -198,8 +202,8 @@ public final class StatusWriter implements AutoCloseable {
   }
 
   /** metav1.Time: RFC 3339, whole seconds. */
-  private static String time(java.time.Instant t) {
-    return t.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+  private static String time(Instant t) {
+    return t.truncatedTo(ChronoUnit.SECONDS).toString();
   }
 
   @Override

@@ -51,7 +51,13 @@ public record WatchedKind(String group, String version, String kind, String plur
 
   /** Returns the API path of the collection, e.g. {@code /apis/networking.istio.io/v1/virtualservices}. */
   String path() {
-    return (group.isEmpty() ? "/api/" : "/apis/" + group + "/") + version + "/" + plural;
+    return path("");
+  }
+
+  /** Returns the API path of the collection in {@code namespace} ({@code ""}: across all, or cluster-scoped). */
+  String path(String namespace) {
+    return (group.isEmpty() ? "/api/" : "/apis/" + group + "/") + version
+        + (namespace.isEmpty() ? "" : "/namespaces/" + namespace) + "/" + plural;
   }
 
   ResourceDefinitionContext context() {

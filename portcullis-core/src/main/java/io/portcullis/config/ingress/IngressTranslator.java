@@ -2,9 +2,15 @@ package io.portcullis.config.ingress;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
 import io.portcullis.config.FieldCheck;
 import io.portcullis.config.Problem.Severity;
+import io.portcullis.config.ObjectStatus;
 import io.portcullis.config.Resource;
 import io.portcullis.config.TranslationContext;
 import io.portcullis.config.istio.BoundRoutes;
@@ -79,7 +85,7 @@ public final class IngressTranslator {
         ingresses.add(r);
       }
     }
-    com.fasterxml.jackson.databind.node.ObjectNode loadBalancer = loadBalancer(cx);
+    ObjectNode loadBalancer = loadBalancer(cx);
     List<IngressVersions.View> selected = new ArrayList<>();
     for (Resource r : ingresses) {
       Optional<IngressVersions.View> v = IngressVersions.read(r, cx);
@@ -89,10 +95,10 @@ public final class IngressTranslator {
       if (select(v.get(), controllers, defaults, cx)) {
         cx.unsupported(r, INGRESS_FIELDS);
         selected.add(v.get());
-        com.fasterxml.jackson.databind.node.ObjectNode status =
-            com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        ObjectNode status =
+            JsonNodeFactory.instance.objectNode();
         status.set("loadBalancer", loadBalancer.deepCopy());
-        cx.statuses().add(new io.portcullis.config.ObjectStatus(r, status));
+        cx.statuses().add(new ObjectStatus(r, status));
       }
     }
     selected.sort(Comparator.comparing((IngressVersions.View v) -> v.resource().body().path("metadata")
@@ -144,11 +150,11 @@ public final class IngressTranslator {
   }
 
   /** The {@code status.loadBalancer} of every served Ingress ({@link IngressStatusSource}). */
-  private com.fasterxml.jackson.databind.node.ObjectNode loadBalancer(TranslationContext cx) {
-    com.fasterxml.jackson.databind.node.ObjectNode lb =
-        com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+  private ObjectNode loadBalancer(TranslationContext cx) {
+    ObjectNode lb =
+        JsonNodeFactory.instance.objectNode();
     if (!statusSource.addresses().isEmpty()) {
-      com.fasterxml.jackson.databind.node.ArrayNode ingress = lb.putArray("ingress");
+      ArrayNode ingress = lb.putArray("ingress");
       for (String a : statusSource.addresses()) {
         ingress.addObject().put(a.matches("[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*") ? "ip" : "hostname", a);
       }
@@ -156,10 +162,10 @@ public final class IngressTranslator {
       String key = statusSource.service().get();
       Optional<Resource> service = cx.snapshot().resources().stream().filter(x -> x.group().isEmpty()
           && x.kind().equals("Service") && x.key().equals(key)).findFirst();
-      com.fasterxml.jackson.databind.JsonNode published = service.map(x -> x.body().path("status")
-          .path("loadBalancer")).orElse(com.fasterxml.jackson.databind.node.MissingNode.getInstance());
+      JsonNode published = service.map(x -> x.body().path("status")
+          .path("loadBalancer")).orElse(MissingNode.getInstance());
       if (published.isObject()) {
-        lb.setAll((com.fasterxml.jackson.databind.node.ObjectNode) published);
+        lb.setAll((ObjectNode) published);
       }
     }
     return lb;
