@@ -231,8 +231,8 @@ final class Exchange {
     if (cluster.cluster().endpoints().isEmpty()) {
       // UH: a known service with no ready endpoint; NC: a host or subset nothing declares (Envoy's flags)
       boolean known = cluster.cluster().known();
-      local(known ? 503 : f.clusterNotFoundStatus(), known || f.clusterNotFoundStatus() == 503 ? "no healthy upstream"
-          : "", known ? "UH" : "NC", null);
+      int status = known ? 503 : f.clusterNotFoundStatus(); // Envoy's cluster_not_found_response_code
+      local(status, status == 503 ? "no healthy upstream" : "", known ? "UH" : "NC", null);
       return;
     }
     if (webSocket && UpstreamCalls.protocol(cluster.cluster(), false) == Cluster.Protocol.HTTP2) {

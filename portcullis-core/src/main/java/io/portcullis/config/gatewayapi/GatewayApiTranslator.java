@@ -161,7 +161,7 @@ public final class GatewayApiTranslator {
       if (c.isTrue("Programmed")) {
         ArrayNode addresses = status.putArray("addresses");
         for (String a : cx.addresses()) {
-          addresses.addObject().put("type", a.matches("[0-9.]+|.*:.*") ? "IPAddress" : "Hostname").put("value", a);
+          addresses.addObject().put("type", GatewayAddresses.isIpLiteral(a) ? "IPAddress" : "Hostname").put("value", a);
         }
       }
       status.set("conditions", c.toJson());

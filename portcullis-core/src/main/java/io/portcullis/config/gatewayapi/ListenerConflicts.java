@@ -44,8 +44,8 @@ final class ListenerConflicts {
       for (ListenerState l : onPort) {
         for (ServerConfig s : otherServers) {
           if (s.port() == port && s.tls().isPresent() == l.plain()) {
-            protocolWith.putIfAbsent(l, (s.tls().isPresent() ? "TLS" : "plain HTTP") + " server " + s.routeName()
-                + " (" + s.origin().subject() + ")");
+            protocolWith.putIfAbsent(l, (s.tls().isPresent() ? "TLS" : "plain HTTP") + " server "
+                + s.origin().subject() + " " + s.origin().field() + ", which keeps serving");
           }
         }
         for (ListenerState o : onPort) {
@@ -65,8 +65,8 @@ final class ListenerConflicts {
       String with = protocolWith.get(l);
       if (with != null) {
         cx.problem(Severity.ERROR, l.gateway, l.field() + ".protocol", l.protocol + " on port " + l.port
-            + " conflicts with " + with + "; neither is served (expected: one protocol family per port, plain HTTP "
-            + "or TLS)");
+            + " conflicts with " + with + "; this listener is not served (expected: one protocol family per port, "
+            + "plain HTTP or TLS)");
         conflicted(l, "ProtocolConflict", "port " + l.port + " is " + l.protocol + " here and also served by "
             + with);
         continue;

@@ -13,6 +13,7 @@ import io.portcullis.config.Problem.Severity;
 import io.portcullis.config.ObjectStatus;
 import io.portcullis.config.Resource;
 import io.portcullis.config.TranslationContext;
+import io.portcullis.config.gatewayapi.GatewayAddresses;
 import io.portcullis.config.istio.BoundRoutes;
 import io.portcullis.config.istio.IstioModel;
 import java.util.ArrayList;
@@ -156,7 +157,7 @@ public final class IngressTranslator {
     if (!statusSource.addresses().isEmpty()) {
       ArrayNode ingress = lb.putArray("ingress");
       for (String a : statusSource.addresses()) {
-        ingress.addObject().put(a.matches("[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*") ? "ip" : "hostname", a);
+        ingress.addObject().put(GatewayAddresses.isIpLiteral(a) ? "ip" : "hostname", a);
       }
     } else if (statusSource.service().isPresent()) {
       String key = statusSource.service().get();

@@ -213,6 +213,15 @@ class GatewayApiTranslatorTest {
   void gatewayAddressesAreTheBindAddressOrTheInterfacesOfAWildcard() {
     assertThat(GatewayAddresses.of("127.0.0.1")).containsExactly("127.0.0.1");
     assertThat(GatewayAddresses.of("::1")).containsExactly("::1");
+    // status.addresses' IPAddress values are canonical literals, never --bind's brackets or long forms
+    assertThat(GatewayAddresses.of("[::1]")).containsExactly("::1");
+    assertThat(GatewayAddresses.of("0:0:0:0:0:0:0:1")).containsExactly("::1");
+    assertThat(GatewayAddresses.isIpLiteral("203.0.113.9")).isTrue();
+    assertThat(GatewayAddresses.isIpLiteral("2001:db8::7")).isTrue();
+    assertThat(GatewayAddresses.isIpLiteral("cafe")).isFalse();
+    assertThat(GatewayAddresses.isIpLiteral("lb.example.com")).isFalse();
+    assertThat(GatewayAddresses.isIpLiteral("host:8080")).isFalse();
+    assertThat(GatewayAddresses.isIpLiteral("[::1]")).isFalse();
     assertThat(GatewayAddresses.of("0.0.0.0")).isNotEmpty().allMatch(a -> a.matches("[0-9.]+"))
         .doesNotContain("0.0.0.0").last().isEqualTo("127.0.0.1"); // loopback last
   }
@@ -568,8 +577,8 @@ class GatewayApiTranslatorTest {
         """);
     JsonNode ls = status(c, "Gateway", "default/web").path("listeners");
     assertThat(condition(ls.get(0).path("conditions"), "Conflicted")).isEqualTo("True ProtocolConflict");
-    assertThat(ls.get(0).path("conditions").toString()).contains("plain HTTP server http.80.http.istio.default "
-        + "(Gateway default/istio)");
+    assertThat(ls.get(0).path("conditions").toString()).contains("plain HTTP server Gateway default/istio "
+        + "spec.servers[0], which keeps serving");
     assertThat(c.listeners().get(80).tls()).isFalse();
   }
 
