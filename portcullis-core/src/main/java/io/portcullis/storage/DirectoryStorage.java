@@ -20,6 +20,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -88,6 +89,20 @@ public final class DirectoryStorage implements Storage {
     byte[] ca = secret.data().get("ca.crt");
     if (ca != null && ca.length > 0) {
       SecureFiles.write(trustAnchorFile(secret.namespace(), secret.name()), ca, false);
+    }
+  }
+
+  @Override
+  public synchronized Optional<StoredSecret> read(String key) throws IOException {
+    String[] nn = key.split("/", 2);
+    Path file = dir.resolve(fileName(nn[0], nn.length == 2 ? nn[1] : ""));
+    if (!Files.isRegularFile(file)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(parse(Files.readAllBytes(file)));
+    } catch (IOException e) {
+      throw new IOException("state file " + file + ": " + e.getMessage(), e);
     }
   }
 

@@ -3,6 +3,7 @@ package io.portcullis.storage;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Keeps Secrets across restarts: issued certificates with their keys, ACME account keys. Implementations: a
@@ -25,6 +26,30 @@ public interface Storage {
    * @throws IOException when it cannot be written; the previous entry is then unchanged
    */
   void put(StoredSecret secret) throws IOException;
+
+  /**
+   * Reads Secret {@code key} ({@code namespace/name}) as stored now, not from a cache: what a replica reads again
+   * once it holds a certificate's lock, since another may have stored it meanwhile.
+   *
+   * @throws IOException when it cannot be read (a missing Secret is empty, not an error)
+   */
+  Optional<StoredSecret> read(String key) throws IOException;
+
+  /**
+   * Tells {@code listener} of Secrets another writer (another replica) stores or deletes from now on, as soon as
+   * the backend says so (a Kubernetes watch, an etcd watch). Storage that only this process writes (a directory)
+   * never calls it. A change may be one this process made itself; the listener tells by content.
+   */
+  default void subscribe(Listener listener) {}
+
+  /** Told of changes by {@link #subscribe}; called on the storage's own thread, never blocking it long. */
+  interface Listener {
+    /** Secret {@code secret} was stored. */
+    void stored(StoredSecret secret);
+
+    /** Secret {@code key} ({@code namespace/name}) was deleted. */
+    void deleted(String key);
+  }
 
   /**
    * What {@link #load()} found.

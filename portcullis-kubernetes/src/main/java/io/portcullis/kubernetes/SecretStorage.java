@@ -15,6 +15,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,24 +70,53 @@ public final class SecretStorage implements Storage {
       problems.add("Secrets: cannot list them at " + client.getMasterUrl() + ": " + e.getMessage());
     }
     for (Secret s : secrets) {
-      Map<String, String> annotations = s.getMetadata().getAnnotations() == null ? Map.of()
-          : s.getMetadata().getAnnotations();
-      if (!annotations.containsKey(CERTIFICATE_NAME) && !annotations.containsKey(ACME_SERVER)) {
+      if (!managed(s)) {
         continue; // not the manager's
       }
       String key = s.getMetadata().getNamespace() + "/" + s.getMetadata().getName();
       try {
-        Map<String, byte[]> data = new LinkedHashMap<>();
-        if (s.getData() != null) {
-          s.getData().forEach((k, v) -> data.put(k, Base64.getDecoder().decode(v == null ? "" : v)));
-        }
-        out.put(key, new StoredSecret(s.getMetadata().getNamespace(), s.getMetadata().getName(),
-            s.getType() == null ? "Opaque" : s.getType(), annotations, data));
+        out.put(key, toStored(s));
       } catch (IllegalArgumentException e) {
         problems.add("Secret " + key + ": data is not base64 (" + e.getMessage() + "); it will be issued again");
       }
     }
     return new Loaded(out, problems);
+  }
+
+  /** Returns whether {@code s} is one the manager wrote: annotated {@code cert-manager.io/certificate-name} or
+   * {@code portcullis.io/acme-server}. */
+  static boolean managed(Secret s) {
+    Map<String, String> a = s.getMetadata().getAnnotations();
+    return a != null && (a.containsKey(CERTIFICATE_NAME) || a.containsKey(ACME_SERVER));
+  }
+
+  /**
+   * Converts a Secret object.
+   *
+   * @throws IllegalArgumentException when a data value is not base64
+   */
+  static StoredSecret toStored(Secret s) {
+    Map<String, byte[]> data = new LinkedHashMap<>();
+    if (s.getData() != null) {
+      s.getData().forEach((k, v) -> data.put(k, Base64.getDecoder().decode(v == null ? "" : v)));
+    }
+    return new StoredSecret(s.getMetadata().getNamespace(), s.getMetadata().getName(),
+        s.getType() == null ? "Opaque" : s.getType(), s.getMetadata().getAnnotations() == null ? Map.of()
+        : s.getMetadata().getAnnotations(), data);
+  }
+
+  @Override
+  public Optional<StoredSecret> read(String key) throws IOException {
+    String[] nn = key.split("/", 2);
+    try {
+      Secret s = client.secrets().inNamespace(nn[0]).withName(nn[1]).get();
+      return s == null ? Optional.empty() : Optional.of(toStored(s));
+    } catch (KubernetesClientException e) {
+      throw new IOException("Secret " + key + ": cannot read it at " + client.getMasterUrl() + ": " + e.getCode()
+          + " " + e.getMessage(), e);
+    } catch (IllegalArgumentException e) {
+      throw new IOException("Secret " + key + ": data is not base64 (" + e.getMessage() + ")", e);
+    }
   }
 
   @Override
