@@ -36,6 +36,8 @@ import io.portcullis.proxy.Transport;
 import io.portcullis.routing.HostTable;
 import io.portcullis.routing.SafeRegex;
 import io.portcullis.storage.DirectoryStorage;
+import io.portcullis.storage.IssuanceLocks;
+import io.portcullis.storage.ReplicaIdentity;
 import io.portcullis.storage.Storage;
 import io.portcullis.tls.CredentialFiles;
 import io.portcullis.tls.ClientTlsContexts;
@@ -209,7 +211,7 @@ public final class Portcullis implements AutoCloseable {
 
   private record Applied(GatewayConfig config, Map<Integer, HostTable<ServerTls>> tls) {}
 
-  private Portcullis(Options options, ConfigSource source, Storage storage) {
+  private Portcullis(Options options, ConfigSource source, CertificateManager.Shared shared) {
     this.options = options;
     this.translator = new ConfigTranslator(options.namespace(), options.portOffset(),
         options.maxRegexProgramSize(), options.ingressClasses(),
@@ -217,13 +219,13 @@ public final class Portcullis implements AutoCloseable {
     IssuanceOptions issuance = options.issuance();
     this.certTranslator = new CertManagerTranslator(options.namespace(), issuance.clusterResourceNamespace()
         .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace(), issuance.defaultIssuer());
-    Http01Challenges challenges = new Http01Challenges();
+    Http01Challenges challenges = new Http01Challenges(shared.challenges());
     DnsLookup lookup = new DnsLookup(issuance.recursiveNameservers(), issuance.recursiveNameserversOnly(),
         issuance.authoritativePort(), Duration.ofSeconds(3));
     Dns01 dns01 = new Dns01(lookup, issuance.propagationTimeout());
     this.addressRecords = new AddressPublisher(lookup, DnsProviders::create);
     // An order's own time limit leaves room for DNS-01 propagation on top of the CA's work.
-    this.certs = new CertificateManager(storage, clock, options.issuanceBackoff(),
+    this.certs = new CertificateManager(shared, clock, options.issuanceBackoff(),
         new AcmeClient(challenges, dns01, ORDER_TIMEOUT.plus(issuance.propagationTimeout())), addressRecords,
         this::secretsChanged);
     this.dataPlane = new DataPlane(options.bindAddress(), options.accessLog(), options.threads(), options.transport(),
@@ -316,8 +318,22 @@ public final class Portcullis implements AutoCloseable {
    * @throws IOException when the source cannot be read at all, or a listener port cannot be bound
    */
   public static Portcullis start(Options options, ConfigSource source, Storage storage) throws IOException {
+    return start(options, source, new CertificateManager.Shared(requireNonNull(storage, "storage"),
+        IssuanceLocks.local(ReplicaIdentity.current()), Optional.empty()));
+  }
+
+  /**
+   * Starts one of several replicas: reading {@code source}, sharing certificates, issuance locks and HTTP-01
+   * challenges with the others through {@code shared} (Kubernetes Secrets and Leases, etcd); the gateway closes the
+   * source, not the locks.
+   *
+   * @throws IOException when the source cannot be read at all, or a listener port cannot be bound
+   */
+  public static Portcullis start(Options options, ConfigSource source, CertificateManager.Shared shared)
+      throws IOException {
     Portcullis p = new Portcullis(requireNonNull(options, "options"), requireNonNull(source, "source"),
-        requireNonNull(storage, "storage"));
+        requireNonNull(shared, "shared"));
+    log.info("replica identity {}", shared.locks().identity());
     try {
       log.info("admin server on http://{}:{}; state-changing endpoints need the token in {}",
           p.admin.address().getHostString(), p.admin.address().getPort(), options.adminTokenFile());

@@ -103,6 +103,22 @@ public final class AcmeClient {
      * HTTP-01.
      */
     Optional<DnsSolver> dns01For(String dnsName);
+
+    /**
+     * Returns the Certificate ({@code namespace/name}) the order is for: its HTTP-01 tokens are shared under it
+     * ({@link Http01Challenges#present(String, String, String)}); empty when none is named.
+     */
+    default String owner() {
+      return "";
+    }
+
+    /**
+     * Told of each TXT record once written, before the CA is asked to look (so that a replica taking over after
+     * this one died can remove it); called from the DNS-01 threads.
+     *
+     * @param dnsName the authorization's name ({@code *.}-prefixed for a wildcard)
+     */
+    default void txtRecordWritten(String dnsName, Dns01.TxtRecord record) {}
   }
 
   /**
@@ -231,6 +247,7 @@ public final class AcmeClient {
               synchronized (txtRecords) {
                 txtRecords.add(r);
               }
+              solvers.txtRecordWritten(name, r);
               log.accept("challenge presented for " + name + " (dns-01 TXT " + r.fqdn() + " in zone " + r.zone()
                   + " through " + r.provider().describe() + ")");
               dns01.awaitPropagation(r, s -> log.accept(name + ": " + s));
@@ -247,8 +264,13 @@ public final class AcmeClient {
         }
         Http01Challenge ch = auth.findChallenge(Http01Challenge.class).orElseThrow(() -> noChallenge(auth, name,
             Http01Challenge.TYPE));
-        challenges.present(ch.getToken(), ch.getAuthorization());
         presented.add(ch.getToken());
+        try {
+          challenges.present(ch.getToken(), ch.getAuthorization(), solvers.owner()); // shared before the CA looks
+        } catch (java.io.IOException e) {
+          throw new AcmeException("challenge " + name + " (http-01): cannot share the key authorization with the "
+              + "other replicas: " + e.getMessage(), e);
+        }
         at = "challenge " + name;
         synchronized (session) {
           ch.trigger();

@@ -5,15 +5,12 @@ import static java.util.Objects.requireNonNull;
 import io.portcullis.acme.AcmeClient;
 import io.portcullis.config.GatewayConfig.SecretData;
 import io.portcullis.dns.AddressPublisher;
-import io.portcullis.dns.DnsProvider;
-import io.portcullis.dns.DnsProviders;
+import io.portcullis.storage.IssuanceLocks;
+import io.portcullis.storage.ReplicaIdentity;
+import io.portcullis.storage.SharedChallenges;
 import io.portcullis.storage.Storage;
 import io.portcullis.storage.StoredSecret;
-import io.portcullis.tls.Credential;
-import io.portcullis.tls.Pem;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -53,11 +50,10 @@ public final class CertificateManager implements AutoCloseable {
   private final Duration backoffBase;
   private final Runnable onSecretsChanged;
   private final AcmeClient acme;
-  private final AddressPublisher addresses;
-  private final java.util.Set<String> addressProblems = new java.util.HashSet<>(); // logged once each
+  private final AddressRecords addresses; // null without a publisher
+  private final SharedIssuance shared;
   private final ScheduledExecutorService executor;
-  /** ACME orders block for seconds: each runs on its own thread here, so that one never holds up another. */
-  private final ExecutorService orders;
+  private final AcmeOrders acmeOrders;
   /** Written only on the executor; read by the gateway to merge into what it serves. */
   private volatile Map<String, StoredSecret> stored;
   private volatile List<CertificateStatus> statuses = List.of();
@@ -71,7 +67,8 @@ public final class CertificateManager implements AutoCloseable {
 
   /**
    * Loads the stored Secrets (blocking: call it at start-up, not on an event loop) and starts the manager's thread.
-   * Stored entries that cannot be read are logged and re-issued when a Certificate needs them.
+   * Stored entries that cannot be read are logged and re-issued when a Certificate needs them. This process alone
+   * issues ({@link IssuanceLocks#local}).
    *
    * @param backoffBase the first retry delay after a failed issuance
    * @param acme places the orders of {@code acme} issuers
@@ -79,17 +76,33 @@ public final class CertificateManager implements AutoCloseable {
    */
   public CertificateManager(Storage storage, Clock clock, Duration backoffBase, AcmeClient acme,
       Runnable onSecretsChanged) {
-    this(storage, clock, backoffBase, acme, null, onSecretsChanged);
+    this(new Shared(storage, IssuanceLocks.local(ReplicaIdentity.current()), Optional.empty()), clock, backoffBase,
+        acme, null, onSecretsChanged);
   }
 
   /**
-   * As {@link #CertificateManager(Storage, Clock, Duration, AcmeClient, Runnable)}, also keeping the A/AAAA records
-   * of {@link CertManagerConfig#addressRecords()} through {@code addresses}.
+   * What replicas share: the storage, the per-Certificate issuance locks and (for HTTP-01 across replicas) the
+   * challenges table; a single process has a storage and {@link IssuanceLocks#local}.
    */
-  public CertificateManager(Storage storage, Clock clock, Duration backoffBase, AcmeClient acme,
+  public record Shared(Storage storage, IssuanceLocks locks, Optional<SharedChallenges> challenges) {
+    /** Checks for nulls. */
+    public Shared {
+      requireNonNull(storage, "storage");
+      requireNonNull(locks, "locks");
+      requireNonNull(challenges, "challenges");
+    }
+  }
+
+  /**
+   * As {@link #CertificateManager(Storage, Clock, Duration, AcmeClient, Runnable)}, with {@code shared} storage and
+   * locks (each Certificate issued by one replica at a time; a Secret another replica stores is served at once), and
+   * keeping the A/AAAA records of {@link CertManagerConfig#addressRecords()} through {@code addresses} (null: none).
+   */
+  public CertificateManager(Shared shared, Clock clock, Duration backoffBase, AcmeClient acme,
       AddressPublisher addresses, Runnable onSecretsChanged) {
-    this.addresses = addresses;
-    this.storage = requireNonNull(storage, "storage");
+    this.addresses = addresses == null ? null : new AddressRecords(addresses);
+    this.storage = requireNonNull(shared, "shared").storage();
+    this.shared = new SharedIssuance(shared.locks(), storage, shared.challenges());
     this.clock = requireNonNull(clock, "clock");
     this.backoffBase = requireNonNull(backoffBase, "backoffBase");
     this.onSecretsChanged = requireNonNull(onSecretsChanged, "onSecretsChanged");
@@ -105,11 +118,79 @@ public final class CertificateManager implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.orders = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "portcullis-acme-order");
-      t.setDaemon(true);
-      return t;
+    this.acmeOrders = new AcmeOrders(acme, this.shared, executor, new AcmeOrders.Secrets() {
+      @Override
+      public Optional<Map<String, byte[]>> data(String key) {
+        return secretData(key);
+      }
+
+      @Override
+      public void store(StoredSecret s) throws IOException {
+        storage.put(s);
+        Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
+        next.put(s.key(), s);
+        stored = next;
+      }
+
+      @Override
+      public void adopt(StoredSecret s) {
+        CertificateManager.this.adopt(s);
+      }
     });
+    storage.subscribe(new Storage.Listener() {
+      @Override
+      public void stored(StoredSecret secret) {
+        executor.execute(() -> {
+          if (adopt(secret)) {
+            onSecretsChanged.run();
+            reconcile();
+          }
+        });
+      }
+
+      @Override
+      public void deleted(String key) {
+        executor.execute(() -> {
+          if (stored.containsKey(key)) {
+            Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
+            next.remove(key);
+            stored = next;
+            log.info("certs: Secret {} was deleted from the storage; issuing it again if a Certificate needs it", key);
+            onSecretsChanged.run();
+            reconcile();
+          }
+        });
+      }
+    });
+  }
+
+  /**
+   * Serves {@code s}, stored by another replica, unless this replica's copy is the same or newer (by
+   * {@code portcullis.io/revision}); a Certificate it belongs to stops waiting and forgets its failures.
+   *
+   * @return whether it was taken
+   */
+  private boolean adopt(StoredSecret s) {
+    StoredSecret cur = stored.get(s.key());
+    if (cur != null && (SharedIssuance.sameContent(cur, s) || IssuedSecret.revision(s) < IssuedSecret.revision(cur))) {
+      return false;
+    }
+    Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
+    next.put(s.key(), s);
+    stored = next;
+    for (CertificateConfig c : desired.certificates().values()) {
+      IssuanceState st = states.get(c.key());
+      if (st != null && c.secretKey().equals(s.key()) && st.inFlight == null) {
+        st.recheck = null;
+        st.waiting = null;
+        st.failures = 0;
+        st.backoffUntil = null;
+        st.failureMessage = null;
+        log.info("certs: Certificate {}: Secret {} revision {} stored by another replica; serving it", c.key(),
+            s.key(), IssuedSecret.revision(s));
+      }
+    }
+    return true;
   }
 
   /** Returns every stored Secret by {@code namespace/name} (issued certificates, account keys). */
@@ -224,7 +305,9 @@ public final class CertificateManager implements AutoCloseable {
     if (changed) {
       onSecretsChanged.run();
     }
-    publishAddresses();
+    if (addresses != null) {
+      addresses.publish(desired, acmeOrders::providerSecrets);
+    }
     reconciled = true;
     Instant next = null;
     for (CertificateStatus s : statuses) {
@@ -235,6 +318,9 @@ public final class CertificateManager implements AutoCloseable {
       }
       if (st != null && st.renewalInfoCheck != null && (next == null || st.renewalInfoCheck.isBefore(next))) {
         next = st.renewalInfoCheck;
+      }
+      if (st != null && st.recheck != null && (next == null || st.recheck.isBefore(next))) {
+        next = st.recheck;
       }
     }
     if (next != null) {
@@ -266,11 +352,33 @@ public final class CertificateManager implements AutoCloseable {
       st.waiting = "IssuerNotFound: " + c.issuer() + " does not exist or is invalid";
       return false;
     }
+    if (!st.manual && st.recheck != null && now.isBefore(st.recheck)) {
+      return false; // another replica holds its lock: looked at again at st.recheck, or when its Secret comes
+    }
+    SharedIssuance.Take turn;
+    try {
+      SharedIssuance.Turn t = shared.take(c, st, Optional.ofNullable(stored.get(c.secretKey())), now, st.manual);
+      st.recheck = null;
+      if (t instanceof SharedIssuance.Fresh f) {
+        return adopt(f.secret());
+      } else if (t instanceof SharedIssuance.Wait w) {
+        st.waiting = w.why();
+        st.recheck = w.recheck();
+        return false;
+      }
+      turn = (SharedIssuance.Take) t;
+    } catch (IOException e) {
+      st.waiting = "IssuanceLockUnavailable: " + e.getMessage();
+      st.recheck = now.plus(SharedIssuance.RECHECK);
+      return false;
+    }
     String reason = check.due() ? check.reason().get() : "ManuallyTriggered";
     long t0 = System.nanoTime();
     try {
       if (issuer instanceof IssuerConfig.Acme a) {
-        startOrder(c, st, a, check, reason);
+        KeyPair keys = IssuedSecret.domainKey(c, check);
+        acmeOrders.start(c, st, a, check, reason, turn, keys, this::publishStatuses).whenComplete((chain, err) ->
+            executor.execute(() -> orderDone(c, keys, chain, err, reason, t0)));
         return false;
       }
       StoredSecret out = IssuedSecret.signLocally(c, issuer, check, now, issuer instanceof IssuerConfig.Ca ca
@@ -283,6 +391,10 @@ public final class CertificateManager implements AutoCloseable {
     } catch (Exception e) {
       failed(c, st, e.getMessage() == null ? e.toString() : e.getMessage(), Optional.empty(), now);
       return false;
+    } finally {
+      if (st.inFlight == null) {
+        shared.release(turn.lock(), st); // signed here, failed or not ready; an order releases it when done
+      }
     }
   }
 
@@ -314,21 +426,15 @@ public final class CertificateManager implements AutoCloseable {
    * per certificate, becomes its renewal time when earlier than the spec's.
    */
   private void fetchRenewalInfo(CertificateConfig c, IssuanceState st, IssuerConfig.Acme issuer, X509Certificate leaf) {
-    KeyPair account;
+    CompletableFuture<Optional<AcmeClient.RenewalWindow>> fetch;
     try {
-      account = accountKey(issuer);
+      fetch = acmeOrders.renewalWindow(issuer, leaf);
     } catch (Exception e) {
       st.renewalInfoCheck = clock.instant().plus(Duration.ofHours(1));
       return;
     }
     st.renewalInfoFetching = true;
-    CompletableFuture.supplyAsync(() -> {
-      try {
-        return acme.renewalWindow(issuer, account, leaf);
-      } catch (AcmeClient.OrderException e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    }, orders).whenComplete((window, err) -> executor.execute(() -> {
+    fetch.whenComplete((window, err) -> executor.execute(() -> {
       st.renewalInfoFetching = false;
       Instant now = clock.instant();
       if (err != null) {
@@ -379,133 +485,6 @@ public final class CertificateManager implements AutoCloseable {
         st.backoffUntil, message);
   }
 
-  /** Starts an ACME order on its own thread; {@link #orderDone} takes the result back on the manager's thread. */
-  private void startOrder(CertificateConfig c, IssuanceState st, IssuerConfig.Acme issuer, Renewal.Check check,
-      String reason) throws Exception {
-    KeyPair account = accountKey(issuer);
-    Optional<byte[]> eab = Optional.empty();
-    if (issuer.externalAccountBinding().isPresent()) {
-      IssuerConfig.ExternalAccountBinding b = issuer.externalAccountBinding().get();
-      byte[] mac = secretData(b.keySecret()).map(d -> d.get(b.keySecretField())).orElseThrow(() -> new NotReady(
-          "IssuerNotReady: " + issuer.ref() + ": Secret " + b.keySecret() + " has no key " + b.keySecretField()
-          + " (expected: the external account binding MAC key)"));
-      eab = Optional.of(AcmeClient.decodeMacKey(mac));
-    }
-    KeyPair keys = IssuedSecret.domainKey(c, check);
-    Optional<byte[]> eabKey = eab;
-    Optional<X509Certificate> replaces = check.current().map(cur -> cur.credential().leaf());
-    Map<IssuerConfig.Solver, DnsProvider> providers = new LinkedHashMap<>();
-    Map<String, AcmeClient.DnsSolver> dnsSolvers = new HashMap<>();
-    try {
-      for (String name : c.dnsNames()) {
-        Optional<IssuerConfig.Solver> solver = issuer.solverFor(name, c.labels());
-        if (solver.isEmpty() || solver.get().dns01().isEmpty()) {
-          continue;
-        }
-        IssuerConfig.Dns01 d = solver.get().dns01().get();
-        DnsProvider p = providers.get(solver.get());
-        if (p == null) {
-          p = dnsProvider(issuer, d.provider());
-          providers.put(solver.get(), p);
-        }
-        dnsSolvers.put(name, new AcmeClient.DnsSolver(p, d.followCnames()));
-      }
-    } catch (NotReady e) {
-      providers.values().forEach(DnsProvider::close);
-      throw e;
-    }
-    long t0 = System.nanoTime();
-    String base = "ordering from " + issuer.ref() + " (" + issuer.server() + ")";
-    st.ordering = base;
-    log.info("certs: Certificate {}: {} for {} ({})", c.key(), st.ordering, c.dnsNames(), reason);
-    CompletableFuture<List<X509Certificate>> order = new CompletableFuture<>();
-    st.inFlight = order;
-    CompletableFuture.runAsync(() -> {
-      try {
-        order.complete(acme.order(issuer, account, eabKey, c.dnsNames(), keys, replaces,
-            name -> Optional.ofNullable(dnsSolvers.get(name)), step -> {
-              log.info("certs: Certificate {}: {}", c.key(), step);
-              executor.execute(() -> {
-                if (st.inFlight == order) {
-                  st.ordering = base + ": " + step;
-                  publishStatuses();
-                }
-              });
-            }));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        order.completeExceptionally(e);
-      } catch (AcmeClient.OrderException | RuntimeException e) {
-        order.completeExceptionally(e);
-      } finally {
-        providers.values().forEach(DnsProvider::close);
-      }
-    }, orders);
-    order.whenComplete((chain, err) -> executor.execute(() -> orderDone(c, keys, chain, err, reason, t0)));
-  }
-
-  /**
-   * Hands the wanted A/AAAA records to the publisher: each through the dns01 provider its issuer's solver picks for
-   * the name. One that cannot be resolved (no such issuer, an HTTP-01 solver, missing Secrets) is logged once.
-   */
-  private void publishAddresses() {
-    if (addresses == null) {
-      return;
-    }
-    List<AddressPublisher.Wanted> wanted = new ArrayList<>();
-    java.util.Set<String> problems = new java.util.HashSet<>();
-    for (CertManagerConfig.AddressRecord r : desired.addressRecords()) {
-      String origin = "Gateway " + r.gateway();
-      IssuerConfig issuer = desired.issuers().get(r.issuer().key());
-      Optional<IssuerConfig.Dns01> dns01 = issuer instanceof IssuerConfig.Acme a ? a.solverFor(r.fqdn(), Map.of())
-          .flatMap(IssuerConfig.Solver::dns01) : Optional.empty();
-      if (dns01.isEmpty()) {
-        problems.add(origin + ": A/AAAA records of " + r.fqdn() + ": " + r.issuer() + " has no dns01 solver for it "
-            + "(expected: an ACME issuer whose solver for the name is dns01)");
-        continue;
-      }
-      try {
-        wanted.add(new AddressPublisher.Wanted(r.fqdn(), r.addresses(), dns01.get().provider(),
-            providerSecrets(r.issuer(), dns01.get().provider()), origin));
-      } catch (NotReady e) {
-        problems.add(origin + ": A/AAAA records of " + r.fqdn() + ": " + e.getMessage());
-      }
-    }
-    for (String p : problems) {
-      if (addressProblems.add(p)) {
-        log.error("dns: {}", p);
-      }
-    }
-    addressProblems.retainAll(problems);
-    addresses.publish(wanted);
-  }
-
-  /** The provider of a {@code dns01} solver, with the Secrets it names (stored or from the manifests). */
-  private DnsProvider dnsProvider(IssuerConfig.Acme issuer, IssuerConfig.DnsProviderConfig config)
-      throws NotReady {
-    Map<IssuerConfig.SecretRef, byte[]> data = providerSecrets(issuer.ref(), config);
-    try {
-      return DnsProviders.create(config, data);
-    } catch (IllegalArgumentException e) {
-      throw new NotReady("IssuerNotReady: " + issuer.ref() + ": dns01: " + e.getMessage());
-    }
-  }
-
-  /** The data of every Secret key a DNS provider names, stored or from the manifests. */
-  private Map<IssuerConfig.SecretRef, byte[]> providerSecrets(IssuerConfig.IssuerRef issuer,
-      IssuerConfig.DnsProviderConfig config) throws NotReady {
-    Map<IssuerConfig.SecretRef, byte[]> data = new HashMap<>();
-    for (IssuerConfig.SecretRef ref : config.secrets()) {
-      Optional<Map<String, byte[]>> secret = secretData(ref.secret());
-      if (secret.isEmpty() || secret.get().get(ref.key()) == null) {
-        throw new NotReady("IssuerNotReady: " + issuer + ": dns01: " + (secret.isEmpty() ? "Secret "
-            + ref.secret() + " does not exist" : ref + " is missing") + " (expected: the provider's credentials)");
-      }
-      data.put(ref, secret.get().get(ref.key()));
-    }
-    return data;
-  }
-
   private void orderDone(CertificateConfig c, KeyPair keys, List<X509Certificate> chain, Throwable err, String reason,
       long t0) {
     IssuanceState st = states.get(c.key());
@@ -514,6 +493,8 @@ public final class CertificateManager implements AutoCloseable {
     }
     st.inFlight = null;
     st.ordering = null;
+    IssuanceLocks.Lock lock = st.lock;
+    st.lock = null;
     Instant now = clock.instant();
     boolean storedOne = false;
     if (!c.sameSpec(st.config)) {
@@ -531,30 +512,13 @@ public final class CertificateManager implements AutoCloseable {
       failed(c, st, cause.getMessage() == null ? cause.toString() : cause.getMessage(),
           cause instanceof AcmeClient.OrderException oe ? oe.retryAfter() : Optional.empty(), now);
     }
+    if (lock != null) {
+      shared.release(lock, st); // with the failure, if any, for every replica to back off from
+    }
     if (storedOne) {
       onSecretsChanged.run();
     }
     reconcile(); // statuses, the next wake-up, and anything waiting for this Secret (a CA issuer)
-  }
-
-  /** The account key of {@code issuer} ({@code privateKeySecretRef}): stored, from the manifests, or made now. */
-  private KeyPair accountKey(IssuerConfig.Acme issuer) throws Exception {
-    Optional<Map<String, byte[]>> data = secretData(issuer.accountKeySecret());
-    if (data.isPresent() && data.get().containsKey("tls.key")) {
-      java.security.PrivateKey key = Pem.privateKey(data.get().get("tls.key"));
-      return new KeyPair(Credential.publicKeyOf(key).orElseThrow(() -> new GeneralSecurityException("Secret "
-          + issuer.accountKeySecret() + ": tls.key: an ACME account key must be RSA or EC")), key);
-    }
-    KeyPair kp = Keys.generate(new CertificateConfig.KeySpec("ECDSA", 256, "Never"));
-    String[] nn = issuer.accountKeySecret().split("/", 2);
-    StoredSecret s = new StoredSecret(nn[0], nn[1], "Opaque", Map.of("portcullis.io/acme-server", issuer.server()),
-        Map.of("tls.key", Pem.encode(kp.getPrivate()).getBytes(StandardCharsets.US_ASCII)));
-    storage.put(s);
-    Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
-    next.put(s.key(), s);
-    stored = next;
-    log.info("certs: {}: new ACME account key stored as Secret {}", issuer.ref(), s.key());
-    return kp;
   }
 
   private Optional<Map<String, byte[]>> secretData(String key) {
@@ -598,7 +562,7 @@ public final class CertificateManager implements AutoCloseable {
 
   @Override
   public void close() {
-    orders.shutdownNow();
+    acmeOrders.close();
     executor.shutdownNow();
     try {
       executor.awaitTermination(5, TimeUnit.SECONDS);

@@ -21,6 +21,8 @@ final class IssuanceState {
   String waiting; // why an issuance that is due cannot start (issuer missing or not ready)
   boolean manual;
   CompletableFuture<?> inFlight; // the ACME order being placed: at most one per Certificate
+  io.portcullis.storage.IssuanceLocks.Lock lock; // held while inFlight
+  Instant recheck; // another replica holds the lock (or it could not be reached): look again then
   String ordering;
   Instant suggestedRenewal; // from the CA's renewal window (RFC 9773), for the certificate of suggestedFor
   String suggestedFor; // serial

@@ -140,6 +140,27 @@ final class Exchange {
         local(200, keyAuthorization.get(), "-", null);
         return;
       }
+      boolean get = h1Request != null ? h1Request.method().equals(HttpMethod.GET)
+          : HttpMethod.GET.asciiName().contentEquals(h2Request.method());
+      if (get && !expectsBody && cx.challenges().sharedLookupFor(path)) {
+        // maybe another replica's order: the shared table, read off the event loop
+        EventLoop loop = eventLoop();
+        cx.challenges().lookup(path).thenAccept(ka -> loop.execute(() -> {
+          if (ka.isPresent()) {
+            local(200, ka.get(), "-", null);
+          } else if (!done) {
+            route(authority, uri);
+          }
+        }));
+        return;
+      }
+    }
+    route(authority, uri);
+  }
+
+  /** Routes the request (after the HTTP-01 challenges): a redirect to HTTPS, a local answer, or forwarding. */
+  private void route(String authority, String uri) {
+    if (!state.config().tls()) {
       Optional<ServerConfig> server = state.config().serversByHost().find(host);
       if (server.isPresent() && server.get().httpsRedirect()) {
         local(301, "", "-", "https://" + RequestHead.hostWithoutPort(authority) + uri);
