@@ -3,6 +3,7 @@ package io.portcullis.cli;
 import io.portcullis.IssuanceOptions;
 import io.portcullis.Portcullis;
 import io.portcullis.certs.CertManagerTranslator;
+import io.portcullis.certs.CertificateManager;
 import io.portcullis.certs.DefaultIssuer;
 import io.portcullis.config.GoDuration;
 import io.portcullis.config.ingress.IngressClassSelection;
@@ -14,6 +15,7 @@ import io.portcullis.proxy.ProxyLimits;
 import io.portcullis.proxy.Transport;
 import io.portcullis.routing.SafeRegex;
 import io.portcullis.storage.DirectoryStorage;
+import io.portcullis.storage.ReplicaIdentity;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -253,20 +255,27 @@ final class RunCommand implements Callable<Integer> {
         "--dns01-propagation-timeout", propagationTimeout), defaultIssuer()), limits(), pathNormalization(), maxRegexProgramSize,
         stateOptions.adminTokenFile(), ingressClasses(), ingressStatus());
     Portcullis p;
-    io.portcullis.kubernetes.StatusWriter statusWriter = null;
+    List<AutoCloseable> closeFirst = new ArrayList<>(); // before the gateway: the status leader, then the locks
     if (kubernetes) {
       KubernetesConfigSource source = KubernetesConfigSource.connect(java.util.Optional.ofNullable(kubeconfig),
           watchNamespaces);
-      p = Portcullis.start(options, source, source.storage());
-      statusWriter = source.statusWriter(p);
+      String identity = ReplicaIdentity.current();
+      String own = source.ownNamespace(System.getenv());
+      CertificateManager.Shared shared = source.shared(own, identity);
+      p = Portcullis.start(options, source, shared);
+      closeFirst.add(source.statusLeader(p, own, identity));
+      closeFirst.add(shared.locks());
     } else {
       p = Portcullis.start(options);
     }
     CountDownLatch stopped = new CountDownLatch(1);
-    io.portcullis.kubernetes.StatusWriter writer = statusWriter;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      if (writer != null) {
-        writer.close();
+      for (AutoCloseable c : closeFirst) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          System.err.println("portcullis: shutdown: " + e);
+        }
       }
       p.close();
       stopped.countDown();

@@ -127,9 +127,7 @@ public final class CertificateManager implements AutoCloseable {
       @Override
       public void store(StoredSecret s) throws IOException {
         storage.put(s);
-        Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
-        next.put(s.key(), s);
-        stored = next;
+        serve(s, false);
       }
 
       @Override
@@ -140,21 +138,25 @@ public final class CertificateManager implements AutoCloseable {
     storage.subscribe(new Storage.Listener() {
       @Override
       public void stored(StoredSecret secret) {
-        executor.execute(() -> {
-          if (adopt(secret)) {
-            onSecretsChanged.run();
+        // served at once, on the storage's thread: the manager's may be busy storing its own orders' results
+        if (serve(secret, true)) {
+          onSecretsChanged.run();
+          executor.execute(() -> {
+            adopted(secret);
             reconcile();
-          }
-        });
+          });
+        }
       }
 
       @Override
       public void deleted(String key) {
         executor.execute(() -> {
           if (stored.containsKey(key)) {
-            Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
-            next.remove(key);
-            stored = next;
+            synchronized (CertificateManager.this) {
+              Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
+              next.remove(key);
+              stored = next;
+            }
             log.info("certs: Secret {} was deleted from the storage; issuing it again if a Certificate needs it", key);
             onSecretsChanged.run();
             reconcile();
@@ -165,22 +167,43 @@ public final class CertificateManager implements AutoCloseable {
   }
 
   /**
-   * Serves {@code s}, stored by another replica, unless this replica's copy is the same or newer (by
-   * {@code portcullis.io/revision}); a Certificate it belongs to stops waiting and forgets its failures.
+   * Puts {@code s} in the served map (copy on write; from any thread).
    *
-   * @return whether it was taken
+   * @param unlessOlder only if this replica's copy differs and is not newer (by {@code portcullis.io/revision}): a
+   *     Secret another replica stored
+   * @return whether it was put
    */
-  private boolean adopt(StoredSecret s) {
+  private synchronized boolean serve(StoredSecret s, boolean unlessOlder) {
     StoredSecret cur = stored.get(s.key());
-    if (cur != null && (SharedIssuance.sameContent(cur, s) || IssuedSecret.revision(s) < IssuedSecret.revision(cur))) {
+    if (unlessOlder && cur != null && (SharedIssuance.sameContent(cur, s)
+        || IssuedSecret.revision(s) < IssuedSecret.revision(cur))) {
       return false;
     }
     Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
     next.put(s.key(), s);
     stored = next;
+    return true;
+  }
+
+  /**
+   * Serves {@code s}, stored by another replica, unless this replica's copy is the same or newer; on the manager's
+   * thread.
+   *
+   * @return whether it was taken
+   */
+  private boolean adopt(StoredSecret s) {
+    if (!serve(s, true)) {
+      return false;
+    }
+    adopted(s);
+    return true;
+  }
+
+  /** A Certificate whose Secret another replica stored stops waiting and forgets its failures; manager's thread. */
+  private void adopted(StoredSecret s) {
     for (CertificateConfig c : desired.certificates().values()) {
       IssuanceState st = states.get(c.key());
-      if (st != null && c.secretKey().equals(s.key()) && st.inFlight == null) {
+      if (st != null && c.secretKey().equals(s.key()) && st.inFlight == null && stored.get(s.key()) == s) {
         st.recheck = null;
         st.waiting = null;
         st.failures = 0;
@@ -190,7 +213,6 @@ public final class CertificateManager implements AutoCloseable {
             s.key(), IssuedSecret.revision(s));
       }
     }
-    return true;
   }
 
   /** Returns every stored Secret by {@code namespace/name} (issued certificates, account keys). */
@@ -459,9 +481,7 @@ public final class CertificateManager implements AutoCloseable {
 
   private void store(CertificateConfig c, IssuanceState st, StoredSecret out, String reason, long t0) throws IOException {
     storage.put(out);
-    Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
-    next.put(out.key(), out);
-    stored = next;
+    serve(out, false);
     st.failures = 0;
     st.backoffUntil = null;
     st.failureMessage = null;

@@ -136,7 +136,7 @@ class AcmeIT {
       assertThat(pebble.orders()).isGreaterThan(ordersBefore);
       assertThat(servedSerial(https, "www.example.test")).isEqualTo(serial);
     }
-    long orders = pebble.orders(); // two orders, plus the retries of requests whose nonce Pebble rejected
+    long orders = pebble.orders(); // two orders
     assertThat(orders).isGreaterThanOrEqualTo(2);
 
     try (Portcullis p = start(config, state)) {

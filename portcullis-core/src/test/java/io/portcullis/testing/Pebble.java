@@ -126,9 +126,12 @@ public final class Pebble implements AutoCloseable {
     }
   }
 
-  /** How many orders Pebble has been asked for so far (its log lines for {@code POST /order-plz}). */
+  /**
+   * How many orders Pebble has created so far (its log lines {@code Added order ... to the db}; not the
+   * {@code POST /order-plz} lines, which also count requests refused for a bad nonce and sent again).
+   */
   public long orders() {
-    return pebble == null ? 0 : pebble.output().lines().filter(l -> l.contains("/order-plz")).count();
+    return pebble == null ? 0 : pebble.output().lines().filter(l -> l.contains("Added order")).count();
   }
 
   /** What Pebble printed. */

@@ -15,6 +15,9 @@ import io.portcullis.Portcullis;
 import io.portcullis.config.ConfigSource;
 import io.portcullis.config.Resource;
 import io.portcullis.config.Snapshot;
+import io.portcullis.certs.CertificateManager;
+import io.portcullis.storage.Storage;
+import io.portcullis.storage.StoredSecret;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,6 +65,8 @@ public final class KubernetesConfigSource implements ConfigSource {
     return t;
   });
   private final List<Watched> informers = new CopyOnWriteArrayList<>();
+  /** Told of the certificate manager's Secrets as the Secret informer sees them ({@link SecretStorage#subscribe}). */
+  private final List<Storage.Listener> secretListeners = new CopyOnWriteArrayList<>();
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private volatile boolean closed;
   /** Set once every kind is listed: changes before that are in the first snapshot, never in a partial one. */
@@ -124,7 +129,7 @@ public final class KubernetesConfigSource implements ConfigSource {
    * same API server.
    */
   public SecretStorage storage() {
-    return new SecretStorage(client, namespaces);
+    return new SecretStorage(client, namespaces, secretListeners::add);
   }
 
   /**
@@ -133,6 +138,93 @@ public final class KubernetesConfigSource implements ConfigSource {
    */
   public StatusWriter statusWriter(Portcullis gateway) {
     return new StatusWriter(client, gateway::objectStatuses, gateway.certificates()::statuses, Duration.ofSeconds(1));
+  }
+
+  /**
+   * Starts electing the replica that writes {@code gateway}'s statuses ({@link StatusLeader}, Lease
+   * {@code portcullis-status} in {@code namespace}); close it before the gateway.
+   */
+  public StatusLeader statusLeader(Portcullis gateway, String namespace, String identity) {
+    return new StatusLeader(client, namespace, identity, () -> statusWriter(gateway));
+  }
+
+  /**
+   * Returns what replicas share through this API server: {@link #storage()}, {@link LeaseLocks} (15 s Leases) and
+   * {@link ConfigMapChallenges}, both in {@code namespace}; close the locks before the source.
+   *
+   * @param namespace the gateway's own namespace ({@link #ownNamespace})
+   */
+  public CertificateManager.Shared shared(String namespace, String identity) {
+    return new CertificateManager.Shared(storage(), new LeaseLocks(client, namespace, identity,
+        Duration.ofSeconds(15), java.time.Clock.systemUTC()), Optional.of(new ConfigMapChallenges(client,
+        namespace)));
+  }
+
+  /**
+   * Returns the gateway's own namespace, where its Leases and HTTP-01 ConfigMaps go: {@code POD_NAMESPACE} (the
+   * downward API's {@code metadata.namespace}), else the client's namespace (the kubeconfig context's, or the
+   * service account's), else {@code default}.
+   */
+  public String ownNamespace(java.util.Map<String, String> env) {
+    String ns = env.get("POD_NAMESPACE");
+    if (ns != null && !ns.isBlank()) {
+      return ns.trim();
+    }
+    return client.getNamespace() == null || client.getNamespace().isBlank() ? "default" : client.getNamespace();
+  }
+
+  /**
+   * Whether an update changes nothing the translation reads: only {@code status} (the status this gateway or
+   * another controller writes back) or bookkeeping metadata ({@code resourceVersion}, {@code managedFields}) moved.
+   * Such updates make no snapshot, so that N replicas writing status do not translate N times per second.
+   */
+  static boolean sameInput(GenericKubernetesResource a, GenericKubernetesResource b) {
+    if (ownChallenge(a) && ownChallenge(b)) {
+      return true;
+    }
+    java.util.Map<String, Object> pa = new java.util.HashMap<>(a.getAdditionalProperties());
+    java.util.Map<String, Object> pb = new java.util.HashMap<>(b.getAdditionalProperties());
+    pa.remove("status");
+    pb.remove("status");
+    var ma = a.getMetadata();
+    var mb = b.getMetadata();
+    return pa.equals(pb) && java.util.Objects.equals(a.getApiVersion(), b.getApiVersion())
+        && java.util.Objects.equals(ma.getLabels(), mb.getLabels())
+        && java.util.Objects.equals(ma.getAnnotations(), mb.getAnnotations())
+        && java.util.Objects.equals(ma.getGeneration(), mb.getGeneration())
+        && java.util.Objects.equals(ma.getDeletionTimestamp(), mb.getDeletionTimestamp())
+        && java.util.Objects.equals(ma.getOwnerReferences(), mb.getOwnerReferences());
+  }
+
+  /** Whether {@code obj} is one of the replicas' HTTP-01 ConfigMaps ({@link ConfigMapChallenges}): no input. */
+  static boolean ownChallenge(GenericKubernetesResource obj) {
+    return "ConfigMap".equals(obj.getKind()) && obj.getMetadata().getLabels() != null
+        && obj.getMetadata().getLabels().containsKey(ConfigMapChallenges.OWNER_LABEL);
+  }
+
+  /**
+   * Hands a Secret the certificate manager wrote (as the informer saw it) to the storage's listeners.
+   *
+   * @return whether it was handed on: then it makes no snapshot, since the manager serves it at once and translates
+   *     again itself once the set of its Secrets changed (a burst of N issuances is not N translations)
+   */
+  private boolean secretStored(GenericKubernetesResource obj) {
+    if (secretListeners.isEmpty()) {
+      return false;
+    }
+    try {
+      io.fabric8.kubernetes.api.model.Secret s = client.getKubernetesSerialization().convertValue(obj,
+          io.fabric8.kubernetes.api.model.Secret.class);
+      if (SecretStorage.managed(s)) {
+        StoredSecret stored = SecretStorage.toStored(s);
+        secretListeners.forEach(l -> l.stored(stored));
+        return true;
+      }
+    } catch (RuntimeException e) {
+      log.warn("kubernetes: Secret {}/{}: cannot read it: {}", obj.getMetadata().getNamespace(),
+          obj.getMetadata().getName(), e.getMessage());
+    }
+    return false;
   }
 
   /**
@@ -150,20 +242,31 @@ public final class KubernetesConfigSource implements ConfigSource {
         var op = client.genericKubernetesResources(k.context());
         SharedIndexInformer<GenericKubernetesResource> informer = ns.isEmpty()
             ? op.inAnyNamespace().runnableInformer(0) : op.inNamespace(ns).runnableInformer(0);
+        boolean secrets = k.group().isEmpty() && k.kind().equals("Secret");
         informer.addEventHandler(new ResourceEventHandler<>() {
           @Override
           public void onAdd(GenericKubernetesResource obj) {
-            changed();
+            if (!(secrets && secretStored(obj)) && !ownChallenge(obj)) {
+              changed();
+            }
           }
 
           @Override
           public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
-            changed();
+            if (!(secrets && secretStored(newObj)) && !sameInput(oldObj, newObj)) {
+              changed();
+            }
           }
 
           @Override
           public void onDelete(GenericKubernetesResource obj, boolean deletedFinalStateUnknown) {
-            changed();
+            if (secrets && !secretListeners.isEmpty()) {
+              String key = obj.getMetadata().getNamespace() + "/" + obj.getMetadata().getName();
+              secretListeners.forEach(l -> l.deleted(key));
+            }
+            if (!ownChallenge(obj)) {
+              changed();
+            }
           }
         });
         informer.exceptionHandler((started, t) -> {

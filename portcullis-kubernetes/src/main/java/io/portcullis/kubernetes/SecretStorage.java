@@ -42,6 +42,7 @@ public final class SecretStorage implements Storage {
   private static final int ATTEMPTS = 5;
   private final KubernetesClient client;
   private final List<String> namespaces;
+  private final java.util.function.Consumer<Listener> subscriptions;
 
   /**
    * Creates a storage on {@code client}.
@@ -49,8 +50,24 @@ public final class SecretStorage implements Storage {
    * @param namespaces {@code --watch-namespaces}: where Secrets are loaded from; empty for all
    */
   public SecretStorage(KubernetesClient client, List<String> namespaces) {
+    this(client, namespaces, l -> { });
+  }
+
+  /**
+   * As {@link #SecretStorage(KubernetesClient, List)}; {@link #subscribe} hands listeners to {@code subscriptions}
+   * (the config source's Secret informer, so that Secrets are watched once).
+   */
+  public SecretStorage(KubernetesClient client, List<String> namespaces,
+      java.util.function.Consumer<Listener> subscriptions) {
     this.client = requireNonNull(client, "client");
     this.namespaces = List.copyOf(namespaces);
+    this.subscriptions = requireNonNull(subscriptions, "subscriptions");
+  }
+
+  /** Secrets other replicas store, as the config source's informer sees them. */
+  @Override
+  public void subscribe(Listener listener) {
+    subscriptions.accept(listener);
   }
 
   @Override
