@@ -43,7 +43,7 @@ final class EtcdChallenges implements SharedChallenges {
         + "\" (expected: base64url, RFC 8555 §8.1)"));
     byte[] value = JSON.writeValueAsBytes(Map.of("keyAuthorization", keyAuthorization, "owner", owner));
     long lease = etcd.lease().current().id;
-    etcd.await(etcd.client().getKVClient().put(EtcdKeys.bytes(key), ByteSequence.from(value),
+    etcd.call(() -> etcd.client().getKVClient().put(EtcdKeys.bytes(key), ByteSequence.from(value),
         PutOption.builder().withLeaseId(lease).withAutoRetry().build()), "Put " + key);
   }
 
@@ -54,7 +54,7 @@ final class EtcdChallenges implements SharedChallenges {
       return;
     }
     try {
-      etcd.await(etcd.client().getKVClient().delete(EtcdKeys.bytes(key.get()),
+      etcd.call(() -> etcd.client().getKVClient().delete(EtcdKeys.bytes(key.get()),
           DeleteOption.builder().withAutoRetry().build()), "Delete " + key.get());
     } catch (IOException e) {
       log.warn("HTTP-01 token {}: cannot remove it ({}); it expires with its writer's lease", token,
@@ -65,7 +65,7 @@ final class EtcdChallenges implements SharedChallenges {
   @Override
   public void removeAll(String owner) {
     try {
-      GetResponse r = etcd.await(etcd.client().getKVClient().get(EtcdKeys.bytes(EtcdKeys.HTTP01),
+      GetResponse r = etcd.call(() -> etcd.client().getKVClient().get(EtcdKeys.bytes(EtcdKeys.HTTP01),
           GetOption.builder().isPrefix(true).build()), "Range " + EtcdKeys.HTTP01 + "*");
       List<Op> deletes = new ArrayList<>();
       for (KeyValue kv : r.getKvs()) {
@@ -74,7 +74,7 @@ final class EtcdChallenges implements SharedChallenges {
         }
       }
       if (!deletes.isEmpty()) {
-        etcd.await(etcd.client().getKVClient().txn(TxnOption.builder().withAutoRetry().build())
+        etcd.call(() -> etcd.client().getKVClient().txn(TxnOption.builder().withAutoRetry().build())
             .Then(deletes.toArray(Op[]::new)).commit(), "Txn delete the HTTP-01 tokens of " + owner);
         log.info("HTTP-01: removed {} token(s) of {}", deletes.size(), owner);
       }
@@ -90,7 +90,7 @@ final class EtcdChallenges implements SharedChallenges {
     if (key.isEmpty()) {
       return Optional.empty();
     }
-    GetResponse r = etcd.await(etcd.client().getKVClient().get(EtcdKeys.bytes(key.get())), "Range " + key.get());
+    GetResponse r = etcd.call(() -> etcd.client().getKVClient().get(EtcdKeys.bytes(key.get())), "Range " + key.get());
     if (r.getKvs().isEmpty()) {
       return Optional.empty();
     }

@@ -4,7 +4,10 @@ import static java.util.Objects.requireNonNull;
 
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
+import io.etcd.jetcd.common.exception.ErrorCode;
+import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.options.GetOption;
+import io.grpc.Status;
 import io.grpc.netty.GrpcSslContexts;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.portcullis.storage.IssuanceLocks;
@@ -27,6 +30,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * dies), one thread for watch callbacks and re-watches, and the process lease ({@link ProcessLease}) that this
  * replica's locks and HTTP-01 tokens are attached to, so that they vanish by themselves when it dies.
  *
- * <p>Every call blocks for at most {@link Options#timeout()} (5 s by default; jetcd retries an unavailable member or
- * a leader change inside it) and then throws an {@link IOException} naming the endpoints: never a hang. Thread-safe.
+ * <p>Every call blocks for at most {@link Options#timeout()} (5 s by default) and then throws an {@link IOException}
+ * naming the endpoints: never a hang. Inside it, an attempt unanswered for a third of it, or failing as unavailable
+ * (a member killed, a leader election), is made again: every operation here is safe to repeat. Thread-safe.
  * etcd APIs used: KV (Range, Put, DeleteRange, Txn), Lease (Grant, KeepAlive, Revoke), Watch.
  */
 public final class EtcdConnection implements AutoCloseable {
@@ -249,8 +254,9 @@ public final class EtcdConnection implements AutoCloseable {
         .keepaliveTimeout(Duration.ofSeconds(5))
         .retryDelay(100)
         .retryMaxDelay(1000)
-        .retryMaxAttempts(8)
-        .retryMaxDuration(options.timeout().minusMillis(Math.min(500, options.timeout().toMillis() / 5)));
+        .retryMaxAttempts(3)
+        .retryMaxDuration(Duration.ofMillis(Math.max(1000, options.timeout().toMillis() / 3)))
+        .maxInboundMessageSize(256 << 20); // a load of thousands of Secrets is one Range answer
     if (tls) {
       try {
         SslContextBuilder ssl = GrpcSslContexts.forClient();
@@ -272,7 +278,7 @@ public final class EtcdConnection implements AutoCloseable {
     Client client = b.build();
     EtcdConnection c = new EtcdConnection(client, eps, options.timeout());
     try {
-      c.await(client.getKVClient().get(EtcdKeys.bytes(EtcdKeys.ROOT),
+      c.call(() -> client.getKVClient().get(EtcdKeys.bytes(EtcdKeys.ROOT),
           GetOption.builder().isPrefix(true).withCountOnly(true).build()), "connect (a read of " + EtcdKeys.ROOT
           + ")");
     } catch (IOException e) {
@@ -338,21 +344,63 @@ public final class EtcdConnection implements AutoCloseable {
   }
 
   /**
-   * Waits for {@code call} at most the timeout.
+   * Runs {@code call} (which must be safe to run again: every caller's is) and waits for its answer; when an
+   * attempt gets no answer within a third of the timeout (a member that died with requests in flight, a proposal
+   * lost in a leader election) or fails as unavailable, it is cancelled and made again, until the timeout.
    *
-   * @throws IOException naming {@code what} and the endpoints when it fails or times out (it is cancelled then)
+   * @throws IOException naming {@code what} and the endpoints when it fails, at once for an error that retrying
+   *     cannot mend (e.g. permission denied), else when the timeout is spent
    */
-  <T> T await(CompletableFuture<T> call, String what) throws IOException {
+  <T> T call(Supplier<CompletableFuture<T>> call, String what) throws IOException {
+    long start = System.nanoTime();
+    long deadline = start + timeout.toNanos();
+    long attemptNanos = Math.max(TimeUnit.SECONDS.toNanos(1), timeout.toNanos() / 3);
+    String last = "none";
+    for (int attempt = 1; ; attempt++) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new IOException("etcd " + endpoints + ": " + what + ": no answer within " + timeout.toMillis()
+            + " ms (" + (attempt - 1) + " attempts; last: " + last + ")");
+      }
+      CompletableFuture<T> f = call.get();
+      try {
+        return f.get(Math.min(left, attemptNanos), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        f.cancel(true);
+        last = "no answer within " + TimeUnit.NANOSECONDS.toMillis(Math.min(left, attemptNanos)) + " ms";
+      } catch (ExecutionException e) {
+        Throwable cause = e.getCause() != null ? e.getCause() : e;
+        if (!unavailable(cause)) {
+          throw new IOException("etcd " + endpoints + ": " + what + ": " + cause.getMessage(), cause);
+        }
+        last = cause.getMessage();
+        sleep(Math.min(TimeUnit.MILLISECONDS.toNanos(100L * attempt), deadline - System.nanoTime()), what);
+      } catch (InterruptedException e) {
+        f.cancel(true);
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("etcd " + endpoints + ": " + what + ": interrupted");
+      }
+      if (attempt == 1) {
+        log.debug("etcd {}: {}: attempt 1 failed ({}); retrying", endpoints, what, last);
+      }
+    }
+  }
+
+  private static boolean unavailable(Throwable t) {
+    if (t instanceof EtcdException e) {
+      return e.getErrorCode() == ErrorCode.UNAVAILABLE || e.getErrorCode() == ErrorCode.DEADLINE_EXCEEDED;
+    }
+    Status.Code code = Status.fromThrowable(t).getCode();
+    return code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;
+  }
+
+  private void sleep(long nanos, String what) throws InterruptedIOException {
+    if (nanos <= 0) {
+      return;
+    }
     try {
-      return call.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      call.cancel(true);
-      throw new IOException("etcd " + endpoints + ": " + what + ": no answer within " + timeout.toMillis() + " ms");
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      throw new IOException("etcd " + endpoints + ": " + what + ": " + cause.getMessage(), cause);
+      TimeUnit.NANOSECONDS.sleep(nanos);
     } catch (InterruptedException e) {
-      call.cancel(true);
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("etcd " + endpoints + ": " + what + ": interrupted");
     }

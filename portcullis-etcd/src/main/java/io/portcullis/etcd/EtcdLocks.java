@@ -75,7 +75,7 @@ final class EtcdLocks implements IssuanceLocks {
     ByteSequence lockKey = EtcdKeys.bytes(EtcdKeys.lock(name));
     ByteSequence notesKey = EtcdKeys.bytes(EtcdKeys.notes(name));
     ProcessLease.Grant lease = etcd.lease().current();
-    TxnResponse r = etcd.await(etcd.client().getKVClient().txn(RETRIED)
+    TxnResponse r = etcd.call(() -> etcd.client().getKVClient().txn(RETRIED)
         .If(new Cmp(lockKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
         .Then(Op.put(lockKey, EtcdKeys.bytes(identity), PutOption.builder().withLeaseId(lease.id).build()),
             Op.get(notesKey, GetOption.DEFAULT))
@@ -176,7 +176,7 @@ final class EtcdLocks implements IssuanceLocks {
       if (!held()) {
         throw new IOException("etcd lock " + name + ": no longer held by " + identity + "; notes not written");
       }
-      TxnResponse r = etcd.await(etcd.client().getKVClient().txn(RETRIED)
+      TxnResponse r = etcd.call(() -> etcd.client().getKVClient().txn(RETRIED)
           .If(stillMine())
           .Then(Op.put(EtcdKeys.bytes(EtcdKeys.notes(name)), json(notes), PutOption.DEFAULT))
           .commit(), "Txn note " + EtcdKeys.notes(name));
@@ -198,7 +198,7 @@ final class EtcdLocks implements IssuanceLocks {
       Op[] then = notes == null ? new Op[] {delete}
           : new Op[] {Op.put(EtcdKeys.bytes(EtcdKeys.notes(name)), json(notes), PutOption.DEFAULT), delete};
       try {
-        TxnResponse r = etcd.await(etcd.client().getKVClient().txn(RETRIED).If(stillMine()).Then(then).commit(),
+        TxnResponse r = etcd.call(() -> etcd.client().getKVClient().txn(RETRIED).If(stillMine()).Then(then).commit(),
             "Txn release " + EtcdKeys.lock(name));
         if (!r.isSucceeded()) {
           log.warn("etcd lock {}: was no longer held by {} when released (its lease expired); notes not written",

@@ -74,7 +74,7 @@ final class EtcdStorage implements Storage {
 
   /** Reads every Secret into {@code out} (problems named in {@code problems}); returns the Range's revision. */
   private long list(Map<String, StoredSecret> out, List<String> problems) throws IOException {
-    GetResponse r = etcd.await(etcd.client().getKVClient().get(EtcdKeys.bytes(EtcdKeys.SECRETS),
+    GetResponse r = etcd.call(() -> etcd.client().getKVClient().get(EtcdKeys.bytes(EtcdKeys.SECRETS),
         GetOption.builder().isPrefix(true).build()), "Range " + EtcdKeys.SECRETS + "*");
     for (KeyValue kv : r.getKvs()) {
       String k = kv.getKey().toString(StandardCharsets.UTF_8);
@@ -95,7 +95,7 @@ final class EtcdStorage implements Storage {
   @Override
   public void put(StoredSecret secret) throws IOException {
     String key = EtcdKeys.secret(secret.namespace(), secret.name());
-    etcd.await(etcd.client().getKVClient().put(EtcdKeys.bytes(key),
+    etcd.call(() -> etcd.client().getKVClient().put(EtcdKeys.bytes(key),
             io.etcd.jetcd.ByteSequence.from(encode(secret)), PutOption.builder().withAutoRetry().build()),
         "Put " + key);
   }
@@ -103,7 +103,7 @@ final class EtcdStorage implements Storage {
   @Override
   public Optional<StoredSecret> read(String key) throws IOException {
     String k = EtcdKeys.secret(key);
-    GetResponse r = etcd.await(etcd.client().getKVClient().get(EtcdKeys.bytes(k)), "Range " + k);
+    GetResponse r = etcd.call(() -> etcd.client().getKVClient().get(EtcdKeys.bytes(k)), "Range " + k);
     if (r.getKvs().isEmpty()) {
       return Optional.empty();
     }

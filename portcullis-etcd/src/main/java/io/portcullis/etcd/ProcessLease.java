@@ -6,7 +6,9 @@ import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import io.etcd.jetcd.support.CloseableClient;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -102,7 +104,7 @@ final class ProcessLease {
       return grant;
     }
     long start = System.nanoTime();
-    LeaseGrantResponse r = etcd.await(etcd.client().getLeaseClient().grant(TTL_SECONDS),
+    LeaseGrantResponse r = etcd.call(() -> etcd.client().getLeaseClient().grant(TTL_SECONDS),
         "Lease Grant (TTL " + TTL_SECONDS + " s)");
     Grant g = new Grant(r.getID(), r.getTTL(), start);
     g.keepAlive = etcd.client().getLeaseClient().keepAlive(r.getID(), g);
@@ -125,10 +127,13 @@ final class ProcessLease {
     }
     if (!g.dead) {
       try {
-        etcd.await(etcd.client().getLeaseClient().revoke(g.id), "Lease Revoke");
-      } catch (IOException e) {
+        // one attempt, one second: at a process's end, etcd gone must not hold it up; the TTL cleans up then
+        etcd.client().getLeaseClient().revoke(g.id).get(1, TimeUnit.SECONDS);
+      } catch (ExecutionException | TimeoutException e) {
         log.warn("etcd lease {}: cannot revoke it ({}); it expires within {} s", Long.toHexString(g.id),
             e.getMessage(), TTL_SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
       g.dead = true;
     }
