@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A connection to an etcd v3 cluster ({@code --storage etcd://host:port,...}), and the factory of everything that
  * lives there: {@link #storage()}, {@link #locks(String)}, {@link #challenges()}. It owns the jetcd {@link Client}
- * (gRPC over grpc-netty on Portcullis's own Netty 4.2, round-robin over the endpoints, failing over when a member
- * dies), one thread for watch callbacks and re-watches, and the process lease ({@link ProcessLease}) that this
+ * (gRPC over grpc-netty on Portcullis's own Netty 4.2; gRPC's round_robin policy keeps a connection to every member
+ * and sends each call to one that is up), one thread for watch callbacks and re-watches, and the process lease ({@link ProcessLease}) that this
  * replica's locks and HTTP-01 tokens are attached to, so that they vanish by themselves when it dies.
  *
  * <p>Every call blocks for at most {@link Options#timeout()} (5 s by default) and then throws an {@link IOException}
@@ -142,6 +142,10 @@ public final class EtcdConnection implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    // jetcd makes each service's stub (and Vert.x, the channel, TLS) on first use: here, outside any call's timeout
+    client.getKVClient();
+    client.getLeaseClient();
+    client.getWatchClient();
     this.lease = new ProcessLease(this);
     this.storage = new EtcdStorage(this);
     this.challenges = new EtcdChallenges(this);
@@ -247,15 +251,17 @@ public final class EtcdConnection implements AutoCloseable {
       throw new IllegalArgumentException("--storage " + eps
           + ": a CA file or client certificate is set (expected: etcds:// endpoints for TLS)");
     }
+    Duration attempt = attemptTimeout(options.timeout());
     ClientBuilder b = Client.builder()
         .endpoints(eps)
-        .connectTimeout(options.timeout())
+        .loadBalancerPolicy("round_robin") // every member connected; a dead one is skipped, not waited for
+        .connectTimeout(attempt)
         .keepaliveTime(Duration.ofSeconds(10))
         .keepaliveTimeout(Duration.ofSeconds(5))
         .retryDelay(100)
         .retryMaxDelay(1000)
         .retryMaxAttempts(3)
-        .retryMaxDuration(Duration.ofMillis(Math.max(1000, options.timeout().toMillis() / 3)))
+        .retryMaxDuration(attempt)
         .maxInboundMessageSize(256 << 20); // a load of thousands of Secrets is one Range answer
     if (tls) {
       try {
@@ -354,7 +360,7 @@ public final class EtcdConnection implements AutoCloseable {
   <T> T call(Supplier<CompletableFuture<T>> call, String what) throws IOException {
     long start = System.nanoTime();
     long deadline = start + timeout.toNanos();
-    long attemptNanos = Math.max(TimeUnit.SECONDS.toNanos(1), timeout.toNanos() / 3);
+    long attemptNanos = attemptTimeout(timeout).toNanos();
     String last = "none";
     for (int attempt = 1; ; attempt++) {
       long left = deadline - System.nanoTime();
@@ -371,9 +377,9 @@ public final class EtcdConnection implements AutoCloseable {
       } catch (ExecutionException e) {
         Throwable cause = e.getCause() != null ? e.getCause() : e;
         if (!unavailable(cause)) {
-          throw new IOException("etcd " + endpoints + ": " + what + ": " + cause.getMessage(), cause);
+          throw new IOException("etcd " + endpoints + ": " + what + ": " + describe(cause), cause);
         }
-        last = cause.getMessage();
+        last = describe(cause);
         sleep(Math.min(TimeUnit.MILLISECONDS.toNanos(100L * attempt), deadline - System.nanoTime()), what);
       } catch (InterruptedException e) {
         f.cancel(true);
@@ -384,6 +390,28 @@ public final class EtcdConnection implements AutoCloseable {
         log.debug("etcd {}: {}: attempt 1 failed ({}); retrying", endpoints, what, last);
       }
     }
+  }
+
+  /** Returns how long one attempt of a call may take: a third of {@code timeout}, at least 1 s. */
+  private static Duration attemptTimeout(Duration timeout) {
+    return Duration.ofMillis(Math.max(1000, timeout.toMillis() / 3));
+  }
+
+  /** Returns what etcd said: the gRPC status and its description when there is one (etcd's own words). */
+  private static String describe(Throwable t) {
+    Status status = Status.fromThrowable(t);
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c.getMessage() != null && c.getMessage().startsWith("etcdserver: ")) {
+        return c.getMessage();
+      }
+    }
+    if (status.getCode() != Status.Code.UNKNOWN && status.getDescription() != null) {
+      return status.getCode() + ": " + status.getDescription();
+    }
+    String message = t.getMessage() != null ? t.getMessage() : t.toString();
+    boolean auth = status.getCode() == Status.Code.UNAUTHENTICATED
+        || t instanceof EtcdException e && e.getErrorCode() == ErrorCode.UNAUTHENTICATED;
+    return auth ? message + " (expected: the user and password of an etcd user)" : message;
   }
 
   private static boolean unavailable(Throwable t) {

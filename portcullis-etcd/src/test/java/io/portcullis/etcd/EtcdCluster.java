@@ -24,24 +24,37 @@ import java.util.stream.Stream;
 final class EtcdCluster implements AutoCloseable {
   static final Path ETCD = Path.of("/usr/bin/etcd");
   private final Path dir;
+  private final String scheme;
+  private final List<String> extraArgs;
   private final List<Integer> clientPorts = new ArrayList<>();
+  private final List<Integer> metricsPorts = new ArrayList<>();
   private final List<Process> members = new ArrayList<>();
   private final Thread hook = new Thread(this::killAll, "etcd-cluster-kill");
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
 
-  private EtcdCluster(Path dir) {
+  private EtcdCluster(Path dir, String scheme, List<String> extraArgs) {
     this.dir = dir;
+    this.scheme = scheme;
+    this.extraArgs = List.copyOf(extraArgs);
   }
 
-  /** Starts 3 members and waits (at most 30 s) until each says it is healthy. */
+  /** Starts 3 plain members and waits (at most 30 s) until each says it is healthy. */
   static EtcdCluster start() throws IOException, InterruptedException {
+    return start(3, "http", List.of());
+  }
+
+  /**
+   * Starts {@code n} members whose client URLs have {@code scheme} ({@code https} with TLS flags in
+   * {@code extraArgs}: {@code --cert-file}, ...); health is read on a plain metrics port.
+   */
+  static EtcdCluster start(int n, String scheme, List<String> extraArgs) throws IOException, InterruptedException {
     if (!Files.isExecutable(ETCD)) {
       throw new IllegalStateException(ETCD + " is missing: install Debian's etcd-server (bin/test does)");
     }
-    EtcdCluster c = new EtcdCluster(Files.createTempDirectory("portcullis-etcd-"));
+    EtcdCluster c = new EtcdCluster(Files.createTempDirectory("portcullis-etcd-"), scheme, extraArgs);
     Runtime.getRuntime().addShutdownHook(c.hook);
     try {
-      c.launch(3);
+      c.launch(n);
       c.awaitHealthy();
     } catch (IOException | InterruptedException | RuntimeException e) {
       c.close();
@@ -54,10 +67,10 @@ final class EtcdCluster implements AutoCloseable {
     List<Integer> peerPorts = new ArrayList<>();
     List<ServerSocket> held = new ArrayList<>();
     try {
-      for (int i = 0; i < 2 * n; i++) {
+      for (int i = 0; i < 3 * n; i++) {
         ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
         held.add(s);
-        (i < n ? clientPorts : peerPorts).add(s.getLocalPort());
+        (i < n ? clientPorts : i < 2 * n ? peerPorts : metricsPorts).add(s.getLocalPort());
       }
     } finally {
       for (ServerSocket s : held) {
@@ -67,9 +80,9 @@ final class EtcdCluster implements AutoCloseable {
     String initial = Stream.iterate(0, i -> i + 1).limit(n)
         .map(i -> "m" + i + "=http://127.0.0.1:" + peerPorts.get(i)).collect(Collectors.joining(","));
     for (int i = 0; i < n; i++) {
-      String client = "http://127.0.0.1:" + clientPorts.get(i);
+      String client = endpoint(i);
       String peer = "http://127.0.0.1:" + peerPorts.get(i);
-      ProcessBuilder pb = new ProcessBuilder(ETCD.toString(),
+      List<String> command = new ArrayList<>(List.of(ETCD.toString(),
           "--name", "m" + i,
           "--data-dir", dir.resolve("m" + i).toString(),
           "--listen-client-urls", client, "--advertise-client-urls", client,
@@ -77,7 +90,10 @@ final class EtcdCluster implements AutoCloseable {
           "--initial-cluster", initial, "--initial-cluster-state", "new",
           "--initial-cluster-token", "portcullis-it-" + ProcessHandle.current().pid(),
           "--heartbeat-interval", "50", "--election-timeout", "500",
-          "--logger", "zap", "--log-level", "warn")
+          "--listen-metrics-urls", "http://127.0.0.1:" + metricsPorts.get(i),
+          "--logger", "zap", "--log-level", "warn"));
+      command.addAll(extraArgs);
+      ProcessBuilder pb = new ProcessBuilder(command)
           .redirectErrorStream(true)
           .redirectOutput(dir.resolve("m" + i + ".log").toFile());
       members.add(pb.start());
@@ -101,7 +117,7 @@ final class EtcdCluster implements AutoCloseable {
 
   private boolean healthy(int i) throws InterruptedException {
     try {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(endpoint(i) + "/health"))
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPorts.get(i) + "/health"))
           .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
       return r.statusCode() == 200 && r.body().contains("\"true\"");
     } catch (IOException e) {
@@ -135,14 +151,14 @@ final class EtcdCluster implements AutoCloseable {
     return json.substring(from, json.indexOf('"', from));
   }
 
-  /** Returns {@code http://127.0.0.1:<client port>} of member {@code i}. */
+  /** Returns {@code http://127.0.0.1:<client port>} (or {@code https://}) of member {@code i}. */
   String endpoint(int i) {
-    return "http://127.0.0.1:" + clientPorts.get(i);
+    return scheme + "://127.0.0.1:" + clientPorts.get(i);
   }
 
-  /** Returns {@code etcd://127.0.0.1:p0,127.0.0.1:p1,...}, the {@code --storage} value of the whole cluster. */
+  /** Returns {@code etcd://127.0.0.1:p0,...} (or {@code etcds://}), the {@code --storage} value of the cluster. */
   String storage() {
-    return "etcd://" + clientPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
+    return ("https".equals(scheme) ? "etcds://" : "etcd://") + clientPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
   }
 
   /** Returns member {@code i}'s PID. */
