@@ -5,9 +5,11 @@ import io.portcullis.Portcullis;
 import io.portcullis.certs.CertManagerTranslator;
 import io.portcullis.certs.CertificateManager;
 import io.portcullis.certs.DefaultIssuer;
+import io.portcullis.config.DirectoryConfigSource;
 import io.portcullis.config.GoDuration;
 import io.portcullis.config.ingress.IngressClassSelection;
 import io.portcullis.config.ingress.IngressStatusSource;
+import io.portcullis.etcd.EtcdConnection;
 import io.portcullis.kubernetes.KubernetesConfigSource;
 import io.portcullis.proxy.AccessLog;
 import io.portcullis.proxy.PathNormalization;
@@ -25,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -84,6 +87,10 @@ final class RunCommand implements Callable<Integer> {
   /** {@code --state}, {@code --admin-token-file}: shared with {@code portcullis certs}. */
   @Mixin
   StateOptions stateOptions = new StateOptions();
+
+  /** {@code --storage etcd://...} and its TLS and auth options. */
+  @Mixin
+  StorageOptions storageOptions = new StorageOptions();
 
   @Option(names = "--issuance-backoff", paramLabel = "DURATION", defaultValue = "5m",
       description = "First retry delay after a failed issuance (e.g. 30s, 5m, 1h); it doubles per failure, up to "
@@ -256,17 +263,34 @@ final class RunCommand implements Callable<Integer> {
         stateOptions.adminTokenFile(), ingressClasses(), ingressStatus());
     Portcullis p;
     List<AutoCloseable> closeFirst = new ArrayList<>(); // before the gateway: the status leader, then the locks
-    if (kubernetes) {
-      KubernetesConfigSource source = KubernetesConfigSource.connect(java.util.Optional.ofNullable(kubeconfig),
-          watchNamespaces);
-      String identity = ReplicaIdentity.current();
-      String own = source.ownNamespace(System.getenv());
-      CertificateManager.Shared shared = source.shared(own, identity);
-      p = Portcullis.start(options, source, shared);
-      closeFirst.add(source.statusLeader(p, own, identity));
-      closeFirst.add(shared.locks());
-    } else {
-      p = Portcullis.start(options);
+    storageOptions.check();
+    String identity = ReplicaIdentity.current();
+    EtcdConnection etcd = storageOptions.etcd() ? storageOptions.connect() : null;
+    CertificateManager.Shared etcdShared = etcd == null ? null : new CertificateManager.Shared(etcd.storage(),
+        etcd.locks(identity), Optional.of(etcd.challenges()));
+    try {
+      if (kubernetes) {
+        KubernetesConfigSource source = KubernetesConfigSource.connect(Optional.ofNullable(kubeconfig),
+            watchNamespaces);
+        String own = source.ownNamespace(System.getenv());
+        CertificateManager.Shared shared = etcdShared != null ? etcdShared : source.shared(own, identity);
+        p = Portcullis.start(options, source, shared);
+        closeFirst.add(source.statusLeader(p, own, identity));
+        closeFirst.add(shared.locks());
+      } else if (etcdShared != null) {
+        p = Portcullis.start(options, new DirectoryConfigSource(options.configDirs()), etcdShared);
+        closeFirst.add(etcdShared.locks());
+      } else {
+        p = Portcullis.start(options);
+      }
+    } catch (IOException | RuntimeException e) {
+      if (etcd != null) {
+        etcd.close();
+      }
+      throw e;
+    }
+    if (etcd != null) {
+      closeFirst.add(etcd); // after its locks, which leave their notes
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

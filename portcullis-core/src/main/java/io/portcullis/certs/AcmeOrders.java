@@ -209,7 +209,8 @@ final class AcmeOrders implements AutoCloseable {
 
   /**
    * The account key of {@code issuer} ({@code privateKeySecretRef}): stored, from the manifests, or made now. With
-   * replicas, one makes it: under the lock {@code account:<namespace>/<name>}, after reading the storage again.
+   * replicas, one makes it: under the lock {@code <namespace>/portcullis-account.<name>}, after reading the storage
+   * again.
    *
    * @throws NotReady while another replica holds that lock
    */
@@ -218,7 +219,8 @@ final class AcmeOrders implements AutoCloseable {
     if (data.isPresent() && data.get().containsKey("tls.key")) {
       return accountKey(issuer, data.get());
     }
-    IssuanceLocks.Attempt attempt = shared.locks().tryAcquire("account:" + issuer.accountKeySecret());
+    String[] nn = issuer.accountKeySecret().split("/", 2); // a lock name is namespace/name, like a Certificate's
+    IssuanceLocks.Attempt attempt = shared.locks().tryAcquire(nn[0] + "/portcullis-account." + nn[1]);
     if (attempt instanceof IssuanceLocks.Held h) {
       throw new NotReady("IssuerNotReady: " + issuer.ref() + ": replica " + h.holder() + " is creating the ACME "
           + "account key " + issuer.accountKeySecret());

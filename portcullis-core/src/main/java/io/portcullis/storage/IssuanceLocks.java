@@ -28,7 +28,8 @@ public interface IssuanceLocks extends AutoCloseable {
   String identity();
 
   /**
-   * Tries once to take lock {@code name} ({@code namespace/name} of a Certificate), without waiting.
+   * Tries once to take lock {@code name}, without waiting: {@code namespace/name} of a Certificate, or
+   * {@code namespace/portcullis-account.name} for an ACME account key Secret (each part a DNS-1123 subdomain).
    *
    * @throws IOException when the backend cannot be reached or answers an error; nothing is held then
    */

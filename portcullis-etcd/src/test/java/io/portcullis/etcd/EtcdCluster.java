@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * installs) on free loopback ports, data under a temporary directory; {@link #close()} kills every member by PID
  * (also registered as a shutdown hook, so a failed or aborted run leaves no etcd behind).
  */
-final class EtcdCluster implements AutoCloseable {
+public final class EtcdCluster implements AutoCloseable {
   static final Path ETCD = Path.of("/usr/bin/etcd");
   private final Path dir;
   private final String scheme;
@@ -39,7 +39,7 @@ final class EtcdCluster implements AutoCloseable {
   }
 
   /** Starts 3 plain members and waits (at most 30 s) until each says it is healthy. */
-  static EtcdCluster start() throws IOException, InterruptedException {
+  public static EtcdCluster start() throws IOException, InterruptedException {
     return start(3, "http", List.of());
   }
 
@@ -152,22 +152,22 @@ final class EtcdCluster implements AutoCloseable {
   }
 
   /** Returns {@code http://127.0.0.1:<client port>} (or {@code https://}) of member {@code i}. */
-  String endpoint(int i) {
+  public String endpoint(int i) {
     return scheme + "://127.0.0.1:" + clientPorts.get(i);
   }
 
   /** Returns {@code etcd://127.0.0.1:p0,...} (or {@code etcds://}), the {@code --storage} value of the cluster. */
-  String storage() {
+  public String storage() {
     return ("https".equals(scheme) ? "etcds://" : "etcd://") + clientPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
   }
 
   /** Returns member {@code i}'s PID. */
-  long pid(int i) {
+  public long pid(int i) {
     return members.get(i).pid();
   }
 
   /** Kills member {@code i} with {@code kill -9} and waits for it to be gone. */
-  void kill9(int i) throws IOException, InterruptedException {
+  public void kill9(int i) throws IOException, InterruptedException {
     Process kill = new ProcessBuilder("kill", "-9", Long.toString(pid(i))).inheritIO().start();
     if (kill.waitFor() != 0) {
       throw new IllegalStateException("kill -9 " + pid(i) + " failed");
@@ -175,7 +175,7 @@ final class EtcdCluster implements AutoCloseable {
     members.get(i).waitFor();
   }
 
-  String log(int i) {
+  public String log(int i) {
     try {
       return Files.readString(dir.resolve("m" + i + ".log"));
     } catch (IOException e) {
