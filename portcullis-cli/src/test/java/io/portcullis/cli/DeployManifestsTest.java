@@ -92,7 +92,8 @@ class DeployManifestsTest {
     assertThat(grants(one(objects, ClusterRole.class).getRules())).isEqualTo(expectedClusterGrants());
     assertThat(grants(one(objects, Role.class).getRules())).isEqualTo(Map.of(
         "coordination.k8s.io/leases", Set.of("get", "create", "update"),
-        "/configmaps", Set.of("get", "list", "create", "update", "delete")));
+        // ConfigMapChallenges: one ConfigMap per token; withLabel(owner).delete() is one DELETE on the collection
+        "/configmaps", Set.of("get", "list", "create", "update", "delete", "deletecollection")));
 
     ServiceAccount account = one(objects, ServiceAccount.class);
     ClusterRoleBinding clusterBinding = one(objects, ClusterRoleBinding.class);
