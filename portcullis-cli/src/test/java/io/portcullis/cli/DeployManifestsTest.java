@@ -91,7 +91,7 @@ class DeployManifestsTest {
     List<HasMetadata> objects = manifests();
     assertThat(grants(one(objects, ClusterRole.class).getRules())).isEqualTo(expectedClusterGrants());
     assertThat(grants(one(objects, Role.class).getRules())).isEqualTo(Map.of(
-        "coordination.k8s.io/leases", Set.of("get", "create", "update"),
+        "coordination.k8s.io/leases", Set.of("get", "create", "update", "patch"),
         // ConfigMapChallenges: one ConfigMap per token; withLabel(owner).delete() is one DELETE on the collection
         "/configmaps", Set.of("get", "list", "create", "update", "delete", "deletecollection")));
 
