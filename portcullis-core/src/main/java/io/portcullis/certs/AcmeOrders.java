@@ -135,7 +135,6 @@ final class AcmeOrders implements AutoCloseable {
     }
     String base = "ordering from " + issuer.ref() + " (" + issuer.server() + ")";
     st.ordering = base;
-    st.lock = turn.lock();
     SharedIssuance.Journal journal = shared.ordering(turn.lock(), st);
     log.info("certs: Certificate {}: {} for {} ({}) on replica {}", c.key(), st.ordering, c.dnsNames(), reason,
         shared.identity());
@@ -156,6 +155,7 @@ final class AcmeOrders implements AutoCloseable {
       }
     };
     CompletableFuture<List<X509Certificate>> order = new CompletableFuture<>();
+    st.lock = turn.lock();
     st.inFlight = order;
     CompletableFuture.runAsync(() -> {
       try {

@@ -400,7 +400,7 @@ public final class CertificateManager implements AutoCloseable {
       if (issuer instanceof IssuerConfig.Acme a) {
         KeyPair keys = IssuedSecret.domainKey(c, check);
         acmeOrders.start(c, st, a, check, reason, turn, keys, this::publishStatuses).whenComplete((chain, err) ->
-            executor.execute(() -> orderDone(c, keys, chain, err, reason, t0)));
+            executor.execute(() -> orderDone(c, keys, chain, err, reason, t0, turn.lock())));
         return false;
       }
       StoredSecret out = IssuedSecret.signLocally(c, issuer, check, now, issuer instanceof IssuerConfig.Ca ca
@@ -505,15 +505,16 @@ public final class CertificateManager implements AutoCloseable {
         st.backoffUntil, message);
   }
 
+  /** An order ended: stores its certificate, or records its failure; releases {@code lock} either way. */
   private void orderDone(CertificateConfig c, KeyPair keys, List<X509Certificate> chain, Throwable err, String reason,
-      long t0) {
+      long t0, IssuanceLocks.Lock lock) {
     IssuanceState st = states.get(c.key());
-    if (st == null) {
-      return; // the Certificate was removed meanwhile
+    if (st == null || st.lock != lock) {
+      lock.release(Map.of()); // the Certificate was removed meanwhile (and maybe made again): nothing to note
+      return;
     }
     st.inFlight = null;
     st.ordering = null;
-    IssuanceLocks.Lock lock = st.lock;
     st.lock = null;
     Instant now = clock.instant();
     boolean storedOne = false;
@@ -532,9 +533,7 @@ public final class CertificateManager implements AutoCloseable {
       failed(c, st, cause.getMessage() == null ? cause.toString() : cause.getMessage(),
           cause instanceof AcmeClient.OrderException oe ? oe.retryAfter() : Optional.empty(), now);
     }
-    if (lock != null) {
-      shared.release(lock, st); // with the failure, if any, for every replica to back off from
-    }
+    shared.release(lock, st); // with the failure, if any, for every replica to back off from
     if (storedOne) {
       onSecretsChanged.run();
     }

@@ -99,10 +99,16 @@ public final class DirectoryStorage implements Storage {
     if (!Files.isRegularFile(file)) {
       return Optional.empty();
     }
+    byte[] bytes;
     try {
-      return Optional.of(parse(Files.readAllBytes(file)));
+      bytes = Files.readAllBytes(file);
     } catch (IOException e) {
       throw new IOException("state file " + file + ": " + e.getMessage(), e);
+    }
+    try {
+      return Optional.of(parse(bytes));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty(); // corrupt: as load() leaves it out, it is issued again and replaced
     }
   }
 

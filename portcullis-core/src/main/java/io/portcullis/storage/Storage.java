@@ -31,7 +31,9 @@ public interface Storage {
    * Reads Secret {@code key} ({@code namespace/name}) as stored now, not from a cache: what a replica reads again
    * once it holds a certificate's lock, since another may have stored it meanwhile.
    *
-   * @throws IOException when it cannot be read (a missing Secret is empty, not an error)
+   * @return the Secret; empty when there is none, or when it cannot be parsed (as {@link #load()} leaves such an
+   *     entry out, it is issued again and replaced)
+   * @throws IOException when the storage cannot be read
    */
   Optional<StoredSecret> read(String key) throws IOException;
 

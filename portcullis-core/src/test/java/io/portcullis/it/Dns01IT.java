@@ -9,6 +9,7 @@ import io.portcullis.IssuanceOptions;
 import io.portcullis.Portcullis;
 import io.portcullis.certs.CertificateStatus;
 import io.portcullis.dns.DnsLookup;
+import io.portcullis.storage.IssuanceLocks;
 import io.portcullis.testing.Bind;
 import io.portcullis.testing.Gateways;
 import io.portcullis.testing.Pebble;
@@ -150,6 +151,41 @@ class Dns01IT {
       // The HTTP-01 name was validated over HTTP (Pebble's log), the others not.
       assertThat(pebble.log()).contains("validate w/ HTTP: http://web.example.test:")
           .doesNotContain("validate w/ HTTP: http://example.test:");
+    }
+  }
+
+  /**
+   * Replicas: the previous holder of the Certificate's issuance lock died mid-order, leaving its notes (ordering,
+   * and the TXT record it wrote before asking the CA to look). The replica that takes the lock over removes that
+   * record before it orders again, and its own records after.
+   */
+  @Test
+  void aReplicaTakingOverFromADeadHolderRemovesTheTxtRecordItsNotesName() throws Exception {
+    Path update = tmp.resolve("nsupdate.txt");
+    Files.writeString(update, "server 127.0.0.1 " + bind.port() + "\nupdate add _acme-challenge.example.test. 60 TXT "
+        + "\"left-by-a-dead-replica\"\nsend\n");
+    Proc.Result added = Proc.run(20, "nsupdate", "-y", "hmac-sha256:" + Bind.KEY_NAME + ":" + bind.secret(),
+        update.toString());
+    assertThat(added.exitCode()).as(added.stderr()).isZero();
+    assertThat(bind.dig("127.0.0.1", "_acme-challenge.example.test", "TXT")).contains("left-by-a-dead-replica");
+    IssuanceLocks locks = IssuanceLocks.local("replica-b");
+    IssuanceLocks.Acquired dead = (IssuanceLocks.Acquired) locks.tryAcquire("istio-system/wild");
+    dead.lock().release(java.util.Map.of("ordering", "replica-a", "txt-records",
+        "example.test example.test. _acme-challenge.example.test. left-by-a-dead-replica"));
+    Path config = writeConfig(bind.secret(), WILDCARD, "{}");
+    Path state = tmp.resolve("state");
+    Portcullis.Options options = new Portcullis.Options(List.of(config), "istio-system", 0, "127.0.0.1",
+        new InetSocketAddress("127.0.0.1", 0), io.portcullis.proxy.AccessLog.disabled(), 1,
+        io.portcullis.proxy.Transport.AUTO, state, Duration.ofSeconds(1), new IssuanceOptions("cert-manager",
+        List.of(new InetSocketAddress("127.0.0.1", bind.port())), false, bind.port(), Duration.ofSeconds(30)));
+    try (Portcullis p = Portcullis.start(options, new io.portcullis.config.DirectoryConfigSource(List.of(config)),
+        new io.portcullis.certs.CertificateManager.Shared(new io.portcullis.storage.DirectoryStorage(state), locks,
+        java.util.Optional.empty()))) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> ready(p, "wild") || failures(p, "wild") > 0);
+      assertThat(ready(p, "wild")).as(String.valueOf(status(p, "wild"))).isTrue();
+      for (String ns : List.of("127.0.0.1", "::1")) {
+        assertThat(bind.dig(ns, "_acme-challenge.example.test", "TXT")).as(ns).isEmpty();
+      }
     }
   }
 

@@ -110,7 +110,7 @@ final class EtcdStorage implements Storage {
     try {
       return Optional.of(decode(key, r.getKvs().get(0).getValue().getBytes()));
     } catch (IOException e) {
-      throw new IOException("etcd key " + k + ": " + e.getMessage(), e);
+      return Optional.empty(); // corrupt: as load() leaves it out, it is issued again and replaced
     }
   }
 

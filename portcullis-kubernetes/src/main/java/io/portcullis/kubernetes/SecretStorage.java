@@ -132,7 +132,7 @@ public final class SecretStorage implements Storage {
       throw new IOException("Secret " + key + ": cannot read it at " + client.getMasterUrl() + ": " + e.getCode()
           + " " + e.getMessage(), e);
     } catch (IllegalArgumentException e) {
-      throw new IOException("Secret " + key + ": data is not base64 (" + e.getMessage() + ")", e);
+      return Optional.empty(); // data not base64: as load() leaves it out, it is issued again
     }
   }
 
