@@ -10,7 +10,6 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.portcullis.testing.Ports;
 import io.portcullis.testing.Proc;
 import io.portcullis.testing.RecordingBackend;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -70,15 +69,7 @@ class KubernetesModeIT {
             gateways: [istio-system/web]
             http: [{route: [{destination: {host: web.shop.svc.cluster.local}}]}]
           """.formatted(backend.port(), port));
-      Path kubeconfig = tmp.resolve("kubeconfig");
-      Files.writeString(kubeconfig, """
-          apiVersion: v1
-          kind: Config
-          clusters: [{name: mock, cluster: {server: "%s", insecure-skip-tls-verify: true}}]
-          users: [{name: test, user: {token: test-token}}]
-          contexts: [{name: mock, context: {cluster: mock, user: test}}]
-          current-context: mock
-          """.formatted(client.getMasterUrl()));
+      Path kubeconfig = Kubeconfigs.write(client, tmp.resolve("kubeconfig"));
       String admin = "127.0.0.1:" + Ports.free();
       try (Proc p = Launcher.run(admin, tmp, Map.of(), "--kubernetes", "--kubeconfig", kubeconfig.toString(),
           "--state", tmp.resolve("state").toString(), "--bind", "127.0.0.1")) {

@@ -10,7 +10,6 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
@@ -39,15 +38,7 @@ class KubernetesReplicasIT extends ReplicaScenarios {
 
   @Override
   List<String> modeArgs(int i, Path dir) throws Exception {
-    Path kubeconfig = dir.resolve("kubeconfig");
-    Files.writeString(kubeconfig, """
-        apiVersion: v1
-        kind: Config
-        clusters: [{name: mock, cluster: {server: "%s", insecure-skip-tls-verify: true}}]
-        users: [{name: test, user: {token: test-token}}]
-        contexts: [{name: mock, context: {cluster: mock, user: test}}]
-        current-context: mock
-        """.formatted(client.getMasterUrl()));
+    Path kubeconfig = Kubeconfigs.write(client, dir.resolve("kubeconfig"));
     return List.of("--kubernetes", "--kubeconfig", kubeconfig.toString());
   }
 
