@@ -50,7 +50,7 @@ public final class CertificateManager implements AutoCloseable {
   private final Duration backoffBase;
   private final Runnable onSecretsChanged;
   private final AcmeClient acme;
-  private final AddressRecords addresses; // null without a publisher
+  private final GatewayAddressRecords addresses; // null without a publisher
   private final SharedIssuance shared;
   private final ScheduledExecutorService executor;
   private final AcmeOrders acmeOrders;
@@ -100,7 +100,7 @@ public final class CertificateManager implements AutoCloseable {
    */
   public CertificateManager(Shared shared, Clock clock, Duration backoffBase, AcmeClient acme,
       AddressPublisher addresses, Runnable onSecretsChanged) {
-    this.addresses = addresses == null ? null : new AddressRecords(addresses);
+    this.addresses = addresses == null ? null : new GatewayAddressRecords(addresses);
     this.storage = requireNonNull(shared, "shared").storage();
     this.shared = new SharedIssuance(shared.locks(), storage, shared.challenges());
     this.clock = requireNonNull(clock, "clock");

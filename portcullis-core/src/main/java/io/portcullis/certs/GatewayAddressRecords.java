@@ -16,8 +16,8 @@ import org.slf4j.LoggerFactory;
  * {@link AddressPublisher}. One that cannot be resolved (no such issuer, an HTTP-01 solver, missing Secrets) is
  * logged once, until it changes. Confined to the certificate manager's thread.
  */
-final class AddressRecords {
-  private static final Logger log = LoggerFactory.getLogger(AddressRecords.class);
+final class GatewayAddressRecords {
+  private static final Logger log = LoggerFactory.getLogger(GatewayAddressRecords.class);
   private final AddressPublisher publisher;
   private final Set<String> logged = new HashSet<>();
 
@@ -28,7 +28,7 @@ final class AddressRecords {
         throws CertificateManager.NotReady;
   }
 
-  AddressRecords(AddressPublisher publisher) {
+  GatewayAddressRecords(AddressPublisher publisher) {
     this.publisher = publisher;
   }
 
