@@ -180,6 +180,7 @@ public final class Portcullis implements AutoCloseable {
   private final CertificateManager certs;
   /** A/AAAA records of Gateways annotated for external-dns. */
   private final AddressPublisher addressRecords;
+  private final Http01Challenges challenges;
   private final ConfigSource source;
   private final AdminServer admin;
   private final Clock clock = Clock.systemUTC();
@@ -219,7 +220,7 @@ public final class Portcullis implements AutoCloseable {
     IssuanceOptions issuance = options.issuance();
     this.certTranslator = new CertManagerTranslator(options.namespace(), issuance.clusterResourceNamespace()
         .isEmpty() ? options.namespace() : issuance.clusterResourceNamespace(), issuance.defaultIssuer());
-    Http01Challenges challenges = new Http01Challenges(shared.challenges());
+    this.challenges = new Http01Challenges(shared.challenges());
     DnsLookup lookup = new DnsLookup(issuance.recursiveNameservers(), issuance.recursiveNameserversOnly(),
         issuance.authoritativePort(), Duration.ofSeconds(3));
     Dns01 dns01 = new Dns01(lookup, issuance.propagationTimeout());
@@ -260,6 +261,7 @@ public final class Portcullis implements AutoCloseable {
           public String statsText() {
             StringBuilder b = new StringBuilder();
             dataPlane.stats().snapshot().forEach((k, v) -> b.append(k).append(": ").append(v).append('\n'));
+            b.append("http01.shared_lookups_refused: ").append(challenges.lookupsRefused()).append('\n');
             dataPlane.openConnections().forEach((port, n) -> b.append("listener.").append(port)
                 .append(".downstream_cx_active: ").append(n).append('\n'));
             return b.toString();

@@ -290,10 +290,15 @@ final class RunCommand implements Callable<Integer> {
       throw e;
     }
     if (etcd != null) {
-      closeFirst.add(etcd); // after its locks, which leave their notes
+      closeFirst.add(etcd); // after its locks, which leave their notes; before the gateway, which does not use it
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      // The certificate manager stops first (orders interrupted), so that no order runs on once the locks are
+      // released; a lock released here keeps its "ordering" note, and the next holder cleans up after it.
+      if (!closeFirst.isEmpty()) {
+        p.certificates().close();
+      }
       for (AutoCloseable c : closeFirst) {
         try {
           c.close();

@@ -20,10 +20,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>With replicas, the table is backed by {@link SharedChallenges}: what this replica presents is also written
  * there (before the CA is asked to validate), and a token this replica does not present is looked up there
- * ({@link #lookup}, off the event loop) so that whichever replica a validation request reaches answers it. Look-ups
- * are bounded (2 threads, 64 waiting; beyond that a request is answered as a miss and counted), and only a
- * well-formed token (base64url, RFC 8555 §8.1: at least 22 characters) is looked up, so a client cannot turn the
- * path into load on the storage. Thread-safe; {@link #forPath} never blocks.
+ * ({@link #lookup}, off the event loop) so that whichever replica a validation request reaches answers it. Only a
+ * well-formed token (base64url, RFC 8555 §8.1: at least 22 characters) is looked up, and look-ups are bounded
+ * (2 threads, 64 waiting; beyond that a request is answered as a miss and counted in {@code /stats} as
+ * {@code http01.shared_lookups_refused}): a client sending random tokens costs the storage at most that, never more,
+ * and the shared tables answer from a watch's cache where they keep one (Kubernetes), so a flood of random tokens
+ * does not starve the CA's requests there. Thread-safe; {@link #forPath} never blocks.
  */
 public final class Http01Challenges {
   private static final Logger log = LoggerFactory.getLogger(Http01Challenges.class);

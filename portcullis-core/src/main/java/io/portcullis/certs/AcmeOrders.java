@@ -155,9 +155,7 @@ final class AcmeOrders implements AutoCloseable {
       }
     };
     CompletableFuture<List<X509Certificate>> order = new CompletableFuture<>();
-    st.lock = turn.lock();
-    st.inFlight = order;
-    CompletableFuture.runAsync(() -> {
+    Runnable work = () -> {
       try {
         orphans.forEach(Runnable::run);
         order.complete(acme.order(issuer, account, eabKey, c.dnsNames(), keys, replaces, solvers, step -> {
@@ -172,12 +170,15 @@ final class AcmeOrders implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         order.completeExceptionally(e);
-      } catch (AcmeClient.OrderException | RuntimeException e) {
+      } catch (Throwable e) { // OrderException, a RuntimeException, an Error: the order ends, and its lock is released
         order.completeExceptionally(e);
       } finally {
         providers.values().forEach(DnsProvider::close);
       }
-    }, orders);
+    };
+    orders.execute(work); // rejected while closing: thrown before anything is in flight
+    st.lock = turn.lock();
+    st.inFlight = order;
     return order;
   }
 

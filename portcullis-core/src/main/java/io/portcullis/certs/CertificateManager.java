@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -55,7 +54,7 @@ public final class CertificateManager implements AutoCloseable {
   private final ScheduledExecutorService executor;
   private final AcmeOrders acmeOrders;
   /** Written only on the executor; read by the gateway to merge into what it serves. */
-  private volatile Map<String, StoredSecret> stored;
+  private final ServedSecrets stored;
   private volatile List<CertificateStatus> statuses = List.of();
   private volatile boolean reconciled;
   // Confined to the executor:
@@ -72,7 +71,8 @@ public final class CertificateManager implements AutoCloseable {
    *
    * @param backoffBase the first retry delay after a failed issuance
    * @param acme places the orders of {@code acme} issuers
-   * @param onSecretsChanged called on the manager's thread after a Secret was stored
+   * @param onSecretsChanged called after a Secret was stored: on the manager's thread, or on a serving thread of
+   *     its own when other replicas stored some (once for a burst)
    */
   public CertificateManager(Storage storage, Clock clock, Duration backoffBase, AcmeClient acme,
       Runnable onSecretsChanged) {
@@ -109,7 +109,7 @@ public final class CertificateManager implements AutoCloseable {
     this.acme = requireNonNull(acme, "acme");
     Storage.Loaded loaded = storage.load();
     loaded.problems().forEach(p -> log.error("certs: {}", p));
-    this.stored = new LinkedHashMap<>(loaded.secrets());
+    this.stored = new ServedSecrets(loaded.secrets(), onSecretsChanged);
     if (!loaded.secrets().isEmpty()) {
       log.info("certs: {} stored Secrets loaded", loaded.secrets().size());
     }
@@ -127,7 +127,7 @@ public final class CertificateManager implements AutoCloseable {
       @Override
       public void store(StoredSecret s) throws IOException {
         storage.put(s);
-        serve(s, false);
+        stored.put(s, false);
       }
 
       @Override
@@ -139,50 +139,32 @@ public final class CertificateManager implements AutoCloseable {
       @Override
       public void stored(StoredSecret secret) {
         // served at once, on the storage's thread: the manager's may be busy storing its own orders' results
-        if (serve(secret, true)) {
-          onSecretsChanged.run();
-          executor.execute(() -> {
-            adopted(secret);
-            reconcile();
-          });
+        if (stored.put(secret, true)) {
+          stored.serveSoon();
+          try {
+            executor.execute(() -> {
+              adopted(secret);
+              reconcile();
+            });
+          } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // closing
+          }
         }
       }
 
       @Override
       public void deleted(String key) {
-        executor.execute(() -> {
-          if (stored.containsKey(key)) {
-            synchronized (CertificateManager.this) {
-              Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
-              next.remove(key);
-              stored = next;
-            }
-            log.info("certs: Secret {} was deleted from the storage; issuing it again if a Certificate needs it", key);
-            onSecretsChanged.run();
-            reconcile();
+        if (stored.remove(key)) { // at once, in order with stored(): a delete then a re-create keeps the new one
+          log.info("certs: Secret {} was deleted from the storage; issuing it again if a Certificate needs it", key);
+          stored.serveSoon();
+          try {
+            executor.execute(CertificateManager.this::reconcile);
+          } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // closing
           }
-        });
+        }
       }
     });
-  }
-
-  /**
-   * Puts {@code s} in the served map (copy on write; from any thread).
-   *
-   * @param unlessOlder only if this replica's copy differs and is not newer (by {@code portcullis.io/revision}): a
-   *     Secret another replica stored
-   * @return whether it was put
-   */
-  private synchronized boolean serve(StoredSecret s, boolean unlessOlder) {
-    StoredSecret cur = stored.get(s.key());
-    if (unlessOlder && cur != null && (SharedIssuance.sameContent(cur, s)
-        || IssuedSecret.revision(s) < IssuedSecret.revision(cur))) {
-      return false;
-    }
-    Map<String, StoredSecret> next = new LinkedHashMap<>(stored);
-    next.put(s.key(), s);
-    stored = next;
-    return true;
   }
 
   /**
@@ -192,7 +174,7 @@ public final class CertificateManager implements AutoCloseable {
    * @return whether it was taken
    */
   private boolean adopt(StoredSecret s) {
-    if (!serve(s, true)) {
+    if (!stored.put(s, true)) {
       return false;
     }
     adopted(s);
@@ -217,7 +199,7 @@ public final class CertificateManager implements AutoCloseable {
 
   /** Returns every stored Secret by {@code namespace/name} (issued certificates, account keys). */
   public Map<String, StoredSecret> storedSecrets() {
-    return java.util.Collections.unmodifiableMap(stored);
+    return stored.all();
   }
 
   /**
@@ -357,8 +339,11 @@ public final class CertificateManager implements AutoCloseable {
       return false; // one order at a time per Certificate
     }
     Renewal.Check check = check(c, st, now);
-    st.waiting = null;
+    if (st.recheck == null || !now.isBefore(st.recheck) || st.manual) {
+      st.waiting = null; // while another replica's lock is waited for, the status keeps saying so
+    }
     if (!check.due() && !st.manual) {
+      st.waiting = null;
       IssuerConfig issuer = desired.issuers().get(c.issuer().key());
       if (issuer instanceof IssuerConfig.Acme a && check.current().isPresent() && !st.renewalInfoFetching
           && (st.renewalInfoCheck == null || !now.isBefore(st.renewalInfoCheck))) {
@@ -481,7 +466,7 @@ public final class CertificateManager implements AutoCloseable {
 
   private void store(CertificateConfig c, IssuanceState st, StoredSecret out, String reason, long t0) throws IOException {
     storage.put(out);
-    serve(out, false);
+    stored.put(out, false);
     st.failures = 0;
     st.backoffUntil = null;
     st.failureMessage = null;
@@ -522,6 +507,17 @@ public final class CertificateManager implements AutoCloseable {
       log.info("certs: Certificate {}: its spec changed while ordering; the result is dropped", c.key());
     } else if (err == null) {
       try {
+        if (!lock.held()) { // renewals failed long enough that another replica may have taken over: look first
+          Optional<StoredSecret> fresh = storage.read(c.secretKey());
+          if (fresh.isPresent() && IssuedSecret.revision(fresh.get()) > revision(c)) {
+            log.warn("certs: Certificate {}: its issuance lock was lost while ordering and another replica stored "
+                + "revision {}; this order's certificate is dropped", c.key(), IssuedSecret.revision(fresh.get()));
+            stored.put(fresh.get(), true);
+            onSecretsChanged.run();
+            reconcile();
+            return;
+          }
+        }
         store(c, st, IssuedSecret.of(c, chain, keys, Optional.empty(), revision(c) + 1), reason, t0);
         storedOne = true;
       } catch (IOException e) {
@@ -582,6 +578,7 @@ public final class CertificateManager implements AutoCloseable {
   @Override
   public void close() {
     acmeOrders.close();
+    stored.close();
     executor.shutdownNow();
     try {
       executor.awaitTermination(5, TimeUnit.SECONDS);

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * shared back-off its notes record, read the stored Secret again (another replica may have stored it meanwhile) and
  * clean up after a holder that died mid-order; then issue, and release the lock with the outcome in its notes (a
  * failure's count, time, message and back-off end, so every replica backs off together and reports the same
- * {@code failedIssuanceAttempts}). With {@link IssuanceLocks#local} it costs nothing and changes nothing.
+ * {@code failedIssuanceAttempts}; a failure of another spec is not followed). With {@link IssuanceLocks#local} it
+ * costs a read of the stored Secret per issuance and changes nothing else.
  *
  * <p>Blocking: the certificate manager's thread only.
  */
@@ -38,6 +39,8 @@ final class SharedIssuance {
   static final String LAST_FAILURE = "last-failure";
   static final String BACKOFF_UNTIL = "backoff-until";
   static final String MESSAGE = "message";
+  /** The spec the failure was for: a changed spec is tried at once, whatever another replica's back-off says. */
+  static final String SPEC = "spec";
   /** Set by a holder while its order is in flight: a holder that finds it set took over from one that died. */
   static final String ORDERING = "ordering";
   /** The TXT records an order in flight wrote, {@code dnsName zone fqdn value} joined by {@code ;}. */
@@ -105,11 +108,11 @@ final class SharedIssuance {
     Optional<StoredSecret> fresh;
     try {
       fresh = storage.read(c.secretKey());
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       a.lock().release(a.notes());
       throw e;
     }
-    if (fresh.isPresent() && (ours.isEmpty() || (!sameContent(fresh.get(), ours.get())
+    if (fresh.isPresent() && (ours.isEmpty() || (!sameWrite(ours.get(), fresh.get())
         && IssuedSecret.revision(fresh.get()) >= IssuedSecret.revision(ours.get())))) {
       a.lock().release(a.notes());
       return new Fresh(fresh.get());
@@ -174,7 +177,8 @@ final class SharedIssuance {
   /** Adopts the shared failure state of {@code notes} when it is newer than this replica's. */
   static void follow(Map<String, String> notes, IssuanceState st) {
     Instant last = instant(notes.get(LAST_FAILURE));
-    if (last == null || (st.lastFailure != null && !last.isAfter(st.lastFailure))) {
+    if (last == null || (st.lastFailure != null && !last.isAfter(st.lastFailure))
+        || (st.config != null && !fingerprint(st.config).equals(notes.get(SPEC)))) {
       return;
     }
     st.lastFailure = last;
@@ -197,8 +201,25 @@ final class SharedIssuance {
       }
       String m = st.failureMessage;
       n.put(MESSAGE, m.length() > 1024 ? m.substring(0, 1024) : m);
+      if (st.config != null) {
+        n.put(SPEC, fingerprint(st.config));
+      }
     }
     return n;
+  }
+
+  /** A short digest of what {@link CertificateConfig#sameSpec} compares (the origin left out). */
+  static String fingerprint(CertificateConfig c) {
+    String spec = String.join("|", c.namespace(), c.name(), c.secretName(), String.valueOf(c.commonName()),
+        String.valueOf(c.dnsNames()), String.valueOf(c.issuer()), String.valueOf(c.duration()),
+        String.valueOf(c.renewBefore()), String.valueOf(c.privateKey()), String.valueOf(c.isCa()),
+        String.valueOf(c.usages()), String.valueOf(c.labels()));
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(spec.getBytes(java.nio.charset.StandardCharsets.UTF_8))).substring(0, 16);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static List<OrphanedTxt> txtRecords(Map<String, String> notes) {
@@ -220,12 +241,19 @@ final class SharedIssuance {
     }
   }
 
-  /** Whether two stored Secrets hold the same type, annotations and data. */
-  static boolean sameContent(StoredSecret a, StoredSecret b) {
-    if (!a.type().equals(b.type()) || !a.annotations().equals(b.annotations())
-        || !a.data().keySet().equals(b.data().keySet())) {
+  /**
+   * Whether {@code other} holds what {@code written} holds: its type, its data and every annotation it has (the
+   * storage may keep annotations others added, as a Kubernetes Secret does): an echo of this replica's own write.
+   */
+  static boolean sameWrite(StoredSecret written, StoredSecret other) {
+    if (!written.type().equals(other.type()) || !written.data().keySet().equals(other.data().keySet())
+        || !written.annotations().entrySet().stream().allMatch(e -> e.getValue().equals(
+        other.annotations().get(e.getKey())))) {
       return false;
     }
-    return a.data().entrySet().stream().allMatch(e -> Arrays.equals(e.getValue(), b.data().get(e.getKey())));
+    return written.data().entrySet().stream().allMatch(e -> Arrays.equals(e.getValue(),
+        other.data().get(e.getKey())));
   }
+
+
 }

@@ -71,7 +71,10 @@ public interface IssuanceLocks extends AutoCloseable {
 
   /** A lock this replica holds, renewed in the background until {@link #release}. Thread-safe. */
   interface Lock {
-    /** Whether it is still held: false once released, or when a renewal could not be made before it expired. */
+    /**
+     * Whether it is still held: false once released, or once renewals failed for so long that another replica may
+     * take it soon (Kubernetes: 2/3 of the lease; etcd: the lease's keep-alive lost).
+     */
     boolean held();
 
     /**

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * {@code portcullis.io/http01-owner: <sha-256 of the Certificate's namespace/name, 40 hex>} (a label value cannot
  * hold a {@code /}) so that the next holder of a Certificate's lock removes what a dead replica left. Key
  * authorizations are public by design (the CA fetches them over plain HTTP), so a ConfigMap, not a Secret. A read
- * is one GET by name, from the API server, not a cache: a replica reads what the ordering one wrote a moment ago.
+ * looks in the informer's cache first, then GETs the ConfigMap by name from the API server: a replica reads what
+ * the ordering one wrote a moment ago even before its watch has it.
  * Blocking; thread-safe.
  */
 public final class ConfigMapChallenges implements SharedChallenges {
@@ -33,11 +34,23 @@ public final class ConfigMapChallenges implements SharedChallenges {
   static final String DATA_KEY = "key-authorization";
   private final KubernetesClient client;
   private final String namespace;
+  private final java.util.function.Function<String, Optional<String>> cache;
 
-  /** Challenges kept in {@code namespace}. */
+  /** Challenges kept in {@code namespace}, every read from the API server. */
   public ConfigMapChallenges(KubernetesClient client, String namespace) {
+    this(client, namespace, name -> Optional.empty());
+  }
+
+  /**
+   * Challenges kept in {@code namespace}, read first from {@code cache} (ConfigMap name to its
+   * {@code key-authorization}: the config source's ConfigMap informer), and from the API server only when it misses
+   * (the ordering replica wrote a moment before the CA asked).
+   */
+  public ConfigMapChallenges(KubernetesClient client, String namespace,
+      java.util.function.Function<String, Optional<String>> cache) {
     this.client = requireNonNull(client, "client");
     this.namespace = requireNonNull(namespace, "namespace");
+    this.cache = requireNonNull(cache, "cache");
   }
 
   static String hash(String s) {
@@ -87,6 +100,10 @@ public final class ConfigMapChallenges implements SharedChallenges {
 
   @Override
   public Optional<String> get(String token) throws IOException {
+    Optional<String> cached = cache.apply(name(token));
+    if (cached.isPresent()) {
+      return cached;
+    }
     try {
       ConfigMap cm = client.configMaps().inNamespace(namespace).withName(name(token)).get();
       return cm == null || cm.getData() == null ? Optional.empty() : Optional.ofNullable(cm.getData().get(DATA_KEY));

@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -157,7 +158,22 @@ public final class KubernetesConfigSource implements ConfigSource {
   public CertificateManager.Shared shared(String namespace, String identity) {
     return new CertificateManager.Shared(storage(), new LeaseLocks(client, namespace, identity,
         Duration.ofSeconds(15), java.time.Clock.systemUTC()), Optional.of(new ConfigMapChallenges(client,
-        namespace)));
+        namespace, name -> cachedConfigMapValue(namespace, name, ConfigMapChallenges.DATA_KEY))));
+  }
+
+  /** A ConfigMap's data value as the ConfigMap informer holds it, if one covers {@code namespace}. */
+  private Optional<String> cachedConfigMapValue(String namespace, String name, String key) {
+    for (Watched w : informers) {
+      if (w.kind().kind().equals("ConfigMap") && w.kind().group().isEmpty()
+          && (w.namespace().isEmpty() || w.namespace().equals(namespace))) {
+        GenericKubernetesResource cm = w.informer().getStore().getByKey(namespace + "/" + name);
+        if (cm != null && cm.getAdditionalProperties().get("data") instanceof Map<?, ?> data
+            && data.get(key) instanceof String v) {
+          return Optional.of(v);
+        }
+      }
+    }
+    return Optional.empty();
   }
 
   /**
@@ -173,10 +189,15 @@ public final class KubernetesConfigSource implements ConfigSource {
     return client.getNamespace() == null || client.getNamespace().isBlank() ? "default" : client.getNamespace();
   }
 
+  /** The kinds whose {@code status} the gateway writes and never reads (the {@link StatusWriter}'s). */
+  private static final java.util.Set<String> STATUS_WRITTEN = java.util.Set.of("Certificate", "Gateway",
+      "GatewayClass", "HTTPRoute", "GRPCRoute", "TLSRoute", "Ingress");
+
   /**
-   * Whether an update changes nothing the translation reads: only {@code status} (the status this gateway or
-   * another controller writes back) or bookkeeping metadata ({@code resourceVersion}, {@code managedFields}) moved.
-   * Such updates make no snapshot, so that N replicas writing status do not translate N times per second.
+   * Whether an update changes nothing the translation reads: only bookkeeping metadata ({@code resourceVersion},
+   * {@code managedFields}) moved, or, for the kinds whose status the gateway writes ({@link #STATUS_WRITTEN}; not a
+   * Service's, whose load balancer {@code --publish-service} reads), only {@code status}. Such updates make no
+   * snapshot, so that N replicas writing status do not translate N times per second.
    */
   static boolean sameInput(GenericKubernetesResource a, GenericKubernetesResource b) {
     if (ownChallenge(a) && ownChallenge(b)) {
@@ -184,8 +205,10 @@ public final class KubernetesConfigSource implements ConfigSource {
     }
     java.util.Map<String, Object> pa = new java.util.HashMap<>(a.getAdditionalProperties());
     java.util.Map<String, Object> pb = new java.util.HashMap<>(b.getAdditionalProperties());
-    pa.remove("status");
-    pb.remove("status");
+    if (STATUS_WRITTEN.contains(a.getKind())) { // a Service's or a Pod's status is input (load balancer, readiness)
+      pa.remove("status");
+      pb.remove("status");
+    }
     var ma = a.getMetadata();
     var mb = b.getMetadata();
     return pa.equals(pb) && java.util.Objects.equals(a.getApiVersion(), b.getApiVersion())
@@ -205,8 +228,8 @@ public final class KubernetesConfigSource implements ConfigSource {
   /**
    * Hands a Secret the certificate manager wrote (as the informer saw it) to the storage's listeners.
    *
-   * @return whether it was handed on: then it makes no snapshot, since the manager serves it at once and translates
-   *     again itself once the set of its Secrets changed (a burst of N issuances is not N translations)
+   * @return whether it needs no snapshot: a Secret Portcullis wrote, which the manager serves at once (it
+   *     translates again itself once the set of its Secrets changed: a burst of N issuances is not N translations)
    */
   private boolean secretStored(GenericKubernetesResource obj) {
     if (secretListeners.isEmpty()) {
@@ -218,7 +241,10 @@ public final class KubernetesConfigSource implements ConfigSource {
       if (SecretStorage.managed(s)) {
         StoredSecret stored = SecretStorage.toStored(s);
         secretListeners.forEach(l -> l.stored(stored));
-        return true;
+        // Only what Portcullis writes skips the snapshot: a Secret cert-manager wrote (a migration, an external
+        // issuer) is served from the snapshot, which must follow it.
+        Map<String, String> a = s.getMetadata().getAnnotations();
+        return a.containsKey(SecretStorage.REVISION) || a.containsKey(SecretStorage.ACME_SERVER);
       }
     } catch (RuntimeException e) {
       log.warn("kubernetes: Secret {}/{}: cannot read it: {}", obj.getMetadata().getNamespace(),

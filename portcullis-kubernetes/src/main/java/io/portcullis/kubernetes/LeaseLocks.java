@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * free when it has no holder or its {@code renewTime} is more than {@code leaseDurationSeconds} old (clocks are
  * assumed within a few seconds of each other, as Caddy does). Every write is an update with the read
  * {@code resourceVersion}, so two replicas racing for a free Lease get one success and one 409. A held Lease is
- * renewed every 5 s; a renewal that cannot be made before the Lease expires drops it ({@link Lock#held()} false).
+ * renewed every 5 s (one after the other, on one thread); one that cannot be renewed for 2/3 of its duration is
+ * given up ({@link Lock#held()} false) before another replica may take it.
  * The notes are the Lease's annotations {@code notes.portcullis.io/<key>}; releasing clears the holder and keeps
  * the Lease with its notes. Blocking; thread-safe.
  */
@@ -53,6 +54,7 @@ public final class LeaseLocks implements IssuanceLocks {
   private final Duration leaseDuration;
   private final Clock clock;
   private final Map<String, Held> held = new ConcurrentHashMap<>();
+  private volatile boolean closed;
   private final ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "portcullis-lease-renew");
     t.setDaemon(true);
@@ -96,6 +98,9 @@ public final class LeaseLocks implements IssuanceLocks {
 
   @Override
   public Attempt tryAcquire(String name) throws IOException {
+    if (closed) {
+      throw new IOException("issuance locks closed (shutting down)");
+    }
     if (held.containsKey(name)) {
       return new IssuanceLocks.Held(identity, Map.of()); // this process holds it already
     }
@@ -118,7 +123,7 @@ public final class LeaseLocks implements IssuanceLocks {
             throw e;
           }
           Lease other = resource.get(); // another replica created it first
-          return new IssuanceLocks.Held(other == null ? "?" : holder(other), other == null ? Map.of() : notes(other));
+          return held(other);
         }
       }
       String holder = holder(lease);
@@ -126,7 +131,8 @@ public final class LeaseLocks implements IssuanceLocks {
         return new IssuanceLocks.Held(holder, notes(lease));
       }
       Map<String, String> notes = notes(lease);
-      int transitions = lease.getSpec().getLeaseTransitions() == null ? 0 : lease.getSpec().getLeaseTransitions();
+      int transitions = lease.getSpec() == null || lease.getSpec().getLeaseTransitions() == null ? 0
+          : lease.getSpec().getLeaseTransitions();
       Lease next = new LeaseBuilder(lease).editSpec().withHolderIdentity(identity)
           .withLeaseDurationSeconds((int) leaseDuration.toSeconds()).withAcquireTime(now)
           .withRenewTime(now).withLeaseTransitions(holder.equals(identity) ? transitions
@@ -138,11 +144,17 @@ public final class LeaseLocks implements IssuanceLocks {
           throw e;
         }
         Lease other = resource.get();
-        return new IssuanceLocks.Held(other == null ? "?" : holder(other), other == null ? Map.of() : notes(other));
+        return held(other);
       }
     } catch (KubernetesClientException e) {
       throw new IOException("Lease " + namespace + "/" + leaseName + ": " + e.getCode() + " " + e.getMessage(), e);
     }
+  }
+
+  /** Another replica won the race (a 409): who holds it now, as far as a read tells. */
+  private static Attempt held(Lease other) {
+    String h = other == null ? "" : holder(other);
+    return new IssuanceLocks.Held(h.isEmpty() ? "another replica" : h, other == null ? Map.of() : notes(other));
   }
 
   private Attempt acquired(String name, Lease lease, Map<String, String> notes) {
@@ -152,6 +164,9 @@ public final class LeaseLocks implements IssuanceLocks {
   }
 
   private boolean expired(Lease lease) {
+    if (lease.getSpec() == null) {
+      return true;
+    }
     Instant renewed = instant(lease.getSpec().getRenewTime()).or(() -> instant(lease.getSpec().getAcquireTime()))
         .orElse(Instant.EPOCH);
     int seconds = lease.getSpec().getLeaseDurationSeconds() == null ? (int) leaseDuration.toSeconds()
@@ -221,16 +236,19 @@ public final class LeaseLocks implements IssuanceLocks {
       if (!h.held) {
         continue;
       }
+      Instant at = clock.instant();
       try {
-        ZonedDateTime now = ZonedDateTime.ofInstant(clock.instant(), ZoneOffset.UTC);
+        ZonedDateTime now = ZonedDateTime.ofInstant(at, ZoneOffset.UTC);
         if (modify(h, l -> new LeaseBuilder(l).editSpec().withRenewTime(now).endSpec().build())) {
-          h.renewed = clock.instant();
+          h.renewed = at; // the renewTime written, not when the answer came
         } else {
           lost(h, "another replica holds it now");
         }
-      } catch (IOException | RuntimeException e) {
-        if (h.renewed.plus(leaseDuration).isBefore(clock.instant())) {
-          lost(h, "not renewed for " + leaseDuration.toSeconds() + " s: " + e.getMessage());
+      } catch (Throwable e) { // an Error too: the schedule must go on for the other locks
+        // given up at 2/3 of the lease since the last renewTime written, before another replica may take it
+        if (h.renewed.plus(leaseDuration.multipliedBy(2).dividedBy(3)).isBefore(clock.instant())) {
+          lost(h, "not renewed for " + Duration.between(h.renewed, clock.instant()).toSeconds() + " s: "
+              + e.getMessage());
         } else {
           log.warn("kubernetes: Lease {}/{}: renewal failed, retrying: {}", namespace, h.leaseName, e.getMessage());
         }
@@ -246,6 +264,7 @@ public final class LeaseLocks implements IssuanceLocks {
 
   @Override
   public void close() {
+    closed = true;
     renewer.shutdownNow();
     for (Held h : held.values()) {
       h.release(null);

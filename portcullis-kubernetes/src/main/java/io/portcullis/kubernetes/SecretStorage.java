@@ -37,6 +37,8 @@ public final class SecretStorage implements Storage {
   private static final Logger log = LoggerFactory.getLogger(SecretStorage.class);
   static final String CERTIFICATE_NAME = "cert-manager.io/certificate-name";
   static final String ACME_SERVER = "portcullis.io/acme-server";
+  /** The revision Portcullis writes on an issued Secret (cert-manager does not). */
+  static final String REVISION = "portcullis.io/revision";
   /** cert-manager's label on the Secrets it manages (since 1.12), which its informers filter on. */
   static final String FAO_LABEL = "controller.cert-manager.io/fao";
   private static final int ATTEMPTS = 5;
@@ -100,6 +102,14 @@ public final class SecretStorage implements Storage {
     return new Loaded(out, problems);
   }
 
+  private static int revision(Map<String, String> annotations) {
+    try {
+      return annotations == null ? 0 : Integer.parseInt(annotations.getOrDefault(REVISION, "0"));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
   /** Returns whether {@code s} is one the manager wrote: annotated {@code cert-manager.io/certificate-name} or
    * {@code portcullis.io/acme-server}. */
   static boolean managed(Secret s) {
@@ -150,6 +160,12 @@ public final class SecretStorage implements Storage {
               .withName(secret.name()).withAnnotations(secret.annotations()).withLabels(Map.of(FAO_LABEL, "true"))
               .build()).withType(secret.type()).withData(data).build()).create();
         } else {
+          int stored = revision(current.getMetadata().getAnnotations());
+          int ours = revision(secret.annotations());
+          if (stored > ours) {
+            throw new IOException("Secret " + secret.key() + ": revision " + stored + " is stored, newer than "
+                + ours + " (another replica issued it meanwhile); not overwritten");
+          }
           Map<String, String> annotations = new LinkedHashMap<>(current.getMetadata().getAnnotations() == null
               ? Map.of() : current.getMetadata().getAnnotations());
           annotations.putAll(secret.annotations());

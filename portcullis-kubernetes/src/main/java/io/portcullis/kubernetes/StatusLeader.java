@@ -22,20 +22,37 @@ import org.slf4j.LoggerFactory;
 public final class StatusLeader implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StatusLeader.class);
   static final String LEASE = "portcullis-status";
+  private final KubernetesClient client;
+  private final String namespace;
+  private final String identity;
   private final Supplier<StatusWriter> writers;
-  private final CompletableFuture<?> election;
   private StatusWriter writer; // guarded by this
+  private CompletableFuture<?> election; // guarded by this
   private volatile boolean leading;
+  private volatile boolean closed;
 
   /**
-   * Starts electing; {@code writers} makes the writer when this replica leads.
+   * Starts electing; {@code writers} makes the writer when this replica leads. A replica that loses the lead (it
+   * could not renew within the deadline: the API server away) stops writing and stands again, as client-go's
+   * controllers do when run in a loop.
    *
    * @param namespace where the Lease is
    * @param identity this replica's identity, the Lease's {@code holderIdentity}
    */
   public StatusLeader(KubernetesClient client, String namespace, String identity, Supplier<StatusWriter> writers) {
+    this.client = requireNonNull(client, "client");
+    this.namespace = requireNonNull(namespace, "namespace");
+    this.identity = requireNonNull(identity, "identity");
     this.writers = requireNonNull(writers, "writers");
-    this.election = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
+    stand();
+  }
+
+  /** Joins the election (fabric8's elector runs once: its future ends when the lead is lost). */
+  private synchronized void stand() {
+    if (closed) {
+      return;
+    }
+    election = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
         .withName(LEASE)
         .withLock(new LeaseLock(namespace, LEASE, identity))
         .withLeaseDuration(Duration.ofSeconds(15))
@@ -45,6 +62,14 @@ public final class StatusLeader implements AutoCloseable {
         .withLeaderCallbacks(new LeaderCallbacks(this::lead, this::follow,
             leader -> log.info("kubernetes: status is written by replica {}", leader)))
         .build()).build().start();
+    election.whenComplete((v, err) -> {
+      if (!closed) {
+        follow();
+        log.info("kubernetes: the status election ended ({}); standing again in 2 s",
+            err == null ? "lead lost" : err.toString());
+        CompletableFuture.delayedExecutor(2, java.util.concurrent.TimeUnit.SECONDS).execute(this::stand);
+      }
+    });
   }
 
   /** Whether this replica writes status now. */
@@ -71,7 +96,10 @@ public final class StatusLeader implements AutoCloseable {
 
   @Override
   public void close() {
-    election.cancel(true); // releases the Lease (releaseOnCancel)
+    closed = true;
+    synchronized (this) {
+      election.cancel(true); // releases the Lease (releaseOnCancel)
+    }
     follow();
   }
 }
