@@ -28,7 +28,6 @@ public final class StatusLeader implements AutoCloseable {
   private final Supplier<StatusWriter> writers;
   private StatusWriter writer; // guarded by this
   private CompletableFuture<?> election; // guarded by this
-  private volatile boolean leading;
   private volatile boolean closed;
 
   /**
@@ -72,13 +71,7 @@ public final class StatusLeader implements AutoCloseable {
     });
   }
 
-  /** Whether this replica writes status now. */
-  public boolean leading() {
-    return leading;
-  }
-
   private synchronized void lead() {
-    leading = true;
     if (writer == null) {
       writer = writers.get();
       log.info("kubernetes: this replica leads (Lease {}): writing status", LEASE);
@@ -86,7 +79,6 @@ public final class StatusLeader implements AutoCloseable {
   }
 
   private synchronized void follow() {
-    leading = false;
     if (writer != null) {
       writer.close();
       writer = null;
